@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
+import { createTokenIssuer, type TokenIssuer } from '../auth/access-token.js';
+import { type AuthGuard, createAuthGuard } from '../auth/guard.js';
+import { createSignInService, type SignInService } from '../auth/sign-in-service.js';
+import { createKeyRing } from '../auth/signing-keys.js';
+import { tokenRoutes } from '../auth/token-routes.js';
+import { errorPageRoutes } from '../error-page/error-page-routes.js';
+import { healthRoutes } from '../health/health-routes.js';
+import { createOperationService, type OperationService } from '../passwords/operation-service.js';
+import { createOperationWorker, type OperationWorker } from '../passwords/operation-worker.js';
+import { passwordRoutes } from '../passwords/password-routes.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import type { Config } from '../platform/config.js';
+import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
+import { createSecretBox } from '../platform/crypto/secret-box.js';
+import { loadSecretKey } from '../platform/crypto/secret-key.js';
+import { type Db, migrateToLatest, openDatabase } from '../platform/db/database.js';
+import { buildApp, type RekeyApp } from '../platform/http/app.js';
+import type { Logger } from '../platform/log.js';
+import { ensureTenant } from '../tenant/bootstrap.js';
+import type { TenantRecord } from '../tenant/tenant-store.js';
+import { createUserService, type UserService } from '../users/user-service.js';
+
+/** Everything one Rekey process runs, wired together. Entry points and tests start from here. */
+export interface Rekey {
+  readonly config: Config;
+  readonly db: Db;
+  readonly tenant: TenantRecord;
+  readonly app: RekeyApp;
+  readonly users: UserService;
+  readonly signIns: SignInService;
+  readonly operations: OperationService;
+  readonly tokens: TokenIssuer;
+  readonly guard: AuthGuard;
+  readonly worker: OperationWorker;
+  /** The administrator's password when this start generated it; print it once. */
+  readonly generatedAdminPassword: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface CreateRekeyOptions {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly hasher?: PasswordHasher;
+  /** Apply pending migrations first (serve and tests do; production may run `rekey migrate` instead). */
+  readonly migrate?: boolean;
+  /** Extra feature plugins (registered after the built-in ones). */
+  readonly plugins?: ReadonlyArray<(rekey: Omit<Rekey, 'app' | 'close'>) => FastifyPluginAsync>;
+}
+
+/** Opens the database, bootstraps the tenant and builds the HTTP app and the worker. */
+export async function createRekey(config: Config, options: CreateRekeyOptions): Promise<Rekey> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const db = openDatabase(config.databaseUrl);
+  try {
+    if (options.migrate ?? true) await migrateToLatest(db);
+    const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
+    const hasher = options.hasher ?? createArgon2Hasher(config.argon2);
+    const usersFor = (tenantId: string) => createUserService({ db, tenantId, hasher, clock });
+    const { tenant, generatedAdminPassword } = await ensureTenant(
+      db,
+      clock,
+      {
+        tenantName: config.tenantName,
+        tenantDomain: config.tenantDomain,
+        adminUpn: config.bootstrapAdminUpn,
+        adminPassword: config.bootstrapAdminPassword,
+      },
+      usersFor,
+    );
+    const users = usersFor(tenant.id);
+    const keyRing = createKeyRing(db, secretBox, clock);
+    const tokens = createTokenIssuer(keyRing, clock, config.publicUrl, tenant.id);
+    const signIns = createSignInService({
+      db,
+      tenant,
+      hasher,
+      clock,
+      tokens,
+      accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
+      refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
+    });
+    const guard = createAuthGuard({ db, tenantId: tenant.id, tokens });
+    let worker: OperationWorker | undefined;
+    const operations = createOperationService({
+      db,
+      tenantId: tenant.id,
+      hasher,
+      secretBox,
+      clock,
+      logger: logger.child({ component: 'operations' }),
+      onEnqueued: () => worker?.nudge(),
+    });
+    worker = createOperationWorker(operations, logger.child({ component: 'worker' }));
+    const parts = {
+      config,
+      db,
+      tenant,
+      users,
+      signIns,
+      operations,
+      tokens,
+      guard,
+      worker,
+      generatedAdminPassword,
+    };
+
+    const app = await buildApp({
+      logger,
+      clock,
+      publicUrl: config.publicUrl,
+      tls: config.tls,
+      plugins: [
+        fastifyPlugin(async (instance) => {
+          instance.decorateRequest('principal', null);
+        }),
+        healthRoutes(db),
+        errorPageRoutes(),
+        tokenRoutes({ signIns, keyRing, issuerFor: () => tokens.issuer, publicUrl: config.publicUrl }),
+        passwordRoutes({ db, tenant, guard, operations, publicUrl: config.publicUrl }),
+        ...(options.plugins ?? []).map((plugin) => plugin(parts)),
+      ],
+    });
+    const activeWorker = worker;
+    return {
+      ...parts,
+      app,
+      async close() {
+        await activeWorker.stop();
+        await app.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+/** A fresh correlation ID for work that no request started. */
+export function newCorrelationId(): string {
+  return randomUUID();
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database, DirectoryAuditRow } from '../platform/db/schema.js';
+import type { RequestContext } from '../platform/request-context.js';
+
+/** One changed property, as Graph's `modifiedProperty`; never a secret value. */
+export interface ModifiedProperty {
+  readonly displayName: string;
+  readonly oldValue: string | null;
+  readonly newValue: string | null;
+}
+
+export interface AuditTarget {
+  readonly id: string;
+  readonly displayName: string | null;
+  readonly type: 'User' | 'Domain' | 'Policy' | 'Other';
+  readonly userPrincipalName: string | null;
+  readonly modifiedProperties?: readonly ModifiedProperty[];
+}
+
+/** A directory audit event about to be written (Graph's `directoryAudit`). */
+export interface AuditEntry {
+  readonly activityDisplayName: string;
+  readonly category: 'UserManagement' | 'DirectoryManagement' | 'Policy' | 'ApplicationManagement';
+  readonly loggedByService: 'Core Directory' | 'Self-service Password Management' | 'Authentication Methods';
+  readonly operationType: 'Add' | 'Update' | 'Delete' | 'Assign' | 'Unassign';
+  readonly result: 'success' | 'failure' | 'timeout';
+  readonly resultReason?: string;
+  readonly targets: readonly AuditTarget[];
+  readonly additionalDetails?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
+}
+
+/** Writes one audit event, attributed to the context's actor (or to Rekey itself). */
+export async function insertAudit(
+  db: Kysely<Database>,
+  tenantId: string,
+  context: RequestContext,
+  entry: AuditEntry,
+  at: string,
+): Promise<string> {
+  const id = randomUUID();
+  const actor = context.actor;
+  const initiatedBy = actor
+    ? {
+        user: {
+          id: actor.userId,
+          displayName: actor.displayName,
+          userPrincipalName: actor.userPrincipalName,
+          ipAddress: context.ipAddress,
+        },
+        app: { appId: actor.appId, displayName: actor.appDisplayName },
+      }
+    : { user: null, app: { appId: null, displayName: 'Rekey' } };
+  await db
+    .insertInto('directory_audits')
+    .values({
+      id,
+      tenant_id: tenantId,
+      activity_at: at,
+      activity_display_name: entry.activityDisplayName,
+      category: entry.category,
+      correlation_id: context.correlationId,
+      logged_by_service: entry.loggedByService,
+      operation_type: entry.operationType,
+      result: entry.result,
+      result_reason: entry.resultReason ?? '',
+      initiated_by_user_id: actor?.userId ?? null,
+      initiated_by_upn: actor?.userPrincipalName ?? null,
+      initiated_by: JSON.stringify(initiatedBy),
+      target_resources: JSON.stringify(
+        entry.targets.map((t) => ({ ...t, modifiedProperties: t.modifiedProperties ?? [] })),
+      ),
+      additional_details: JSON.stringify(entry.additionalDetails ?? []),
+    })
+    .execute();
+  return id;
+}
+
+/** The audit events of one correlation ID, oldest first (for tests and the troubleshooter). */
+export async function listAuditsByCorrelation(
+  db: Kysely<Database>,
+  tenantId: string,
+  correlationId: string,
+): Promise<DirectoryAuditRow[]> {
+  return db
+    .selectFrom('directory_audits')
+    .select([
+      'id',
+      'tenant_id',
+      'activity_at',
+      'activity_display_name',
+      'category',
+      'correlation_id',
+      'logged_by_service',
+      'operation_type',
+      'result',
+      'result_reason',
+      'initiated_by_user_id',
+      'initiated_by_upn',
+      'initiated_by',
+      'target_resources',
+      'additional_details',
+    ])
+    .where('tenant_id', '=', tenantId)
+    .where('correlation_id', '=', correlationId)
+    .orderBy('activity_at')
+    .execute();
+}
+
+/** Graph's `directoryAudit` shape of a stored row. */
+export function toGraphDirectoryAudit(row: DirectoryAuditRow): Record<string, unknown> {
+  return {
+    id: row.id,
+    category: row.category,
+    correlationId: row.correlation_id,
+    result: row.result,
+    resultReason: row.result_reason,
+    activityDisplayName: row.activity_display_name,
+    activityDateTime: row.activity_at,
+    loggedByService: row.logged_by_service,
+    operationType: row.operation_type,
+    initiatedBy: JSON.parse(row.initiated_by),
+    targetResources: JSON.parse(row.target_resources),
+    additionalDetails: JSON.parse(row.additional_details),
+  };
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import type { Clock } from '../platform/clock.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { KeyRing } from './signing-keys.js';
+
+/** The audience of access tokens: Microsoft Graph's well-known application id, as SDKs expect. */
+export const graphAudience = '00000003-0000-0000-c000-000000000000';
+
+/** The delegated scopes every Rekey access token carries. */
+export const grantedScopes =
+  'Directory.AccessAsUser.All User.ReadWrite.All UserAuthenticationMethod.ReadWrite.All openid profile offline_access';
+
+export interface AccessTokenClaims {
+  readonly userId: string;
+  readonly tenantId: string;
+  readonly userPrincipalName: string;
+  readonly displayName: string;
+  readonly appId: string;
+  /** The user's session version when the token was issued; a later password change makes it stale. */
+  readonly sessionVersion: number;
+}
+
+export interface TokenIssuer {
+  readonly issuer: string;
+  issueAccessToken(claims: AccessTokenClaims, lifetimeSeconds: number): Promise<string>;
+  issueIdToken(claims: AccessTokenClaims, lifetimeSeconds: number): Promise<string>;
+  verifyAccessToken(token: string): Promise<AccessTokenClaims & { readonly issuedAt: number }>;
+}
+
+/** Issues and verifies RS256 JWTs shaped like Entra's v2 access tokens. */
+export function createTokenIssuer(
+  keyRing: KeyRing,
+  clock: Clock,
+  publicUrl: string,
+  tenantId: string,
+): TokenIssuer {
+  const issuer = `${publicUrl}/${tenantId}/v2.0`;
+
+  async function sign(
+    payload: Record<string, unknown>,
+    audience: string,
+    lifetimeSeconds: number,
+  ): Promise<string> {
+    const { kid, key } = await keyRing.signingKey();
+    const now = Math.floor(clock.now().getTime() / 1000);
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + lifetimeSeconds)
+      .setJti(randomUUID())
+      .sign(key);
+  }
+
+  function common(claims: AccessTokenClaims): Record<string, unknown> {
+    return {
+      sub: claims.userId,
+      oid: claims.userId,
+      tid: claims.tenantId,
+      name: claims.displayName,
+      preferred_username: claims.userPrincipalName,
+      ver: '2.0',
+    };
+  }
+
+  return {
+    issuer,
+    issueAccessToken: (claims, lifetime) =>
+      sign(
+        {
+          ...common(claims),
+          upn: claims.userPrincipalName,
+          azp: claims.appId,
+          appid: claims.appId,
+          scp: grantedScopes,
+          rk_sv: claims.sessionVersion,
+        },
+        graphAudience,
+        lifetime,
+      ),
+    issueIdToken: (claims, lifetime) => sign(common(claims), claims.appId, lifetime),
+    async verifyAccessToken(token) {
+      try {
+        const { kid } = decodeProtectedHeader(token);
+        const key = kid ? await keyRing.verificationKey(kid) : undefined;
+        if (!key) throw new Error('unknown signing key');
+        const { payload } = await jwtVerify(token, key, {
+          issuer,
+          audience: graphAudience,
+          algorithms: ['RS256'],
+          currentDate: clock.now(),
+        });
+        const { oid, tid, upn, name, azp, rk_sv: sessionVersion, iat } = payload as Record<string, unknown>;
+        if (
+          typeof oid !== 'string' ||
+          typeof tid !== 'string' ||
+          typeof upn !== 'string' ||
+          typeof azp !== 'string' ||
+          typeof sessionVersion !== 'number' ||
+          typeof iat !== 'number'
+        ) {
+          throw new Error('token lacks Rekey claims');
+        }
+        return {
+          userId: oid,
+          tenantId: tid,
+          userPrincipalName: upn,
+          displayName: typeof name === 'string' ? name : upn,
+          appId: azp,
+          sessionVersion,
+          issuedAt: iat,
+        };
+      } catch (error) {
+        throw new RekeyError(7700102, { cause: error });
+      }
+    },
+  };
+}

@@ -1,0 +1,246 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Clock } from '../platform/clock.js';
+import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
+import type { Db } from '../platform/db/database.js';
+import type { UserRow } from '../platform/db/schema.js';
+import type { ErrorCode } from '../platform/errors/catalog.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { RequestContext } from '../platform/request-context.js';
+import { insertSignIn } from '../sign-ins/sign-in-store.js';
+import { assertTenantSegment } from '../tenant/tenant-resolver.js';
+import { findApplication, type TenantRecord } from '../tenant/tenant-store.js';
+import { findUserById, getForPasswordCheck, replaceHashIfUnchanged } from '../users/user-store.js';
+import { type AccessTokenClaims, grantedScopes, type TokenIssuer } from './access-token.js';
+
+export interface TokenResponse {
+  readonly token_type: 'Bearer';
+  readonly scope: string;
+  readonly expires_in: number;
+  readonly ext_expires_in: number;
+  readonly access_token: string;
+  readonly refresh_token: string;
+  readonly id_token?: string;
+}
+
+export interface PasswordGrant {
+  readonly tenant: string;
+  readonly clientId: string | undefined;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly scope: string | undefined;
+}
+
+export interface RefreshGrant {
+  readonly tenant: string;
+  readonly clientId: string | undefined;
+  readonly refreshToken: string | undefined;
+  readonly scope: string | undefined;
+}
+
+export interface SignInServiceDeps {
+  readonly db: Db;
+  readonly tenant: TenantRecord;
+  readonly hasher: PasswordHasher;
+  readonly clock: Clock;
+  readonly tokens: TokenIssuer;
+  readonly accessTokenLifetimeSeconds: number;
+  readonly refreshTokenLifetimeSeconds: number;
+}
+
+/** How a resource-owner password sign-in appears in the sign-in log. */
+const clientAppUsed = 'Mobile Apps and Desktop clients';
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+export type SignInService = ReturnType<typeof createSignInService>;
+
+/** The token endpoint's logic: password and refresh-token grants, each logged as one sign-in event. */
+export function createSignInService(deps: SignInServiceDeps) {
+  const { db, tenant, hasher, clock, tokens } = deps;
+  // Verified against when the user does not exist, so that an unknown user costs the same time
+  // as a wrong password and response timing does not reveal which accounts exist.
+  let dummyHash: Promise<string> | undefined;
+
+  const resolveTenant = (segment: string) => assertTenantSegment(db, tenant, segment);
+
+  async function resolveClient(clientId: string | undefined) {
+    if (!clientId) throw new RekeyError(900144, { details: { parameter: 'client_id' } });
+    const app = await findApplication(db.kysely, tenant.id, clientId);
+    if (!app) throw new RekeyError(700016, { details: { client_id: clientId } });
+    return app;
+  }
+
+  async function issue(user: UserRow, appId: string, scope: string | undefined): Promise<TokenResponse> {
+    const now = clock.now();
+    const claims: AccessTokenClaims = {
+      userId: user.id,
+      tenantId: tenant.id,
+      userPrincipalName: user.user_principal_name,
+      displayName: user.display_name,
+      appId,
+      sessionVersion: user.session_version,
+    };
+    const refreshToken = randomBytes(32).toString('base64url');
+    await db.kysely
+      .insertInto('refresh_tokens')
+      .values({
+        id: randomUUID(),
+        user_id: user.id,
+        client_id: appId,
+        token_hash: sha256(refreshToken),
+        session_version: user.session_version,
+        created_at: now.toISOString(),
+        expires_at: new Date(now.getTime() + deps.refreshTokenLifetimeSeconds * 1000).toISOString(),
+        revoked_at: null,
+      })
+      .execute();
+    const wantsIdToken = (scope ?? '').split(/\s+/).includes('openid');
+    return {
+      token_type: 'Bearer',
+      scope: grantedScopes,
+      expires_in: deps.accessTokenLifetimeSeconds,
+      ext_expires_in: deps.accessTokenLifetimeSeconds,
+      access_token: await tokens.issueAccessToken(claims, deps.accessTokenLifetimeSeconds),
+      refresh_token: refreshToken,
+      ...(wantsIdToken
+        ? { id_token: await tokens.issueIdToken(claims, deps.accessTokenLifetimeSeconds) }
+        : {}),
+    };
+  }
+
+  async function record(
+    context: RequestContext,
+    attempt: {
+      readonly upn: string;
+      readonly user: UserRow | undefined;
+      readonly appId: string;
+      readonly appName: string | null;
+      readonly interactive: boolean;
+      readonly error: RekeyError | undefined;
+    },
+  ): Promise<void> {
+    await insertSignIn(db.kysely, {
+      tenant_id: tenant.id,
+      created_at: clock.now().toISOString(),
+      user_id: attempt.user?.id ?? null,
+      user_principal_name: attempt.user?.user_principal_name ?? attempt.upn,
+      user_display_name: attempt.user?.display_name ?? null,
+      app_id: attempt.appId,
+      app_display_name: attempt.appName,
+      client_app_used: clientAppUsed,
+      ip_address: context.ipAddress,
+      user_agent: context.userAgent?.slice(0, 512) ?? null,
+      correlation_id: context.correlationId,
+      is_interactive: attempt.interactive ? 1 : 0,
+      error_code: attempt.error?.code ?? 0,
+      failure_reason: attempt.error?.message ?? null,
+      additional_details: attempt.error ? (attempt.error.entry.remediation[0] ?? null) : null,
+    });
+  }
+
+  /** Runs `attempt`, logging one sign-in event whatever happens, and rethrowing failures. */
+  async function logged<T>(
+    context: RequestContext,
+    base: { upn: string; appId: string; appName: string | null; interactive: boolean },
+    attempt: (found: { user: UserRow | undefined }) => Promise<T>,
+  ): Promise<T> {
+    const found: { user: UserRow | undefined } = { user: undefined };
+    try {
+      const result = await attempt(found);
+      await record(context, { ...base, user: found.user, error: undefined });
+      return result;
+    } catch (error) {
+      const rekeyError = error instanceof RekeyError ? error : new RekeyError(7700201, { cause: error });
+      await record(context, { ...base, user: found.user, error: rekeyError });
+      throw error;
+    }
+  }
+
+  function fail(code: ErrorCode): never {
+    throw new RekeyError(code);
+  }
+
+  /** The resource-owner password grant. */
+  async function signInWithPassword(context: RequestContext, grant: PasswordGrant): Promise<TokenResponse> {
+    await resolveTenant(grant.tenant);
+    const app = await resolveClient(grant.clientId);
+    const upn = grant.username?.trim() ?? '';
+    if (!upn) throw new RekeyError(900144, { details: { parameter: 'username' } });
+    if (!grant.password) throw new RekeyError(900144, { details: { parameter: 'password' } });
+    const password = grant.password;
+    return logged(
+      context,
+      { upn, appId: app.appId, appName: app.displayName, interactive: true },
+      async (found) => {
+        const user = upn.length <= 113 ? await getForPasswordCheck(db.kysely, tenant.id, { upn }) : undefined;
+        if (!user || user.password_hash === null) {
+          dummyHash ??= hasher.hash(randomBytes(16).toString('hex'));
+          await hasher.verify(await dummyHash, password);
+          fail(user ? 50126 : 50034);
+        }
+        found.user = user;
+        if (!(await hasher.verify(user.password_hash, password))) fail(50126);
+        // Account state is revealed only to someone who knows the password.
+        if (user.account_enabled !== 1) fail(50057);
+        if (user.force_change_password_next_sign_in === 1) fail(50055);
+        if (hasher.needsRehash(user.password_hash)) {
+          await replaceHashIfUnchanged(db.kysely, user.id, user.password_hash, await hasher.hash(password));
+        }
+        return issue(user, app.appId, grant.scope);
+      },
+    );
+  }
+
+  /** The refresh-token grant: rotates the refresh token; refused once sessions were revoked. */
+  async function signInWithRefreshToken(
+    context: RequestContext,
+    grant: RefreshGrant,
+  ): Promise<TokenResponse> {
+    await resolveTenant(grant.tenant);
+    const app = await resolveClient(grant.clientId);
+    if (!grant.refreshToken) throw new RekeyError(900144, { details: { parameter: 'refresh_token' } });
+    const tokenHash = sha256(grant.refreshToken);
+    const stored = await db.kysely
+      .selectFrom('refresh_tokens')
+      .select(['id', 'user_id', 'client_id', 'session_version', 'expires_at', 'revoked_at'])
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    if (!stored || stored.client_id !== app.appId) throw new RekeyError(70000);
+    const user = await findUserById(db.kysely, tenant.id, stored.user_id);
+    return logged(
+      context,
+      {
+        upn: user?.user_principal_name ?? '',
+        appId: app.appId,
+        appName: app.displayName,
+        interactive: false,
+      },
+      async (found) => {
+        found.user = user;
+        if (!user) fail(50034);
+        if (user.account_enabled !== 1) fail(50057);
+        const now = clock.now().toISOString();
+        if (
+          stored.revoked_at !== null ||
+          stored.expires_at <= now ||
+          stored.session_version !== user.session_version
+        ) {
+          fail(50173);
+        }
+        // Rotation: the old refresh token is spent; a replayed one finds revoked_at set.
+        const spent = await db.kysely
+          .updateTable('refresh_tokens')
+          .set({ revoked_at: now })
+          .where('id', '=', stored.id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        if (Number(spent.numUpdatedRows) !== 1) fail(50173);
+        return issue(user, app.appId, grant.scope);
+      },
+    );
+  }
+
+  return { signInWithPassword, signInWithRefreshToken };
+}

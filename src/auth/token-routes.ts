@@ -1,0 +1,97 @@
+import formBody from '@fastify/formbody';
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { RekeyApp } from '../platform/http/app.js';
+import { contextOf } from './guard.js';
+import type { SignInService } from './sign-in-service.js';
+import type { KeyRing } from './signing-keys.js';
+
+const tokenBody = Type.Record(Type.String(), Type.String());
+const tenantParams = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 256 }) });
+
+/** The OAuth 2.0 token endpoint, OIDC discovery and JWKS, under `/{tenant}`. */
+export function tokenRoutes(deps: {
+  readonly signIns: SignInService;
+  readonly keyRing: KeyRing;
+  readonly issuerFor: (tenant: string) => string;
+  readonly publicUrl: string;
+}): FastifyPluginAsync {
+  return async (plugin) => {
+    const app = plugin as unknown as RekeyApp;
+    // The token endpoint takes form posts only, as OAuth 2.0 requires; in this plugin's scope a
+    // JSON body is an unsupported media type.
+    app.removeContentTypeParser('application/json');
+    await app.register(formBody, { bodyLimit: 16 * 1024 });
+
+    app.post(
+      '/:tenant/oauth2/v2.0/token',
+      { schema: { params: tenantParams, body: tokenBody }, config: { errorFormat: 'oauth' } },
+      async (request, reply) => {
+        const body = request.body;
+        const context = contextOf(request);
+        const tenant = request.params.tenant;
+        const clientId = body['client_id'];
+        const scope = body['scope'];
+        reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+        switch (body['grant_type']) {
+          case 'password':
+            return deps.signIns.signInWithPassword(context, {
+              tenant,
+              clientId,
+              username: body['username'],
+              password: body['password'],
+              scope,
+            });
+          case 'refresh_token':
+            return deps.signIns.signInWithRefreshToken(context, {
+              tenant,
+              clientId,
+              refreshToken: body['refresh_token'],
+              scope,
+            });
+          case undefined:
+            throw new RekeyError(900144, { details: { parameter: 'grant_type' } });
+          default:
+            throw new RekeyError(70003, { details: { grant_type: body['grant_type'] } });
+        }
+      },
+    );
+
+    app.get('/:tenant/discovery/v2.0/keys', { schema: { params: tenantParams } }, async () =>
+      deps.keyRing.publicJwks(),
+    );
+
+    app.get(
+      '/:tenant/v2.0/.well-known/openid-configuration',
+      { schema: { params: tenantParams } },
+      async (request) => {
+        const base = `${deps.publicUrl}/${request.params.tenant}`;
+        return {
+          issuer: deps.issuerFor(request.params.tenant),
+          token_endpoint: `${base}/oauth2/v2.0/token`,
+          jwks_uri: `${base}/discovery/v2.0/keys`,
+          grant_types_supported: ['password', 'refresh_token'],
+          response_types_supported: ['token', 'id_token'],
+          subject_types_supported: ['pairwise'],
+          id_token_signing_alg_values_supported: ['RS256'],
+          token_endpoint_auth_methods_supported: ['none'],
+          scopes_supported: ['openid', 'profile', 'offline_access', 'https://graph.microsoft.com/.default'],
+          claims_supported: [
+            'sub',
+            'oid',
+            'tid',
+            'iss',
+            'aud',
+            'iat',
+            'nbf',
+            'exp',
+            'name',
+            'preferred_username',
+            'upn',
+          ],
+        };
+      },
+    );
+  };
+}

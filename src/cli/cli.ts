@@ -1,0 +1,86 @@
+import { Command, CommanderError } from 'commander';
+import { describeCode } from '../error-page/error-page-routes.js';
+import { migrateToLatest, openDatabase } from '../platform/db/database.js';
+import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
+import { type CliIo, configOrExit, processIo, reportFailure } from './context.js';
+import { serve } from './serve-command.js';
+
+/** Builds the `rekey` command tree. */
+export function buildCli(io: CliIo): Command {
+  const program = new Command('rekey')
+    .description('Rekey: self-hosted password change and reset for cloud and hybrid directories.')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('Run the HTTP API (and, unless --no-worker, the operation worker) in this process.')
+    .option('--no-worker', 'do not run password operations in this process')
+    .action(async (options: { worker: boolean }) => serve(io, options));
+
+  program
+    .command('migrate')
+    .description('Apply pending database migrations and exit.')
+    .action(async () => {
+      const config = configOrExit(io);
+      const db = openDatabase(config.databaseUrl);
+      try {
+        const applied = await migrateToLatest(db);
+        io.out(
+          applied.length === 0 ? 'The database schema is up to date.' : `Applied: ${applied.join(', ')}`,
+        );
+      } finally {
+        await db.close();
+      }
+    });
+
+  program
+    .command('errors')
+    .description('Explain an error code (AADSTS number or Rekey code), or list every code.')
+    .argument('[code]', 'the code, with or without the AADSTS prefix')
+    .option('--json', 'print JSON')
+    .action((code: string | undefined, options: { json?: boolean }) => {
+      if (code === undefined) {
+        const entries = listCatalogEntries();
+        if (options.json) io.out(JSON.stringify(entries.map(describeCode), null, 2));
+        else for (const e of entries) io.out(`${String(e.code).padStart(7)}  ${e.name}`);
+        return;
+      }
+      const entry = /^(AADSTS)?\d{1,9}$/i.test(code)
+        ? findCatalogEntry(Number(code.replace(/^AADSTS/i, '')))
+        : undefined;
+      if (!entry) {
+        io.err(
+          `error 7700008 ResourceNotFound: Rekey does not define the code ${code}. Run \`rekey errors\` for the list.`,
+        );
+        process.exitCode = 1;
+        return;
+      }
+      if (options.json) {
+        io.out(JSON.stringify(describeCode(entry), null, 2));
+        return;
+      }
+      io.out(`${entry.isEntraCode ? `AADSTS${entry.code}` : entry.code}  ${entry.name}`);
+      io.out(`  ${entry.message}`);
+      io.out(
+        `  category: ${entry.category}; HTTP ${entry.httpStatus}; ${entry.retryable ? 'retryable' : 'not retryable'}`,
+      );
+      io.out('  what to do:');
+      for (const step of entry.remediation) io.out(`    - ${step}`);
+    });
+
+  return program;
+}
+
+/** Runs the CLI on `argv`; returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const program = buildCli(io);
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    return reportFailure(io, error, argv.includes('--json'));
+  }
+}

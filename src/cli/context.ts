@@ -1,0 +1,60 @@
+import { type Config, ConfigError, loadConfig } from '../platform/config.js';
+import { findCatalogEntry } from '../platform/errors/catalog.js';
+import { isRekeyError } from '../platform/errors/rekey-error.js';
+
+/** Where CLI commands write: injected so tests can capture output. */
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export const processIo: CliIo = {
+  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  env: process.env,
+};
+
+/** Reads the configuration, or explains every bad setting and exits 2. */
+export function configOrExit(io: CliIo): Config {
+  try {
+    return loadConfig(io.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+/** Prints a failure the way every command does: catalog code, name, message; never a stack trace. */
+export function reportFailure(io: CliIo, error: unknown, json: boolean): number {
+  if (isRekeyError(error)) {
+    if (json) {
+      io.err(
+        JSON.stringify({
+          error: {
+            code: error.code,
+            name: error.entry.name,
+            message: error.message,
+            details: error.details ?? null,
+          },
+        }),
+      );
+    } else {
+      io.err(`error ${error.code} ${error.entry.name}: ${error.message}`);
+      if (error.details) io.err(`  details: ${JSON.stringify(error.details)}`);
+      const first = findCatalogEntry(error.code)?.remediation[0];
+      if (first) io.err(`  what to do: ${first}`);
+    }
+    return 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.err(
+    json
+      ? JSON.stringify({ error: { code: 7700201, name: 'InternalError', message } })
+      : `error 7700201 InternalError: ${message}`,
+  );
+  return 1;
+}

@@ -1,0 +1,428 @@
+import { randomUUID } from 'node:crypto';
+import { type AuditEntry, insertAudit } from '../audit/audit-store.js';
+import type { Clock } from '../platform/clock.js';
+import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
+import type { SecretBox } from '../platform/crypto/secret-box.js';
+import type { Db } from '../platform/db/database.js';
+import type { OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
+import { findCatalogEntry } from '../platform/errors/catalog.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { Logger } from '../platform/log.js';
+import type { RequestContext } from '../platform/request-context.js';
+import { hasAnyRole, parseRoles, passwordResetRoles } from '../users/roles.js';
+import {
+  addPasswordHistory,
+  findUserById,
+  findUserByUpn,
+  getForPasswordCheck,
+  revokeSessions,
+  trimPasswordHistory,
+  updateUser,
+  upsertCredential,
+} from '../users/user-store.js';
+import { generatePassword } from './generate-password.js';
+import {
+  claimOperation,
+  findOperation,
+  findOperationByIdempotencyKey,
+  insertOperation,
+  listDueOperationIds,
+  transitionOperation,
+} from './operation-store.js';
+import { assertPasswordAcceptable } from './password-policy.js';
+
+export interface OperationServiceDeps {
+  readonly db: Db;
+  readonly tenantId: string;
+  readonly hasher: PasswordHasher;
+  readonly secretBox: SecretBox;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Asked to run soon after a new operation is committed (the in-process worker's nudge). */
+  readonly onEnqueued?: (operationId: string) => void;
+}
+
+/** How long one attempt may hold an operation before another worker may take it over. */
+const leaseSeconds = 30;
+/** How long an operation may keep retrying before it is terminated. */
+const deadlineSeconds = 15 * 60;
+/** Password history entries kept per user (the policy engine makes this configurable). */
+const historyDepth = 24;
+
+const audits: Record<OperationKind, Pick<AuditEntry, 'activityDisplayName' | 'loggedByService'>> = {
+  selfChange: {
+    activityDisplayName: 'Change password (self-service)',
+    loggedByService: 'Self-service Password Management',
+  },
+  expiredChange: {
+    activityDisplayName: 'Change password (self-service)',
+    loggedByService: 'Self-service Password Management',
+  },
+  adminReset: {
+    activityDisplayName: 'Reset password (by admin)',
+    loggedByService: 'Self-service Password Management',
+  },
+  selfServiceReset: {
+    activityDisplayName: 'Reset password (self-service)',
+    loggedByService: 'Self-service Password Management',
+  },
+};
+
+/** Graph's `longRunningOperation` status of an operation state. */
+export function graphOperationStatus(
+  row: PasswordOperationRow,
+): 'notStarted' | 'running' | 'succeeded' | 'failed' {
+  switch (row.state) {
+    case 'notStarted':
+      return 'notStarted';
+    case 'running':
+    case 'retryScheduled':
+      return 'running';
+    case 'succeeded':
+      return 'succeeded';
+    case 'terminated':
+      return 'failed';
+    default: {
+      const unreachable: never = row.state;
+      return unreachable;
+    }
+  }
+}
+
+/** The `statusDetail` text: for a failure, the terminating code and the underlying cause. */
+export function describeOperationStatus(row: PasswordOperationRow): string | null {
+  if (row.state === 'terminated' && row.error_code !== null) {
+    const cause = findCatalogEntry(row.error_code);
+    return `AADSTS120008 PasswordChangeAsyncJobStateTerminated; cause AADSTS${row.error_code} ${cause?.name ?? ''}: ${row.error_detail ?? cause?.message ?? ''}`.trim();
+  }
+  if (row.state === 'retryScheduled' && row.error_code !== null) {
+    return `retry ${row.attempts} scheduled for ${row.next_attempt_at} after AADSTS${row.error_code}: ${row.error_detail ?? ''}`;
+  }
+  return null;
+}
+
+function subjectOf(user: UserRow) {
+  return {
+    userPrincipalName: user.user_principal_name,
+    displayName: user.display_name,
+    givenName: user.given_name,
+    surname: user.surname,
+  };
+}
+
+export type OperationService = ReturnType<typeof createOperationService>;
+
+/**
+ * Password operations: the durable, exactly-once jobs behind every password change and reset.
+ * An operation is inserted in the transaction that accepts the request, then run through its
+ * steps by whoever holds its lease: the request itself for a cloud-only change, or a worker.
+ */
+export function createOperationService(deps: OperationServiceDeps) {
+  const { db, tenantId, hasher, secretBox, clock, logger } = deps;
+  const owner = `worker-${randomUUID()}`;
+
+  function newOperation(
+    context: RequestContext,
+    user: UserRow,
+    kind: OperationKind,
+    password: string,
+    options: { readonly forceChange: boolean; readonly idempotencyKey?: string | undefined },
+  ): PasswordOperationRow {
+    const now = clock.now();
+    return {
+      id: randomUUID(),
+      tenant_id: tenantId,
+      user_id: user.id,
+      kind,
+      requested_by_user_id: context.actor?.userId ?? null,
+      requested_by_app_id: context.actor?.appId ?? null,
+      correlation_id: context.correlationId,
+      idempotency_key: options.idempotencyKey ?? null,
+      state: 'notStarted',
+      step: 'accepted',
+      attempts: 0,
+      next_attempt_at: now.toISOString(),
+      deadline_at: new Date(now.getTime() + deadlineSeconds * 1000).toISOString(),
+      lease_owner: null,
+      lease_expires_at: null,
+      error_code: null,
+      error_retryable: null,
+      error_detail: null,
+      secret_ciphertext: secretBox.seal(password),
+      force_change: options.forceChange ? 1 : 0,
+      created_at: now.toISOString(),
+      updated_at: now.toISOString(),
+      completed_at: null,
+    };
+  }
+
+  async function auditFailure(
+    context: RequestContext,
+    user: UserRow,
+    kind: OperationKind,
+    error: RekeyError,
+  ) {
+    await insertAudit(
+      db.kysely,
+      tenantId,
+      context,
+      {
+        ...audits[kind],
+        category: 'UserManagement',
+        operationType: 'Update',
+        result: 'failure',
+        resultReason: `AADSTS${error.code}: ${error.message}`,
+        targets: [
+          {
+            id: user.id,
+            displayName: user.display_name,
+            type: 'User',
+            userPrincipalName: user.user_principal_name,
+          },
+        ],
+      },
+      clock.now().toISOString(),
+    );
+  }
+
+  /**
+   * Runs one attempt of an operation, if its lease can be taken. Every step is safe to repeat:
+   * the cloud commit happens in one transaction together with the state change, guarded by the
+   * lease, so a worker that dies at any point leaves the operation to be finished exactly once.
+   */
+  async function runOperation(operationId: string): Promise<PasswordOperationRow | undefined> {
+    const now = clock.now();
+    if (
+      !(await claimOperation(
+        db.kysely,
+        operationId,
+        owner,
+        now.toISOString(),
+        new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
+      ))
+    ) {
+      return findOperation(db.kysely, tenantId, operationId);
+    }
+    const operation = await findOperation(db.kysely, tenantId, operationId);
+    if (!operation) return undefined;
+    const context: RequestContext = {
+      correlationId: operation.correlation_id,
+      ipAddress: '127.0.0.1',
+      userAgent: undefined,
+      actor: undefined,
+    };
+    try {
+      const user = await findUserById(db.kysely, tenantId, operation.user_id);
+      if (!user) throw new RekeyError(7700105);
+      if (operation.secret_ciphertext === null)
+        throw new RekeyError(120020, { message: 'The operation lost its new password.' });
+      if (new Date(operation.deadline_at) < clock.now())
+        throw new RekeyError(120020, { message: 'The operation passed its deadline.' });
+      const passwordHash = await hasher.hash(secretBox.open(operation.secret_ciphertext));
+      const at = clock.now().toISOString();
+      const committed = await db.kysely.transaction().execute(async (trx) => {
+        const moved = await transitionOperation(trx, operation.id, owner, {
+          state: 'succeeded',
+          step: 'completed',
+          at,
+          error: null,
+        });
+        if (!moved) return false;
+        await upsertCredential(trx, user.id, passwordHash, at);
+        await addPasswordHistory(trx, user.id, passwordHash, at);
+        await trimPasswordHistory(trx, user.id, historyDepth);
+        await updateUser(trx, user.id, {
+          last_password_change_at: at,
+          force_change_password_next_sign_in: operation.force_change,
+          force_change_password_next_sign_in_with_mfa: 0,
+          updated_at: at,
+        });
+        await revokeSessions(trx, user.id, at);
+        const actor = operation.requested_by_user_id
+          ? await findUserById(trx, tenantId, operation.requested_by_user_id)
+          : undefined;
+        await insertAudit(
+          trx,
+          tenantId,
+          {
+            ...context,
+            actor: actor && {
+              userId: actor.id,
+              userPrincipalName: actor.user_principal_name,
+              displayName: actor.display_name,
+              roles: parseRoles(actor.roles),
+              appId: operation.requested_by_app_id ?? '',
+              appDisplayName: '',
+            },
+          },
+          {
+            ...audits[operation.kind],
+            category: 'UserManagement',
+            operationType: 'Update',
+            result: 'success',
+            targets: [
+              {
+                id: user.id,
+                displayName: user.display_name,
+                type: 'User',
+                userPrincipalName: user.user_principal_name,
+              },
+            ],
+            additionalDetails: [{ key: 'operationId', value: operation.id }],
+          },
+          at,
+        );
+        return true;
+      });
+      if (!committed)
+        logger.warn({ operationId }, 'lost the lease on a password operation; another worker finishes it');
+    } catch (error) {
+      const rekeyError = error instanceof RekeyError ? error : new RekeyError(120020, { cause: error });
+      if (!(error instanceof RekeyError))
+        logger.error({ err: error, operationId }, 'password operation step failed');
+      const at = clock.now();
+      const retry = rekeyError.entry.retryable && at < new Date(operation.deadline_at);
+      // Exponential backoff with full jitter: 2^attempt seconds, at most five minutes.
+      const delay = Math.random() * Math.min(300, 2 ** operation.attempts) * 1000;
+      await transitionOperation(db.kysely, operation.id, owner, {
+        state: retry ? 'retryScheduled' : 'terminated',
+        step: 'commitCloud',
+        at: at.toISOString(),
+        nextAttemptAt: new Date(at.getTime() + delay).toISOString(),
+        error: { code: rekeyError.code, retryable: rekeyError.entry.retryable, detail: rekeyError.message },
+      });
+    }
+    return findOperation(db.kysely, tenantId, operationId);
+  }
+
+  async function enqueue(row: PasswordOperationRow): Promise<void> {
+    await db.kysely.transaction().execute((trx) => insertOperation(trx, row));
+  }
+
+  /** Raises the catalog error that a finished self-service operation ended with. */
+  function assertSucceeded(row: PasswordOperationRow | undefined): void {
+    if (row?.state === 'succeeded') return;
+    throw new RekeyError(120008, {
+      details: {
+        operationId: row?.id,
+        state: row?.state,
+        cause: row?.error_code,
+        statusDetail: row && describeOperationStatus(row),
+      },
+    });
+  }
+
+  /**
+   * A user changes their own password, knowing the current one. Completed before returning for
+   * cloud-only users; the operation record keeps the history either way.
+   */
+  async function changeOwnPassword(
+    context: RequestContext,
+    userId: string,
+    input: {
+      readonly currentPassword: string;
+      readonly newPassword: string;
+      readonly kind: 'selfChange' | 'expiredChange';
+    },
+  ): Promise<PasswordOperationRow> {
+    const user = await getForPasswordCheck(db.kysely, tenantId, { id: userId });
+    if (!user) throw new RekeyError(7700008);
+    if (user.password_hash === null || !(await hasher.verify(user.password_hash, input.currentPassword))) {
+      const error = new RekeyError(120000);
+      await auditFailure(context, user, input.kind, error);
+      throw error;
+    }
+    if (input.kind === 'expiredChange' && user.account_enabled !== 1) throw new RekeyError(50057);
+    try {
+      assertPasswordAcceptable(input.newPassword, subjectOf(user), {
+        currentPassword: input.currentPassword,
+      });
+    } catch (error) {
+      if (error instanceof RekeyError) await auditFailure(context, user, input.kind, error);
+      throw error;
+    }
+    const row = newOperation(context, user, input.kind, input.newPassword, { forceChange: false });
+    await enqueue(row);
+    const finished = await runOperation(row.id);
+    assertSucceeded(finished);
+    return finished ?? row;
+  }
+
+  /** The expired-or-forced change: signs in by user name and current password, then changes. */
+  async function changeExpiredPassword(
+    context: RequestContext,
+    input: {
+      readonly userPrincipalName: string;
+      readonly currentPassword: string;
+      readonly newPassword: string;
+    },
+  ): Promise<PasswordOperationRow> {
+    const user = await findUserByUpn(db.kysely, tenantId, input.userPrincipalName);
+    if (!user) {
+      // Same answer as a wrong password, so this endpoint does not reveal which accounts exist.
+      throw new RekeyError(120000);
+    }
+    return changeOwnPassword(context, user.id, { ...input, kind: 'expiredChange' });
+  }
+
+  /**
+   * An administrator resets another user's password (Graph resetPassword). Returns the accepted
+   * operation at once; a worker completes it. Without `newPassword` one is generated and returned.
+   */
+  async function resetPassword(
+    context: RequestContext,
+    targetId: string,
+    input: { readonly newPassword: string | undefined; readonly idempotencyKey: string | undefined },
+  ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
+    const actor = context.actor;
+    if (!actor || !hasAnyRole(actor.roles, passwordResetRoles)) {
+      throw new RekeyError(7700103, { details: { requiredRoles: passwordResetRoles } });
+    }
+    const target = targetId.includes('@')
+      ? await findUserByUpn(db.kysely, tenantId, targetId)
+      : await findUserById(db.kysely, tenantId, targetId);
+    if (!target) throw new RekeyError(7700008, { details: { id: targetId } });
+    if (target.id === actor.userId) throw new RekeyError(7700104);
+    if (input.idempotencyKey) {
+      const earlier = await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey);
+      if (earlier) return { operation: earlier, generatedPassword: undefined };
+    }
+    const password = input.newPassword ?? generatePassword();
+    try {
+      assertPasswordAcceptable(password, subjectOf(target));
+    } catch (error) {
+      if (error instanceof RekeyError) await auditFailure(context, target, 'adminReset', error);
+      throw error;
+    }
+    const row = newOperation(context, target, 'adminReset', password, {
+      forceChange: true,
+      idempotencyKey: input.idempotencyKey,
+    });
+    await enqueue(row);
+    deps.onEnqueued?.(row.id);
+    return { operation: row, generatedPassword: input.newPassword === undefined ? password : undefined };
+  }
+
+  /** An operation of a user, for Graph's operations endpoint. */
+  async function getOperation(userId: string, operationId: string): Promise<PasswordOperationRow> {
+    const row = await findOperation(db.kysely, tenantId, operationId);
+    if (!row || row.user_id !== userId) throw new RekeyError(7700008, { details: { id: operationId } });
+    return row;
+  }
+
+  /** Runs every operation that is due now; returns how many were attempted. */
+  async function runDueOperations(limit = 20): Promise<number> {
+    const ids = await listDueOperationIds(db.kysely, clock.now().toISOString(), limit);
+    for (const id of ids) await runOperation(id);
+    return ids.length;
+  }
+
+  return {
+    changeOwnPassword,
+    changeExpiredPassword,
+    resetPassword,
+    getOperation,
+    runOperation,
+    runDueOperations,
+  };
+}

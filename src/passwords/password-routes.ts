@@ -1,0 +1,150 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import { type AuthGuard, contextOf, principalOf } from '../auth/guard.js';
+import type { Db } from '../platform/db/database.js';
+import type { PasswordOperationRow } from '../platform/db/schema.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { RekeyApp } from '../platform/http/app.js';
+import { assertTenantSegment } from '../tenant/tenant-resolver.js';
+import type { TenantRecord } from '../tenant/tenant-store.js';
+import { hasAnyRole, passwordResetRoles } from '../users/roles.js';
+import { describeOperationStatus, graphOperationStatus, type OperationService } from './operation-service.js';
+
+/** Graph's fixed id of the password authentication method. */
+export const passwordMethodId = '28c10230-6103-485e-b985-444c60001490';
+
+const password = Type.String({ minLength: 1, maxLength: 1024 });
+
+function operationLocation(userId: string, operationId: string): string {
+  return `/v1.0/users/${userId}/authentication/operations/${operationId}`;
+}
+
+/** Graph's `longRunningOperation` resource of an operation. */
+export function toLongRunningOperation(row: PasswordOperationRow, baseUrl: string): Record<string, unknown> {
+  return {
+    '@odata.context': `${baseUrl}/v1.0/$metadata#microsoft.graph.longRunningOperation`,
+    id: row.id,
+    createdDateTime: row.created_at,
+    lastActionDateTime: row.updated_at,
+    resourceLocation: `${baseUrl}/v1.0/users/${row.user_id}`,
+    status: graphOperationStatus(row),
+    statusDetail: describeOperationStatus(row),
+  };
+}
+
+/** Self-service change, the expired-password change, admin reset and operation status. */
+export function passwordRoutes(deps: {
+  readonly db: Db;
+  readonly tenant: TenantRecord;
+  readonly guard: AuthGuard;
+  readonly operations: OperationService;
+  readonly publicUrl: string;
+}): FastifyPluginAsync {
+  return async (plugin) => {
+    const app = plugin as unknown as RekeyApp;
+    const { guard, operations } = deps;
+
+    app.post(
+      '/v1.0/me/changePassword',
+      {
+        preHandler: guard.authenticate,
+        schema: {
+          body: Type.Object(
+            { currentPassword: password, newPassword: password },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request, reply) => {
+        await operations.changeOwnPassword(contextOf(request), principalOf(request).user.id, {
+          ...request.body,
+          kind: 'selfChange',
+        });
+        return reply.status(204).send();
+      },
+    );
+
+    app.post(
+      '/:tenant/password/change',
+      {
+        schema: {
+          params: Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 256 }) }),
+          body: Type.Object(
+            {
+              userPrincipalName: Type.String({ minLength: 3, maxLength: 113 }),
+              currentPassword: password,
+              newPassword: password,
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request, reply) => {
+        await assertTenantSegment(deps.db, deps.tenant, request.params.tenant);
+        await operations.changeExpiredPassword(contextOf(request), request.body);
+        return reply.status(204).send();
+      },
+    );
+
+    app.post(
+      `/v1.0/users/:id/authentication/methods/${passwordMethodId}/resetPassword`,
+      {
+        preHandler: guard.requireRole(passwordResetRoles),
+        schema: {
+          params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 113 }) }),
+          body: Type.Optional(
+            Type.Object({ newPassword: Type.Optional(password) }, { additionalProperties: false }),
+          ),
+          headers: Type.Object({
+            'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+          }),
+        },
+      },
+      async (request, reply) => {
+        const { operation, generatedPassword } = await operations.resetPassword(
+          contextOf(request),
+          request.params.id,
+          {
+            newPassword: request.body?.newPassword,
+            idempotencyKey: request.headers['idempotency-key'],
+          },
+        );
+        reply
+          .status(202)
+          .header('location', `${deps.publicUrl}${operationLocation(operation.user_id, operation.id)}`)
+          .header('retry-after', '1');
+        return generatedPassword === undefined
+          ? {}
+          : {
+              '@odata.context': `${deps.publicUrl}/v1.0/$metadata#microsoft.graph.passwordResetResponse`,
+              newPassword: generatedPassword,
+            };
+      },
+    );
+
+    app.get(
+      '/v1.0/users/:id/authentication/operations/:operationId',
+      {
+        preHandler: guard.authenticate,
+        schema: {
+          params: Type.Object({
+            id: Type.String({ minLength: 1, maxLength: 113 }),
+            operationId: Type.String({ format: 'uuid' }),
+          }),
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const self =
+          request.params.id === principal.user.id ||
+          request.params.id.toLowerCase() === principal.user.upn_key;
+        if (!self && !hasAnyRole(principal.actor.roles, passwordResetRoles)) {
+          throw new RekeyError(7700103, { details: { requiredRoles: passwordResetRoles } });
+        }
+        const userId = self ? principal.user.id : request.params.id;
+        const row = await operations.getOperation(userId, request.params.operationId);
+        return toLongRunningOperation(row, deps.publicUrl);
+      },
+    );
+  };
+}

@@ -1,0 +1,159 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/** Every setting Rekey reads, validated once at start and frozen. No other module reads process.env. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** `sqlite:<file>` for the embedded default, or a `postgres://` URL. */
+  readonly databaseUrl: string;
+  readonly tenantDomain: string;
+  readonly tenantName: string;
+  readonly bootstrapAdminUpn: string;
+  /** Undefined means: generate one at first start and print it once. */
+  readonly bootstrapAdminPassword: string | undefined;
+  /** Base64 of 32 bytes; undefined means: use (or create) `<dataDir>/secret.key`. */
+  readonly secretKey: string | undefined;
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** The URL clients reach Rekey at, used as the token issuer; derived from host and port if unset. */
+  readonly publicUrl: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly argon2: { readonly memoryKib: number; readonly iterations: number; readonly parallelism: number };
+  readonly accessTokenLifetimeSeconds: number;
+  readonly refreshTokenLifetimeSeconds: number;
+  /** Whether `serve` also runs the operation worker in the same process. */
+  readonly runWorker: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Rekey cannot start; fix these settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const domainPattern = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+/**
+ * Reads and validates the configuration from `env`. Collects every problem before failing, so an
+ * operator fixes them all in one go instead of one per restart.
+ */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}=${raw} must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const boolean = (name: string, fallback: boolean): boolean => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+    problems.push(`${name}=${raw} must be true or false`);
+    return fallback;
+  };
+
+  const port = integer('REKEY_PORT', 8080, 0, 65535);
+  const host = read('REKEY_HOST') ?? '127.0.0.1';
+  const dataDir = path.resolve(read('REKEY_DATA_DIR') ?? './data');
+
+  const databaseUrl = read('REKEY_DATABASE_URL') ?? `sqlite:${path.join(dataDir, 'rekey.sqlite')}`;
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    problems.push('REKEY_DATABASE_URL must start with postgres:// or postgresql:// (or sqlite:<file>)');
+  }
+
+  const tenantDomain = (read('REKEY_TENANT_DOMAIN') ?? 'example.com').toLowerCase();
+  if (!domainPattern.test(tenantDomain))
+    problems.push(`REKEY_TENANT_DOMAIN=${tenantDomain} is not a DNS domain name`);
+  const tenantName = read('REKEY_TENANT_NAME') ?? tenantDomain.split('.')[0] ?? tenantDomain;
+  if (tenantName.length > 256) problems.push('REKEY_TENANT_NAME must be at most 256 characters');
+
+  const bootstrapAdminUpn = (read('REKEY_BOOTSTRAP_ADMIN_UPN') ?? `admin@${tenantDomain}`).toLowerCase();
+  if (!bootstrapAdminUpn.endsWith(`@${tenantDomain}`)) {
+    problems.push(`REKEY_BOOTSTRAP_ADMIN_UPN must be in the tenant domain (…@${tenantDomain})`);
+  }
+  const bootstrapAdminPassword = env['REKEY_BOOTSTRAP_ADMIN_PASSWORD'] || undefined;
+
+  const secretKey = read('REKEY_SECRET_KEY');
+  if (secretKey !== undefined && Buffer.from(secretKey, 'base64').length !== 32) {
+    problems.push(
+      'REKEY_SECRET_KEY must be 32 bytes encoded as base64 (for example: openssl rand -base64 32)',
+    );
+  }
+
+  const certFile = read('REKEY_TLS_CERT');
+  const keyFile = read('REKEY_TLS_KEY');
+  let tls: Config['tls'];
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push('REKEY_TLS_CERT and REKEY_TLS_KEY must be set together');
+  } else if (certFile !== undefined && keyFile !== undefined) {
+    for (const [name, file] of [
+      ['REKEY_TLS_CERT', certFile],
+      ['REKEY_TLS_KEY', keyFile],
+    ] as const) {
+      if (!existsSync(file)) problems.push(`${name}=${file} does not exist`);
+    }
+    tls = { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) };
+  }
+
+  const publicUrlRaw = read('REKEY_PUBLIC_URL');
+  const scheme = tls ? 'https' : 'http';
+  let publicUrl = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (publicUrlRaw !== undefined) {
+    try {
+      const url = new URL(publicUrlRaw);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+      publicUrl = url.toString().replace(/\/$/, '');
+    } catch {
+      problems.push(`REKEY_PUBLIC_URL=${publicUrlRaw} must be an http(s) URL`);
+    }
+  }
+
+  const logLevelRaw = read('REKEY_LOG_LEVEL') ?? 'info';
+  const logLevel = logLevels.find((level) => level === logLevelRaw);
+  if (!logLevel) problems.push(`REKEY_LOG_LEVEL=${logLevelRaw} must be one of ${logLevels.join(', ')}`);
+
+  const argon2 = {
+    memoryKib: integer('REKEY_ARGON2_MEMORY_KIB', 19456, 1024, 4 * 1024 * 1024),
+    iterations: integer('REKEY_ARGON2_ITERATIONS', 2, 1, 100),
+    parallelism: integer('REKEY_ARGON2_PARALLELISM', 1, 1, 16),
+  };
+
+  const config: Config = {
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    tenantDomain,
+    tenantName,
+    bootstrapAdminUpn,
+    bootstrapAdminPassword,
+    secretKey,
+    tls,
+    publicUrl,
+    logLevel: logLevel ?? 'info',
+    argon2,
+    accessTokenLifetimeSeconds: integer('REKEY_ACCESS_TOKEN_LIFETIME', 3600, 60, 86400),
+    refreshTokenLifetimeSeconds: integer('REKEY_REFRESH_TOKEN_LIFETIME', 14 * 86400, 300, 90 * 86400),
+    runWorker: boolean('REKEY_RUN_WORKER', true),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,38 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/** Encrypts small secrets at rest (pending passwords, bind secrets, signing keys). */
+export interface SecretBox {
+  seal(plaintext: string): string;
+  open(sealed: string): string;
+}
+
+const version = 'v1';
+
+/**
+ * AES-256-GCM with a random 96-bit nonce per message. The output is
+ * `v1.<nonce>.<ciphertext>.<tag>` in base64url, so the format can change later without guessing.
+ */
+export function createSecretBox(key: Buffer): SecretBox {
+  if (key.length !== 32) throw new Error('the secret key must be 32 bytes');
+  return {
+    seal(plaintext) {
+      const nonce = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, nonce);
+      const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+      return [version, nonce, body, cipher.getAuthTag()]
+        .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
+        .join('.');
+    },
+    open(sealed) {
+      const [tag, nonce, body, authTag] = sealed.split('.');
+      if (tag !== version || nonce === undefined || body === undefined || authTag === undefined) {
+        throw new Error('sealed value has an unknown format');
+      }
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(nonce, 'base64url'));
+      decipher.setAuthTag(Buffer.from(authTag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
+        'utf8',
+      );
+    },
+  };
+}

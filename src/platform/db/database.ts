@@ -1,0 +1,101 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import {
+  Kysely,
+  type Kysely as KyselyType,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+} from 'kysely';
+import pg from 'pg';
+import * as initial from './migrations/0001-initial.js';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/** An open database: the Kysely instance plus the facts the stores need about it. */
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: DialectName;
+  close(): Promise<void>;
+}
+
+/** Every migration, in order. Each receives the dialect so that dialect-specific DDL stays here. */
+const migrations: ReadonlyArray<
+  readonly [string, (db: KyselyType<unknown>, dialect: DialectName) => Promise<void>]
+> = [['0001-initial', initial.up]];
+
+function migrationProvider(dialect: DialectName): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      return Object.fromEntries(
+        migrations.map(([name, up]) => [name, { up: (db: KyselyType<unknown>) => up(db, dialect) }]),
+      );
+    },
+  };
+}
+
+// PostgreSQL returns int8 (COUNT(*), bigserial) as strings; every count Rekey reads fits a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+
+/** Opens the database named by `url` (`sqlite:<file>`, `sqlite::memory:` or `postgres://...`). */
+export function openDatabase(url: string, options: { readonly poolSize?: number } = {}): Db {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const sqlite = new SQLite(file);
+    // WAL lets readers run beside the one writer; NORMAL sync is durable across process crashes in WAL mode.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
+  }
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
+}
+
+/** Applies every pending migration; returns the names applied. Throws with the failing step. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: migrationProvider(db.dialect),
+    migrationTableName: 'rekey_migrations',
+    migrationLockTableName: 'rekey_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** True when the database answers and every migration has been applied. */
+export async function isDatabaseReady(db: Db): Promise<boolean> {
+  try {
+    const migrator = new Migrator({
+      db: db.kysely,
+      provider: migrationProvider(db.dialect),
+      migrationTableName: 'rekey_migrations',
+      migrationLockTableName: 'rekey_migrations_lock',
+    });
+    const all = await migrator.getMigrations();
+    return all.every((m) => m.executedAt !== undefined);
+  } catch {
+    return false;
+  }
+}
+
+/** A trivial round trip, for health checks. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db.kysely);
+}

@@ -1,0 +1,212 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/*
+ * The database schema, shared by SQLite and PostgreSQL. Two choices keep one schema for both:
+ * - times are ISO 8601 UTC strings with milliseconds (`2026-01-02T03:04:05.678Z`), which sort
+ *   correctly as text and read back identically from both drivers;
+ * - booleans are integers 0/1, because SQLite has no boolean type.
+ * JSON documents are stored as text and parsed by the store that owns them.
+ */
+
+export type Flag = 0 | 1;
+
+export interface TenantsTable {
+  id: string;
+  display_name: string;
+  settings: string;
+  created_at: string;
+}
+
+export interface DomainsTable {
+  /** The lower-cased DNS name; also the key. */
+  name: string;
+  tenant_id: string;
+  authentication_type: 'Managed' | 'Federated';
+  is_default: Flag;
+  is_initial: Flag;
+  is_verified: Flag;
+  password_change_url: string | null;
+  created_at: string;
+}
+
+export interface ApplicationsTable {
+  app_id: string;
+  tenant_id: string;
+  display_name: string;
+  is_builtin: Flag;
+  created_at: string;
+}
+
+export interface UsersTable {
+  id: string;
+  tenant_id: string;
+  user_principal_name: string;
+  /** Lower-cased UPN, unique in the tenant: look-ups are case-insensitive as in Entra. */
+  upn_key: string;
+  display_name: string;
+  given_name: string | null;
+  surname: string | null;
+  mail: string | null;
+  mail_nickname: string;
+  job_title: string | null;
+  usage_location: string | null;
+  account_enabled: Flag;
+  /** Graph's `passwordPolicies` string, `None` stored as null. */
+  password_policies: string | null;
+  force_change_password_next_sign_in: Flag;
+  force_change_password_next_sign_in_with_mfa: Flag;
+  last_password_change_at: string | null;
+  user_type: 'Member' | 'Guest';
+  /** JSON array of directory role names (`Global Administrator`, ...). */
+  roles: string;
+  /** Bumped when the password changes or sessions are revoked; tokens carry the value they were issued under. */
+  session_version: number;
+  sign_in_sessions_valid_from: string;
+  on_premises_sync_enabled: Flag | null;
+  on_premises_immutable_id: string | null;
+  on_premises_distinguished_name: string | null;
+  on_premises_sam_account_name: string | null;
+  on_premises_last_sync_at: string | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export interface CredentialsTable {
+  user_id: string;
+  /** argon2id PHC string. */
+  password_hash: string;
+  set_at: string;
+}
+
+export interface PasswordHistoryTable {
+  id: string;
+  user_id: string;
+  password_hash: string;
+  created_at: string;
+}
+
+export type OperationKind = 'selfChange' | 'expiredChange' | 'adminReset' | 'selfServiceReset';
+export type OperationState = 'notStarted' | 'running' | 'retryScheduled' | 'succeeded' | 'terminated';
+
+export interface PasswordOperationsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  kind: OperationKind;
+  requested_by_user_id: string | null;
+  requested_by_app_id: string | null;
+  correlation_id: string;
+  idempotency_key: string | null;
+  state: OperationState;
+  step: string;
+  attempts: number;
+  next_attempt_at: string;
+  deadline_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  error_code: number | null;
+  error_retryable: Flag | null;
+  error_detail: string | null;
+  /** The new password, AES-256-GCM encrypted, held only until the operation ends. */
+  secret_ciphertext: string | null;
+  /** Whether the user must change the password at the next sign-in once this operation succeeds. */
+  force_change: Flag;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+export interface PasswordOperationEventsTable {
+  id: Generated<number>;
+  operation_id: string;
+  at: string;
+  state: OperationState;
+  step: string;
+  detail: string | null;
+}
+
+export interface SignInsTable {
+  id: string;
+  tenant_id: string;
+  created_at: string;
+  user_id: string | null;
+  user_principal_name: string;
+  user_display_name: string | null;
+  app_id: string;
+  app_display_name: string | null;
+  client_app_used: string;
+  ip_address: string;
+  user_agent: string | null;
+  correlation_id: string;
+  is_interactive: Flag;
+  error_code: number;
+  failure_reason: string | null;
+  additional_details: string | null;
+}
+
+export interface DirectoryAuditsTable {
+  id: string;
+  tenant_id: string;
+  activity_at: string;
+  activity_display_name: string;
+  category: string;
+  correlation_id: string;
+  logged_by_service: string;
+  operation_type: string;
+  result: 'success' | 'failure' | 'timeout';
+  result_reason: string;
+  initiated_by_user_id: string | null;
+  initiated_by_upn: string | null;
+  /** JSON of Graph's `initiatedBy`. */
+  initiated_by: string;
+  /** JSON of Graph's `targetResources`. */
+  target_resources: string;
+  /** JSON of Graph's `additionalDetails`. */
+  additional_details: string;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  user_id: string;
+  client_id: string;
+  /** SHA-256 of the token; the token itself is never stored. */
+  token_hash: string;
+  session_version: number;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: string;
+  public_jwk: string;
+  /** The private JWK, encrypted with the secret key. */
+  private_jwk_ciphertext: string;
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  domains: DomainsTable;
+  applications: ApplicationsTable;
+  users: UsersTable;
+  credentials: CredentialsTable;
+  password_history: PasswordHistoryTable;
+  password_operations: PasswordOperationsTable;
+  password_operation_events: PasswordOperationEventsTable;
+  sign_ins: SignInsTable;
+  directory_audits: DirectoryAuditsTable;
+  refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type DomainRow = Selectable<DomainsTable>;
+export type PasswordOperationRow = Selectable<PasswordOperationsTable>;
+export type SignInRow = Selectable<SignInsTable>;
+export type DirectoryAuditRow = Selectable<DirectoryAuditsTable>;

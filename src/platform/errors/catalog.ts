@@ -1,0 +1,559 @@
+/**
+ * The error catalog: the single source of truth for every code Rekey emits.
+ *
+ * Numbers that Entra ID also uses (the AADSTS numbers) keep Entra's meaning, so scripts written
+ * against Entra branch the same way here. Codes that are Rekey's own live in the 7700000-7799999
+ * range, which Entra does not use. Messages and remediation steps are Rekey's own words.
+ */
+
+/** The `error` values of the OAuth 2.0 token endpoint (RFC 6749 §5.2 plus Entra's extras). */
+export type OAuthErrorKind =
+  | 'invalid_request'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'invalid_client'
+  | 'unsupported_grant_type'
+  | 'invalid_resource'
+  | 'interaction_required'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
+/** Broad families, used by the troubleshooter and the `/error` page to group codes. */
+export type ErrorCategory =
+  | 'request'
+  | 'authentication'
+  | 'authorization'
+  | 'account'
+  | 'passwordPolicy'
+  | 'passwordChange'
+  | 'onPremises'
+  | 'directory'
+  | 'service';
+
+export interface CatalogEntry {
+  readonly code: number;
+  /** Entra's name for the code where Entra has one, otherwise Rekey's own, in the same style. */
+  readonly name: string;
+  readonly message: string;
+  readonly httpStatus: number;
+  readonly retryable: boolean;
+  readonly category: ErrorCategory;
+  /** The OAuth `error` value used when the token endpoint returns this code. */
+  readonly oauthError: OAuthErrorKind;
+  /** The Graph-style `error.code` string used by `/v1.0` and `/rekey/v1`. */
+  readonly graphCode: string;
+  /** What to do about it, in order; shown by `rekey errors`, `/error` and the troubleshooter. */
+  readonly remediation: readonly string[];
+  /** True where the number is Entra's own AADSTS number with the same meaning. */
+  readonly isEntraCode: boolean;
+}
+
+type EntryInput = Omit<CatalogEntry, 'code' | 'isEntraCode'> & { readonly isEntraCode?: boolean };
+
+const entries = {
+  // --- Sign-in -------------------------------------------------------------------------------
+  50034: {
+    name: 'UserAccountNotFound',
+    message: 'The user name or password is incorrect.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'authentication',
+    oauthError: 'invalid_grant',
+    graphCode: 'InvalidAuthenticationToken',
+    remediation: [
+      'Check the spelling of the user name, including the domain after the @.',
+      'An administrator can confirm the account exists with `rekey users get <upn>`; a deleted account can be restored for 30 days.',
+    ],
+  },
+  50053: {
+    name: 'IdsLocked',
+    message: 'The account is temporarily locked after too many failed sign-in attempts.',
+    httpStatus: 400,
+    retryable: true,
+    category: 'account',
+    oauthError: 'invalid_grant',
+    graphCode: 'accountLocked',
+    remediation: [
+      'Wait for the lockout to end and try again with the right password.',
+      'Use the forgotten-password reset to set a new password, which also ends the lockout.',
+      'An administrator can unlock the account.',
+    ],
+  },
+  50055: {
+    name: 'InvalidPasswordExpiredPassword',
+    message: 'The password has expired or must be changed before the account can be used.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'account',
+    oauthError: 'invalid_grant',
+    graphCode: 'passwordExpired',
+    remediation: [
+      'Change the password with the current one at POST /{tenant}/password/change, or on the My Account page.',
+      'If the current password is unknown, ask an administrator for a reset.',
+    ],
+  },
+  50057: {
+    name: 'UserDisabled',
+    message: 'The account is disabled.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'account',
+    oauthError: 'invalid_grant',
+    graphCode: 'accountDisabled',
+    remediation: ['An administrator can enable the account with `rekey users enable <upn>`.'],
+  },
+  50126: {
+    name: 'InvalidUserNameOrPassword',
+    message: 'The user name or password is incorrect.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'authentication',
+    oauthError: 'invalid_grant',
+    graphCode: 'InvalidAuthenticationToken',
+    remediation: [
+      'Try again with the right password; Caps Lock and keyboard layout are common causes.',
+      'If the password is forgotten, use the password reset or ask an administrator.',
+    ],
+  },
+  50133: {
+    name: 'SsoArtifactRevoked',
+    message: 'The session is no longer valid because the password was changed or sessions were revoked.',
+    httpStatus: 401,
+    retryable: false,
+    category: 'authentication',
+    oauthError: 'interaction_required',
+    graphCode: 'InvalidAuthenticationToken',
+    remediation: ['Sign in again with the current password.'],
+  },
+  50173: {
+    name: 'FreshTokenNeeded',
+    message: 'The refresh token was revoked or has expired; a new sign-in is needed.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'authentication',
+    oauthError: 'invalid_grant',
+    graphCode: 'InvalidAuthenticationToken',
+    remediation: ['Sign in again with the user name and password.'],
+  },
+  700016: {
+    name: 'UnauthorizedClient_DoesNotMatchRequest',
+    message: 'The client_id is not an application registered in this tenant.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'unauthorized_client',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Use the id of a registered application; the built-in ones are listed in the README (Rekey CLI, Rekey portal).',
+    ],
+  },
+  90002: {
+    name: 'InvalidTenantName',
+    message: 'No tenant matches the tenant named in the request path.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Use the tenant id, one of its verified domains, or `organizations` in the path.'],
+  },
+  900144: {
+    name: 'InvalidRequestParameter',
+    message: 'A required request parameter is missing or has an invalid value.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Check the parameter named in the error details against the README.'],
+  },
+  70000: {
+    name: 'InvalidGrant',
+    message: 'The grant is invalid or malformed.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'authentication',
+    oauthError: 'invalid_grant',
+    graphCode: 'InvalidAuthenticationToken',
+    remediation: ['Sign in again to obtain a new refresh token.'],
+  },
+  70003: {
+    name: 'UnsupportedGrantType',
+    message: 'The grant_type is not supported; use password or refresh_token.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'unsupported_grant_type',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Send grant_type=password or grant_type=refresh_token.'],
+  },
+  // --- Password change family ------------------------------------------------------------------
+  120000: {
+    name: 'PasswordChangeIncorrectCurrentPassword',
+    message: 'The current password given is not correct.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'passwordChange',
+    oauthError: 'invalid_grant',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Type the current password again; if it is forgotten, use the password reset instead.'],
+  },
+  120002: {
+    name: 'PasswordChangeInvalidNewPasswordWeak',
+    message: 'The new password does not meet the password policy.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'passwordPolicy',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Choose a password of 8 to 256 characters with at least three of: upper-case letters, lower-case letters, digits, symbols.',
+      'The new password must differ from the current one.',
+    ],
+  },
+  120003: {
+    name: 'PasswordChangeInvalidNewPasswordContainsMemberName',
+    message: "The new password contains part of the user's name or sign-in name.",
+    httpStatus: 400,
+    retryable: false,
+    category: 'passwordPolicy',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Choose a password that does not contain your name or the part of your sign-in name before the @.',
+    ],
+  },
+  120004: {
+    name: 'PasswordChangeOnPremComplexity',
+    message: 'The on-premises directory rejected the new password under its own policy.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Choose a password that also meets the on-premises policy (length, complexity, history, minimum age).',
+    ],
+  },
+  120005: {
+    name: 'PasswordChangeOnPremSuccessCloudFail',
+    message:
+      'The password was changed on-premises but is not yet committed in the cloud directory; Rekey is finishing it.',
+    httpStatus: 503,
+    retryable: true,
+    category: 'passwordChange',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'serviceNotAvailable',
+    remediation: ['Wait a few minutes; the operation is retried until it completes.'],
+  },
+  120008: {
+    name: 'PasswordChangeAsyncJobStateTerminated',
+    message: 'The password operation ended with an error that retrying will not fix.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'passwordChange',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      "Look at the operation's statusDetail or run `rekey diagnose --correlation-id <id>` to find the underlying cause.",
+    ],
+  },
+  120012: {
+    name: 'PasswordChangeNeedsToHappenOnPrem',
+    message:
+      "This user's password is managed by an on-premises or federated directory and must be changed there.",
+    httpStatus: 400,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Change the password in the directory that owns the account, or ask an administrator to enable writeback.',
+    ],
+  },
+  120013: {
+    name: 'PasswordChangeOnPremisesConnectivityFailure',
+    message: 'The on-premises directory could not be reached.',
+    httpStatus: 503,
+    retryable: true,
+    category: 'onPremises',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'serviceNotAvailable',
+    remediation: ['Try again later.', "An administrator can check the connector's health and reachability."],
+  },
+  120014: {
+    name: 'PasswordChangeOnPremUserAccountLockedOutOrDisabled',
+    message: 'The on-premises account is locked out or disabled.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['An administrator must unlock or enable the account in the on-premises directory.'],
+  },
+  120018: {
+    name: 'PasswordChangePasswordDoesnotComplyFuzzyPolicy',
+    message: 'The new password is too easy to guess: it is built from banned words or names.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'passwordPolicy',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Choose a longer password that is not built around common words, names or the organisation name.',
+    ],
+  },
+  120020: {
+    name: 'PasswordChangeFailure',
+    message: 'The password could not be changed because of an unexpected error.',
+    httpStatus: 500,
+    retryable: true,
+    category: 'passwordChange',
+    oauthError: 'server_error',
+    graphCode: 'generalException',
+    remediation: ['Try again. If it keeps failing, collect the correlation ID and create a support bundle.'],
+  },
+  // --- Rekey's own codes: requests ---------------------------------------------------------------
+  7700001: {
+    name: 'RequestValidationFailed',
+    message: 'The request body or parameters are invalid.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Correct the fields named in the error details and send the request again.'],
+  },
+  7700002: {
+    name: 'MalformedJson',
+    message: 'The request body is not valid JSON.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Send a well-formed JSON document.'],
+  },
+  7700003: {
+    name: 'UnsupportedMediaType',
+    message: 'The request content type is not supported by this endpoint.',
+    httpStatus: 415,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Send application/json to the Graph and Rekey APIs, and application/x-www-form-urlencoded to the token endpoint.',
+    ],
+  },
+  7700004: {
+    name: 'PayloadTooLarge',
+    message: 'The request body is larger than this endpoint accepts.',
+    httpStatus: 413,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Send a smaller body.'],
+  },
+  7700005: {
+    name: 'RouteNotFound',
+    message: 'No resource exists at this path.',
+    httpStatus: 404,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_ResourceNotFound',
+    remediation: ['Check the path and method against the README.'],
+  },
+  7700006: {
+    name: 'MethodNotAllowed',
+    message: 'This method is not allowed on this resource.',
+    httpStatus: 405,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Check the method against the README.'],
+  },
+  7700007: {
+    name: 'InvalidQueryOption',
+    message: 'An OData query option is malformed or not supported on this resource.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_UnsupportedQuery',
+    remediation: ['Use only the properties and operators listed in the error details.'],
+  },
+  7700008: {
+    name: 'ResourceNotFound',
+    message: 'The requested object does not exist.',
+    httpStatus: 404,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_ResourceNotFound',
+    remediation: [
+      'Check the id or user principal name; deleted users are listed under directory/deletedItems.',
+    ],
+  },
+  7700009: {
+    name: 'InvalidUserPrincipalName',
+    message: 'The user principal name is not valid.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Use alias@domain with a verified domain, at most 64 characters before the @ and 48 after it.',
+      "The alias may contain letters, digits and . - _ ! # ^ ~ '.",
+    ],
+  },
+  7700010: {
+    name: 'ObjectConflict',
+    message: 'Another object already uses this value.',
+    httpStatus: 409,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Choose a different user principal name or domain name.'],
+  },
+  7700011: {
+    name: 'InvalidIdempotencyKey',
+    message: 'The Idempotency-Key was already used for a different request.',
+    httpStatus: 422,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Use a fresh key for a new request, or repeat the original request exactly.'],
+  },
+  // --- Rekey's own codes: authorization ----------------------------------------------------------
+  7700101: {
+    name: 'AuthenticationRequired',
+    message: 'A valid bearer access token is required.',
+    httpStatus: 401,
+    retryable: false,
+    category: 'authorization',
+    oauthError: 'invalid_request',
+    graphCode: 'InvalidAuthenticationToken',
+    remediation: [
+      'Sign in at the token endpoint and send the access token as `Authorization: Bearer <token>`.',
+    ],
+  },
+  7700102: {
+    name: 'InvalidAccessToken',
+    message: 'The access token is malformed, expired or was not issued by this Rekey.',
+    httpStatus: 401,
+    retryable: false,
+    category: 'authorization',
+    oauthError: 'invalid_request',
+    graphCode: 'InvalidAuthenticationToken',
+    remediation: ['Sign in again to obtain a fresh access token.'],
+  },
+  7700103: {
+    name: 'InsufficientPrivileges',
+    message: 'The signed-in user does not hold a role that allows this operation.',
+    httpStatus: 403,
+    retryable: false,
+    category: 'authorization',
+    oauthError: 'unauthorized_client',
+    graphCode: 'Authorization_RequestDenied',
+    remediation: [
+      'Sign in as a Global Administrator, Privileged Authentication Administrator or Authentication Administrator.',
+    ],
+  },
+  7700104: {
+    name: 'CannotResetOwnPassword',
+    message: 'Administrators cannot reset their own password this way.',
+    httpStatus: 403,
+    retryable: false,
+    category: 'authorization',
+    oauthError: 'unauthorized_client',
+    graphCode: 'Authorization_RequestDenied',
+    remediation: ['Use /v1.0/me/changePassword, or ask another administrator to reset it.'],
+  },
+  7700105: {
+    name: 'DeletedAccount',
+    message: 'The operation is not allowed on a deleted user.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'account',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Restore the user from directory/deletedItems first.'],
+  },
+  7700106: {
+    name: 'LastGlobalAdministrator',
+    message: 'The last enabled Global Administrator cannot be disabled or deleted.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Make another user a Global Administrator first.'],
+  },
+  // --- Rekey's own codes: service ----------------------------------------------------------------
+  7700201: {
+    name: 'InternalError',
+    message: 'An unexpected error occurred. The details are in the server log under this request ID.',
+    httpStatus: 500,
+    retryable: true,
+    category: 'service',
+    oauthError: 'server_error',
+    graphCode: 'generalException',
+    remediation: ['Try again. If it keeps failing, send the request ID to your administrator.'],
+  },
+  7700202: {
+    name: 'DatabaseUnavailable',
+    message: 'The database is not reachable or its schema is not up to date.',
+    httpStatus: 503,
+    retryable: true,
+    category: 'service',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'serviceNotAvailable',
+    remediation: ['Check that the database is running, then run `rekey migrate`.'],
+  },
+  7700203: {
+    name: 'InvalidConfiguration',
+    message: 'Rekey cannot start because its configuration is invalid.',
+    httpStatus: 500,
+    retryable: false,
+    category: 'service',
+    oauthError: 'server_error',
+    graphCode: 'generalException',
+    remediation: [
+      'Correct the settings listed when the process stopped; every REKEY_* variable is described in the README.',
+    ],
+  },
+} as const satisfies Record<number, EntryInput>;
+
+/** A number that the catalog defines. */
+export type ErrorCode = keyof typeof entries;
+
+const catalog: ReadonlyMap<number, CatalogEntry> = new Map(
+  Object.entries(entries).map(([code, entry]) => {
+    const number = Number(code);
+    return [number, Object.freeze({ ...entry, code: number, isEntraCode: number < 7_700_000 })];
+  }),
+);
+
+/** Returns the entry for a code the catalog defines. */
+export function getCatalogEntry(code: ErrorCode): CatalogEntry {
+  const entry = catalog.get(code);
+  if (!entry) throw new Error(`error code ${code} is missing from the catalog`);
+  return entry;
+}
+
+/** Looks up any number, for the `/error` page and `rekey errors`; undefined if it is not Rekey's. */
+export function findCatalogEntry(code: number): CatalogEntry | undefined {
+  return catalog.get(code);
+}
+
+/** Every entry, ordered by code. */
+export function listCatalogEntries(): CatalogEntry[] {
+  return [...catalog.values()].sort((a, b) => a.code - b.code);
+}

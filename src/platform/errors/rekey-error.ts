@@ -1,0 +1,42 @@
+import { type CatalogEntry, type ErrorCode, getCatalogEntry } from './catalog.js';
+
+/** Extra, safe-to-show facts about one failure (field names, rule ids, the operation id...). */
+export type ErrorDetails = Readonly<Record<string, unknown>>;
+
+/**
+ * The one error class of Rekey. Everything a caller may see comes from the catalog entry; the
+ * `details` are shown too, so they must never hold secrets. `cause` is logged, never shown.
+ */
+export class RekeyError extends Error {
+  readonly entry: CatalogEntry;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: ErrorCode, options: { details?: ErrorDetails; message?: string; cause?: unknown } = {}) {
+    const entry = getCatalogEntry(code);
+    super(options.message ?? entry.message, { cause: options.cause });
+    this.name = 'RekeyError';
+    this.entry = entry;
+    this.details = options.details;
+  }
+
+  get code(): number {
+    return this.entry.code;
+  }
+
+  get httpStatus(): number {
+    return this.entry.httpStatus;
+  }
+}
+
+/** Throws a RekeyError with `code` unless `condition` holds. */
+export function assertThat(
+  condition: unknown,
+  code: ErrorCode,
+  options?: { details?: ErrorDetails; message?: string },
+): asserts condition {
+  if (!condition) throw new RekeyError(code, options);
+}
+
+export function isRekeyError(error: unknown): error is RekeyError {
+  return error instanceof RekeyError;
+}

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type RawServerDefault,
+} from 'fastify';
+import type { Clock } from '../clock.js';
+import { RekeyError } from '../errors/rekey-error.js';
+import type { Logger } from '../log.js';
+import { resolveCorrelationId } from './correlation.js';
+import { type ErrorFormat, sendError } from './error-response.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** How this route renders errors; Graph's envelope unless it says `oauth`. */
+    errorFormat?: ErrorFormat;
+  }
+  interface FastifyRequest {
+    /** The request's correlation ID (see resolveCorrelationId), echoed as `client-request-id`. */
+    correlationId: string;
+  }
+}
+
+export type RekeyApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface AppOptions {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Public base URL, used in `error_uri` links. */
+  readonly publicUrl: string;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Feature plugins, registered in order. */
+  readonly plugins: ReadonlyArray<FastifyPluginAsync>;
+}
+
+/** Largest request body accepted anywhere; the biggest legitimate one is a user create. */
+const bodyLimitBytes = 64 * 1024;
+
+/** Translates anything thrown into a catalog error; unknown errors become a generic 500. */
+function toRekeyError(error: FastifyError | Error): RekeyError {
+  if (error instanceof RekeyError) return error;
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    const details = fastifyError.validation.map((v) => ({
+      field: `${fastifyError.validationContext ?? 'body'}${v.instancePath || ''}`,
+      problem: v.message ?? 'is invalid',
+      ...(v.keyword === 'additionalProperties' ? { property: String(v.params['additionalProperty']) } : {}),
+    }));
+    return new RekeyError(7700001, { details: { fields: details } });
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new RekeyError(fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 7700003 : 7700001);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new RekeyError(7700004, { details: { limitBytes: bodyLimitBytes } });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new RekeyError(7700002, { message: 'The request body is empty; a JSON document is required.' });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new RekeyError(7700002);
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError && fastifyError.statusCode === 400) return new RekeyError(7700002);
+  if (fastifyError.statusCode === 405) return new RekeyError(7700006);
+  if (
+    fastifyError.statusCode !== undefined &&
+    fastifyError.statusCode >= 400 &&
+    fastifyError.statusCode < 500
+  ) {
+    return new RekeyError(7700001);
+  }
+  return new RekeyError(7700201, { cause: error });
+}
+
+/**
+ * Builds the HTTP application: correlation IDs, the one root error handler and the not-found
+ * handler, around the feature plugins. Tests drive it with `inject()`; `serve` listens on it.
+ */
+export async function buildApp(options: AppOptions): Promise<RekeyApp> {
+  const https = options.tls
+    ? { https: { cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) } }
+    : {};
+  const app = Fastify({
+    loggerInstance: options.logger,
+    genReqId: () => randomUUID(),
+    bodyLimit: bodyLimitBytes,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
+    ...https,
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as RekeyApp;
+
+  app.decorateRequest('correlationId', '');
+  app.addHook('onRequest', async (request, reply) => {
+    request.correlationId = resolveCorrelationId(request.headers);
+    request.log = request.log.child({ correlationId: request.correlationId });
+    reply.header('request-id', request.id);
+    reply.header('client-request-id', request.correlationId);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const rekeyError = toRekeyError(error);
+    if (rekeyError.entry.httpStatus >= 500) {
+      request.log.error({ err: error, code: rekeyError.code }, 'request failed');
+    } else {
+      request.log.info({ code: rekeyError.code }, 'request rejected');
+    }
+    return sendError(reply, request, rekeyError, {
+      format: request.routeOptions.config.errorFormat ?? 'graph',
+      baseUrl: options.publicUrl,
+      now: options.clock.now(),
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      request,
+      new RekeyError(7700005, { details: { method: request.method, path: request.url.split('?')[0] } }),
+      {
+        format: 'graph',
+        baseUrl: options.publicUrl,
+        now: options.clock.now(),
+      },
+    ),
+  );
+
+  for (const plugin of options.plugins) await app.register(plugin);
+  await app.ready();
+  return app;
+}

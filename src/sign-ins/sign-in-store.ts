@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database, SignInRow } from '../platform/db/schema.js';
+
+export type NewSignIn = Omit<SignInRow, 'id'>;
+
+/** Writes one sign-in event; every token-endpoint attempt produces exactly one. */
+export async function insertSignIn(db: Kysely<Database>, signIn: NewSignIn): Promise<string> {
+  const id = randomUUID();
+  await db
+    .insertInto('sign_ins')
+    .values({ id, ...signIn })
+    .execute();
+  return id;
+}
+
+const signInColumns = [
+  'id',
+  'tenant_id',
+  'created_at',
+  'user_id',
+  'user_principal_name',
+  'user_display_name',
+  'app_id',
+  'app_display_name',
+  'client_app_used',
+  'ip_address',
+  'user_agent',
+  'correlation_id',
+  'is_interactive',
+  'error_code',
+  'failure_reason',
+  'additional_details',
+] as const;
+
+/** The sign-ins of one correlation ID, oldest first. */
+export async function listSignInsByCorrelation(
+  db: Kysely<Database>,
+  tenantId: string,
+  correlationId: string,
+): Promise<SignInRow[]> {
+  return db
+    .selectFrom('sign_ins')
+    .select(signInColumns)
+    .where('tenant_id', '=', tenantId)
+    .where('correlation_id', '=', correlationId)
+    .orderBy('created_at')
+    .execute();
+}
+
+/** Graph's `signIn` shape of a stored row. */
+export function toGraphSignIn(row: SignInRow): Record<string, unknown> {
+  return {
+    id: row.id,
+    createdDateTime: row.created_at,
+    userDisplayName: row.user_display_name,
+    userPrincipalName: row.user_principal_name,
+    userId: row.user_id,
+    appId: row.app_id,
+    appDisplayName: row.app_display_name,
+    ipAddress: row.ip_address,
+    clientAppUsed: row.client_app_used,
+    correlationId: row.correlation_id,
+    conditionalAccessStatus: 'notApplied',
+    isInteractive: row.is_interactive === 1,
+    resourceDisplayName: 'Microsoft Graph',
+    resourceId: '00000003-0000-0000-c000-000000000000',
+    status: {
+      errorCode: row.error_code,
+      failureReason: row.failure_reason,
+      additionalDetails: row.additional_details,
+    },
+    deviceDetail: {
+      deviceId: '',
+      displayName: '',
+      operatingSystem: '',
+      browser: row.user_agent ?? '',
+      isCompliant: false,
+      isManaged: false,
+      trustType: '',
+    },
+    location: { city: null, state: null, countryOrRegion: null, geoCoordinates: null },
+    riskDetail: 'none',
+    riskLevelAggregated: 'none',
+    riskLevelDuringSignIn: 'none',
+    riskState: 'none',
+    riskEventTypes_v2: [],
+    appliedConditionalAccessPolicies: [],
+  };
+}

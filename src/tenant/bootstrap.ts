@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { generatePassword } from '../passwords/generate-password.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/database.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import { systemContext } from '../platform/request-context.js';
+import type { UserService } from '../users/user-service.js';
+import { tenantHasUsers } from '../users/user-store.js';
+import { builtinApplications } from './builtin-applications.js';
+import {
+  findTenant,
+  insertApplication,
+  insertDomain,
+  insertTenant,
+  type TenantRecord,
+} from './tenant-store.js';
+
+export interface BootstrapSettings {
+  readonly tenantName: string;
+  readonly tenantDomain: string;
+  readonly adminUpn: string;
+  readonly adminPassword: string | undefined;
+}
+
+export interface BootstrapResult {
+  readonly tenant: TenantRecord;
+  /** Set only on the very first start, when Rekey generated the administrator's password. */
+  readonly generatedAdminPassword: string | undefined;
+}
+
+/**
+ * Returns the tenant, creating it on first start with its initial (managed) domain, the
+ * built-in applications and a Global Administrator. Later starts change nothing.
+ */
+export async function ensureTenant(
+  db: Db,
+  clock: Clock,
+  settings: BootstrapSettings,
+  createUsers: (tenantId: string) => UserService,
+): Promise<BootstrapResult> {
+  const tenant = (await findTenant(db.kysely)) ?? (await createTenant(db, clock, settings));
+  if (await tenantHasUsers(db.kysely, tenant.id)) return { tenant, generatedAdminPassword: undefined };
+
+  const password = settings.adminPassword ?? generatePassword(20);
+  try {
+    await createUsers(tenant.id).createUser(systemContext(randomUUID()), {
+      accountEnabled: true,
+      displayName: 'Rekey Administrator',
+      mailNickname: settings.adminUpn.split('@')[0] ?? 'admin',
+      userPrincipalName: settings.adminUpn,
+      password,
+      forceChangePasswordNextSignIn: false,
+      roles: ['Global Administrator'],
+    });
+  } catch (error) {
+    // Another process starting at the same moment created the administrator first.
+    if (error instanceof RekeyError && error.code === 7700010)
+      return { tenant, generatedAdminPassword: undefined };
+    throw error;
+  }
+  return { tenant, generatedAdminPassword: settings.adminPassword === undefined ? password : undefined };
+}
+
+async function createTenant(db: Db, clock: Clock, settings: BootstrapSettings): Promise<TenantRecord> {
+  const now = clock.now().toISOString();
+  const tenant: TenantRecord = { id: randomUUID(), displayName: settings.tenantName, createdAt: now };
+  try {
+    await db.kysely.transaction().execute(async (trx) => {
+      await insertTenant(trx, tenant);
+      await insertDomain(trx, {
+        name: settings.tenantDomain,
+        tenant_id: tenant.id,
+        authentication_type: 'Managed',
+        is_default: 1,
+        is_initial: 1,
+        is_verified: 1,
+        password_change_url: null,
+        created_at: now,
+      });
+      for (const app of builtinApplications) {
+        await insertApplication(trx, tenant.id, { ...app, isBuiltin: true, createdAt: now });
+      }
+    });
+  } catch (error) {
+    // A second process bootstrapping the same database lost the race on the domain's key.
+    const winner = await findTenant(db.kysely);
+    if (winner) return winner;
+    throw error;
+  }
+  return tenant;
+}

@@ -1,0 +1,98 @@
+import type { Kysely } from 'kysely';
+import type { Database, DomainRow } from '../platform/db/schema.js';
+
+export interface TenantRecord {
+  readonly id: string;
+  readonly displayName: string;
+  readonly createdAt: string;
+}
+
+export async function findTenant(db: Kysely<Database>): Promise<TenantRecord | undefined> {
+  const row = await db
+    .selectFrom('tenants')
+    .select(['id', 'display_name', 'created_at'])
+    .orderBy('created_at')
+    .limit(1)
+    .executeTakeFirst();
+  return row && { id: row.id, displayName: row.display_name, createdAt: row.created_at };
+}
+
+export async function insertTenant(db: Kysely<Database>, tenant: TenantRecord): Promise<void> {
+  await db
+    .insertInto('tenants')
+    .values({ id: tenant.id, display_name: tenant.displayName, settings: '{}', created_at: tenant.createdAt })
+    .execute();
+}
+
+const domainColumns = [
+  'name',
+  'tenant_id',
+  'authentication_type',
+  'is_default',
+  'is_initial',
+  'is_verified',
+  'password_change_url',
+  'created_at',
+] as const;
+
+export async function listDomains(db: Kysely<Database>, tenantId: string): Promise<DomainRow[]> {
+  return db
+    .selectFrom('domains')
+    .select(domainColumns)
+    .where('tenant_id', '=', tenantId)
+    .orderBy('name')
+    .execute();
+}
+
+export async function findDomain(
+  db: Kysely<Database>,
+  tenantId: string,
+  name: string,
+): Promise<DomainRow | undefined> {
+  return db
+    .selectFrom('domains')
+    .select(domainColumns)
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', name.toLowerCase())
+    .executeTakeFirst();
+}
+
+export async function insertDomain(db: Kysely<Database>, domain: DomainRow): Promise<void> {
+  await db.insertInto('domains').values(domain).execute();
+}
+
+export interface ApplicationRecord {
+  readonly appId: string;
+  readonly displayName: string;
+}
+
+export async function findApplication(
+  db: Kysely<Database>,
+  tenantId: string,
+  appId: string,
+): Promise<ApplicationRecord | undefined> {
+  const row = await db
+    .selectFrom('applications')
+    .select(['app_id', 'display_name'])
+    .where('tenant_id', '=', tenantId)
+    .where('app_id', '=', appId.toLowerCase())
+    .executeTakeFirst();
+  return row && { appId: row.app_id, displayName: row.display_name };
+}
+
+export async function insertApplication(
+  db: Kysely<Database>,
+  tenantId: string,
+  app: ApplicationRecord & { readonly isBuiltin: boolean; readonly createdAt: string },
+): Promise<void> {
+  await db
+    .insertInto('applications')
+    .values({
+      app_id: app.appId,
+      tenant_id: tenantId,
+      display_name: app.displayName,
+      is_builtin: app.isBuiltin ? 1 : 0,
+      created_at: app.createdAt,
+    })
+    .execute();
+}

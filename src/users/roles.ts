@@ -1,0 +1,49 @@
+/** Directory role names Rekey understands, as Entra names them. */
+export const directoryRoles = [
+  'Global Administrator',
+  'Privileged Authentication Administrator',
+  'Authentication Administrator',
+  'User Administrator',
+  'Helpdesk Administrator',
+  'Global Reader',
+] as const;
+
+export type DirectoryRole = (typeof directoryRoles)[number];
+
+/** Roles that may reset other users' passwords (Graph's resetPassword requirement). */
+export const passwordResetRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'Privileged Authentication Administrator',
+  'Authentication Administrator',
+];
+
+/** Roles that may create, change and delete users. */
+export const userAdministrationRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'User Administrator',
+];
+
+/** Roles that may read the whole directory. */
+export const directoryReaderRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'Global Reader',
+  'User Administrator',
+  'Helpdesk Administrator',
+  'Privileged Authentication Administrator',
+  'Authentication Administrator',
+];
+
+export function isDirectoryRole(value: string): value is DirectoryRole {
+  return (directoryRoles as readonly string[]).includes(value);
+}
+
+export function parseRoles(json: string): DirectoryRole[] {
+  const parsed: unknown = JSON.parse(json);
+  return Array.isArray(parsed)
+    ? parsed.filter((r): r is DirectoryRole => typeof r === 'string' && isDirectoryRole(r))
+    : [];
+}
+
+export function hasAnyRole(roles: readonly string[], allowed: readonly DirectoryRole[]): boolean {
+  return roles.some((role) => (allowed as readonly string[]).includes(role));
+}

@@ -1,0 +1,190 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dialects } from '../../test/support/databases.js';
+import {
+  adminPassword,
+  adminUpn,
+  cliClientId,
+  startTestRekey,
+  type TestRekey,
+} from '../../test/support/rekey-harness.js';
+import { listSignInsByCorrelation } from '../sign-ins/sign-in-store.js';
+
+function form(fields: Record<string, string>): string {
+  return new URLSearchParams(fields).toString();
+}
+
+describe.each(dialects)('token endpoint on %s', (dialect) => {
+  let rekey: TestRekey;
+  beforeAll(async () => {
+    rekey = await startTestRekey(dialect);
+  });
+  afterAll(async () => rekey?.close());
+
+  const token = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
+    rekey.app.inject({
+      method: 'POST',
+      url: '/example.com/oauth2/v2.0/token',
+      payload: form(fields),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    });
+
+  it('issues tokens for the right password and logs a successful sign-in', async () => {
+    const response = await token(
+      {
+        grant_type: 'password',
+        client_id: cliClientId,
+        username: adminUpn,
+        password: adminPassword,
+        scope: 'openid',
+      },
+      { 'client-request-id': 'corr-ok-1' },
+    );
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.token_type).toBe('Bearer');
+    expect(body.access_token.split('.')).toHaveLength(3);
+    expect(body.id_token).toBeTypeOf('string');
+    expect(response.headers['client-request-id']).toBe('corr-ok-1');
+    const logged = await listSignInsByCorrelation(rekey.db.kysely, rekey.tenant.id, 'corr-ok-1');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]?.error_code).toBe(0);
+    expect(logged[0]?.app_display_name).toBe('Rekey CLI');
+  });
+
+  it.each([
+    ['wrong password', { username: adminUpn, password: 'Wrong-Pass-1!' }, 50126],
+    ['unknown user', { username: 'ghost@example.com', password: 'Wrong-Pass-1!' }, 50034],
+  ])('answers %s in the Entra error shape', async (_name, fields, code) => {
+    const response = await token(
+      { grant_type: 'password', client_id: cliClientId, ...fields },
+      { 'client-request-id': `corr-${code}` },
+    );
+    expect(response.statusCode).toBe(400);
+    const body = response.json();
+    expect(body.error).toBe('invalid_grant');
+    expect(body.error_codes).toEqual([code]);
+    expect(body.error_description).toMatch(new RegExp(`^AADSTS${code}: `));
+    expect(body.error_description).toContain(`Correlation ID: corr-${code}`);
+    expect(body.correlation_id).toBe(`corr-${code}`);
+    expect(body.error_uri).toBe(`http://rekey.test/error?code=${code}`);
+    const logged = await listSignInsByCorrelation(rekey.db.kysely, rekey.tenant.id, `corr-${code}`);
+    expect(logged.map((s) => s.error_code)).toEqual([code]);
+  });
+
+  it('refuses a disabled account with 50057 and a forced change with 50055', async () => {
+    const disabled = await rekey.createUser('disabled.user', 'Quiet-Harbor-7!', { accountEnabled: false });
+    const forced = await rekey.createUser('forced.user', 'Amber-Lantern-8!', {
+      forceChangePasswordNextSignIn: true,
+    });
+    const a = await token({
+      grant_type: 'password',
+      client_id: cliClientId,
+      username: disabled.userPrincipalName,
+      password: 'Quiet-Harbor-7!',
+    });
+    expect(a.json().error_codes).toEqual([50057]);
+    const b = await token({
+      grant_type: 'password',
+      client_id: cliClientId,
+      username: forced.userPrincipalName,
+      password: 'Amber-Lantern-8!',
+    });
+    expect(b.json().error_codes).toEqual([50055]);
+  });
+
+  it('rejects an unknown client, an unknown tenant, a missing grant and a JSON body with catalog codes', async () => {
+    const client = await token({
+      grant_type: 'password',
+      client_id: '00000000-0000-0000-0000-000000000001',
+      username: adminUpn,
+      password: adminPassword,
+    });
+    expect(client.json().error_codes).toEqual([700016]);
+    const tenant = await rekey.app.inject({
+      method: 'POST',
+      url: '/nowhere.example/oauth2/v2.0/token',
+      payload: form({
+        grant_type: 'password',
+        client_id: cliClientId,
+        username: adminUpn,
+        password: adminPassword,
+      }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(tenant.json().error_codes).toEqual([90002]);
+    const grant = await token({ client_id: cliClientId });
+    expect(grant.json().error_codes).toEqual([900144]);
+    const unsupported = await token({ grant_type: 'client_credentials', client_id: cliClientId });
+    expect(unsupported.json().error).toBe('unsupported_grant_type');
+    const json = await rekey.app.inject({
+      method: 'POST',
+      url: '/example.com/oauth2/v2.0/token',
+      payload: { grant_type: 'password' },
+    });
+    expect(json.statusCode).toBe(415);
+    expect(json.json().error_codes).toEqual([7700003]);
+  });
+
+  it('accepts the tenant id and organizations in the path', async () => {
+    for (const segment of [rekey.tenant.id, 'organizations']) {
+      const response = await rekey.app.inject({
+        method: 'POST',
+        url: `/${segment}/oauth2/v2.0/token`,
+        payload: form({
+          grant_type: 'password',
+          client_id: cliClientId,
+          username: adminUpn,
+          password: adminPassword,
+        }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect(response.statusCode).toBe(200);
+    }
+  });
+
+  it('rotates refresh tokens and refuses a replayed one', async () => {
+    const first = (
+      await token({
+        grant_type: 'password',
+        client_id: cliClientId,
+        username: adminUpn,
+        password: adminPassword,
+      })
+    ).json();
+    const second = await token({
+      grant_type: 'refresh_token',
+      client_id: cliClientId,
+      refresh_token: first.refresh_token,
+    });
+    expect(second.statusCode).toBe(200);
+    expect(second.json().refresh_token).not.toBe(first.refresh_token);
+    const replay = await token({
+      grant_type: 'refresh_token',
+      client_id: cliClientId,
+      refresh_token: first.refresh_token,
+    });
+    expect(replay.json().error_codes).toEqual([50173]);
+  });
+
+  it('publishes OIDC discovery and a JWKS that verifies its tokens', async () => {
+    const discovery = (
+      await rekey.app.inject({ method: 'GET', url: '/example.com/v2.0/.well-known/openid-configuration' })
+    ).json();
+    expect(discovery.token_endpoint).toBe('http://rekey.test/example.com/oauth2/v2.0/token');
+    expect(discovery.issuer).toBe(`http://rekey.test/${rekey.tenant.id}/v2.0`);
+    const jwks = (await rekey.app.inject({ method: 'GET', url: '/example.com/discovery/v2.0/keys' })).json();
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+    const { createLocalJWKSet, jwtVerify } = await import('jose');
+    const access = (
+      await token({
+        grant_type: 'password',
+        client_id: cliClientId,
+        username: adminUpn,
+        password: adminPassword,
+      })
+    ).json().access_token;
+    const { payload } = await jwtVerify(access, createLocalJWKSet(jwks), { issuer: discovery.issuer });
+    expect(payload['upn']).toBe(adminUpn);
+  });
+});

@@ -1,0 +1,26 @@
+/** A named part of a benchmark command, selectable with `--only`. */
+export interface BenchPart {
+  readonly name: string;
+  readonly description: string;
+}
+
+/** What the harness hands every command it runs. */
+export interface BenchContext {
+  /** The parts to run: the command's own parts, narrowed by `--only` when given. */
+  readonly parts: ReadonlySet<string>;
+  /** Length of each measured load window, in seconds (`--duration`). */
+  readonly durationSeconds: number;
+  /** Start of the whole harness run; names the result files. */
+  readonly startedAt: Date;
+}
+
+/**
+ * One benchmark subcommand (`npm run bench -- <name>`). To add one, write a module exporting a
+ * `BenchCommand` and list it in `bench/run.ts`.
+ */
+export interface BenchCommand {
+  readonly name: string;
+  readonly description: string;
+  readonly parts: readonly BenchPart[];
+  run(context: BenchContext): Promise<void>;
+}

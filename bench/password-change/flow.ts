@@ -1,0 +1,30 @@
+/** One way of changing a password that the load loop drives against a server. */
+export interface Flow {
+  /** The server: `rekey` or the peer. */
+  readonly target: string;
+  /** What one cycle does, as shown in the table. */
+  readonly name: string;
+  /**
+   * argon2id operations the server performs per cycle (hash and verify cost the same), counted from
+   * the server's code path; this turns cycles/s into the share of the hashing limit it reaches.
+   */
+  readonly hashesPerCycle: number;
+  /** One cycle for bench user `user` (1-based); throws on any unexpected response. */
+  readonly cycle: (user: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** A started server with its users created, ready for load. */
+export interface PreparedTarget {
+  readonly flows: readonly Flow[];
+  readonly pid: number;
+  /**
+   * argon2id calls the server has made so far (hash + verify), where the server can tell; used to
+   * check each flow's `hashesPerCycle` against reality.
+   */
+  argon2Calls?(): Promise<number>;
+  /** Whether the server child is still up; when it is not, its output tail says why. */
+  running(): boolean;
+  outputTail(): string;
+  /** Stops the server child (idempotent). */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,98 @@
+/**
+ * Benchmark harness: `npm run bench -- [command...] [--only part,part] [--duration seconds]`.
+ * No command runs every registered one; an unknown command prints the list and exits 2.
+ */
+import { parseArgs } from 'node:util';
+import { installCleanupHandlers } from './lib/processes.js';
+import type { BenchCommand } from './lib/registry.js';
+import { passwordChange } from './password-change/command.js';
+
+/** Every subcommand, in the order `npm run bench` runs them. Add new ones (policy, logs) here. */
+const commands: readonly BenchCommand[] = [passwordChange];
+
+const defaultDurationSeconds = 8;
+
+function usage(): string {
+  const lines = [
+    'usage: npm run bench -- [command...] [--only part,part] [--duration seconds]',
+    '',
+    'commands (none given: run all):',
+  ];
+  for (const command of commands) {
+    lines.push(`  ${command.name.padEnd(18)}${command.description}`);
+    for (const part of command.parts) lines.push(`      ${part.name.padEnd(14)}${part.description}`);
+  }
+  lines.push(
+    '',
+    'options:',
+    '  --only <parts>      run only these parts (comma-separated, e.g. limit,peer)',
+    `  --duration <s>      measured window of each load run, default ${defaultDurationSeconds}`,
+  );
+  return lines.join('\n');
+}
+
+/** Prints `message` and the usage, then exits with 2 (a usage error, distinct from a failed run). */
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n\n${usage()}\n`);
+  process.exit(2);
+}
+
+const optionSpec = {
+  only: { type: 'string' },
+  duration: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof optionSpec; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ options: optionSpec, allowPositionals: true, strict: true });
+  } catch (error) {
+    usageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
+
+  const selected: BenchCommand[] = [];
+  for (const name of positionals) {
+    const command = commands.find((candidate) => candidate.name === name);
+    if (!command) usageError(`unknown benchmark: ${name}`);
+    if (!selected.includes(command)) selected.push(command);
+  }
+  if (selected.length === 0) selected.push(...commands);
+
+  const durationSeconds = values.duration === undefined ? defaultDurationSeconds : Number(values.duration);
+  // Bounded on both sides: a load run must be long enough to mean something and short enough to end.
+  if (!(Number.isFinite(durationSeconds) && durationSeconds >= 1 && durationSeconds <= 60)) {
+    usageError(`--duration must be a number of seconds from 1 to 60, got ${values.duration}`);
+  }
+
+  const only = values.only
+    ?.split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  if (only) {
+    const known = new Set(selected.flatMap((command) => command.parts.map((part) => part.name)));
+    const unknown = only.filter((part) => !known.has(part));
+    if (unknown.length > 0) usageError(`unknown part(s) for --only: ${unknown.join(', ')}`);
+  }
+
+  installCleanupHandlers();
+  const startedAt = new Date();
+  for (const command of selected) {
+    const parts = new Set(
+      command.parts.map((part) => part.name).filter((part) => only === undefined || only.includes(part)),
+    );
+    if (parts.size === 0) continue;
+    await command.run({ parts, durationSeconds, startedAt });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`\nbenchmark failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  // process.exit runs the cleanup handler, which kills any server child still running.
+  process.exit(1);
+});

@@ -20,8 +20,11 @@ import { type Db, migrateToLatest, openDatabase } from '../platform/db/database.
 import { buildApp, type RekeyApp } from '../platform/http/app.js';
 import type { Logger } from '../platform/log.js';
 import { ensureTenant } from '../tenant/bootstrap.js';
+import { domainRoutes } from '../tenant/domain-routes.js';
+import { createDomainService } from '../tenant/domain-service.js';
 import type { TenantRecord } from '../tenant/tenant-store.js';
 import { createUserService, type UserService } from '../users/user-service.js';
+import { usersRoutes } from '../users/users-routes.js';
 
 /** Everything one Rekey process runs, wired together. Entry points and tests start from here. */
 export interface Rekey {
@@ -121,6 +124,12 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         errorPageRoutes(),
         tokenRoutes({ signIns, keyRing, issuerFor: () => tokens.issuer, publicUrl: config.publicUrl }),
         passwordRoutes({ db, tenant, guard, operations, publicUrl: config.publicUrl }),
+        usersRoutes({ guard, users, operations, publicUrl: config.publicUrl }),
+        domainRoutes({
+          guard,
+          domains: createDomainService({ db, tenantId: tenant.id, clock }),
+          publicUrl: config.publicUrl,
+        }),
         ...(options.plugins ?? []).map((plugin) => plugin(parts)),
       ],
     });

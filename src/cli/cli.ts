@@ -4,6 +4,7 @@ import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
 import { type CliIo, configOrExit, processIo, reportFailure } from './context.js';
 import { serve } from './serve-command.js';
+import { registerUsersCommand } from './users-command.js';
 
 /** Builds the `rekey` command tree. */
 export function buildCli(io: CliIo): Command {
@@ -69,6 +70,8 @@ export function buildCli(io: CliIo): Command {
       io.out('  what to do:');
       for (const step of entry.remediation) io.out(`    - ${step}`);
     });
+
+  registerUsersCommand(program, io);
 
   return program;
 }

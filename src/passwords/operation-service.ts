@@ -22,6 +22,7 @@ import {
 } from '../users/user-store.js';
 import { generatePassword } from './generate-password.js';
 import {
+  abandonOperation,
   claimOperation,
   findOperation,
   findOperationByIdempotencyKey,
@@ -120,6 +121,8 @@ export type OperationService = ReturnType<typeof createOperationService>;
 export function createOperationService(deps: OperationServiceDeps) {
   const { db, tenantId, hasher, secretBox, clock, logger } = deps;
   const owner = `worker-${randomUUID()}`;
+  /** Verified against for unknown users, so they cost the same time as known ones. */
+  let dummyHash: Promise<string> | undefined;
 
   function newOperation(
     context: RequestContext,
@@ -192,17 +195,21 @@ export function createOperationService(deps: OperationServiceDeps) {
    */
   async function runOperation(operationId: string): Promise<PasswordOperationRow | undefined> {
     const now = clock.now();
-    if (
-      !(await claimOperation(
-        db.kysely,
-        operationId,
-        owner,
-        now.toISOString(),
-        new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
-      ))
-    ) {
-      return findOperation(db.kysely, tenantId, operationId);
-    }
+    // Each attempt holds the lease under its own name: an attempt whose lease lapsed and was taken
+    // over, even by this same process, can then never move the operation after its successor.
+    const attemptOwner = `${owner}:${randomUUID().slice(0, 8)}`;
+    const claimed = await db.kysely
+      .transaction()
+      .execute((trx) =>
+        claimOperation(
+          trx,
+          operationId,
+          attemptOwner,
+          now.toISOString(),
+          new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
+        ),
+      );
+    if (!claimed) return findOperation(db.kysely, tenantId, operationId);
     const operation = await findOperation(db.kysely, tenantId, operationId);
     if (!operation) return undefined;
     const context: RequestContext = {
@@ -216,12 +223,18 @@ export function createOperationService(deps: OperationServiceDeps) {
       if (!user) throw new RekeyError(7700105);
       if (operation.secret_ciphertext === null)
         throw new RekeyError(120020, { message: 'The operation lost its new password.' });
-      if (new Date(operation.deadline_at) < clock.now())
-        throw new RekeyError(120020, { message: 'The operation passed its deadline.' });
+      if (new Date(operation.deadline_at) < clock.now()) {
+        // Keep what the last attempt failed with: that, not the clock, is what an admin must fix.
+        const last =
+          operation.error_code === null
+            ? ''
+            : ` after AADSTS${operation.error_code}: ${operation.error_detail ?? ''}`;
+        throw new RekeyError(120020, { message: `The operation passed its deadline${last}.` });
+      }
       const passwordHash = await hasher.hash(secretBox.open(operation.secret_ciphertext));
       const at = clock.now().toISOString();
       const committed = await db.kysely.transaction().execute(async (trx) => {
-        const moved = await transitionOperation(trx, operation.id, owner, {
+        const moved = await transitionOperation(trx, operation.id, attemptOwner, {
           state: 'succeeded',
           step: 'completed',
           at,
@@ -282,9 +295,11 @@ export function createOperationService(deps: OperationServiceDeps) {
         logger.error({ err: error, operationId }, 'password operation step failed');
       const at = clock.now();
       const retry = rekeyError.entry.retryable && at < new Date(operation.deadline_at);
-      // Exponential backoff with full jitter: 2^attempt seconds, at most five minutes.
-      const delay = Math.random() * Math.min(300, 2 ** operation.attempts) * 1000;
-      await transitionOperation(db.kysely, operation.id, owner, {
+      // Exponential backoff with jitter: between half and all of 2^attempt seconds, at most five
+      // minutes. Half is kept so a retry never comes at once (full jitter can draw zero).
+      const base = Math.min(300, 2 ** operation.attempts) * 1000;
+      const delay = base / 2 + Math.random() * (base / 2);
+      await transitionOperation(db.kysely, operation.id, attemptOwner, {
         state: retry ? 'retryScheduled' : 'terminated',
         step: 'commitCloud',
         at: at.toISOString(),
@@ -343,7 +358,19 @@ export function createOperationService(deps: OperationServiceDeps) {
     }
     const row = newOperation(context, user, input.kind, input.newPassword, { forceChange: false });
     await enqueue(row);
-    const finished = await runOperation(row.id);
+    // A polling worker may claim the new operation first; then wait for it instead of failing.
+    let finished = await runInline(row.id);
+    if (finished?.state === 'retryScheduled') {
+      // The caller is told this change failed, so it must not complete later behind their back
+      // (and overwrite a password they set since).
+      const at = clock.now().toISOString();
+      await db.kysely
+        .transaction()
+        .execute((trx) =>
+          abandonOperation(trx, row.id, at, 'The caller was answered with the failure; not retried.'),
+        );
+      finished = await findOperation(db.kysely, tenantId, row.id);
+    }
     assertSucceeded(finished);
     return finished ?? row;
   }
@@ -359,7 +386,10 @@ export function createOperationService(deps: OperationServiceDeps) {
   ): Promise<PasswordOperationRow> {
     const user = await findUserByUpn(db.kysely, tenantId, input.userPrincipalName);
     if (!user) {
-      // Same answer as a wrong password, so this endpoint does not reveal which accounts exist.
+      // Same answer, and the same hashing time, as a wrong password, so this endpoint does not
+      // reveal which accounts exist.
+      dummyHash ??= hasher.hash(randomUUID());
+      await hasher.verify(await dummyHash, input.currentPassword);
       throw new RekeyError(120000);
     }
     return changeOwnPassword(context, user.id, { ...input, kind: 'expiredChange' });
@@ -398,9 +428,82 @@ export function createOperationService(deps: OperationServiceDeps) {
       forceChange: true,
       idempotencyKey: input.idempotencyKey,
     });
-    await enqueue(row);
+    try {
+      await enqueue(row);
+    } catch (error) {
+      // Two requests with one Idempotency-Key raced past the look-up; the unique index let one
+      // insert win, and the other answers with the winner's operation.
+      const earlier = input.idempotencyKey
+        ? await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey)
+        : undefined;
+      if (earlier) return { operation: earlier, generatedPassword: undefined };
+      throw error;
+    }
     deps.onEnqueued?.(row.id);
     return { operation: row, generatedPassword: input.newPassword === undefined ? password : undefined };
+  }
+
+  /** Runs an operation now; if a worker claimed it first, waits (bounded) for that worker to finish. */
+  async function runInline(operationId: string): Promise<PasswordOperationRow | undefined> {
+    // Wall time, not the injected clock: this bounds a real wait, and tests may freeze the clock.
+    const giveUpAt = Date.now() + leaseSeconds * 1000;
+    let row = await runOperation(operationId);
+    while ((row?.state === 'notStarted' || row?.state === 'running') && Date.now() < giveUpAt) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      row = await runOperation(operationId);
+    }
+    return row;
+  }
+
+  /**
+   * An administrator's reset that is finished before it returns, for PATCH /users/{id} with a
+   * `passwordProfile.password` and for `rekey users set-password`: the same policy check, audit
+   * and session revocation as resetPassword. A User Administrator may reset users who hold no
+   * directory role. A context without an actor is the operator at the CLI, who holds the database.
+   */
+  async function resetPasswordNow(
+    context: RequestContext,
+    targetId: string,
+    input: { readonly newPassword: string | undefined; readonly forceChange: boolean },
+  ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
+    const target = targetId.includes('@')
+      ? await findUserByUpn(db.kysely, tenantId, targetId)
+      : await findUserById(db.kysely, tenantId, targetId);
+    if (!target) throw new RekeyError(7700008, { details: { id: targetId } });
+    const actor = context.actor;
+    if (actor) {
+      const mayReset =
+        hasAnyRole(actor.roles, passwordResetRoles) ||
+        (hasAnyRole(actor.roles, ['User Administrator']) && parseRoles(target.roles).length === 0);
+      if (!mayReset) throw new RekeyError(7700103, { details: { requiredRoles: passwordResetRoles } });
+      if (target.id === actor.userId) throw new RekeyError(7700104);
+    }
+    const password = input.newPassword ?? generatePassword();
+    try {
+      assertPasswordAcceptable(password, subjectOf(target));
+    } catch (error) {
+      if (error instanceof RekeyError) await auditFailure(context, target, 'adminReset', error);
+      throw error;
+    }
+    const row = newOperation(context, target, 'adminReset', password, { forceChange: input.forceChange });
+    await enqueue(row);
+    let finished = await runInline(row.id);
+    if (finished?.state === 'retryScheduled') {
+      // As for a self-service change: the administrator is told it failed, so it must not
+      // complete later behind their back.
+      const at = clock.now().toISOString();
+      await db.kysely
+        .transaction()
+        .execute((trx) =>
+          abandonOperation(trx, row.id, at, 'The caller was answered with the failure; not retried.'),
+        );
+      finished = await findOperation(db.kysely, tenantId, row.id);
+    }
+    assertSucceeded(finished);
+    return {
+      operation: finished ?? row,
+      generatedPassword: input.newPassword === undefined ? password : undefined,
+    };
   }
 
   /** An operation of a user, for Graph's operations endpoint. */
@@ -421,6 +524,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     changeOwnPassword,
     changeExpiredPassword,
     resetPassword,
+    resetPasswordNow,
     getOperation,
     runOperation,
     runDueOperations,

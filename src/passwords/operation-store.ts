@@ -88,8 +88,10 @@ export async function listOperationEvents(db: Kysely<Database>, operationId: str
 }
 
 /**
- * Takes the lease on an operation if it is due and nobody holds a live lease. A conditional
- * UPDATE, so two workers (or two processes) can never both win; works the same on both dialects.
+ * Takes the lease on an operation if it is due and nobody holds a live lease, and records the
+ * `running` state in its history. A conditional UPDATE, so two workers (or two processes) can
+ * never both win; works the same on both dialects. Run it in a transaction so the claim and its
+ * event are kept together.
  */
 export async function claimOperation(
   db: Kysely<Database>,
@@ -112,7 +114,40 @@ export async function claimOperation(
     .where('next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', now)]))
     .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  if (Number(result.numUpdatedRows) !== 1) return false;
+  const claimed = await db
+    .selectFrom('password_operations')
+    .select(['step', 'attempts'])
+    .where('id', '=', operationId)
+    .executeTakeFirstOrThrow();
+  await appendOperationEvent(db, operationId, now, 'running', claimed.step, `attempt ${claimed.attempts}`);
+  return true;
+}
+
+/**
+ * Ends an operation that nobody holds (waiting for a retry, or not started) as terminated, keeping
+ * its last error. Returns false when it had already moved on.
+ */
+export async function abandonOperation(
+  db: Kysely<Database>,
+  operationId: string,
+  at: string,
+  detail: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('password_operations')
+    .set({ state: 'terminated', updated_at: at, completed_at: at, secret_ciphertext: null })
+    .where('id', '=', operationId)
+    .where('state', 'in', ['notStarted', 'retryScheduled'])
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1) return false;
+  const row = await db
+    .selectFrom('password_operations')
+    .select('step')
+    .where('id', '=', operationId)
+    .executeTakeFirstOrThrow();
+  await appendOperationEvent(db, operationId, at, 'terminated', row.step, detail);
+  return true;
 }
 
 /** Ids of operations a worker could claim now: due ones, and running ones whose lease lapsed. */

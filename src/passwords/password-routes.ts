@@ -89,12 +89,15 @@ export function passwordRoutes(deps: {
     app.post(
       `/v1.0/users/:id/authentication/methods/${passwordMethodId}/resetPassword`,
       {
+        // Graph lets a client send no body at all to have a password generated; the schema
+        // validator would refuse a missing body, so it is read as an empty one.
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
         preHandler: guard.requireRole(passwordResetRoles),
         schema: {
           params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 113 }) }),
-          body: Type.Optional(
-            Type.Object({ newPassword: Type.Optional(password) }, { additionalProperties: false }),
-          ),
+          body: Type.Object({ newPassword: Type.Optional(password) }, { additionalProperties: false }),
           headers: Type.Object({
             'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
           }),
@@ -105,7 +108,7 @@ export function passwordRoutes(deps: {
           contextOf(request),
           request.params.id,
           {
-            newPassword: request.body?.newPassword,
+            newPassword: request.body.newPassword,
             idempotencyKey: request.headers['idempotency-key'],
           },
         );

@@ -54,7 +54,8 @@ export function loadConfig(env: Env): Config {
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const raw = read(name);
     if (raw === undefined) return fallback;
-    const value = Number(raw);
+    // Decimal digits only: Number() would also take `0x50` or `1e3`, which nobody means for a port.
+    const value = /^-?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(value) || value < min || value > max) {
       problems.push(`${name}=${raw} must be a whole number from ${min} to ${max}`);
       return fallback;
@@ -75,7 +76,8 @@ export function loadConfig(env: Env): Config {
   const dataDir = path.resolve(read('REKEY_DATA_DIR') ?? './data');
 
   const databaseUrl = read('REKEY_DATABASE_URL') ?? `sqlite:${path.join(dataDir, 'rekey.sqlite')}`;
-  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+  // `sqlite:` with no file would open an anonymous temporary database and lose everything at exit.
+  if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)/.test(databaseUrl)) {
     problems.push('REKEY_DATABASE_URL must start with postgres:// or postgresql:// (or sqlite:<file>)');
   }
 

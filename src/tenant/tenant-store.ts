@@ -57,6 +57,16 @@ export async function findDomain(
     .executeTakeFirst();
 }
 
+/** True when any tenant already has a domain of this name (domain names are globally unique). */
+export async function domainNameTaken(db: Kysely<Database>, name: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('domains')
+    .select('name')
+    .where('name', '=', name.toLowerCase())
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function insertDomain(db: Kysely<Database>, domain: DomainRow): Promise<void> {
   await db.insertInto('domains').values(domain).execute();
 }

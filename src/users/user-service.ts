@@ -1,20 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { insertAudit } from '../audit/audit-store.js';
+import type { Kysely } from 'kysely';
+import { type AuditEntry, insertAudit, type ModifiedProperty } from '../audit/audit-store.js';
 import { assertPasswordAcceptable } from '../passwords/password-policy.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { Db } from '../platform/db/database.js';
-import type { UserRow } from '../platform/db/schema.js';
+import type { Database, UserRow, UserUpdate } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { QueryOptions } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { findDomain } from '../tenant/tenant-store.js';
-import type { DirectoryRole } from './roles.js';
+import { type DirectoryRole, parseRoles } from './roles.js';
 import { parseUserPrincipalName } from './upn.js';
 import {
   addPasswordHistory,
+  clearUserDeleted,
   findUserById,
   findUserByUpn,
   insertUser,
+  listEnabledGlobalAdministratorIds,
+  listUsersPage,
+  markUserDeleted,
+  purgeDeletedUser,
+  revokeSessions,
+  type UserListPage,
+  updateUser as updateUserRow,
   upsertCredential,
 } from './user-store.js';
 
@@ -34,6 +44,32 @@ export interface CreateUserInput {
   readonly usageLocation?: string | null;
   readonly onPremisesImmutableId?: string | null;
   readonly roles?: readonly DirectoryRole[];
+}
+
+/**
+ * What PATCH /users/{id} may change directly. A new password is not here: it is an admin reset,
+ * run by the password operations service and handed in as `UpdateUserOptions.resetPassword`.
+ */
+export interface UserChanges {
+  readonly accountEnabled?: boolean;
+  readonly displayName?: string;
+  readonly givenName?: string | null;
+  readonly surname?: string | null;
+  readonly mail?: string | null;
+  readonly jobTitle?: string | null;
+  readonly usageLocation?: string | null;
+  readonly passwordPolicies?: string | null;
+  readonly forceChangePasswordNextSignIn?: boolean;
+  readonly forceChangePasswordNextSignInWithMfa?: boolean;
+}
+
+export interface UpdateUserOptions {
+  /**
+   * Resets the user's password (policy check, audit, session revocation, forced change) before
+   * the other changes are written. When it throws, nothing else is changed. The force-change
+   * flags belong to the reset then, and are not applied a second time.
+   */
+  readonly resetPassword?: (target: UserRow) => Promise<void>;
 }
 
 export interface UserServiceDeps {
@@ -64,6 +100,11 @@ export function normalizePasswordPolicies(value: string | null | undefined): str
   }
   const kept = [...new Set(parts.filter((p) => p !== 'None'))].sort();
   return kept.length === 0 ? null : kept.join(', ');
+}
+
+/** One audited property change; values are JSON so that null and "null" stay apart. */
+function modified(displayName: string, oldValue: unknown, newValue: unknown): ModifiedProperty {
+  return { displayName, oldValue: JSON.stringify(oldValue), newValue: JSON.stringify(newValue) };
 }
 
 export type UserService = ReturnType<typeof createUserService>;
@@ -192,5 +233,274 @@ export function createUserService(deps: UserServiceDeps) {
     return row;
   }
 
-  return { getUser, createUser };
+  function auditTarget(user: UserRow, modifiedProperties: readonly ModifiedProperty[] = []) {
+    return {
+      id: user.id,
+      displayName: user.display_name,
+      type: 'User' as const,
+      userPrincipalName: user.user_principal_name,
+      modifiedProperties,
+    };
+  }
+
+  async function audit(
+    trx: Kysely<Database>,
+    context: RequestContext,
+    entry: Omit<AuditEntry, 'category' | 'loggedByService' | 'result'>,
+    at: string,
+  ): Promise<void> {
+    await insertAudit(
+      trx,
+      tenantId,
+      context,
+      { ...entry, category: 'UserManagement', loggedByService: 'Core Directory', result: 'success' },
+      at,
+    );
+  }
+
+  /**
+   * Only a Global Administrator may change, disable or delete a user who holds a directory role,
+   * so a User Administrator cannot take over an administrator's account. A context without an
+   * actor is the operator at the CLI, who already holds the database.
+   */
+  function assertMayManage(context: RequestContext, target: UserRow): void {
+    const actor = context.actor;
+    if (!actor || actor.roles.includes('Global Administrator')) return;
+    if (parseRoles(target.roles).length > 0) {
+      throw new RekeyError(7700103, {
+        message: 'Only a Global Administrator may change a user who holds a directory role.',
+        details: { requiredRoles: ['Global Administrator'], targetRoles: parseRoles(target.roles) },
+      });
+    }
+  }
+
+  /**
+   * Refuses to leave the tenant without an enabled Global Administrator. Runs inside the
+   * transaction that disables or deletes `target`, with the administrators' rows locked.
+   */
+  async function assertNotLastGlobalAdministrator(trx: Kysely<Database>, target: UserRow): Promise<void> {
+    if (target.account_enabled !== 1 || !parseRoles(target.roles).includes('Global Administrator')) return;
+    const ids = await listEnabledGlobalAdministratorIds(trx, tenantId, { lock: db.dialect === 'postgres' });
+    if (!ids.some((id) => id !== target.id)) {
+      throw new RekeyError(7700106, {
+        details: { id: target.id, userPrincipalName: target.user_principal_name },
+      });
+    }
+  }
+
+  /** Finds a soft-deleted user by object id or UPN, or throws 7700008. */
+  async function getDeletedUser(id: string): Promise<UserRow> {
+    const user = id.includes('@')
+      ? await findUserByUpn(db.kysely, tenantId, id, { includeDeleted: true })
+      : await findUserById(db.kysely, tenantId, id, { includeDeleted: true });
+    if (!user || user.deleted_at === null) throw new RekeyError(7700008, { details: { id } });
+    return user;
+  }
+
+  /**
+   * Changes a user's properties as Graph's PATCH /users/{id} does. Each kind of change writes its
+   * own audit row in the transaction of the change: "Update user" for profile and policy fields,
+   * "Disable account" / "Enable account", and "Set force change user password". Disabling revokes
+   * every session; disabling the last enabled Global Administrator is refused (7700106).
+   */
+  async function updateUser(
+    context: RequestContext,
+    idOrUpn: string,
+    changes: UserChanges,
+    options: UpdateUserOptions = {},
+  ): Promise<UserRow> {
+    const target = await getUser(idOrUpn);
+    assertMayManage(context, target);
+    const passwordPolicies =
+      changes.passwordPolicies === undefined
+        ? undefined
+        : normalizePasswordPolicies(changes.passwordPolicies);
+    if (changes.accountEnabled === false && target.account_enabled === 1) {
+      // Checked early too, so a refused disable does not first reset the password.
+      await assertNotLastGlobalAdministrator(db.kysely, target);
+    }
+    if (options.resetPassword) await options.resetPassword(target);
+
+    const at = clock.now().toISOString();
+    return db.kysely.transaction().execute(async (trx) => {
+      const current = await findUserById(trx, tenantId, target.id);
+      if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
+      const update: UserUpdate = {};
+      const profile: ModifiedProperty[] = [];
+      const record = (
+        name: string,
+        column: 'given_name' | 'surname' | 'mail' | 'job_title' | 'usage_location' | 'password_policies',
+        value: string | null | undefined,
+      ) => {
+        if (value === undefined || value === current[column]) return;
+        update[column] = value;
+        profile.push(modified(name, current[column], value));
+      };
+      if (changes.displayName !== undefined && changes.displayName !== current.display_name) {
+        update.display_name = changes.displayName;
+        profile.push(modified('DisplayName', current.display_name, changes.displayName));
+      }
+      record('GivenName', 'given_name', changes.givenName);
+      record('Surname', 'surname', changes.surname);
+      record('Mail', 'mail', changes.mail);
+      record('JobTitle', 'job_title', changes.jobTitle);
+      record(
+        'UsageLocation',
+        'usage_location',
+        changes.usageLocation?.toUpperCase() ?? changes.usageLocation,
+      );
+      record('PasswordPolicies', 'password_policies', passwordPolicies);
+
+      const enabling =
+        changes.accountEnabled !== undefined && (changes.accountEnabled ? 1 : 0) !== current.account_enabled;
+      if (enabling) update.account_enabled = changes.accountEnabled ? 1 : 0;
+
+      const force: ModifiedProperty[] = [];
+      if (!options.resetPassword) {
+        const flag = (
+          name: string,
+          column: 'force_change_password_next_sign_in' | 'force_change_password_next_sign_in_with_mfa',
+          value: boolean | undefined,
+        ) => {
+          if (value === undefined || (value ? 1 : 0) === current[column]) return;
+          update[column] = value ? 1 : 0;
+          force.push(modified(name, current[column] === 1, value));
+        };
+        flag(
+          'ForceChangePasswordNextSignIn',
+          'force_change_password_next_sign_in',
+          changes.forceChangePasswordNextSignIn,
+        );
+        flag(
+          'ForceChangePasswordNextSignInWithMfa',
+          'force_change_password_next_sign_in_with_mfa',
+          changes.forceChangePasswordNextSignInWithMfa,
+        );
+      }
+
+      if (Object.keys(update).length === 0) return current;
+      if (update.account_enabled === 0) await assertNotLastGlobalAdministrator(trx, current);
+      await updateUserRow(trx, current.id, { ...update, updated_at: at });
+      const after = { ...current, ...update };
+      if (profile.length > 0) {
+        await audit(
+          trx,
+          context,
+          {
+            activityDisplayName: 'Update user',
+            operationType: 'Update',
+            targets: [auditTarget(after, profile)],
+          },
+          at,
+        );
+      }
+      if (enabling) {
+        const accountEnabled = [
+          modified('AccountEnabled', current.account_enabled === 1, update.account_enabled === 1),
+        ];
+        await audit(
+          trx,
+          context,
+          {
+            activityDisplayName: update.account_enabled === 1 ? 'Enable account' : 'Disable account',
+            operationType: 'Update',
+            targets: [auditTarget(after, accountEnabled)],
+          },
+          at,
+        );
+        // A disabled account must lose its sessions now, not when its tokens expire.
+        if (update.account_enabled === 0) await revokeSessions(trx, current.id, at);
+      }
+      if (force.length > 0) {
+        await audit(
+          trx,
+          context,
+          {
+            activityDisplayName: 'Set force change user password',
+            operationType: 'Update',
+            targets: [auditTarget(after, force)],
+          },
+          at,
+        );
+      }
+      return (await findUserById(trx, tenantId, current.id)) ?? after;
+    });
+  }
+
+  /**
+   * Soft-deletes a user (Graph's DELETE /users/{id}): the account stops signing in at once, its
+   * sessions are revoked, and it can be restored from deletedItems until it is purged.
+   */
+  async function deleteUser(context: RequestContext, idOrUpn: string): Promise<void> {
+    const target = await getUser(idOrUpn);
+    if (context.actor?.userId === target.id) throw new RekeyError(7700107);
+    assertMayManage(context, target);
+    const at = clock.now().toISOString();
+    await db.kysely.transaction().execute(async (trx) => {
+      const current = await findUserById(trx, tenantId, target.id);
+      if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
+      await assertNotLastGlobalAdministrator(trx, current);
+      if (!(await markUserDeleted(trx, current.id, at)))
+        throw new RekeyError(7700008, { details: { id: idOrUpn } });
+      await revokeSessions(trx, current.id, at);
+      await audit(
+        trx,
+        context,
+        { activityDisplayName: 'Delete user', operationType: 'Delete', targets: [auditTarget(current)] },
+        at,
+      );
+    });
+  }
+
+  /** Restores a soft-deleted user with everything it had (roles, password, settings). */
+  async function restoreUser(context: RequestContext, id: string): Promise<UserRow> {
+    const target = await getDeletedUser(id);
+    assertMayManage(context, target);
+    const at = clock.now().toISOString();
+    await db.kysely.transaction().execute(async (trx) => {
+      if (!(await clearUserDeleted(trx, target.id, at))) throw new RekeyError(7700008, { details: { id } });
+      await audit(
+        trx,
+        context,
+        { activityDisplayName: 'Restore user', operationType: 'Update', targets: [auditTarget(target)] },
+        at,
+      );
+    });
+    return getUser(target.id);
+  }
+
+  /** Deletes a soft-deleted user permanently; the audit log keeps its id and name. */
+  async function purgeUser(context: RequestContext, id: string): Promise<void> {
+    const target = await getDeletedUser(id);
+    assertMayManage(context, target);
+    const at = clock.now().toISOString();
+    await db.kysely.transaction().execute(async (trx) => {
+      await audit(
+        trx,
+        context,
+        { activityDisplayName: 'Hard delete user', operationType: 'Delete', targets: [auditTarget(target)] },
+        at,
+      );
+      if (!(await purgeDeletedUser(trx, tenantId, target.id)))
+        throw new RekeyError(7700008, { details: { id } });
+    });
+  }
+
+  /**
+   * One page of live users (or, with `deleted`, soft-deleted ones) for validated OData options:
+   * filter, keyset page and, when asked, the total count.
+   */
+  async function listUsers(
+    query: QueryOptions,
+    options: { readonly deleted?: boolean } = {},
+  ): Promise<UserListPage> {
+    return listUsersPage(db.kysely, tenantId, {
+      deleted: options.deleted ?? false,
+      filter: query.filter,
+      page: query,
+      count: query.count,
+    });
+  }
+
+  return { getUser, getDeletedUser, listUsers, createUser, updateUser, deleteUser, restoreUser, purgeUser };
 }

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, NewUserRow, UserRow, UserUpdate } from '../platform/db/schema.js';
+import {
+  type CheckedFilter,
+  countRows,
+  fetchPage,
+  type PageRequest,
+  whereFilter,
+} from '../platform/odata/index.js';
+import { parseRoles } from './roles.js';
+import { deletedUserFields, userFields } from './user-query.js';
 
 /** Every column of `users`; the table holds no secrets (hashes live in `credentials`). */
 export const userColumns = [
@@ -206,4 +215,104 @@ export async function tenantHasUsers(db: Kysely<Database>, tenantId: string): Pr
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** Marks a live user deleted (soft delete); true when a row changed. Run with revokeSessions. */
+export async function markUserDeleted(db: Kysely<Database>, userId: string, at: string): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set({ deleted_at: at, updated_at: at })
+    .where('id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Brings a soft-deleted user back; true when a row changed. */
+export async function clearUserDeleted(db: Kysely<Database>, userId: string, at: string): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set({ deleted_at: null, updated_at: at })
+    .where('id', '=', userId)
+    .where('deleted_at', 'is not', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * Removes a soft-deleted user for good. Credentials, history, operations and refresh tokens go
+ * with it through their ON DELETE CASCADE keys; logs keep the user's id and name as text.
+ */
+export async function purgeDeletedUser(
+  db: Kysely<Database>,
+  tenantId: string,
+  userId: string,
+): Promise<boolean> {
+  const result = await db
+    .deleteFrom('users')
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', userId)
+    .where('deleted_at', 'is not', null)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
+/**
+ * The ids of the live, enabled users that hold the Global Administrator role. With `lock` the
+ * rows stay locked until the transaction ends (PostgreSQL `FOR UPDATE`), so two administrators
+ * disabling each other at the same moment cannot both pass the last-administrator check. SQLite
+ * needs no lock: it runs one write transaction at a time.
+ */
+export async function listEnabledGlobalAdministratorIds(
+  db: Kysely<Database>,
+  tenantId: string,
+  options: { readonly lock: boolean },
+): Promise<string[]> {
+  let query = db
+    .selectFrom('users')
+    .select(['id', 'roles'])
+    .where('tenant_id', '=', tenantId)
+    .where('deleted_at', 'is', null)
+    .where('account_enabled', '=', 1)
+    // Roles are a JSON array in text; LIKE narrows the rows, the parse below decides.
+    .where('roles', 'like', '%"Global Administrator"%');
+  if (options.lock) query = query.forUpdate();
+  const rows = await query.execute();
+  return rows.filter((row) => parseRoles(row.roles).includes('Global Administrator')).map((row) => row.id);
+}
+
+/** One page of a user list, and the total when `$count=true` asked for it. */
+export interface UserListPage {
+  readonly rows: UserRow[];
+  readonly nextSkipToken: string | undefined;
+  readonly count: number | undefined;
+}
+
+/**
+ * Lists live users (or, with `deleted`, soft-deleted ones) matching a checked OData filter, one
+ * keyset page at a time, so that paging stays exact while users are added or removed.
+ */
+export async function listUsersPage(
+  db: Kysely<Database>,
+  tenantId: string,
+  query: {
+    readonly deleted: boolean;
+    readonly filter: CheckedFilter | undefined;
+    readonly page: PageRequest;
+    readonly count: boolean;
+  },
+): Promise<UserListPage> {
+  const fields = query.deleted ? deletedUserFields : userFields;
+  const scoped = db
+    .selectFrom('users')
+    .select(userColumns)
+    .where('tenant_id', '=', tenantId)
+    .where('deleted_at', query.deleted ? 'is not' : 'is', null);
+  const base = whereFilter(scoped, query.filter, fields);
+  const page = await fetchPage(base, query.page, fields);
+  return {
+    rows: page.rows,
+    nextSkipToken: page.nextSkipToken,
+    count: query.count ? await countRows(base) : undefined,
+  };
 }

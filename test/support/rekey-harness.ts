@@ -37,10 +37,12 @@ export interface TestRekey extends Rekey {
  */
 export async function startTestRekey(
   dialect: DialectName,
-  options: { readonly env?: Record<string, string>; readonly clock?: Clock } & Pick<
-    CreateRekeyOptions,
-    'plugins'
-  > = {},
+  options: {
+    readonly env?: Record<string, string>;
+    readonly clock?: Clock;
+    /** Runs with the data directory before the config is read; returns settings to add (e.g. TLS files). */
+    readonly beforeStart?: (dataDir: string) => Record<string, string>;
+  } & Pick<CreateRekeyOptions, 'plugins'> = {},
 ): Promise<TestRekey> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'rekey-test-'));
   const config = loadConfig({
@@ -52,6 +54,7 @@ export async function startTestRekey(
     REKEY_LOG_LEVEL: 'trace',
     REKEY_PUBLIC_URL: 'http://rekey.test',
     ...options.env,
+    ...options.beforeStart?.(dataDir),
   });
   const logLines: string[] = [];
   const sink = new Writable({

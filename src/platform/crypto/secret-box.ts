@@ -7,6 +7,8 @@ export interface SecretBox {
 }
 
 const version = 'v1';
+/** GCM accepts tags as short as 4 bytes; only the full 16 are accepted, so a cut tag cannot ease forgery. */
+const tagBytes = 16;
 
 /**
  * AES-256-GCM with a random 96-bit nonce per message. The output is
@@ -28,8 +30,12 @@ export function createSecretBox(key: Buffer): SecretBox {
       if (tag !== version || nonce === undefined || body === undefined || authTag === undefined) {
         throw new Error('sealed value has an unknown format');
       }
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(nonce, 'base64url'));
-      decipher.setAuthTag(Buffer.from(authTag, 'base64url'));
+      const tagBuffer = Buffer.from(authTag, 'base64url');
+      if (tagBuffer.length !== tagBytes) throw new Error('sealed value has a malformed tag');
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(nonce, 'base64url'), {
+        authTagLength: tagBytes,
+      });
+      decipher.setAuthTag(tagBuffer);
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
         'utf8',
       );

@@ -12,6 +12,7 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
+import { RekeyError } from '../errors/rekey-error.js';
 import * as initial from './migrations/0001-initial.js';
 import type { Database } from './schema.js';
 
@@ -74,7 +75,9 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed`, { cause: error });
+    // No migration failed: the database could not be reached (or locked) at all.
+    if (!failed) throw new RekeyError(7700202, { cause: error });
+    throw new Error(`migration ${failed.migrationName} failed`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

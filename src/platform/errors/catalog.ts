@@ -496,6 +496,16 @@ const entries = {
     graphCode: 'Request_BadRequest',
     remediation: ['Make another user a Global Administrator first.'],
   },
+  7700107: {
+    name: 'CannotDeleteOwnAccount',
+    message: 'Administrators cannot delete the account they are signed in with.',
+    httpStatus: 403,
+    retryable: false,
+    category: 'authorization',
+    oauthError: 'unauthorized_client',
+    graphCode: 'Authorization_RequestDenied',
+    remediation: ['Ask another administrator to delete the account.'],
+  },
   // --- Rekey's own codes: service ----------------------------------------------------------------
   7700201: {
     name: 'InternalError',

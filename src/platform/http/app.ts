@@ -85,6 +85,23 @@ function toRekeyError(error: FastifyError | Error): RekeyError {
 }
 
 /**
+ * What the log gets for a failed request. pino's error serializer walks every enumerable property
+ * that has a `message` and tags it; a RekeyError's catalog `entry` is frozen, so logging the
+ * RekeyError itself threw inside the error handler and Fastify answered with its own body.
+ */
+function loggableError(error: Error): Error | Record<string, unknown> {
+  if (!(error instanceof RekeyError)) return error;
+  return {
+    type: 'RekeyError',
+    code: error.code,
+    name: error.entry.name,
+    message: error.message,
+    stack: error.stack,
+    ...(error.cause instanceof Error ? { cause: loggableError(error.cause) } : {}),
+  };
+}
+
+/**
  * Builds the HTTP application: correlation IDs, the one root error handler and the not-found
  * handler, around the feature plugins. Tests drive it with `inject()`; `serve` listens on it.
  */
@@ -96,10 +113,28 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
     loggerInstance: options.logger,
     genReqId: () => randomUUID(),
     bodyLimit: bodyLimitBytes,
+    // A path segment may be a user principal name of up to 113 characters (Fastify's default is 100).
+    routerOptions: { maxParamLength: 256 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
+    // Errors Fastify raises before any hook runs (a path that is not valid percent-encoding): its
+    // default answer is its own body, without correlation headers, so render ours instead.
+    frameworkErrors: (_error, request, reply) => {
+      request.correlationId = resolveCorrelationId(request.headers);
+      reply.header('request-id', request.id).header('client-request-id', request.correlationId);
+      request.log.info({ code: 7700001 }, 'request rejected: malformed path');
+      sendError(
+        reply,
+        request,
+        new RekeyError(7700001, { message: 'The request path is not valid percent-encoding.' }),
+        { format: 'graph', baseUrl: options.publicUrl, now: options.clock.now() },
+      );
+    },
     ...https,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as RekeyApp;
 
+  // Fastify parses text/plain by default; no Rekey endpoint takes it, and accepting it turned a
+  // wrong content type into a confusing schema error instead of 415.
+  app.removeContentTypeParser('text/plain');
   app.decorateRequest('correlationId', '');
   app.addHook('onRequest', async (request, reply) => {
     request.correlationId = resolveCorrelationId(request.headers);
@@ -111,7 +146,7 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const rekeyError = toRekeyError(error);
     if (rekeyError.entry.httpStatus >= 500) {
-      request.log.error({ err: error, code: rekeyError.code }, 'request failed');
+      request.log.error({ err: loggableError(error), code: rekeyError.code }, 'request failed');
     } else {
       request.log.info({ code: rekeyError.code }, 'request rejected');
     }

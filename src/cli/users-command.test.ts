@@ -1,0 +1,413 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dialects } from '../../test/support/databases.js';
+import { adminUpn, cliClientId, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { runCli } from './cli.js';
+
+interface CliRun {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+describe.each(dialects)('rekey users on %s', (dialect) => {
+  let rekey: TestRekey;
+  let sqliteDir: string;
+  let env: Record<string, string>;
+  const outputs: string[] = [];
+
+  beforeAll(async () => {
+    sqliteDir = mkdtempSync(path.join(tmpdir(), 'rekey-cli-'));
+    // The CLI opens the database on its own connection, so SQLite needs a file rather than :memory:.
+    rekey = await startTestRekey(
+      dialect,
+      dialect === 'sqlite'
+        ? { env: { REKEY_DATABASE_URL: `sqlite:${path.join(sqliteDir, 'rekey.sqlite')}` } }
+        : {},
+    );
+    env = {
+      REKEY_DATABASE_URL: rekey.config.databaseUrl,
+      REKEY_DATA_DIR: rekey.dataDir,
+      REKEY_ARGON2_MEMORY_KIB: '1024',
+      REKEY_ARGON2_ITERATIONS: '1',
+      REKEY_LOG_LEVEL: 'error',
+    };
+  });
+  afterAll(async () => {
+    await rekey?.close();
+    rmSync(sqliteDir, { recursive: true, force: true });
+  });
+
+  async function cli(...args: string[]): Promise<CliRun> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['node', 'rekey', ...args], {
+      out: (text) => out.push(text),
+      err: (text) => err.push(text),
+      env,
+    });
+    const run = { code, out: out.join('\n'), err: err.join('\n') };
+    outputs.push(run.out, run.err);
+    return run;
+  }
+
+  async function json<T = Record<string, unknown>>(...args: string[]): Promise<T> {
+    const run = await cli(...args, '--json');
+    expect(run.code, run.err).toBe(0);
+    return JSON.parse(run.out) as T;
+  }
+
+  /** 0 for a successful password sign-in, else its AADSTS code. */
+  async function signInCode(upn: string, password: string): Promise<number> {
+    const response = await rekey.app.inject({
+      method: 'POST',
+      url: '/example.com/oauth2/v2.0/token',
+      payload: new URLSearchParams({
+        grant_type: 'password',
+        client_id: cliClientId,
+        username: upn,
+        password,
+      }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    return response.statusCode === 200
+      ? 0
+      : (response.json<{ error_codes: number[] }>().error_codes[0] ?? -1);
+  }
+
+  function expectFailure(run: CliRun, code: number, name: string): void {
+    expect(run.code).toBe(1);
+    expect(run.out).toBe('');
+    expect(run.err.split('\n')[0]).toMatch(new RegExp(`^error ${code} ${name}: `));
+  }
+
+  it('explains itself with --help at every level', async () => {
+    const users = await cli('users', '--help');
+    expect(users.code).toBe(0);
+    for (const sub of ['list', 'get', 'create', 'set-password', 'disable', 'enable', 'delete', 'restore']) {
+      expect(users.out).toContain(sub);
+    }
+    const create = await cli('users', 'create', '--help');
+    expect(create.code).toBe(0);
+    expect(create.out).toContain('--generate-password');
+    expect(create.out).toContain('--no-force-change');
+    expect((await cli('users', 'set-password', '--help')).out).toContain('--generate');
+  });
+
+  it('creates a user who must change the password at the first sign-in', async () => {
+    const created = await json<{ id: string; userPrincipalName: string; accountEnabled: boolean }>(
+      'users',
+      'create',
+      '--upn',
+      'cli.ada@example.com',
+      '--display-name',
+      'Ada Cli',
+      '--password',
+      'Orchid-River-3-Tq!',
+      '--given-name',
+      'Ada',
+      '--job-title',
+      'Engineer',
+      '--usage-location',
+      'se',
+    );
+    expect(created).toMatchObject({ userPrincipalName: 'cli.ada@example.com', accountEnabled: true });
+    expect(await signInCode('cli.ada@example.com', 'Orchid-River-3-Tq!')).toBe(50055);
+    const shown = await json(
+      'users',
+      'get',
+      'cli.ada@example.com',
+      '--select',
+      'jobTitle,usageLocation,mailNickname',
+    );
+    expect(shown).toEqual({
+      id: created.id,
+      jobTitle: 'Engineer',
+      mailNickname: 'cli.ada',
+      usageLocation: 'SE',
+    });
+  });
+
+  it('creates with a generated password (printed once) and with --no-force-change', async () => {
+    const run = await cli(
+      'users',
+      'create',
+      '--upn',
+      'cli.gen@example.com',
+      '--display-name',
+      'Gen Cli',
+      '--generate-password',
+    );
+    expect(run.code, run.err).toBe(0);
+    expect(run.out).toMatch(/^Created cli\.gen@example\.com \([0-9a-f-]{36}\)\./);
+    const password = /Password \(shown only now\): (\S+)/.exec(run.out)?.[1];
+    expect(password).toBeTypeOf('string');
+    expect(await signInCode('cli.gen@example.com', password ?? '')).toBe(50055);
+
+    const free = await cli(
+      'users',
+      'create',
+      '--upn',
+      'cli.free@example.com',
+      '--display-name',
+      'Free Cli',
+      '--password',
+      'Orchid-River-4-Tq!',
+      '--no-force-change',
+    );
+    expect(free.code, free.err).toBe(0);
+    expect(await signInCode('cli.free@example.com', 'Orchid-River-4-Tq!')).toBe(0);
+  });
+
+  it('reports bad input as catalog errors with exit status 1', async () => {
+    expectFailure(
+      await cli('users', 'create', '--password', 'Orchid-River-3-Tq!'),
+      7700001,
+      'RequestValidationFailed',
+    );
+    expectFailure(
+      await cli(
+        'users',
+        'create',
+        '--upn',
+        'bad*name@example.com',
+        '--display-name',
+        'X',
+        '--password',
+        'Orchid-River-3-Tq!',
+      ),
+      7700009,
+      'InvalidUserPrincipalName',
+    );
+    expectFailure(
+      await cli(
+        'users',
+        'create',
+        '--upn',
+        'cli.ada@example.com',
+        '--display-name',
+        'X',
+        '--password',
+        'Orchid-River-3-Tq!',
+      ),
+      7700010,
+      'ObjectConflict',
+    );
+    expectFailure(
+      await cli(
+        'users',
+        'create',
+        '--upn',
+        'x1@example.com',
+        '--display-name',
+        'X',
+        '--password',
+        'Orchid-River-3-Tq!',
+        '--usage-location',
+        'SWE',
+      ),
+      7700001,
+      'RequestValidationFailed',
+    );
+    expectFailure(
+      await cli(
+        'users',
+        'create',
+        '--upn',
+        'x2@example.com',
+        '--display-name',
+        'X',
+        '--password',
+        'P',
+        '--generate-password',
+      ),
+      7700001,
+      'RequestValidationFailed',
+    );
+    expectFailure(
+      await cli('users', 'create', '--upn', 'x3@example.com', '--display-name', 'X', '--password', 'weak'),
+      120002,
+      'PasswordChangeInvalidNewPasswordWeak',
+    );
+    expectFailure(await cli('users', 'get', 'nobody@example.com'), 7700008, 'ResourceNotFound');
+    expectFailure(await cli('users', 'get', adminUpn, '--select', 'shoeSize'), 7700007, 'InvalidQueryOption');
+    expectFailure(await cli('users', 'list', '--top', 'many'), 7700001, 'RequestValidationFailed');
+    expectFailure(await cli('users', 'list', '--filter', 'displayName eq'), 7700007, 'InvalidQueryOption');
+
+    const asJson = await cli('users', 'get', 'nobody@example.com', '--json');
+    expect(asJson.code).toBe(1);
+    expect(JSON.parse(asJson.err)).toMatchObject({ error: { code: 7700008, name: 'ResourceNotFound' } });
+  });
+
+  it('lists users as a table, as JSON, filtered, ordered and limited', async () => {
+    for (const [alias, name] of [
+      ['cli.list.b', 'Listed Bravo'],
+      ['cli.list.a', 'Listed Alpha'],
+      ['cli.list.c', 'Listed Charlie'],
+    ] as const) {
+      await rekey.createUser(alias, 'Quiet-Harbor-7!', { displayName: name });
+    }
+    const table = await cli(
+      'users',
+      'list',
+      '--filter',
+      "startswith(displayName,'Listed')",
+      '--orderby',
+      'displayName desc',
+    );
+    expect(table.code, table.err).toBe(0);
+    const lines = table.out.split('\n');
+    expect(lines[0]).toMatch(/^displayName\s+userPrincipalName\s+accountEnabled\s+id$/);
+    expect(lines.slice(1).map((line) => line.split(/\s{2,}/)[0])).toEqual([
+      'Listed Charlie',
+      'Listed Bravo',
+      'Listed Alpha',
+    ]);
+    expect(lines[1]).toMatch(/cli\.list\.c@example\.com\s+true\s+[0-9a-f-]{36}$/);
+
+    const all = await json<Array<{ userPrincipalName: string }>>('users', 'list');
+    expect(all.map((u) => u.userPrincipalName)).toContain(adminUpn);
+    const limited = await json<unknown[]>('users', 'list', '--top', '2');
+    expect(limited).toHaveLength(2);
+    const selected = await json<Array<Record<string, unknown>>>(
+      'users',
+      'list',
+      '--filter',
+      "userPrincipalName eq 'cli.list.a@example.com'",
+      '--select',
+      'mail,userType',
+    );
+    expect(selected).toEqual([{ id: expect.any(String), mail: null, userType: 'Member' }]);
+    const none = await cli('users', 'list', '--filter', "startswith(displayName,'Nobody Has This')");
+    expect(none.out).toBe('No users match.');
+  });
+
+  it('shows one user as key: value lines', async () => {
+    const run = await cli(
+      'users',
+      'get',
+      'cli.list.a@example.com',
+      '--select',
+      'accountEnabled,passwordPolicies',
+    );
+    expect(run.code).toBe(0);
+    expect(run.out.split('\n')).toEqual([
+      expect.stringMatching(/^id: [0-9a-f-]{36}$/),
+      'accountEnabled: true',
+      'passwordPolicies: None',
+    ]);
+    const full = await cli('users', 'get', 'cli.list.a@example.com');
+    expect(full.out).toContain('userPrincipalName: cli.list.a@example.com');
+    expect(full.out).toContain('passwordProfile: {"forceChangePasswordNextSignIn":false');
+  });
+
+  it('set-password resets through the operations service before returning', async () => {
+    const user = await rekey.createUser('cli.reset', 'Quiet-Harbor-7!');
+    const token = await rekey.signIn('cli.reset@example.com', 'Quiet-Harbor-7!');
+    const result = await json<Record<string, unknown>>(
+      'users',
+      'set-password',
+      'cli.reset@example.com',
+      '--password',
+      'Copper-Meadow-41-Zx!',
+    );
+    expect(result).toMatchObject({
+      id: user.id,
+      userPrincipalName: 'cli.reset@example.com',
+      status: 'succeeded',
+      forceChangePasswordNextSignIn: true,
+    });
+    expect(result).not.toHaveProperty('generatedPassword');
+    expect(await signInCode('cli.reset@example.com', 'Copper-Meadow-41-Zx!')).toBe(50055);
+    expect(await signInCode('cli.reset@example.com', 'Quiet-Harbor-7!')).toBe(50126);
+    const me = await rekey.app.inject({
+      method: 'GET',
+      url: '/v1.0/me',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(me.json().error.innerError.aadstsCode).toBe(50133);
+    const operation = await rekey.db.kysely
+      .selectFrom('password_operations')
+      .select(['kind', 'state', 'secret_ciphertext'])
+      .where('id', '=', String(result['operationId']))
+      .executeTakeFirstOrThrow();
+    expect(operation).toEqual({ kind: 'adminReset', state: 'succeeded', secret_ciphertext: null });
+
+    const generated = await cli('users', 'set-password', 'cli.reset@example.com', '--no-force-change');
+    expect(generated.code, generated.err).toBe(0);
+    const password = /Password \(shown only now\): (\S+)/.exec(generated.out)?.[1] ?? '';
+    expect(await signInCode('cli.reset@example.com', password)).toBe(0);
+
+    expectFailure(
+      await cli('users', 'set-password', 'cli.reset@example.com', '--password', 'weak'),
+      120002,
+      'PasswordChangeInvalidNewPasswordWeak',
+    );
+    expect(await signInCode('cli.reset@example.com', password)).toBe(0);
+    expectFailure(
+      await cli('users', 'set-password', 'ghost@example.com', '--generate'),
+      7700008,
+      'ResourceNotFound',
+    );
+  });
+
+  it('disables (revoking sessions), enables, deletes and restores', async () => {
+    await rekey.createUser('cli.life', 'Quiet-Harbor-7!');
+    const token = await rekey.signIn('cli.life@example.com', 'Quiet-Harbor-7!');
+    const disabled = await cli('users', 'disable', 'cli.life@example.com');
+    expect(disabled.out).toBe('Disabled cli.life@example.com; every session of the user was revoked.');
+    expect(await signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(50057);
+    const me = await rekey.app.inject({
+      method: 'GET',
+      url: '/v1.0/me',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(me.json().error.innerError.aadstsCode).toBe(50057);
+    expect(await json('users', 'enable', 'cli.life@example.com')).toMatchObject({ accountEnabled: true });
+    expect(await signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(0);
+
+    const deleted = await json<{ id: string; deletedDateTime: string }>(
+      'users',
+      'delete',
+      'cli.life@example.com',
+    );
+    expect(deleted.deletedDateTime).toMatch(/^\d{4}-/);
+    expect(await signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(50034);
+    expectFailure(await cli('users', 'get', 'cli.life@example.com'), 7700008, 'ResourceNotFound');
+    const deletedList = await json<Array<{ id: string }>>('users', 'list', '--deleted');
+    expect(deletedList.map((u) => u.id)).toContain(deleted.id);
+
+    const restored = await cli('users', 'restore', deleted.id);
+    expect(restored.out).toBe(`Restored cli.life@example.com (${deleted.id}).`);
+    expect(await signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(0);
+    expectFailure(await cli('users', 'restore', deleted.id), 7700008, 'ResourceNotFound');
+  });
+
+  it('will not disable or delete the last Global Administrator', async () => {
+    expectFailure(await cli('users', 'disable', adminUpn), 7700106, 'LastGlobalAdministrator');
+    expectFailure(await cli('users', 'delete', adminUpn), 7700106, 'LastGlobalAdministrator');
+    expect(await signInCode(adminUpn, 'Harness-Keeper-Pass-1!')).toBe(0);
+  });
+
+  it('refuses a database that Rekey has not prepared', async () => {
+    const fresh = mkdtempSync(path.join(tmpdir(), 'rekey-cli-empty-'));
+    const saved = env;
+    env = { ...env, REKEY_DATABASE_URL: `sqlite:${path.join(fresh, 'empty.sqlite')}`, REKEY_DATA_DIR: fresh };
+    try {
+      expectFailure(await cli('users', 'list'), 7700202, 'DatabaseUnavailable');
+    } finally {
+      env = saved;
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('never prints a password hash', () => {
+    for (const text of outputs) {
+      expect(text).not.toContain('$argon2id$');
+      expect(text).not.toContain('password_hash');
+      expect(text).not.toContain('passwordHash');
+    }
+  });
+});

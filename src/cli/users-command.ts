@@ -1,0 +1,384 @@
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import type { DestinationStream } from 'pino';
+import { type Directory, openDirectory } from '../app/open-directory.js';
+import { generatePassword } from '../passwords/generate-password.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import { createLogger } from '../platform/log.js';
+import { applySelect, parseQueryOptions, parseSelect } from '../platform/odata/index.js';
+import { type RequestContext, systemContext } from '../platform/request-context.js';
+import { toGraphUser } from '../users/user-mapper.js';
+import { deletedUsersResource, usersResource } from '../users/user-query.js';
+import {
+  assertValidBody,
+  type CreateUserBody,
+  createUserBody,
+  toCreateUserInput,
+} from '../users/user-schemas.js';
+import { type CliIo, configOrExit } from './context.js';
+
+/*
+ * `rekey users ...`: the directory from a shell, on the configured database, through the same
+ * services as the Graph API (so the same validation, policy, audit and session revocation).
+ * Every command prints for people by default and JSON with --json; failures are reported by
+ * runCli as `error <code> <Name>: <message>` with exit status 1.
+ *
+ * Changes are audited as made by Rekey itself (no signed-in user): whoever runs the CLI already
+ * holds the database and its secret key.
+ */
+
+type Row = Record<string, unknown>;
+
+/** The columns `users list` shows without --select. */
+const listColumns = 'userPrincipalName,displayName,accountEnabled';
+/** Page size used while collecting a list; Graph's largest $top. */
+const pageSize = 999;
+
+function printJson(io: CliIo, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
+}
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+/** `key: value` lines, one per property, as `rekey users get` prints them. */
+function printObject(io: CliIo, object: Row): void {
+  io.out(
+    Object.entries(object)
+      .map(([key, value]) => `${key}: ${cell(value)}`)
+      .join('\n'),
+  );
+}
+
+/** A plain-text table with a header row; columns as wide as their widest cell. */
+function printTable(io: CliIo, columns: readonly string[], rows: readonly Row[]): void {
+  const cells = rows.map((row) => columns.map((column) => cell(row[column])));
+  const widths = columns.map((column, i) =>
+    Math.max(column.length, ...cells.map((r) => (r[i] ?? '').length)),
+  );
+  const line = (values: readonly string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  io.out([line(columns), ...cells.map(line)].join('\n'));
+}
+
+/** Runs `action` with the directory open, closing it whatever happens. */
+async function withDirectory<T>(
+  io: CliIo,
+  action: (directory: Directory, context: RequestContext) => Promise<T>,
+) {
+  const config = configOrExit(io);
+  // Only errors reach the log, and on stderr: stdout stays clean for --json.
+  const destination: DestinationStream = { write: (line: string) => io.err(line) };
+  const logger = createLogger(config.logLevel === 'silent' ? 'silent' : 'error', destination);
+  const directory = await openDirectory(config, { logger });
+  try {
+    return await action(directory, systemContext(randomUUID()));
+  } finally {
+    await directory.close();
+  }
+}
+
+function invalidFlags(message: string, details: Record<string, unknown>): RekeyError {
+  return new RekeyError(7700001, { message, details });
+}
+
+function parseLimit(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) {
+    throw invalidFlags('--top must be a whole number of at least 1.', { option: '--top', value: raw });
+  }
+  return Number(raw);
+}
+
+interface ListFlags {
+  readonly filter?: string;
+  readonly select?: string;
+  readonly orderby?: string;
+  readonly top?: string;
+  readonly deleted?: boolean;
+  readonly json?: boolean;
+}
+
+async function listUsers(io: CliIo, flags: ListFlags): Promise<void> {
+  const limit = parseLimit(flags.top);
+  const resource = flags.deleted ? deletedUsersResource : usersResource;
+  const select = flags.select ?? (flags.deleted ? `${listColumns},deletedDateTime` : listColumns);
+  await withDirectory(io, async (directory) => {
+    const rows: Row[] = [];
+    let columns: readonly string[] = [];
+    let skipToken: string | undefined;
+    do {
+      const params = new URLSearchParams({ $select: select });
+      if (flags.filter !== undefined) params.set('$filter', flags.filter);
+      if (flags.orderby !== undefined) params.set('$orderby', flags.orderby);
+      params.set('$top', String(Math.min(pageSize, (limit ?? Number.POSITIVE_INFINITY) - rows.length)));
+      if (skipToken !== undefined) params.set('$skiptoken', skipToken);
+      const options = parseQueryOptions(params, resource);
+      columns = options.select.properties;
+      const page = await directory.users.listUsers(options, { deleted: flags.deleted === true });
+      rows.push(...page.rows.map((row) => applySelect(toGraphUser(row), options.select.properties)));
+      skipToken = page.nextSkipToken;
+    } while (skipToken !== undefined && (limit === undefined || rows.length < limit));
+
+    if (flags.json) printJson(io, rows);
+    else if (rows.length === 0) io.out(flags.deleted ? 'No deleted users match.' : 'No users match.');
+    // The id is the last column: it is the widest and the least read.
+    else printTable(io, [...columns.filter((c) => c !== 'id'), 'id'], rows);
+  });
+}
+
+interface CreateFlags {
+  readonly upn?: string;
+  readonly displayName?: string;
+  readonly password?: string;
+  readonly generatePassword?: boolean;
+  readonly mailNickname?: string;
+  readonly givenName?: string;
+  readonly surname?: string;
+  readonly mail?: string;
+  readonly jobTitle?: string;
+  readonly usageLocation?: string;
+  readonly passwordPolicies?: string;
+  readonly immutableId?: string;
+  readonly disabled?: boolean;
+  readonly forceChange: boolean;
+  readonly json?: boolean;
+}
+
+/** Graph's create body from the flags, so that the CLI validates exactly as POST /users does. */
+function createBodyFromFlags(flags: CreateFlags, password: string): CreateUserBody {
+  const missing = [
+    flags.upn === undefined ? '--upn' : undefined,
+    flags.displayName === undefined ? '--display-name' : undefined,
+  ].filter((name) => name !== undefined);
+  if (missing.length > 0 || flags.upn === undefined) {
+    throw invalidFlags(`rekey users create needs ${missing.join(' and ')}.`, { missing });
+  }
+  const body: Row = {
+    accountEnabled: flags.disabled !== true,
+    displayName: flags.displayName,
+    mailNickname: flags.mailNickname ?? flags.upn.split('@')[0],
+    userPrincipalName: flags.upn,
+    passwordProfile: { password, forceChangePasswordNextSignIn: flags.forceChange },
+    ...(flags.givenName === undefined ? {} : { givenName: flags.givenName }),
+    ...(flags.surname === undefined ? {} : { surname: flags.surname }),
+    ...(flags.mail === undefined ? {} : { mail: flags.mail }),
+    ...(flags.jobTitle === undefined ? {} : { jobTitle: flags.jobTitle }),
+    ...(flags.usageLocation === undefined ? {} : { usageLocation: flags.usageLocation }),
+    ...(flags.passwordPolicies === undefined ? {} : { passwordPolicies: flags.passwordPolicies }),
+    ...(flags.immutableId === undefined ? {} : { onPremisesImmutableId: flags.immutableId }),
+  };
+  assertValidBody(createUserBody, body);
+  return body;
+}
+
+/** The password a command should set: the one given, or a generated one (never both). */
+function choosePassword(
+  given: string | undefined,
+  generate: boolean | undefined,
+  flags: { readonly given: string; readonly generate: string; readonly generateByDefault: boolean },
+): { readonly password: string | undefined; readonly generated: boolean } {
+  if (given !== undefined && generate) {
+    throw invalidFlags(`Give ${flags.given} or ${flags.generate}, not both.`, {
+      conflicting: [flags.given, flags.generate],
+    });
+  }
+  if (given !== undefined) return { password: given, generated: false };
+  if (generate || flags.generateByDefault) return { password: undefined, generated: true };
+  throw invalidFlags(`Give ${flags.given} <password> or ${flags.generate}.`, { missing: [flags.given] });
+}
+
+async function createUser(io: CliIo, flags: CreateFlags): Promise<void> {
+  const choice = choosePassword(flags.password, flags.generatePassword, {
+    given: '--password',
+    generate: '--generate-password',
+    generateByDefault: false,
+  });
+  const password = choice.password ?? generatePassword();
+  const body = createBodyFromFlags(flags, password);
+  await withDirectory(io, async (directory, context) => {
+    const row = await directory.users.createUser(context, toCreateUserInput(body));
+    const user = toGraphUser(row);
+    if (flags.json) {
+      printJson(io, choice.generated ? { ...user, generatedPassword: password } : user);
+      return;
+    }
+    io.out(`Created ${row.user_principal_name} (${row.id}).`);
+    if (choice.generated) io.out(`Password (shown only now): ${password}`);
+    if (flags.forceChange) io.out('The user must choose a new password at the first sign-in.');
+  });
+}
+
+interface SetPasswordFlags {
+  readonly password?: string;
+  readonly generate?: boolean;
+  readonly forceChange: boolean;
+  readonly json?: boolean;
+}
+
+async function setPassword(io: CliIo, user: string, flags: SetPasswordFlags): Promise<void> {
+  const choice = choosePassword(flags.password, flags.generate, {
+    given: '--password',
+    generate: '--generate',
+    generateByDefault: true,
+  });
+  await withDirectory(io, async (directory, context) => {
+    const { operation, generatedPassword } = await directory.operations.resetPasswordNow(context, user, {
+      newPassword: choice.password,
+      forceChange: flags.forceChange,
+    });
+    const row = await directory.users.getUser(operation.user_id);
+    if (flags.json) {
+      printJson(io, {
+        id: row.id,
+        userPrincipalName: row.user_principal_name,
+        operationId: operation.id,
+        status: 'succeeded',
+        forceChangePasswordNextSignIn: row.force_change_password_next_sign_in === 1,
+        ...(generatedPassword === undefined ? {} : { generatedPassword }),
+      });
+      return;
+    }
+    io.out(`Set the password of ${row.user_principal_name}; every session of the user was revoked.`);
+    if (generatedPassword !== undefined) io.out(`Password (shown only now): ${generatedPassword}`);
+    if (flags.forceChange) io.out('The user must choose a new password at the next sign-in.');
+  });
+}
+
+async function setEnabled(
+  io: CliIo,
+  user: string,
+  enabled: boolean,
+  json: boolean | undefined,
+): Promise<void> {
+  await withDirectory(io, async (directory, context) => {
+    const row = await directory.users.updateUser(context, user, { accountEnabled: enabled });
+    if (json) printJson(io, toGraphUser(row));
+    else if (enabled) io.out(`Enabled ${row.user_principal_name}.`);
+    else io.out(`Disabled ${row.user_principal_name}; every session of the user was revoked.`);
+  });
+}
+
+async function deleteUser(io: CliIo, user: string, json: boolean | undefined): Promise<void> {
+  await withDirectory(io, async (directory, context) => {
+    const target = await directory.users.getUser(user);
+    await directory.users.deleteUser(context, target.id);
+    const row = await directory.users.getDeletedUser(target.id);
+    if (json) printJson(io, toGraphUser(row));
+    else {
+      io.out(`Deleted ${row.user_principal_name} (${row.id}); it can no longer sign in.`);
+      io.out(`Undo with: rekey users restore ${row.id}`);
+    }
+  });
+}
+
+async function restoreUser(io: CliIo, user: string, json: boolean | undefined): Promise<void> {
+  await withDirectory(io, async (directory, context) => {
+    const row = await directory.users.restoreUser(context, user);
+    if (json) printJson(io, toGraphUser(row));
+    else io.out(`Restored ${row.user_principal_name} (${row.id}).`);
+  });
+}
+
+async function getUser(io: CliIo, user: string, flags: { select?: string; json?: boolean }): Promise<void> {
+  // Without --select every property is shown: this is the troubleshooting view of one account.
+  const selection = flags.select === undefined ? undefined : parseSelect(flags.select, usersResource);
+  await withDirectory(io, async (directory) => {
+    const full = toGraphUser(await directory.users.getUser(user));
+    const shown = selection ? applySelect(full, selection.properties) : full;
+    if (flags.json) printJson(io, shown);
+    else printObject(io, shown);
+  });
+}
+
+/** Adds `rekey users` and its subcommands to the program. */
+export function registerUsersCommand(program: Command, io: CliIo): void {
+  const users = program
+    .command('users')
+    .description('Manage directory users on the configured database (no server needed).');
+  const json = ['--json', 'print JSON (for scripts) instead of text'] as const;
+
+  users
+    .command('list')
+    .description('List users as a table (all of them unless --top).')
+    .option('--filter <expression>', `OData filter, e.g. "startswith(displayName,'Ada')"`)
+    .option('--select <properties>', `comma-separated properties to show (default: ${listColumns})`)
+    .option('--orderby <property>', 'displayName or userPrincipalName, optionally followed by desc')
+    .option('--top <n>', 'show at most n users')
+    .option('--deleted', 'list soft-deleted users instead')
+    .option(...json)
+    .action((flags: ListFlags) => listUsers(io, flags));
+
+  users
+    .command('get')
+    .description('Show one user as key: value lines (every property unless --select).')
+    .argument('<user>', 'user principal name or object id')
+    .option('--select <properties>', 'comma-separated properties, e.g. accountEnabled,passwordPolicies')
+    .option(...json)
+    .action((user: string, flags: { select?: string; json?: boolean }) => getUser(io, user, flags));
+
+  users
+    .command('create')
+    .description('Create a user with a password; the user must change it at the first sign-in.')
+    .option('--upn <upn>', 'user principal name, alias@verified-domain (required)')
+    .option('--display-name <name>', 'display name (required)')
+    .option('--password <password>', 'the initial password (it may stay in your shell history)')
+    .option('--generate-password', 'generate a strong password and print it once')
+    .option('--mail-nickname <alias>', 'mail alias (default: the part of the UPN before the @)')
+    .option('--given-name <name>', 'first name')
+    .option('--surname <name>', 'last name')
+    .option('--mail <address>', 'email address')
+    .option('--job-title <title>', 'job title')
+    .option('--usage-location <code>', 'two-letter country code')
+    .option('--password-policies <policies>', 'None, DisablePasswordExpiration and/or DisableStrongPassword')
+    .option('--immutable-id <id>', 'on-premises immutable id (required in a federated domain)')
+    .option('--disabled', 'create the account disabled')
+    .option('--no-force-change', 'do not require a new password at the first sign-in')
+    .option(...json)
+    .action((flags: CreateFlags) => createUser(io, flags));
+
+  users
+    .command('set-password')
+    .description("Reset a user's password as an administrator; done when the command returns.")
+    .argument('<user>', 'user principal name or object id')
+    .option('--password <password>', 'the new password (it may stay in your shell history)')
+    .option('--generate', 'generate a strong password and print it once (the default)')
+    .option('--no-force-change', 'do not require a new password at the next sign-in')
+    .option(...json)
+    .action((user: string, flags: SetPasswordFlags) => setPassword(io, user, flags));
+
+  users
+    .command('disable')
+    .description('Disable an account and revoke its sessions.')
+    .argument('<user>', 'user principal name or object id')
+    .option(...json)
+    .action((user: string, flags: { json?: boolean }) => setEnabled(io, user, false, flags.json));
+
+  users
+    .command('enable')
+    .description('Enable an account.')
+    .argument('<user>', 'user principal name or object id')
+    .option(...json)
+    .action((user: string, flags: { json?: boolean }) => setEnabled(io, user, true, flags.json));
+
+  users
+    .command('delete')
+    .description('Delete a user (soft delete: it can be restored).')
+    .argument('<user>', 'user principal name or object id')
+    .option(...json)
+    .action((user: string, flags: { json?: boolean }) => deleteUser(io, user, flags.json));
+
+  users
+    .command('restore')
+    .description('Restore a deleted user.')
+    .argument('<user>', 'object id (or user principal name) of the deleted user')
+    .option(...json)
+    .action((user: string, flags: { json?: boolean }) => restoreUser(io, user, flags.json));
+}

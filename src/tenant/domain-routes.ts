@@ -1,0 +1,60 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import { type AuthGuard, contextOf } from '../auth/guard.js';
+import type { RekeyApp } from '../platform/http/app.js';
+import type { DomainService } from './domain-service.js';
+import { toGraphDomain } from './domain-service.js';
+
+const nameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253 }) });
+
+const addDomainBody = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 253 }),
+    authenticationType: Type.Optional(Type.Union([Type.Literal('Managed'), Type.Literal('Federated')])),
+    passwordChangeUrl: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Graph's /v1.0/domains: any signed-in user may read the tenant's domains (as Entra's default
+ * user permissions allow); only a Global Administrator may add one.
+ */
+export function domainRoutes(deps: {
+  readonly guard: AuthGuard;
+  readonly domains: DomainService;
+  readonly publicUrl: string;
+}): FastifyPluginAsync {
+  const { guard, domains, publicUrl } = deps;
+  const metadata = (fragment: string) => `${publicUrl}/v1.0/$metadata#${fragment}`;
+
+  return async (plugin) => {
+    const app = plugin as unknown as RekeyApp;
+
+    app.get('/v1.0/domains', { preHandler: guard.authenticate }, async () => {
+      const rows = await domains.listTenantDomains();
+      return { '@odata.context': metadata('domains'), value: rows.map((row) => toGraphDomain(row, rows)) };
+    });
+
+    app.get(
+      '/v1.0/domains/:name',
+      { preHandler: guard.authenticate, schema: { params: nameParams } },
+      async (request) => {
+        const row = await domains.getDomain(request.params.name);
+        const all = await domains.listTenantDomains();
+        return { '@odata.context': metadata('domains/$entity'), ...toGraphDomain(row, all) };
+      },
+    );
+
+    app.post(
+      '/v1.0/domains',
+      { preHandler: guard.requireRole(['Global Administrator']), schema: { body: addDomainBody } },
+      async (request, reply) => {
+        const row = await domains.addDomain(contextOf(request), request.body);
+        const all = await domains.listTenantDomains();
+        reply.status(201).header('location', `${publicUrl}/v1.0/domains/${row.name}`);
+        return { '@odata.context': metadata('domains/$entity'), ...toGraphDomain(row, all) };
+      },
+    );
+  };
+}

@@ -1,0 +1,190 @@
+import { insertAudit } from '../audit/audit-store.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/database.js';
+import type { DomainRow } from '../platform/db/schema.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { RequestContext } from '../platform/request-context.js';
+import { domainNameTaken, findDomain, insertDomain, listDomains } from './tenant-store.js';
+
+/*
+ * The tenant's domains. Rekey has no DNS verification step: whoever can add a domain already
+ * administers this deployment and decides which names its users sign in with, so a domain is
+ * verified the moment a Global Administrator adds it. That is stated in `isVerified: true` rather
+ * than hidden behind a verification call that would check nothing.
+ */
+
+/** Graph's "never expires" value of passwordValidityPeriodInDays (Int32.MaxValue). */
+export const passwordNeverExpires = 2_147_483_647;
+/** Graph's default passwordNotificationWindowInDays. */
+export const defaultPasswordNotificationWindowInDays = 14;
+
+const dnsName = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+export interface AddDomainInput {
+  readonly id: string;
+  readonly authenticationType?: 'Managed' | 'Federated';
+  readonly passwordChangeUrl?: string | null;
+}
+
+/**
+ * Graph's `domain` resource of a stored row. `isRoot` needs the tenant's other domains: a
+ * verified domain is a root unless another verified domain of the tenant is its parent.
+ * `passwordChangeUrl` is Rekey's extension, present on federated domains only.
+ */
+export function toGraphDomain(row: DomainRow, tenantDomains: readonly DomainRow[]): Record<string, unknown> {
+  const isVerified = row.is_verified === 1;
+  const hasVerifiedParent = tenantDomains.some(
+    (other) => other.is_verified === 1 && other.name !== row.name && row.name.endsWith(`.${other.name}`),
+  );
+  return {
+    id: row.name,
+    authenticationType: row.authentication_type,
+    availabilityStatus: null,
+    isAdminManaged: true,
+    isDefault: row.is_default === 1,
+    isInitial: row.is_initial === 1,
+    isRoot: isVerified && !hasVerifiedParent,
+    isVerified,
+    // Rekey's password policy sets no expiry yet, so every domain reports Graph's "never".
+    passwordNotificationWindowInDays: defaultPasswordNotificationWindowInDays,
+    passwordValidityPeriodInDays: passwordNeverExpires,
+    supportedServices: [],
+    state: null,
+    ...(row.authentication_type === 'Federated' ? { passwordChangeUrl: row.password_change_url } : {}),
+  };
+}
+
+function checkPasswordChangeUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new RekeyError(7700001, {
+      details: { field: 'passwordChangeUrl', problem: 'must be an absolute http or https URL' },
+    });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new RekeyError(7700001, {
+      details: { field: 'passwordChangeUrl', problem: 'must be an absolute http or https URL' },
+    });
+  }
+  return url.toString();
+}
+
+export type DomainService = ReturnType<typeof createDomainService>;
+
+/** Domains of one tenant: list, read and add (each addition audited). */
+export function createDomainService(deps: {
+  readonly db: Db;
+  readonly tenantId: string;
+  readonly clock: Clock;
+}) {
+  const { db, tenantId, clock } = deps;
+
+  /** Every domain of the tenant, by name. */
+  async function listTenantDomains(): Promise<DomainRow[]> {
+    return listDomains(db.kysely, tenantId);
+  }
+
+  /** One domain by name (any case), or 7700008. */
+  async function getDomain(name: string): Promise<DomainRow> {
+    const row = await findDomain(db.kysely, tenantId, name);
+    if (!row) throw new RekeyError(7700008, { details: { id: name } });
+    return row;
+  }
+
+  /**
+   * Adds a domain, verified at once (see the note at the top of this module). A federated domain
+   * may carry the URL where its users change their password; a managed one may not. The name
+   * must be a DNS name not used by any tenant (7700010 otherwise).
+   */
+  async function addDomain(context: RequestContext, input: AddDomainInput): Promise<DomainRow> {
+    const name = input.id.trim().toLowerCase();
+    if (!dnsName.test(name)) {
+      throw new RekeyError(7700001, {
+        message: `${input.id} is not a DNS domain name.`,
+        details: { field: 'id', problem: 'must be a DNS name such as contoso.com, at most 253 characters' },
+      });
+    }
+    const authenticationType = input.authenticationType ?? 'Managed';
+    const passwordChangeUrl =
+      input.passwordChangeUrl === undefined || input.passwordChangeUrl === null
+        ? null
+        : checkPasswordChangeUrl(input.passwordChangeUrl);
+    if (authenticationType === 'Managed' && passwordChangeUrl !== null) {
+      throw new RekeyError(7700001, {
+        details: {
+          field: 'passwordChangeUrl',
+          problem: 'only a federated domain has a password change URL of its own',
+        },
+      });
+    }
+    const conflict = () =>
+      new RekeyError(7700010, { message: `The domain ${name} already exists.`, details: { id: name } });
+    if (await domainNameTaken(db.kysely, name)) {
+      throw conflict();
+    }
+    const now = clock.now().toISOString();
+    const row: DomainRow = {
+      name,
+      tenant_id: tenantId,
+      authentication_type: authenticationType,
+      is_default: 0,
+      is_initial: 0,
+      is_verified: 1,
+      password_change_url: passwordChangeUrl,
+      created_at: now,
+    };
+    try {
+      await db.kysely.transaction().execute(async (trx) => {
+        await insertDomain(trx, row);
+        await insertAudit(
+          trx,
+          tenantId,
+          context,
+          {
+            activityDisplayName: 'Add verified domain to company',
+            category: 'DirectoryManagement',
+            loggedByService: 'Core Directory',
+            operationType: 'Add',
+            result: 'success',
+            targets: [
+              {
+                id: name,
+                displayName: name,
+                type: 'Domain',
+                userPrincipalName: null,
+                modifiedProperties: [
+                  {
+                    displayName: 'AuthenticationType',
+                    oldValue: null,
+                    newValue: JSON.stringify(authenticationType),
+                  },
+                  ...(passwordChangeUrl === null
+                    ? []
+                    : [
+                        {
+                          displayName: 'PasswordChangeUrl',
+                          oldValue: null,
+                          newValue: JSON.stringify(passwordChangeUrl),
+                        },
+                      ]),
+                ],
+              },
+            ],
+          },
+          now,
+        );
+      });
+    } catch (error) {
+      // Two additions racing for one name: the primary key decides, the loser gets the same 409.
+      if (await domainNameTaken(db.kysely, name)) {
+        throw conflict();
+      }
+      throw error;
+    }
+    return row;
+  }
+
+  return { listTenantDomains, getDomain, addDomain };
+}

@@ -1,0 +1,217 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { type AuthGuard, contextOf, principalOf } from '../auth/guard.js';
+import type { OperationService } from '../passwords/operation-service.js';
+import type { UserRow } from '../platform/db/schema.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { RekeyApp } from '../platform/http/app.js';
+import {
+  applySelect,
+  buildNextLink,
+  parseQueryOptions,
+  type QueryOptions,
+  type ResourceDescription,
+  selectContextSuffix,
+} from '../platform/odata/index.js';
+import { directoryReaderRoles, hasAnyRole, userAdministrationRoles } from './roles.js';
+import { toDefaultGraphUser, toGraphUser } from './user-mapper.js';
+import { deletedUsersResource, usersResource } from './user-query.js';
+import {
+  createUserBody,
+  idParams,
+  toCreateUserInput,
+  toUserChanges,
+  updateUserBody,
+} from './user-schemas.js';
+import type { UserService } from './user-service.js';
+import type { UserListPage } from './user-store.js';
+
+/*
+ * Graph's directory API for users: /v1.0/users, /v1.0/me and /v1.0/directory/deletedItems.
+ *
+ * `$count=true` on /users is answered whether or not the client sends `ConsistencyLevel:
+ * eventual`. Graph insists on the header because its directory index is eventually consistent;
+ * Rekey counts in the same database query that lists, so the header changes nothing and refusing
+ * requests without it would only break scripts that forgot it.
+ */
+
+/** Fastify's parsed query string (a plain object), for the OData option parser. */
+function queryOf(request: FastifyRequest): Readonly<Record<string, unknown>> {
+  const query: unknown = request.query;
+  return typeof query === 'object' && query !== null ? (query as Record<string, unknown>) : {};
+}
+
+export interface UsersRoutesDeps {
+  readonly guard: AuthGuard;
+  readonly users: UserService;
+  readonly operations: OperationService;
+  readonly publicUrl: string;
+}
+
+/** /v1.0/users, /v1.0/me and the users under /v1.0/directory/deletedItems. */
+export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
+  const { guard, users, operations, publicUrl } = deps;
+  const metadata = (fragment: string) => `${publicUrl}/v1.0/$metadata#${fragment}`;
+
+  function selected(row: UserRow, options: QueryOptions): Record<string, unknown> {
+    return applySelect(toGraphUser(row), options.select.properties);
+  }
+
+  function listBody(
+    request: FastifyRequest,
+    entitySet: string,
+    options: QueryOptions,
+    page: UserListPage,
+  ): Record<string, unknown> {
+    return {
+      '@odata.context': metadata(`${entitySet}${selectContextSuffix(options.select)}`),
+      ...(page.count === undefined ? {} : { '@odata.count': page.count }),
+      ...(page.nextSkipToken === undefined
+        ? {}
+        : { '@odata.nextLink': buildNextLink(`${publicUrl}${request.url}`, page.nextSkipToken) }),
+      value: page.rows.map((row) => selected(row, options)),
+    };
+  }
+
+  /** Reads the OData options; `@odata.count` is only on the first page, as in Graph. */
+  function listOptions(request: FastifyRequest, resource: ResourceDescription): QueryOptions {
+    const options = parseQueryOptions(queryOf(request), resource);
+    return { ...options, count: options.count && options.cursor === undefined };
+  }
+
+  return async (plugin) => {
+    const app = plugin as unknown as RekeyApp;
+
+    app.post(
+      '/v1.0/users',
+      { preHandler: guard.requireRole(userAdministrationRoles), schema: { body: createUserBody } },
+      async (request, reply) => {
+        const row = await users.createUser(contextOf(request), toCreateUserInput(request.body));
+        reply.status(201).header('location', `${publicUrl}/v1.0/users/${row.id}`);
+        return { '@odata.context': metadata('users/$entity'), ...toDefaultGraphUser(row) };
+      },
+    );
+
+    app.get('/v1.0/users', { preHandler: guard.requireRole(directoryReaderRoles) }, async (request) => {
+      const options = listOptions(request, usersResource);
+      return listBody(request, 'users', options, await users.listUsers(options));
+    });
+
+    app.get(
+      '/v1.0/users/:id',
+      { preHandler: guard.authenticate, schema: { params: idParams } },
+      async (request) => {
+        const principal = principalOf(request);
+        const id = request.params.id;
+        const self = id === principal.user.id || id.toLowerCase() === principal.user.upn_key;
+        // Everyone may read their own object; the rest of the directory needs a reader role.
+        if (!self && !hasAnyRole(principal.actor.roles, directoryReaderRoles)) {
+          throw new RekeyError(7700103, { details: { requiredRoles: directoryReaderRoles } });
+        }
+        const options = parseQueryOptions(queryOf(request), usersResource);
+        const row = await users.getUser(id);
+        return {
+          '@odata.context': metadata(`users${selectContextSuffix(options.select)}/$entity`),
+          ...selected(row, options),
+        };
+      },
+    );
+
+    app.patch(
+      '/v1.0/users/:id',
+      {
+        preHandler: guard.requireRole(userAdministrationRoles),
+        schema: { params: idParams, body: updateUserBody },
+      },
+      async (request, reply) => {
+        const context = contextOf(request);
+        const profile = request.body.passwordProfile;
+        const password = profile?.password;
+        await users.updateUser(
+          context,
+          request.params.id,
+          toUserChanges(request.body),
+          password === undefined
+            ? {}
+            : {
+                resetPassword: async (target) => {
+                  // Graph: a password set this way must be changed at the next sign-in, unless the
+                  // administrator says otherwise in the same passwordProfile.
+                  await operations.resetPasswordNow(context, target.id, {
+                    newPassword: password,
+                    forceChange: profile?.forceChangePasswordNextSignIn ?? true,
+                  });
+                },
+              },
+        );
+        return reply.status(204).send();
+      },
+    );
+
+    app.delete(
+      '/v1.0/users/:id',
+      { preHandler: guard.requireRole(userAdministrationRoles), schema: { params: idParams } },
+      async (request, reply) => {
+        await users.deleteUser(contextOf(request), request.params.id);
+        return reply.status(204).send();
+      },
+    );
+
+    app.get('/v1.0/me', { preHandler: guard.authenticate }, async (request) => {
+      const options = parseQueryOptions(queryOf(request), usersResource);
+      return {
+        '@odata.context': metadata(`users${selectContextSuffix(options.select)}/$entity`),
+        ...selected(principalOf(request).user, options),
+      };
+    });
+
+    app.get(
+      '/v1.0/directory/deletedItems/microsoft.graph.user',
+      { preHandler: guard.requireRole(directoryReaderRoles) },
+      async (request) => {
+        const options = listOptions(request, deletedUsersResource);
+        return listBody(
+          request,
+          'directory/deletedItems/microsoft.graph.user',
+          options,
+          await users.listUsers(options, { deleted: true }),
+        );
+      },
+    );
+
+    app.get(
+      '/v1.0/directory/deletedItems/:id',
+      { preHandler: guard.requireRole(directoryReaderRoles), schema: { params: idParams } },
+      async (request) => {
+        const options = parseQueryOptions(queryOf(request), deletedUsersResource);
+        const row = await users.getDeletedUser(request.params.id);
+        return {
+          '@odata.context': metadata('directoryObjects/$entity'),
+          '@odata.type': '#microsoft.graph.user',
+          ...selected(row, options),
+        };
+      },
+    );
+
+    app.post(
+      '/v1.0/directory/deletedItems/:id/restore',
+      { preHandler: guard.requireRole(userAdministrationRoles), schema: { params: idParams } },
+      async (request) => {
+        const row = await users.restoreUser(contextOf(request), request.params.id);
+        return {
+          '@odata.context': metadata('directoryObjects/$entity'),
+          '@odata.type': '#microsoft.graph.user',
+          ...toDefaultGraphUser(row),
+        };
+      },
+    );
+
+    app.delete(
+      '/v1.0/directory/deletedItems/:id',
+      { preHandler: guard.requireRole(userAdministrationRoles), schema: { params: idParams } },
+      async (request, reply) => {
+        await users.purgeUser(contextOf(request), request.params.id);
+        return reply.status(204).send();
+      },
+    );
+  };
+}

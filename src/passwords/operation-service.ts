@@ -358,19 +358,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     }
     const row = newOperation(context, user, input.kind, input.newPassword, { forceChange: false });
     await enqueue(row);
-    // A polling worker may claim the new operation first; then wait for it instead of failing.
-    let finished = await runInline(row.id);
-    if (finished?.state === 'retryScheduled') {
-      // The caller is told this change failed, so it must not complete later behind their back
-      // (and overwrite a password they set since).
-      const at = clock.now().toISOString();
-      await db.kysely
-        .transaction()
-        .execute((trx) =>
-          abandonOperation(trx, row.id, at, 'The caller was answered with the failure; not retried.'),
-        );
-      finished = await findOperation(db.kysely, tenantId, row.id);
-    }
+    const finished = await runInline(row.id);
     assertSucceeded(finished);
     return finished ?? row;
   }
@@ -443,7 +431,12 @@ export function createOperationService(deps: OperationServiceDeps) {
     return { operation: row, generatedPassword: input.newPassword === undefined ? password : undefined };
   }
 
-  /** Runs an operation now; if a worker claimed it first, waits (bounded) for that worker to finish. */
+  /**
+   * Runs an operation now, for a caller waiting on its outcome; if a polling worker claimed it
+   * first, waits (bounded) for that worker to finish. An attempt that ends waiting for a retry is
+   * abandoned: the caller is told the change failed, so it must not complete later behind their
+   * back (and overwrite a password set since).
+   */
   async function runInline(operationId: string): Promise<PasswordOperationRow | undefined> {
     // Wall time, not the injected clock: this bounds a real wait, and tests may freeze the clock.
     const giveUpAt = Date.now() + leaseSeconds * 1000;
@@ -451,6 +444,15 @@ export function createOperationService(deps: OperationServiceDeps) {
     while ((row?.state === 'notStarted' || row?.state === 'running') && Date.now() < giveUpAt) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       row = await runOperation(operationId);
+    }
+    if (row?.state === 'retryScheduled') {
+      const at = clock.now().toISOString();
+      await db.kysely
+        .transaction()
+        .execute((trx) =>
+          abandonOperation(trx, operationId, at, 'The caller was answered with the failure; not retried.'),
+        );
+      row = await findOperation(db.kysely, tenantId, operationId);
     }
     return row;
   }

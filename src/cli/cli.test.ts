@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { createPostgresDatabase, dialects } from '../../test/support/databases.js';
+import { openDatabase } from '../platform/db/database.js';
+import { listCatalogEntries } from '../platform/errors/catalog.js';
+import { runCli } from './cli.js';
+
+interface CliRun {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+async function cli(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(['node', 'rekey', ...args], {
+    out: (text) => out.push(text),
+    err: (text) => err.push(text),
+    env,
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+// `rekey errors` reports an unknown code through process.exitCode; keep it from leaking between
+// tests (and into the test runner's own exit code).
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+describe('rekey errors', () => {
+  it('lists every catalog code, one per line', async () => {
+    const run = await cli({}, 'errors');
+    expect(run.code).toBe(0);
+    const lines = run.out.split('\n').filter((l) => l.trim() !== '');
+    const entries = listCatalogEntries();
+    expect(lines).toHaveLength(entries.length);
+    expect(lines[0]?.trim()).toBe(`${entries[0]?.code}  ${entries[0]?.name}`);
+    expect(run.out).toContain('  50126  InvalidUserNameOrPassword');
+    expect(run.out).toContain('7700202  DatabaseUnavailable');
+  });
+
+  it('lists every code as JSON', async () => {
+    const run = await cli({}, 'errors', '--json');
+    expect(run.code).toBe(0);
+    const parsed = JSON.parse(run.out) as Array<{ code: number; name: string; remediation: string[] }>;
+    expect(parsed.map((e) => e.code)).toEqual(listCatalogEntries().map((e) => e.code));
+    expect(parsed.every((e) => e.remediation.length > 0)).toBe(true);
+  });
+
+  it.each(['120008', 'AADSTS120008', 'aadsts120008'])('explains %s', async (code) => {
+    const run = await cli({}, 'errors', code);
+    expect(run.code).toBe(0);
+    expect(run.err).toBe('');
+    const [title, message, facts, heading, ...steps] = run.out.split('\n');
+    expect(title).toBe('AADSTS120008  PasswordChangeAsyncJobStateTerminated');
+    expect(message?.startsWith('  ')).toBe(true);
+    expect(facts).toBe('  category: passwordChange; HTTP 400; not retryable');
+    expect(heading).toBe('  what to do:');
+    expect(steps.length).toBeGreaterThan(0);
+    for (const step of steps) expect(step).toMatch(/^ {4}- /);
+  });
+
+  it('explains a Rekey code as JSON, without an AADSTS name', async () => {
+    const run = await cli({}, 'errors', '7700004', '--json');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.out)).toMatchObject({
+      code: 7700004,
+      aadsts: null,
+      name: 'PayloadTooLarge',
+      httpStatus: 413,
+      retryable: false,
+    });
+  });
+
+  it.each(['99999', 'AADSTS99999', 'hello', '1;rm -rf'])(
+    'refuses the unknown code %s with exit 1',
+    async (code) => {
+      const run = await cli({}, 'errors', code);
+      expect(run.code).toBe(1);
+      expect(run.out).toBe('');
+      expect(run.err).toBe(
+        `error 7700008 ResourceNotFound: Rekey does not define the code ${code}. Run \`rekey errors\` for the list.`,
+      );
+    },
+  );
+});
+
+describe.each(dialects)('rekey migrate on %s', (dialect) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rekey-migrate-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('applies the schema once, then reports it up to date', async () => {
+    const databaseUrl =
+      dialect === 'sqlite'
+        ? `sqlite:${path.join(dir, 'nested', 'rekey.sqlite')}`
+        : await createPostgresDatabase();
+    const env = { REKEY_DATABASE_URL: databaseUrl, REKEY_DATA_DIR: dir };
+    const first = await cli(env, 'migrate');
+    expect(first).toEqual({ code: 0, out: 'Applied: 0001-initial', err: '' });
+    const second = await cli(env, 'migrate');
+    expect(second).toEqual({ code: 0, out: 'The database schema is up to date.', err: '' });
+    const db = openDatabase(databaseUrl);
+    try {
+      const users = await sql<{ n: number }>`select count(*) as n from users`.execute(db.kysely);
+      expect(Number(users.rows[0]?.n)).toBe(0);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('rekey migrate failures', () => {
+  it('names an unreachable database with 7700202 and no stack trace', async () => {
+    const run = await cli(
+      { REKEY_DATABASE_URL: 'postgres://rekey:secret@127.0.0.1:1/rekey', REKEY_DATA_DIR: tmpdir() },
+      'migrate',
+    );
+    expect(run.code).toBe(1);
+    expect(run.out).toBe('');
+    expect(run.err.split('\n')[0]).toBe(
+      'error 7700202 DatabaseUnavailable: The database is not reachable or its schema is not up to date.',
+    );
+    expect(run.err).not.toMatch(/\n\s+at |node_modules|secret/);
+  });
+
+  it('lists every bad setting and exits 2 before touching a database', async () => {
+    const exit = vi.spyOn(process, 'exit').mockImplementation((code) => {
+      throw new Error(`process.exit(${String(code)})`);
+    });
+    try {
+      const run = await cli({ REKEY_DATABASE_URL: 'mysql://db/rekey', REKEY_PORT: 'none' }, 'migrate');
+      expect(exit).toHaveBeenCalledWith(2);
+      expect(run.err).toContain('Rekey cannot start; fix these settings:');
+      expect(run.err).toContain('REKEY_DATABASE_URL must start with postgres://');
+      expect(run.err).toContain('REKEY_PORT=none must be a whole number');
+    } finally {
+      exit.mockRestore();
+    }
+  });
+});

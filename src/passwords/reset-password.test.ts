@@ -1,0 +1,293 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dialects } from '../../test/support/databases.js';
+import { adminUpn, cliClientId, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { listAuditsByCorrelation } from '../audit/audit-store.js';
+import type { DirectoryRole } from '../users/roles.js';
+import { listOperationEvents } from './operation-store.js';
+import { evaluatePassword } from './password-policy.js';
+import { passwordMethodId } from './password-routes.js';
+
+const guid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+describe.each(dialects)('admin password reset on %s', (dialect) => {
+  let rekey: TestRekey;
+  let admin: string;
+  beforeAll(async () => {
+    rekey = await startTestRekey(dialect);
+    admin = await rekey.adminToken();
+  });
+  afterAll(async () => rekey?.close());
+
+  async function trySignIn(upn: string, password: string): Promise<number> {
+    const response = await rekey.app.inject({
+      method: 'POST',
+      url: '/example.com/oauth2/v2.0/token',
+      payload: new URLSearchParams({
+        grant_type: 'password',
+        client_id: cliClientId,
+        username: upn,
+        password,
+      }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    return response.json<{ error_codes?: number[] }>().error_codes?.[0] ?? 0;
+  }
+
+  const reset = (
+    token: string,
+    target: string,
+    body: object | undefined,
+    headers: Record<string, string> = {},
+  ) =>
+    rekey.app.inject({
+      method: 'POST',
+      url: `/v1.0/users/${target}/authentication/methods/${passwordMethodId}/resetPassword`,
+      ...(body === undefined ? {} : { payload: body }),
+      headers: { authorization: `Bearer ${token}`, ...headers },
+    });
+
+  const getOperation = (token: string, location: string) =>
+    rekey.app.inject({
+      method: 'GET',
+      url: location.replace('http://rekey.test', ''),
+      headers: { authorization: `Bearer ${token}` },
+    });
+
+  function aadstsOf(response: { json<T>(): T }): number {
+    return response.json<{ error: { innerError: { aadstsCode: number } } }>().error.innerError.aadstsCode;
+  }
+
+  async function tokenWithRole(alias: string, roles: DirectoryRole[]): Promise<string> {
+    const user = await rekey.createUser(alias, 'Harbor-Signal-27!', { roles });
+    return rekey.signIn(user.userPrincipalName, 'Harbor-Signal-27!');
+  }
+
+  it('accepts a reset with 202 and Location; the operation goes notStarted -> succeeded and forces a change', async () => {
+    const user = await rekey.createUser('reset.target', 'Willow-Brook-31!');
+    const userToken = await rekey.signIn(user.userPrincipalName, 'Willow-Brook-31!');
+    const correlation = `reset-${dialect}`;
+    const response = await reset(
+      admin,
+      user.id,
+      { newPassword: 'Granite-Valley-58!' },
+      { 'client-request-id': correlation },
+    );
+    expect(response.statusCode, response.body).toBe(202);
+    expect(response.json()).toEqual({});
+    const location = String(response.headers['location']);
+    expect(location).toMatch(
+      new RegExp(`^http://rekey\\.test/v1\\.0/users/${user.id}/authentication/operations/(${guid})$`),
+    );
+    const operationId = location.split('/').pop() ?? '';
+
+    const pending = await getOperation(admin, location);
+    expect(pending.statusCode).toBe(200);
+    expect(pending.json()).toEqual({
+      '@odata.context': 'http://rekey.test/v1.0/$metadata#microsoft.graph.longRunningOperation',
+      id: operationId,
+      createdDateTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      lastActionDateTime: expect.any(String),
+      resourceLocation: `http://rekey.test/v1.0/users/${user.id}`,
+      status: 'notStarted',
+      statusDetail: null,
+    });
+    // Not done yet: the old password still works.
+    expect(await trySignIn(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
+
+    expect(await rekey.operations.runDueOperations()).toBeGreaterThanOrEqual(1);
+    const done = await getOperation(admin, location);
+    expect(done.json()).toMatchObject({ id: operationId, status: 'succeeded', statusDetail: null });
+    const events = await listOperationEvents(rekey.db.kysely, operationId);
+    expect(events.map((e) => e.state)).toEqual(['notStarted', 'running', 'succeeded']);
+
+    const audits = await listAuditsByCorrelation(rekey.db.kysely, rekey.tenant.id, correlation);
+    expect(audits).toHaveLength(1);
+    expect(audits[0]).toMatchObject({
+      activity_display_name: 'Reset password (by admin)',
+      result: 'success',
+      initiated_by_upn: adminUpn,
+    });
+
+    // The user's old token is refused; the new password must be changed at the next sign-in.
+    const stale = await getOperation(userToken, location);
+    expect(stale.statusCode).toBe(401);
+    expect(aadstsOf(stale)).toBe(50133);
+    expect(await trySignIn(user.userPrincipalName, 'Willow-Brook-31!')).toBe(50126);
+    expect(await trySignIn(user.userPrincipalName, 'Granite-Valley-58!')).toBe(50055);
+    const change = await rekey.app.inject({
+      method: 'POST',
+      url: '/example.com/password/change',
+      payload: {
+        userPrincipalName: user.userPrincipalName,
+        currentPassword: 'Granite-Valley-58!',
+        newPassword: 'Lichen-Harbor-70!',
+      },
+    });
+    expect(change.statusCode, change.body).toBe(204);
+    expect(await trySignIn(user.userPrincipalName, 'Lichen-Harbor-70!')).toBe(0);
+    expect(await trySignIn(user.userPrincipalName, 'Granite-Valley-58!')).toBe(50126);
+  });
+
+  it('generates a password when none is given and returns it once; the worker completes it', async () => {
+    const user = await rekey.createUser('reset.generated', 'Willow-Brook-31!');
+    rekey.worker.start();
+    try {
+      const response = await reset(admin, user.userPrincipalName, undefined);
+      expect(response.statusCode, response.body).toBe(202);
+      const body = response.json<{ '@odata.context': string; newPassword: string }>();
+      expect(body['@odata.context']).toBe(
+        'http://rekey.test/v1.0/$metadata#microsoft.graph.passwordResetResponse',
+      );
+      expect(
+        evaluatePassword(body.newPassword, {
+          userPrincipalName: user.userPrincipalName,
+          displayName: 'Test reset.generated',
+          givenName: null,
+          surname: null,
+        }),
+      ).toEqual([]);
+      const location = String(response.headers['location']);
+      expect(location).toContain(`/v1.0/users/${user.id}/authentication/operations/`);
+      let status = '';
+      for (let i = 0; i < 100 && status !== 'succeeded'; i += 1) {
+        status = (await getOperation(admin, location)).json<{ status: string }>().status;
+        if (status !== 'succeeded') await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(status).toBe('succeeded');
+      expect(await trySignIn(user.userPrincipalName, body.newPassword)).toBe(50055);
+      expect(await trySignIn(user.userPrincipalName, 'Willow-Brook-31!')).toBe(50126);
+    } finally {
+      await rekey.worker.stop();
+    }
+  });
+
+  it('returns the same operation for a repeated Idempotency-Key, also when the repeats race', async () => {
+    const user = await rekey.createUser('reset.idempotent', 'Willow-Brook-31!');
+    const key = { 'idempotency-key': `key-${dialect}-1` };
+    const first = await reset(admin, user.id, { newPassword: 'Granite-Valley-58!' }, key);
+    const again = await reset(admin, user.id, { newPassword: 'Granite-Valley-58!' }, key);
+    expect(first.statusCode).toBe(202);
+    expect(again.statusCode).toBe(202);
+    expect(again.headers['location']).toBe(first.headers['location']);
+    const raced = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        reset(
+          admin,
+          user.id,
+          { newPassword: 'Granite-Valley-59!' },
+          { 'idempotency-key': `key-${dialect}-2` },
+        ),
+      ),
+    );
+    for (const response of raced) expect(response.statusCode, response.body).toBe(202);
+    expect(new Set(raced.map((r) => r.headers['location'])).size).toBe(1);
+    expect(raced[0]?.headers['location']).not.toBe(first.headers['location']);
+    const rows = await rekey.db.kysely
+      .selectFrom('password_operations')
+      .select('idempotency_key')
+      .where('user_id', '=', user.id)
+      .execute();
+    expect(rows.map((r) => r.idempotency_key).sort()).toEqual([`key-${dialect}-1`, `key-${dialect}-2`]);
+  });
+
+  it.each([
+    ['no directory role', 403, [] as DirectoryRole[]],
+    ['User Administrator', 403, ['User Administrator'] as DirectoryRole[]],
+    ['Helpdesk Administrator', 403, ['Helpdesk Administrator'] as DirectoryRole[]],
+    ['Authentication Administrator', 202, ['Authentication Administrator'] as DirectoryRole[]],
+    [
+      'Privileged Authentication Administrator',
+      202,
+      ['Privileged Authentication Administrator'] as DirectoryRole[],
+    ],
+  ])('answers a caller with %s with %i', async (role, status, roles) => {
+    const alias = `caller.${role.toLowerCase().replace(/\W+/g, '')}`;
+    const token = await tokenWithRole(alias, roles);
+    const target = await rekey.createUser(`${alias}.target`, 'Willow-Brook-31!');
+    const response = await reset(token, target.id, { newPassword: 'Granite-Valley-58!' });
+    expect(response.statusCode, response.body).toBe(status);
+    if (status === 403) {
+      expect(aadstsOf(response)).toBe(7700103);
+      expect(response.json().error.code).toBe('Authorization_RequestDenied');
+      expect(await trySignIn(target.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
+    }
+  });
+
+  it('refuses an administrator resetting their own password with 7700104', async () => {
+    const admins = await rekey.db.kysely
+      .selectFrom('users')
+      .select('id')
+      .where('upn_key', '=', adminUpn)
+      .executeTakeFirstOrThrow();
+    for (const target of [admins.id, adminUpn, adminUpn.toUpperCase()]) {
+      const response = await reset(admin, target, { newPassword: 'Granite-Valley-58!' });
+      expect(response.statusCode).toBe(403);
+      expect(aadstsOf(response)).toBe(7700104);
+    }
+  });
+
+  it('answers an unknown user with 404, a weak password with 120002/120003 (audited), and bad input with 400', async () => {
+    const missing = await reset(admin, '5d0c7a51-7f7e-4a47-9b8e-2d3c6f0a1b2c', {
+      newPassword: 'Granite-Valley-58!',
+    });
+    expect(missing.statusCode).toBe(404);
+    expect(aadstsOf(missing)).toBe(7700008);
+
+    const user = await rekey.createUser('reset.weak', 'Willow-Brook-31!');
+    const weak = await reset(
+      admin,
+      user.id,
+      { newPassword: 'weak' },
+      { 'client-request-id': `weak-${dialect}` },
+    );
+    expect(weak.statusCode).toBe(400);
+    expect(aadstsOf(weak)).toBe(120002);
+    const named = await reset(admin, user.id, { newPassword: 'Reset.Weak-2024!' });
+    expect(aadstsOf(named)).toBe(120003);
+    const audits = await listAuditsByCorrelation(rekey.db.kysely, rekey.tenant.id, `weak-${dialect}`);
+    expect(audits.map((a) => [a.activity_display_name, a.result])).toEqual([
+      ['Reset password (by admin)', 'failure'],
+    ]);
+
+    const extra = await reset(admin, user.id, { newPassword: 'Granite-Valley-58!', forceChange: true });
+    expect(extra.statusCode).toBe(400);
+    expect(aadstsOf(extra)).toBe(7700001);
+    const anonymous = await rekey.app.inject({
+      method: 'POST',
+      url: `/v1.0/users/${user.id}/authentication/methods/${passwordMethodId}/resetPassword`,
+      payload: {},
+    });
+    expect(anonymous.statusCode).toBe(401);
+    expect(aadstsOf(anonymous)).toBe(7700101);
+    expect(
+      await rekey.db.kysely
+        .selectFrom('password_operations')
+        .select('id')
+        .where('user_id', '=', user.id)
+        .execute(),
+    ).toEqual([]);
+  });
+
+  it('shows an operation only to its user and to password administrators', async () => {
+    const user = await rekey.createUser('reset.viewer', 'Willow-Brook-31!');
+    const other = await rekey.createUser('reset.other', 'Willow-Brook-31!');
+    const response = await reset(admin, user.id, { newPassword: 'Granite-Valley-58!' });
+    const location = String(response.headers['location']);
+    const otherToken = await rekey.signIn(other.userPrincipalName, 'Willow-Brook-31!');
+    const denied = await getOperation(otherToken, location);
+    expect(denied.statusCode).toBe(403);
+    expect(aadstsOf(denied)).toBe(7700103);
+    const ownToken = await rekey.signIn(user.userPrincipalName, 'Willow-Brook-31!');
+    expect((await getOperation(ownToken, location)).statusCode).toBe(200);
+    // Another user's id with this operation's id: not found, not someone else's operation.
+    const crossed = await getOperation(admin, location.replace(user.id, other.id));
+    expect(crossed.statusCode).toBe(404);
+    expect(aadstsOf(crossed)).toBe(7700008);
+    const unknown = await getOperation(
+      admin,
+      location.replace(/[^/]+$/, '8c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f'),
+    );
+    expect(unknown.statusCode).toBe(404);
+    await rekey.operations.runDueOperations();
+  });
+});

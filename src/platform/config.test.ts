@@ -1,0 +1,178 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rekey-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('has working defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: path.resolve('./data'),
+      databaseUrl: `sqlite:${path.join(path.resolve('./data'), 'rekey.sqlite')}`,
+      tenantDomain: 'example.com',
+      tenantName: 'example',
+      bootstrapAdminUpn: 'admin@example.com',
+      bootstrapAdminPassword: undefined,
+      secretKey: undefined,
+      tls: undefined,
+      publicUrl: 'http://127.0.0.1:8080',
+      logLevel: 'info',
+      argon2: { memoryKib: 19456, iterations: 2, parallelism: 1 },
+      accessTokenLifetimeSeconds: 3600,
+      refreshTokenLifetimeSeconds: 14 * 86400,
+      runWorker: true,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every setting, trimming blanks and treating empty values as unset', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const config = loadConfig({
+      REKEY_PORT: ' 9443 ',
+      REKEY_HOST: '::1',
+      REKEY_DATA_DIR: dir,
+      REKEY_DATABASE_URL: 'postgresql://rekey@db.internal/rekey',
+      REKEY_TENANT_DOMAIN: 'Contoso.Example.ORG',
+      REKEY_TENANT_NAME: 'Contoso',
+      REKEY_BOOTSTRAP_ADMIN_UPN: 'Root@contoso.example.org',
+      REKEY_BOOTSTRAP_ADMIN_PASSWORD: 'Start-Pass-123!',
+      REKEY_SECRET_KEY: key,
+      REKEY_LOG_LEVEL: 'warn',
+      REKEY_ARGON2_MEMORY_KIB: '65536',
+      REKEY_ARGON2_ITERATIONS: '3',
+      REKEY_ARGON2_PARALLELISM: '4',
+      REKEY_ACCESS_TOKEN_LIFETIME: '600',
+      REKEY_REFRESH_TOKEN_LIFETIME: '86400',
+      REKEY_RUN_WORKER: 'off',
+      REKEY_PUBLIC_URL: '',
+    });
+    expect(config).toMatchObject({
+      port: 9443,
+      host: '::1',
+      dataDir: dir,
+      databaseUrl: 'postgresql://rekey@db.internal/rekey',
+      tenantDomain: 'contoso.example.org',
+      tenantName: 'Contoso',
+      bootstrapAdminUpn: 'root@contoso.example.org',
+      bootstrapAdminPassword: 'Start-Pass-123!',
+      secretKey: key,
+      publicUrl: 'http://[::1]:9443',
+      logLevel: 'warn',
+      argon2: { memoryKib: 65536, iterations: 3, parallelism: 4 },
+      accessTokenLifetimeSeconds: 600,
+      refreshTokenLifetimeSeconds: 86400,
+      runWorker: false,
+    });
+  });
+
+  it('derives https and resolves TLS files; an explicit public URL loses its trailing slash', () => {
+    const cert = path.join(dir, 'cert.pem');
+    const keyFile = path.join(dir, 'key.pem');
+    writeFileSync(cert, 'cert');
+    writeFileSync(keyFile, 'key');
+    expect(loadConfig({ REKEY_TLS_CERT: cert, REKEY_TLS_KEY: keyFile, REKEY_PORT: '8443' })).toMatchObject({
+      tls: { certFile: cert, keyFile },
+      publicUrl: 'https://127.0.0.1:8443',
+    });
+    expect(loadConfig({ REKEY_PUBLIC_URL: 'https://rekey.contoso.example/' }).publicUrl).toBe(
+      'https://rekey.contoso.example',
+    );
+  });
+
+  it.each([
+    ['REKEY_PORT', 'eighty', /REKEY_PORT=eighty must be a whole number from 0 to 65535/],
+    ['REKEY_PORT', '65536', /REKEY_PORT=65536 must be a whole number/],
+    ['REKEY_PORT', '80.5', /REKEY_PORT=80.5 must be a whole number/],
+    ['REKEY_PORT', '0x50', /REKEY_PORT=0x50 must be a whole number/],
+    ['REKEY_PORT', '1e3', /REKEY_PORT=1e3 must be a whole number/],
+    ['REKEY_PORT', '-1', /REKEY_PORT=-1 must be a whole number/],
+    ['REKEY_DATABASE_URL', 'mysql://db/rekey', /REKEY_DATABASE_URL must start with postgres/],
+    ['REKEY_DATABASE_URL', 'sqlite:', /REKEY_DATABASE_URL/],
+    ['REKEY_TENANT_DOMAIN', 'not a domain', /REKEY_TENANT_DOMAIN=not a domain is not a DNS domain name/],
+    ['REKEY_TENANT_NAME', 'x'.repeat(257), /REKEY_TENANT_NAME must be at most 256 characters/],
+    [
+      'REKEY_BOOTSTRAP_ADMIN_UPN',
+      'root@elsewhere.example',
+      /REKEY_BOOTSTRAP_ADMIN_UPN must be in the tenant domain/,
+    ],
+    ['REKEY_SECRET_KEY', Buffer.alloc(16).toString('base64'), /REKEY_SECRET_KEY must be 32 bytes/],
+    ['REKEY_TLS_CERT', '/etc/cert.pem', /REKEY_TLS_CERT and REKEY_TLS_KEY must be set together/],
+    [
+      'REKEY_PUBLIC_URL',
+      'ftp://rekey.example',
+      /REKEY_PUBLIC_URL=ftp:\/\/rekey.example must be an http\(s\) URL/,
+    ],
+    ['REKEY_PUBLIC_URL', 'not a url', /REKEY_PUBLIC_URL=not a url must be an http\(s\) URL/],
+    ['REKEY_LOG_LEVEL', 'verbose', /REKEY_LOG_LEVEL=verbose must be one of fatal, error, warn/],
+    ['REKEY_ARGON2_MEMORY_KIB', '512', /REKEY_ARGON2_MEMORY_KIB=512 must be a whole number from 1024/],
+    ['REKEY_ARGON2_ITERATIONS', '0', /REKEY_ARGON2_ITERATIONS=0 must be a whole number from 1 to 100/],
+    ['REKEY_ARGON2_PARALLELISM', '17', /REKEY_ARGON2_PARALLELISM=17 must be a whole number from 1 to 16/],
+    ['REKEY_ACCESS_TOKEN_LIFETIME', '59', /REKEY_ACCESS_TOKEN_LIFETIME=59 must be a whole number from 60/],
+    [
+      'REKEY_REFRESH_TOKEN_LIFETIME',
+      '299',
+      /REKEY_REFRESH_TOKEN_LIFETIME=299 must be a whole number from 300/,
+    ],
+    ['REKEY_RUN_WORKER', 'maybe', /REKEY_RUN_WORKER=maybe must be true or false/],
+  ])('refuses %s=%s', (name, value, message) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it('refuses TLS files that do not exist', () => {
+    const problems = problemsOf({
+      REKEY_TLS_CERT: path.join(dir, 'nope.pem'),
+      REKEY_TLS_KEY: path.join(dir, 'nope.key'),
+    });
+    expect(problems).toEqual([
+      `REKEY_TLS_CERT=${path.join(dir, 'nope.pem')} does not exist`,
+      `REKEY_TLS_KEY=${path.join(dir, 'nope.key')} does not exist`,
+    ]);
+  });
+
+  it('lists every bad setting in one ConfigError', () => {
+    let caught: unknown;
+    try {
+      loadConfig({
+        REKEY_PORT: 'abc',
+        REKEY_DATABASE_URL: 'mysql://x',
+        REKEY_LOG_LEVEL: 'loud',
+        REKEY_ARGON2_ITERATIONS: '0',
+        REKEY_RUN_WORKER: 'perhaps',
+      });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const error = caught as ConfigError;
+    expect(error.problems).toHaveLength(5);
+    for (const name of [
+      'REKEY_PORT',
+      'REKEY_DATABASE_URL',
+      'REKEY_LOG_LEVEL',
+      'REKEY_ARGON2_ITERATIONS',
+      'REKEY_RUN_WORKER',
+    ]) {
+      expect(error.problems.some((p) => p.includes(name))).toBe(true);
+      expect(error.message).toContain(name);
+    }
+    expect(error.message).toMatch(/^Rekey cannot start; fix these settings:\n {2}- /);
+  });
+});

@@ -8,14 +8,16 @@ export type ErrorDetails = Readonly<Record<string, unknown>>;
  * `details` are shown too, so they must never hold secrets. `cause` is logged, never shown.
  */
 export class RekeyError extends Error {
-  readonly entry: CatalogEntry;
+  declare readonly entry: CatalogEntry;
   readonly details: ErrorDetails | undefined;
 
   constructor(code: ErrorCode, options: { details?: ErrorDetails; message?: string; cause?: unknown } = {}) {
     const entry = getCatalogEntry(code);
     super(options.message ?? entry.message, { cause: options.cause });
     this.name = 'RekeyError';
-    this.entry = entry;
+    // Not enumerable: loggers walk an error's enumerable properties and try to annotate any
+    // object with a `message`, which throws on the frozen catalog entry.
+    Object.defineProperty(this, 'entry', { value: entry, enumerable: false });
     this.details = options.details;
   }
 

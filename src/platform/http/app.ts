@@ -85,23 +85,6 @@ function toRekeyError(error: FastifyError | Error): RekeyError {
 }
 
 /**
- * What the log gets for a failed request. pino's error serializer walks every enumerable property
- * that has a `message` and tags it; a RekeyError's catalog `entry` is frozen, so logging the
- * RekeyError itself threw inside the error handler and Fastify answered with its own body.
- */
-function loggableError(error: Error): Error | Record<string, unknown> {
-  if (!(error instanceof RekeyError)) return error;
-  return {
-    type: 'RekeyError',
-    code: error.code,
-    name: error.entry.name,
-    message: error.message,
-    stack: error.stack,
-    ...(error.cause instanceof Error ? { cause: loggableError(error.cause) } : {}),
-  };
-}
-
-/**
  * Builds the HTTP application: correlation IDs, the one root error handler and the not-found
  * handler, around the feature plugins. Tests drive it with `inject()`; `serve` listens on it.
  */
@@ -146,7 +129,7 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const rekeyError = toRekeyError(error);
     if (rekeyError.entry.httpStatus >= 500) {
-      request.log.error({ err: loggableError(error), code: rekeyError.code }, 'request failed');
+      request.log.error({ err: error, code: rekeyError.code }, 'request failed');
     } else {
       request.log.info({ code: rekeyError.code }, 'request rejected');
     }

@@ -1,0 +1,50 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../log.js';
+import { listCatalogEntries } from './catalog.js';
+import { assertThat, RekeyError } from './rekey-error.js';
+
+describe('RekeyError', () => {
+  it('takes status, name and message from the catalog', () => {
+    const error = new RekeyError(120000, { details: { operationId: 'x' } });
+    expect(error.code).toBe(120000);
+    expect(error.httpStatus).toBe(400);
+    expect(error.entry.name).toBe('PasswordChangeIncorrectCurrentPassword');
+    expect(error.details).toEqual({ operationId: 'x' });
+  });
+
+  it('can be logged by pino with its cause, without touching the frozen catalog entry', () => {
+    const lines: string[] = [];
+    const logger = createLogger(
+      'info',
+      new Writable({ write: (chunk, _e, done) => done(void lines.push(String(chunk))) }),
+    );
+    const error = new RekeyError(7700202, { cause: new Error('connection refused') });
+    expect(() => logger.error({ err: error }, 'failed')).not.toThrow();
+    const logged = JSON.parse(lines[0] ?? '{}');
+    expect(logged.err.message).toContain(error.message);
+    expect(JSON.stringify(logged)).toContain('connection refused');
+  });
+
+  it('assertThat throws the named code only when the condition fails', () => {
+    expect(() => assertThat(true, 7700001)).not.toThrow();
+    expect(() => assertThat(false, 7700008)).toThrow(expect.objectContaining({ code: 7700008 }));
+  });
+});
+
+describe('the catalog', () => {
+  it('gives every code a name, a message, an error status and at least one remediation step', () => {
+    for (const entry of listCatalogEntries()) {
+      expect(entry.name).toMatch(/^[A-Z][A-Za-z_]+$/);
+      expect(entry.message.length).toBeGreaterThan(10);
+      expect(entry.httpStatus).toBeGreaterThanOrEqual(400);
+      expect(entry.remediation.length).toBeGreaterThan(0);
+      expect(entry.isEntraCode).toBe(entry.code < 7_700_000);
+    }
+  });
+
+  it('has unique names', () => {
+    const names = listCatalogEntries().map((e) => e.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+});

@@ -83,9 +83,15 @@ export function createTokenIssuer(
       ),
     issueIdToken: (claims, lifetime) => sign(common(claims), claims.appId, lifetime),
     async verifyAccessToken(token) {
+      let kid: string | undefined;
       try {
-        const { kid } = decodeProtectedHeader(token);
-        const key = kid ? await keyRing.verificationKey(kid) : undefined;
+        kid = decodeProtectedHeader(token).kid;
+      } catch (error) {
+        throw new RekeyError(7700102, { cause: error });
+      }
+      // Outside the try: a database failure while loading keys is a 5xx, not a bad token.
+      const key = kid ? await keyRing.verificationKey(kid) : undefined;
+      try {
         if (!key) throw new Error('unknown signing key');
         const { payload } = await jwtVerify(token, key, {
           issuer,

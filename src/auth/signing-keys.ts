@@ -30,6 +30,9 @@ interface LoadedKey {
 export function createKeyRing(db: Db, secretBox: SecretBox, clock: Clock): KeyRing {
   let loaded: Promise<LoadedKey[]> | undefined;
   let signing: Promise<{ kid: string; key: CryptoKey }> | undefined;
+  /** When the key set was last reloaded for an unknown kid; bounds reloads under forged tokens. */
+  let lastReloadAt = 0;
+  const reloadIntervalMs = 30_000;
 
   async function load(): Promise<LoadedKey[]> {
     const rows = await db.kysely
@@ -71,7 +74,11 @@ export function createKeyRing(db: Db, secretBox: SecretBox, clock: Clock): KeyRi
   }
 
   async function keys(): Promise<LoadedKey[]> {
-    loaded ??= load();
+    loaded ??= load().catch((error: unknown) => {
+      // A failed read must not be remembered: the next call tries the database again.
+      loaded = undefined;
+      throw error;
+    });
     return loaded;
   }
 
@@ -81,22 +88,28 @@ export function createKeyRing(db: Db, secretBox: SecretBox, clock: Clock): KeyRi
         let all = await keys();
         if (all.length === 0) {
           await createKey();
-          loaded = load();
-          all = await loaded;
+          loaded = undefined;
+          all = await keys();
         }
         const newest = all[0];
         if (!newest) throw new Error('no signing key could be created');
         const privateJwk = JSON.parse(secretBox.open(newest.privateJwkCiphertext)) as JWK;
         return { kid: newest.kid, key: (await importJWK(privateJwk, algorithm)) as CryptoKey };
-      })();
+      })().catch((error: unknown) => {
+        signing = undefined;
+        throw error;
+      });
       return signing;
     },
     async verificationKey(kid) {
       let found = (await keys()).find((k) => k.kid === kid);
-      if (!found) {
-        // Another process may have created a key since we loaded; look once more.
-        loaded = load();
-        found = (await loaded).find((k) => k.kid === kid);
+      const now = Date.now();
+      if (!found && now - lastReloadAt > reloadIntervalMs) {
+        // Another process may have created a key since we loaded: look again, but at most every
+        // 30 seconds, so tokens with made-up key ids cannot turn into a database query each.
+        lastReloadAt = now;
+        loaded = undefined;
+        found = (await keys()).find((k) => k.kid === kid);
       }
       return found?.publicKey;
     },

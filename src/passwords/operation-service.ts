@@ -9,7 +9,13 @@ import { findCatalogEntry } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { hasAnyRole, parseRoles, passwordResetRoles } from '../users/roles.js';
+import {
+  type DirectoryRole,
+  hasAnyRole,
+  parseRoles,
+  passwordResetRoles,
+  privilegedPasswordResetRoles,
+} from '../users/roles.js';
 import {
   addPasswordHistory,
   findUserById,
@@ -392,26 +398,12 @@ export function createOperationService(deps: OperationServiceDeps) {
     targetId: string,
     input: { readonly newPassword: string | undefined; readonly idempotencyKey: string | undefined },
   ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
-    const actor = context.actor;
-    if (!actor || !hasAnyRole(actor.roles, passwordResetRoles)) {
-      throw new RekeyError(7700103, { details: { requiredRoles: passwordResetRoles } });
-    }
-    const target = targetId.includes('@')
-      ? await findUserByUpn(db.kysely, tenantId, targetId)
-      : await findUserById(db.kysely, tenantId, targetId);
-    if (!target) throw new RekeyError(7700008, { details: { id: targetId } });
-    if (target.id === actor.userId) throw new RekeyError(7700104);
+    const target = await findResetTarget(context, targetId, passwordResetRoles);
     if (input.idempotencyKey) {
       const earlier = await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey);
       if (earlier) return { operation: earlier, generatedPassword: undefined };
     }
-    const password = input.newPassword ?? generatePassword();
-    try {
-      assertPasswordAcceptable(password, subjectOf(target));
-    } catch (error) {
-      if (error instanceof RekeyError) await auditFailure(context, target, 'adminReset', error);
-      throw error;
-    }
+    const password = await acceptableResetPassword(context, target, input.newPassword);
     const row = newOperation(context, target, 'adminReset', password, {
       forceChange: true,
       idempotencyKey: input.idempotencyKey,
@@ -468,44 +460,64 @@ export function createOperationService(deps: OperationServiceDeps) {
     targetId: string,
     input: { readonly newPassword: string | undefined; readonly forceChange: boolean },
   ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
+    const target = await findResetTarget(context, targetId, [...passwordResetRoles, 'User Administrator']);
+    const password = await acceptableResetPassword(context, target, input.newPassword);
+    const row = newOperation(context, target, 'adminReset', password, { forceChange: input.forceChange });
+    await enqueue(row);
+    const finished = await runInline(row.id);
+    assertSucceeded(finished);
+    return {
+      operation: finished ?? row,
+      generatedPassword: input.newPassword === undefined ? password : undefined,
+    };
+  }
+
+  /**
+   * The user an administrator may reset, or a 403/404. A context without an actor is the operator
+   * at the CLI, who holds the database and may reset anyone.
+   */
+  async function findResetTarget(
+    context: RequestContext,
+    targetId: string,
+    allowedRoles: readonly DirectoryRole[],
+  ): Promise<UserRow> {
+    const actor = context.actor;
+    if (actor && !hasAnyRole(actor.roles, allowedRoles)) {
+      throw new RekeyError(7700103, { details: { requiredRoles: allowedRoles } });
+    }
     const target = targetId.includes('@')
       ? await findUserByUpn(db.kysely, tenantId, targetId)
       : await findUserById(db.kysely, tenantId, targetId);
     if (!target) throw new RekeyError(7700008, { details: { id: targetId } });
-    const actor = context.actor;
     if (actor) {
-      const mayReset =
-        hasAnyRole(actor.roles, passwordResetRoles) ||
-        (hasAnyRole(actor.roles, ['User Administrator']) && parseRoles(target.roles).length === 0);
-      if (!mayReset) throw new RekeyError(7700103, { details: { requiredRoles: passwordResetRoles } });
       if (target.id === actor.userId) throw new RekeyError(7700104);
+      // Resetting an administrator's password is taking over their account: only the privileged
+      // roles may do it, as in Entra.
+      if (parseRoles(target.roles).length > 0 && !hasAnyRole(actor.roles, privilegedPasswordResetRoles)) {
+        throw new RekeyError(7700103, {
+          message:
+            'Only a Global Administrator or Privileged Authentication Administrator can reset the password of a user who holds a directory role.',
+          details: { requiredRoles: privilegedPasswordResetRoles, targetRoles: parseRoles(target.roles) },
+        });
+      }
     }
-    const password = input.newPassword ?? generatePassword();
+    return target;
+  }
+
+  /** The reset's password (the one given, or a generated one) once it passes the policy. */
+  async function acceptableResetPassword(
+    context: RequestContext,
+    target: UserRow,
+    newPassword: string | undefined,
+  ): Promise<string> {
+    const password = newPassword ?? generatePassword();
     try {
       assertPasswordAcceptable(password, subjectOf(target));
     } catch (error) {
       if (error instanceof RekeyError) await auditFailure(context, target, 'adminReset', error);
       throw error;
     }
-    const row = newOperation(context, target, 'adminReset', password, { forceChange: input.forceChange });
-    await enqueue(row);
-    let finished = await runInline(row.id);
-    if (finished?.state === 'retryScheduled') {
-      // As for a self-service change: the administrator is told it failed, so it must not
-      // complete later behind their back.
-      const at = clock.now().toISOString();
-      await db.kysely
-        .transaction()
-        .execute((trx) =>
-          abandonOperation(trx, row.id, at, 'The caller was answered with the failure; not retried.'),
-        );
-      finished = await findOperation(db.kysely, tenantId, row.id);
-    }
-    assertSucceeded(finished);
-    return {
-      operation: finished ?? row,
-      generatedPassword: input.newPassword === undefined ? password : undefined,
-    };
+    return password;
   }
 
   /** An operation of a user, for Graph's operations endpoint. */

@@ -213,6 +213,24 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
     }
   });
 
+  it.each([
+    ['Authentication Administrator', 403],
+    ['Privileged Authentication Administrator', 202],
+  ] as const)("lets a caller with %s reset an administrator's password: %i", async (role, status) => {
+    const alias = `priv.${role.toLowerCase().replace(/\W+/g, '')}`;
+    const token = await tokenWithRole(alias, [role]);
+    const target = await rekey.createUser(`${alias}.admin`, 'Willow-Brook-31!', {
+      roles: ['Global Administrator'],
+    });
+    const response = await reset(token, target.id, { newPassword: 'Granite-Valley-58!' });
+    expect(response.statusCode, response.body).toBe(status);
+    if (status === 403) {
+      expect(aadstsOf(response)).toBe(7700103);
+      expect(response.json().error.innerError.details.targetRoles).toEqual(['Global Administrator']);
+      expect(await trySignIn(target.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
+    }
+  });
+
   it('refuses an administrator resetting their own password with 7700104', async () => {
     const admins = await rekey.db.kysely
       .selectFrom('users')

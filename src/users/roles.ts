@@ -17,6 +17,12 @@ export const passwordResetRoles: readonly DirectoryRole[] = [
   'Authentication Administrator',
 ];
 
+/** Roles that may also reset the passwords of users who hold a directory role. */
+export const privilegedPasswordResetRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'Privileged Authentication Administrator',
+];
+
 /** Roles that may create, change and delete users. */
 export const userAdministrationRoles: readonly DirectoryRole[] = [
   'Global Administrator',

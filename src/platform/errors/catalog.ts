@@ -255,7 +255,8 @@ const entries = {
     oauthError: 'invalid_request',
     graphCode: 'Request_BadRequest',
     remediation: [
-      "Look at the operation's statusDetail or run `rekey diagnose --correlation-id <id>` to find the underlying cause.",
+      "Read the operation's statusDetail (GET the operation's Location): it names the underlying cause code.",
+      'Look that code up with `rekey errors <code>` or /error?code=<code> and follow its steps.',
     ],
   },
   120012: {

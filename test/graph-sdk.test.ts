@@ -1,30 +1,17 @@
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { Client, GraphError, type PageCollection, PageIterator } from '@microsoft/microsoft-graph-client';
 import selfsigned from 'selfsigned';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/free-port.js';
 import {
   adminPassword,
   adminUpn,
-  cliClientId,
+  passwordGrant,
   startTestRekey,
   type TestRekey,
 } from './support/rekey-harness.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 /**
  * Drives Rekey with Microsoft's own Graph SDK, unmodified. The SDK sends tokens only over HTTPS
@@ -70,10 +57,7 @@ describe('the official Microsoft Graph SDK against Rekey over TLS', () => {
     const response = await fetch(`${baseUrl}/example.com/oauth2/v2.0/token`, {
       method: 'POST',
       body: new URLSearchParams({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: upn,
-        password,
+        ...passwordGrant(upn, password),
         scope: 'https://graph.microsoft.com/.default',
       }),
       dispatcher: agent,

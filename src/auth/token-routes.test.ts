@@ -4,14 +4,11 @@ import {
   adminPassword,
   adminUpn,
   cliClientId,
+  passwordGrant,
   startTestRekey,
   type TestRekey,
 } from '../../test/support/rekey-harness.js';
 import { listSignInsByCorrelation } from '../sign-ins/sign-in-store.js';
-
-function form(fields: Record<string, string>): string {
-  return new URLSearchParams(fields).toString();
-}
 
 describe.each(dialects)('token endpoint on %s', (dialect) => {
   let rekey: TestRekey;
@@ -20,23 +17,9 @@ describe.each(dialects)('token endpoint on %s', (dialect) => {
   });
   afterAll(async () => rekey?.close());
 
-  const token = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
-    rekey.app.inject({
-      method: 'POST',
-      url: '/example.com/oauth2/v2.0/token',
-      payload: form(fields),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    });
-
   it('issues tokens for the right password and logs a successful sign-in', async () => {
-    const response = await token(
-      {
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: adminUpn,
-        password: adminPassword,
-        scope: 'openid',
-      },
+    const response = await rekey.tokenRequest(
+      { ...passwordGrant(adminUpn, adminPassword), scope: 'openid' },
       { 'client-request-id': 'corr-ok-1' },
     );
     expect(response.statusCode).toBe(200);
@@ -55,7 +38,7 @@ describe.each(dialects)('token endpoint on %s', (dialect) => {
     ['wrong password', { username: adminUpn, password: 'Wrong-Pass-1!' }, 50126],
     ['unknown user', { username: 'ghost@example.com', password: 'Wrong-Pass-1!' }, 50034],
   ])('answers %s in the Entra error shape', async (_name, fields, code) => {
-    const response = await token(
+    const response = await rekey.tokenRequest(
       { grant_type: 'password', client_id: cliClientId, ...fields },
       { 'client-request-id': `corr-${code}` },
     );
@@ -76,45 +59,26 @@ describe.each(dialects)('token endpoint on %s', (dialect) => {
     const forced = await rekey.createUser('forced.user', 'Amber-Lantern-8!', {
       forceChangePasswordNextSignIn: true,
     });
-    const a = await token({
-      grant_type: 'password',
-      client_id: cliClientId,
-      username: disabled.userPrincipalName,
-      password: 'Quiet-Harbor-7!',
-    });
+    const a = await rekey.tokenRequest(passwordGrant(disabled.userPrincipalName, 'Quiet-Harbor-7!'));
     expect(a.json().error_codes).toEqual([50057]);
-    const b = await token({
-      grant_type: 'password',
-      client_id: cliClientId,
-      username: forced.userPrincipalName,
-      password: 'Amber-Lantern-8!',
-    });
+    const b = await rekey.tokenRequest(passwordGrant(forced.userPrincipalName, 'Amber-Lantern-8!'));
     expect(b.json().error_codes).toEqual([50055]);
   });
 
   it('rejects an unknown client, an unknown tenant, a missing grant and a JSON body with catalog codes', async () => {
-    const client = await token({
-      grant_type: 'password',
+    const client = await rekey.tokenRequest({
+      ...passwordGrant(adminUpn, adminPassword),
       client_id: '00000000-0000-0000-0000-000000000001',
-      username: adminUpn,
-      password: adminPassword,
     });
     expect(client.json().error_codes).toEqual([700016]);
-    const tenant = await rekey.app.inject({
-      method: 'POST',
-      url: '/nowhere.example/oauth2/v2.0/token',
-      payload: form({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: adminUpn,
-        password: adminPassword,
-      }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const tenant = await rekey.tokenRequest(passwordGrant(adminUpn, adminPassword), {}, 'nowhere.example');
     expect(tenant.json().error_codes).toEqual([90002]);
-    const grant = await token({ client_id: cliClientId });
+    const grant = await rekey.tokenRequest({ client_id: cliClientId });
     expect(grant.json().error_codes).toEqual([900144]);
-    const unsupported = await token({ grant_type: 'client_credentials', client_id: cliClientId });
+    const unsupported = await rekey.tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: cliClientId,
+    });
     expect(unsupported.json().error).toBe('unsupported_grant_type');
     const json = await rekey.app.inject({
       method: 'POST',
@@ -127,38 +91,21 @@ describe.each(dialects)('token endpoint on %s', (dialect) => {
 
   it('accepts the tenant id and organizations in the path', async () => {
     for (const segment of [rekey.tenant.id, 'organizations']) {
-      const response = await rekey.app.inject({
-        method: 'POST',
-        url: `/${segment}/oauth2/v2.0/token`,
-        payload: form({
-          grant_type: 'password',
-          client_id: cliClientId,
-          username: adminUpn,
-          password: adminPassword,
-        }),
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      });
+      const response = await rekey.tokenRequest(passwordGrant(adminUpn, adminPassword), {}, segment);
       expect(response.statusCode).toBe(200);
     }
   });
 
   it('rotates refresh tokens and refuses a replayed one', async () => {
-    const first = (
-      await token({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: adminUpn,
-        password: adminPassword,
-      })
-    ).json();
-    const second = await token({
+    const first = (await rekey.tokenRequest(passwordGrant(adminUpn, adminPassword))).json();
+    const second = await rekey.tokenRequest({
       grant_type: 'refresh_token',
       client_id: cliClientId,
       refresh_token: first.refresh_token,
     });
     expect(second.statusCode).toBe(200);
     expect(second.json().refresh_token).not.toBe(first.refresh_token);
-    const replay = await token({
+    const replay = await rekey.tokenRequest({
       grant_type: 'refresh_token',
       client_id: cliClientId,
       refresh_token: first.refresh_token,
@@ -176,14 +123,7 @@ describe.each(dialects)('token endpoint on %s', (dialect) => {
     expect(jwks.keys.length).toBeGreaterThan(0);
     expect(jwks.keys[0]).not.toHaveProperty('d');
     const { createLocalJWKSet, jwtVerify } = await import('jose');
-    const access = (
-      await token({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: adminUpn,
-        password: adminPassword,
-      })
-    ).json().access_token;
+    const access = (await rekey.tokenRequest(passwordGrant(adminUpn, adminPassword))).json().access_token;
     const { payload } = await jwtVerify(access, createLocalJWKSet(jwks), { issuer: discovery.issuer });
     expect(payload['upn']).toBe(adminUpn);
   });

@@ -2,34 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { type CliRun, runRekeyCli } from '../../test/support/cli-run.js';
 import { createPostgresDatabase, dialects } from '../../test/support/databases.js';
 import { openDatabase } from '../platform/db/database.js';
 import { listCatalogEntries } from '../platform/errors/catalog.js';
-import { runCli } from './cli.js';
 
-interface CliRun {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
-
-async function cli(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(['node', 'rekey', ...args], {
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-    env,
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-// `rekey errors` reports an unknown code through process.exitCode; keep it from leaking between
-// tests (and into the test runner's own exit code).
-afterEach(() => {
-  process.exitCode = undefined;
-});
+const cli = (env: Record<string, string>, ...args: string[]): Promise<CliRun> => runRekeyCli(env, args);
 
 describe('rekey errors', () => {
   it('lists every catalog code, one per line', async () => {
@@ -87,6 +66,13 @@ describe('rekey errors', () => {
       );
     },
   );
+
+  it('leaves no exit code behind: a failed run does not change the next one or the process', async () => {
+    const before = process.exitCode;
+    expect((await cli({}, 'errors', '99999')).code).toBe(1);
+    expect(process.exitCode).toBe(before);
+    expect((await cli({}, 'errors', '50126')).code).toBe(0);
+  });
 });
 
 describe.each(dialects)('rekey migrate on %s', (dialect) => {
@@ -133,7 +119,10 @@ describe('rekey migrate failures', () => {
     });
     try {
       const run = await cli({ REKEY_DATABASE_URL: 'mysql://db/rekey', REKEY_PORT: 'none' }, 'migrate');
-      expect(exit).toHaveBeenCalledWith(2);
+      // runCli returns the code; the process itself is left alone.
+      expect(run.code).toBe(2);
+      expect(exit).not.toHaveBeenCalled();
+      expect(run.out).toBe('');
       expect(run.err).toContain('Rekey cannot start; fix these settings:');
       expect(run.err).toContain('REKEY_DATABASE_URL must start with postgres://');
       expect(run.err).toContain('REKEY_PORT=none must be a whole number');

@@ -52,11 +52,11 @@ export function buildCli(io: CliIo): Command {
         ? findCatalogEntry(Number(code.replace(/^AADSTS/i, '')))
         : undefined;
       if (!entry) {
-        io.err(
-          `error 7700008 ResourceNotFound: Rekey does not define the code ${code}. Run \`rekey errors\` for the list.`,
-        );
-        process.exitCode = 1;
-        return;
+        const message = `error 7700008 ResourceNotFound: Rekey does not define the code ${code}. Run \`rekey errors\` for the list.`;
+        io.err(message);
+        // Already explained (the catalog entry's remediation is about directory objects, so
+        // reportFailure's "what to do" would mislead here): only the exit code is left to give.
+        throw new CommanderError(1, 'rekey.unknownErrorCode', message);
       }
       if (options.json) {
         io.out(JSON.stringify(describeCode(entry), null, 2));
@@ -76,12 +76,16 @@ export function buildCli(io: CliIo): Command {
   return program;
 }
 
-/** Runs the CLI on `argv`; returns the exit code. */
+/**
+ * Runs the CLI on `argv`; returns the exit code. A command fails by throwing, never by touching
+ * process state: a CommanderError (Commander's own, or one a command throws after explaining
+ * itself) exits with its code, anything else is reported by reportFailure and exits 1.
+ */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const program = buildCli(io);
   try {
     await program.parseAsync([...argv]);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     return reportFailure(io, error, argv.includes('--json'));

@@ -1,3 +1,4 @@
+import { CommanderError } from 'commander';
 import { type Config, ConfigError, loadConfig } from '../platform/config.js';
 import { findCatalogEntry } from '../platform/errors/catalog.js';
 import { isRekeyError } from '../platform/errors/rekey-error.js';
@@ -15,14 +16,14 @@ export const processIo: CliIo = {
   env: process.env,
 };
 
-/** Reads the configuration, or explains every bad setting and exits 2. */
+/** Reads the configuration, or explains every bad setting and fails so that runCli exits 2. */
 export function configOrExit(io: CliIo): Config {
   try {
     return loadConfig(io.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       io.err(error.message);
-      process.exit(2);
+      throw new CommanderError(2, 'rekey.invalidSettings', error.message);
     }
     throw error;
   }

@@ -2,15 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, runRekeyCli } from '../../test/support/cli-run.js';
 import { dialects } from '../../test/support/databases.js';
-import { adminUpn, cliClientId, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
-import { runCli } from './cli.js';
-
-interface CliRun {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
+import { aadstsCodeOf, bearer } from '../../test/support/http-helpers.js';
+import { adminPassword, adminUpn, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 
 describe.each(dialects)('rekey users on %s', (dialect) => {
   let rekey: TestRekey;
@@ -41,14 +36,7 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
   });
 
   async function cli(...args: string[]): Promise<CliRun> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(['node', 'rekey', ...args], {
-      out: (text) => out.push(text),
-      err: (text) => err.push(text),
-      env,
-    });
-    const run = { code, out: out.join('\n'), err: err.join('\n') };
+    const run = await runRekeyCli(env, args);
     outputs.push(run.out, run.err);
     return run;
   }
@@ -57,24 +45,6 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
     const run = await cli(...args, '--json');
     expect(run.code, run.err).toBe(0);
     return JSON.parse(run.out) as T;
-  }
-
-  /** 0 for a successful password sign-in, else its AADSTS code. */
-  async function signInCode(upn: string, password: string): Promise<number> {
-    const response = await rekey.app.inject({
-      method: 'POST',
-      url: '/example.com/oauth2/v2.0/token',
-      payload: new URLSearchParams({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: upn,
-        password,
-      }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    return response.statusCode === 200
-      ? 0
-      : (response.json<{ error_codes: number[] }>().error_codes[0] ?? -1);
   }
 
   function expectFailure(run: CliRun, code: number, name: string): void {
@@ -114,7 +84,7 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
       'se',
     );
     expect(created).toMatchObject({ userPrincipalName: 'cli.ada@example.com', accountEnabled: true });
-    expect(await signInCode('cli.ada@example.com', 'Orchid-River-3-Tq!')).toBe(50055);
+    expect(await rekey.signInCode('cli.ada@example.com', 'Orchid-River-3-Tq!')).toBe(50055);
     const shown = await json(
       'users',
       'get',
@@ -144,7 +114,7 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
     expect(run.out).toMatch(/^Created cli\.gen@example\.com \([0-9a-f-]{36}\)\./);
     const password = /Password \(shown only now\): (\S+)/.exec(run.out)?.[1];
     expect(password).toBeTypeOf('string');
-    expect(await signInCode('cli.gen@example.com', password ?? '')).toBe(50055);
+    expect(await rekey.signInCode('cli.gen@example.com', password ?? '')).toBe(50055);
 
     const free = await cli(
       'users',
@@ -158,7 +128,7 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
       '--no-force-change',
     );
     expect(free.code, free.err).toBe(0);
-    expect(await signInCode('cli.free@example.com', 'Orchid-River-4-Tq!')).toBe(0);
+    expect(await rekey.signInCode('cli.free@example.com', 'Orchid-River-4-Tq!')).toBe(0);
   });
 
   it('reports bad input as catalog errors with exit status 1', async () => {
@@ -304,8 +274,7 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
   });
 
   it('set-password resets through the operations service before returning', async () => {
-    const user = await rekey.createUser('cli.reset', 'Quiet-Harbor-7!');
-    const token = await rekey.signIn('cli.reset@example.com', 'Quiet-Harbor-7!');
+    const user = await rekey.createUserWithToken('cli.reset', 'Quiet-Harbor-7!');
     const result = await json<Record<string, unknown>>(
       'users',
       'set-password',
@@ -320,14 +289,10 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
       forceChangePasswordNextSignIn: true,
     });
     expect(result).not.toHaveProperty('generatedPassword');
-    expect(await signInCode('cli.reset@example.com', 'Copper-Meadow-41-Zx!')).toBe(50055);
-    expect(await signInCode('cli.reset@example.com', 'Quiet-Harbor-7!')).toBe(50126);
-    const me = await rekey.app.inject({
-      method: 'GET',
-      url: '/v1.0/me',
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(me.json().error.innerError.aadstsCode).toBe(50133);
+    expect(await rekey.signInCode('cli.reset@example.com', 'Copper-Meadow-41-Zx!')).toBe(50055);
+    expect(await rekey.signInCode('cli.reset@example.com', 'Quiet-Harbor-7!')).toBe(50126);
+    const me = await rekey.app.inject({ method: 'GET', url: '/v1.0/me', headers: bearer(user.token) });
+    expect(aadstsCodeOf(me)).toBe(50133);
     const operation = await rekey.db.kysely
       .selectFrom('password_operations')
       .select(['kind', 'state', 'secret_ciphertext'])
@@ -338,14 +303,14 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
     const generated = await cli('users', 'set-password', 'cli.reset@example.com', '--no-force-change');
     expect(generated.code, generated.err).toBe(0);
     const password = /Password \(shown only now\): (\S+)/.exec(generated.out)?.[1] ?? '';
-    expect(await signInCode('cli.reset@example.com', password)).toBe(0);
+    expect(await rekey.signInCode('cli.reset@example.com', password)).toBe(0);
 
     expectFailure(
       await cli('users', 'set-password', 'cli.reset@example.com', '--password', 'weak'),
       120002,
       'PasswordChangeInvalidNewPasswordWeak',
     );
-    expect(await signInCode('cli.reset@example.com', password)).toBe(0);
+    expect(await rekey.signInCode('cli.reset@example.com', password)).toBe(0);
     expectFailure(
       await cli('users', 'set-password', 'ghost@example.com', '--generate'),
       7700008,
@@ -354,19 +319,14 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
   });
 
   it('disables (revoking sessions), enables, deletes and restores', async () => {
-    await rekey.createUser('cli.life', 'Quiet-Harbor-7!');
-    const token = await rekey.signIn('cli.life@example.com', 'Quiet-Harbor-7!');
+    const { token } = await rekey.createUserWithToken('cli.life', 'Quiet-Harbor-7!');
     const disabled = await cli('users', 'disable', 'cli.life@example.com');
     expect(disabled.out).toBe('Disabled cli.life@example.com; every session of the user was revoked.');
-    expect(await signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(50057);
-    const me = await rekey.app.inject({
-      method: 'GET',
-      url: '/v1.0/me',
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(me.json().error.innerError.aadstsCode).toBe(50057);
+    expect(await rekey.signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(50057);
+    const me = await rekey.app.inject({ method: 'GET', url: '/v1.0/me', headers: bearer(token) });
+    expect(aadstsCodeOf(me)).toBe(50057);
     expect(await json('users', 'enable', 'cli.life@example.com')).toMatchObject({ accountEnabled: true });
-    expect(await signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(0);
+    expect(await rekey.signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(0);
 
     const deleted = await json<{ id: string; deletedDateTime: string }>(
       'users',
@@ -374,21 +334,21 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
       'cli.life@example.com',
     );
     expect(deleted.deletedDateTime).toMatch(/^\d{4}-/);
-    expect(await signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(50034);
+    expect(await rekey.signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(50034);
     expectFailure(await cli('users', 'get', 'cli.life@example.com'), 7700008, 'ResourceNotFound');
     const deletedList = await json<Array<{ id: string }>>('users', 'list', '--deleted');
     expect(deletedList.map((u) => u.id)).toContain(deleted.id);
 
     const restored = await cli('users', 'restore', deleted.id);
     expect(restored.out).toBe(`Restored cli.life@example.com (${deleted.id}).`);
-    expect(await signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(0);
+    expect(await rekey.signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(0);
     expectFailure(await cli('users', 'restore', deleted.id), 7700008, 'ResourceNotFound');
   });
 
   it('will not disable or delete the last Global Administrator', async () => {
     expectFailure(await cli('users', 'disable', adminUpn), 7700106, 'LastGlobalAdministrator');
     expectFailure(await cli('users', 'delete', adminUpn), 7700106, 'LastGlobalAdministrator');
-    expect(await signInCode(adminUpn, 'Harness-Keeper-Pass-1!')).toBe(0);
+    expect(await rekey.signInCode(adminUpn, adminPassword)).toBe(0);
   });
 
   it('refuses a database that Rekey has not prepared', async () => {
@@ -409,5 +369,15 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
       expect(text).not.toContain('password_hash');
       expect(text).not.toContain('passwordHash');
     }
+  });
+});
+
+describe('rekey users with bad settings', () => {
+  it('lists every bad setting and exits 2, as every command does, before opening a database', async () => {
+    const run = await runRekeyCli({ REKEY_DATABASE_URL: 'mysql://db/rekey' }, ['users', 'list']);
+    expect(run.code).toBe(2);
+    expect(run.out).toBe('');
+    expect(run.err).toContain('Rekey cannot start; fix these settings:');
+    expect(run.err).toContain('REKEY_DATABASE_URL must start with postgres://');
   });
 });

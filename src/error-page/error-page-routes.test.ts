@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aadstsCodeOf } from '../../test/support/http-helpers.js';
 import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { getCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
 
@@ -85,7 +86,7 @@ describe('GET /error', () => {
   ])('answers %s with 400 7700001', async (_name, query) => {
     const response = await get(query);
     expect(response.statusCode).toBe(400);
-    expect(response.json().error.innerError.aadstsCode).toBe(7700001);
+    expect(aadstsCodeOf(response)).toBe(7700001);
     expect(response.body).not.toContain('<script>');
   });
 });

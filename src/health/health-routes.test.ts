@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
+import { aadstsCodeOf } from '../../test/support/http-helpers.js';
 import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 
 describe.each(dialects)('health endpoints on %s', (dialect) => {
@@ -49,7 +50,7 @@ describe.each(dialects)('health endpoints on %s', (dialect) => {
       await other.db.close();
       const ready = await other.app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(503);
-      expect(ready.json().error.innerError.aadstsCode).toBe(7700202);
+      expect(aadstsCodeOf(ready)).toBe(7700202);
       expect(ready.body).not.toMatch(/destroyed|pool|sqlite|ECONN/i);
       const health = await other.app.inject({ method: 'GET', url: '/healthz' });
       expect(health.statusCode).toBe(200);

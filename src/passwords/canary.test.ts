@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
-import { cliClientId, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { bearer, tokenRequestOptions } from '../../test/support/http-helpers.js';
+import { passwordGrant, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { passwordMethodId } from './password-routes.js';
 
 interface Exchange {
@@ -45,17 +46,7 @@ describe.each(dialects)('password canary on %s', (dialect) => {
   }
 
   const signIn = (label: string, username: string, password: string) =>
-    send(label, {
-      method: 'POST',
-      url: '/example.com/oauth2/v2.0/token',
-      payload: new URLSearchParams({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username,
-        password,
-      }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    send(label, tokenRequestOptions(passwordGrant(username, password)));
 
   async function tokenOf(label: string, username: string, password: string): Promise<string> {
     const response = await signIn(label, username, password);
@@ -84,7 +75,7 @@ describe.each(dialects)('password canary on %s', (dialect) => {
 
   it('never writes a password to a log, a response or a database column', async () => {
     const admin = await rekey.adminToken();
-    const adminAuth = { authorization: `Bearer ${admin}` };
+    const adminAuth = bearer(admin);
 
     // User creation: the API and the service.
     const created = await send('create user', {
@@ -127,7 +118,7 @@ describe.each(dialects)('password canary on %s', (dialect) => {
         method: 'POST',
         url: '/v1.0/me/changePassword',
         payload: { currentPassword, newPassword },
-        headers: { authorization: `Bearer ${token}` },
+        headers: bearer(token),
       });
     expect((await change('change, wrong current', canary(8), canary(3))).statusCode).toBe(400);
     expect((await change('change, weak new', canary(1), `canary${marker}`)).statusCode).toBe(400);
@@ -145,7 +136,7 @@ describe.each(dialects)('password canary on %s', (dialect) => {
         method: 'POST',
         url: '/v1.0/me/changePassword',
         payload,
-        headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+        headers: { ...bearer(token), 'content-type': contentType },
       });
     expect((await raw('malformed JSON', `{"currentPassword":"${canary(3)}",`)).statusCode).toBe(400);
     expect(

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
-import { cliClientId, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { aadstsCodeOf, bearer, signInCodeOf } from '../../test/support/http-helpers.js';
+import {
+  cliClientId,
+  passwordGrant,
+  startTestRekey,
+  type TestRekey,
+} from '../../test/support/rekey-harness.js';
 import { listAuditsByCorrelation } from '../audit/audit-store.js';
 import { systemClock } from '../platform/clock.js';
 import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -22,19 +28,8 @@ describe.each(dialects)('password change on %s', (dialect) => {
 
   /** The password grant; returns the status and the Entra error code (0 for success). */
   async function trySignIn(upn: string, password: string): Promise<{ status: number; code: number }> {
-    const response = await rekey.app.inject({
-      method: 'POST',
-      url: '/example.com/oauth2/v2.0/token',
-      payload: new URLSearchParams({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: upn,
-        password,
-      }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    const body = response.json<{ error_codes?: number[] }>();
-    return { status: response.statusCode, code: body.error_codes?.[0] ?? 0 };
+    const response = await rekey.tokenRequest(passwordGrant(upn, password));
+    return { status: response.statusCode, code: signInCodeOf(response) };
   }
 
   const changeOwn = (token: string, body: object, correlationId: string) =>
@@ -42,7 +37,7 @@ describe.each(dialects)('password change on %s', (dialect) => {
       method: 'POST',
       url: '/v1.0/me/changePassword',
       payload: body,
-      headers: { authorization: `Bearer ${token}`, 'client-request-id': correlationId },
+      headers: { ...bearer(token), 'client-request-id': correlationId },
     });
 
   const changeExpired = (body: object, correlationId = 'expired-change', tenant = 'example.com') =>
@@ -79,31 +74,16 @@ describe.each(dialects)('password change on %s', (dialect) => {
       .execute();
   }
 
-  async function errorCodeOf(response: { statusCode: number; json<T>(): T }) {
-    return response.json<{ error: { innerError: { aadstsCode: number } } }>().error.innerError.aadstsCode;
-  }
-
   it('changes the password: 204, operation history, audit, old tokens refused, new password signs in', async () => {
-    const user = await rekey.createUser('pat.change', 'Willow-Brook-31!');
-    const token = await rekey.signIn(user.userPrincipalName, 'Willow-Brook-31!');
-    const refresh = await rekey.app.inject({
-      method: 'POST',
-      url: '/example.com/oauth2/v2.0/token',
-      payload: new URLSearchParams({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: user.userPrincipalName,
-        password: 'Willow-Brook-31!',
-      }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const user = await rekey.createUserWithToken('pat.change', 'Willow-Brook-31!');
+    const refresh = await rekey.tokenRequest(passwordGrant(user.userPrincipalName, 'Willow-Brook-31!'));
     const refreshToken = refresh.json<{ refresh_token: string }>().refresh_token;
     const before = await userState(user.id);
     const historyBefore = await historyCount(user.id);
 
     const correlation = `self-change-${dialect}`;
     const response = await changeOwn(
-      token,
+      user.token,
       { currentPassword: 'Willow-Brook-31!', newPassword: 'Cobalt-Meadow-62!' },
       correlation,
     );
@@ -146,19 +126,14 @@ describe.each(dialects)('password change on %s', (dialect) => {
     const stale = await rekey.app.inject({
       method: 'GET',
       url: `/v1.0/users/${user.id}/authentication/operations/${operation.id}`,
-      headers: { authorization: `Bearer ${token}` },
+      headers: bearer(user.token),
     });
     expect(stale.statusCode).toBe(401);
-    expect(await errorCodeOf(stale)).toBe(50133);
-    const staleRefresh = await rekey.app.inject({
-      method: 'POST',
-      url: '/example.com/oauth2/v2.0/token',
-      payload: new URLSearchParams({
-        grant_type: 'refresh_token',
-        client_id: cliClientId,
-        refresh_token: refreshToken,
-      }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    expect(aadstsCodeOf(stale)).toBe(50133);
+    const staleRefresh = await rekey.tokenRequest({
+      grant_type: 'refresh_token',
+      client_id: cliClientId,
+      refresh_token: refreshToken,
     });
     expect(staleRefresh.json<{ error_codes: number[] }>().error_codes).toEqual([50173]);
 
@@ -171,14 +146,14 @@ describe.each(dialects)('password change on %s', (dialect) => {
     const me = await rekey.app.inject({
       method: 'GET',
       url: '/v1.0/me?$select=lastPasswordChangeDateTime',
-      headers: { authorization: `Bearer ${fresh}` },
+      headers: bearer(fresh),
     });
     expect(me.statusCode, me.body).toBe(200);
     expect(me.json().lastPasswordChangeDateTime).toBe(operation.completed_at);
     const status = await rekey.app.inject({
       method: 'GET',
       url: `/v1.0/users/${user.id}/authentication/operations/${operation.id}`,
-      headers: { authorization: `Bearer ${fresh}` },
+      headers: bearer(fresh),
     });
     expect(status.statusCode).toBe(200);
     expect(status.json()).toEqual({
@@ -193,17 +168,16 @@ describe.each(dialects)('password change on %s', (dialect) => {
   });
 
   it('refuses a wrong current password with 120000, audits the failure and changes nothing', async () => {
-    const user = await rekey.createUser('wrong.current', 'Juniper-Stone-44!');
-    const token = await rekey.signIn(user.userPrincipalName, 'Juniper-Stone-44!');
+    const user = await rekey.createUserWithToken('wrong.current', 'Juniper-Stone-44!');
     const before = await userState(user.id);
     const correlation = `wrong-current-${dialect}`;
     const response = await changeOwn(
-      token,
+      user.token,
       { currentPassword: 'Juniper-Stone-45!', newPassword: 'Cobalt-Meadow-62!' },
       correlation,
     );
     expect(response.statusCode).toBe(400);
-    expect(await errorCodeOf(response)).toBe(120000);
+    expect(aadstsCodeOf(response)).toBe(120000);
     expect(response.json().error.code).toBe('Request_BadRequest');
     const audits = await listAuditsByCorrelation(rekey.db.kysely, rekey.tenant.id, correlation);
     expect(audits.map((a) => [a.activity_display_name, a.result, a.result_reason.slice(0, 13)])).toEqual([
@@ -228,20 +202,19 @@ describe.each(dialects)('password change on %s', (dialect) => {
   ])(
     'refuses a new password %s with %i, audited, nothing changed',
     async (name, alias, newValue, code, rules) => {
-      const user = await rekey.createUser(alias, 'Saffron-Ridge-19!', {
+      const user = await rekey.createUserWithToken(alias, 'Saffron-Ridge-19!', {
         displayName: 'Policy Valeworth',
         givenName: 'Policy',
         surname: 'Valeworth',
       });
-      const token = await rekey.signIn(user.userPrincipalName, 'Saffron-Ridge-19!');
       const correlation = `policy-${dialect}-${name.replace(/\W+/g, '-')}`;
       const response = await changeOwn(
-        token,
+        user.token,
         { currentPassword: 'Saffron-Ridge-19!', newPassword: newValue },
         correlation,
       );
       expect(response.statusCode).toBe(400);
-      expect(await errorCodeOf(response)).toBe(code);
+      expect(aadstsCodeOf(response)).toBe(code);
       const failures = response.json().error.innerError.details.failures as Array<{ rule: string }>;
       for (const rule of rules) expect(failures.map((f) => f.rule)).toContain(rule);
       expect(response.body).not.toContain(newValue);
@@ -300,7 +273,7 @@ describe.each(dialects)('password change on %s', (dialect) => {
     });
     for (const response of [wrong, unknown]) {
       expect(response.statusCode).toBe(400);
-      expect(await errorCodeOf(response)).toBe(120000);
+      expect(aadstsCodeOf(response)).toBe(120000);
     }
     expect(wrong.json().error.message).toBe(unknown.json().error.message);
     const policy = await changeExpired({
@@ -308,7 +281,7 @@ describe.each(dialects)('password change on %s', (dialect) => {
       currentPassword: 'Amber-Lantern-8!',
       newPassword: 'short',
     });
-    expect(await errorCodeOf(policy)).toBe(120002);
+    expect(aadstsCodeOf(policy)).toBe(120002);
     const tenant = await changeExpired(
       {
         userPrincipalName: user.userPrincipalName,
@@ -319,10 +292,10 @@ describe.each(dialects)('password change on %s', (dialect) => {
       'elsewhere.example',
     );
     expect(tenant.statusCode).toBe(400);
-    expect(await errorCodeOf(tenant)).toBe(90002);
+    expect(aadstsCodeOf(tenant)).toBe(90002);
     const missing = await changeExpired({ userPrincipalName: user.userPrincipalName, currentPassword: 'x' });
     expect(missing.statusCode).toBe(400);
-    expect(await errorCodeOf(missing)).toBe(7700001);
+    expect(aadstsCodeOf(missing)).toBe(7700001);
     // Nothing changed: still forced, still the old password.
     expect(await trySignIn(user.userPrincipalName, 'Amber-Lantern-8!')).toEqual({ status: 400, code: 50055 });
   });
@@ -375,7 +348,7 @@ describe.each(dialects)('password change on %s', (dialect) => {
       newPassword: 'Tidal-Compass-93!',
     });
     expect(response.statusCode).toBe(400);
-    expect(await errorCodeOf(response)).toBe(50057);
+    expect(aadstsCodeOf(response)).toBe(50057);
     expect(await operationsOf(user.id)).toEqual([]);
   });
 

@@ -1,10 +1,10 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
+import { bearer } from '../../test/support/http-helpers.js';
 import {
   adminPassword,
   adminUpn,
-  cliClientId,
+  lineSink,
   startTestRekey,
   type TestRekey,
 } from '../../test/support/rekey-harness.js';
@@ -53,19 +53,13 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
    * with its own hasher so a test can make one step fail.
    */
   function otherService(hasher: PasswordHasher): OperationService {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        logLines.push(chunk.toString('utf8'));
-        callback();
-      },
-    });
     return createOperationService({
       db: rekey.db,
       tenantId: rekey.tenant.id,
       hasher,
       secretBox: createSecretBox(loadSecretKey(rekey.config.secretKey, rekey.dataDir)),
       clock,
-      logger: createLogger('trace', sink),
+      logger: createLogger('trace', lineSink(logLines)),
     });
   }
 
@@ -89,21 +83,6 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
   /** A fresh administrator token: the tests move the clock by hours in total. */
   const adminToken = () => rekey.signIn(adminUpn, adminPassword);
 
-  async function trySignIn(upn: string, password: string): Promise<number> {
-    const response = await rekey.app.inject({
-      method: 'POST',
-      url: '/example.com/oauth2/v2.0/token',
-      payload: new URLSearchParams({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: upn,
-        password,
-      }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    return response.json<{ error_codes?: number[] }>().error_codes?.[0] ?? 0;
-  }
-
   /** Creates a user and an accepted (not yet run) admin reset of their password. */
   async function acceptedReset(alias: string, newPassword = 'Granite-Valley-58!') {
     const user = await rekey.createUser(alias, 'Willow-Brook-31!');
@@ -112,7 +91,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
       method: 'POST',
       url: `/v1.0/users/${user.id}/authentication/methods/${passwordMethodId}/resetPassword`,
       payload: { newPassword },
-      headers: { authorization: `Bearer ${await adminToken()}`, 'client-request-id': correlationId },
+      headers: { ...bearer(await adminToken()), 'client-request-id': correlationId },
     });
     expect(response.statusCode, response.body).toBe(202);
     const location = String(response.headers['location']);
@@ -151,7 +130,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
     const response = await rekey.app.inject({
       method: 'GET',
       url: location.replace('http://rekey.test', ''),
-      headers: { authorization: `Bearer ${await adminToken()}` },
+      headers: bearer(await adminToken()),
     });
     expect(response.statusCode).toBe(200);
     return response.json<{ status: string; statusDetail: string | null; lastActionDateTime: string }>();
@@ -205,8 +184,8 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
     });
     expect(await statesOf(operationId)).toEqual(['notStarted', 'running', 'running', 'succeeded']);
     expect(await graphView(location)).toMatchObject({ status: 'succeeded', statusDetail: null });
-    expect(await trySignIn(user.userPrincipalName, newPassword)).toBe(50055);
-    expect(await trySignIn(user.userPrincipalName, 'Willow-Brook-31!')).toBe(50126);
+    expect(await rekey.signInCode(user.userPrincipalName, newPassword)).toBe(50055);
+    expect(await rekey.signInCode(user.userPrincipalName, 'Willow-Brook-31!')).toBe(50126);
   });
 
   it('commits once when several runs of one operation race, in one process or two', async () => {
@@ -279,7 +258,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
       successAudits: 1,
     });
     expect(await graphView(location)).toMatchObject({ status: 'succeeded', statusDetail: null });
-    expect(await trySignIn(user.userPrincipalName, newPassword)).toBe(50055);
+    expect(await rekey.signInCode(user.userPrincipalName, newPassword)).toBe(50055);
   });
 
   it('backs off exponentially between retries', async () => {
@@ -320,7 +299,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
     );
     expect(await statesOf(operationId)).toEqual(['notStarted', 'running', 'terminated']);
     expect(await effects(user.id, correlationId)).toEqual(before);
-    expect(await trySignIn(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
+    expect(await rekey.signInCode(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
     expect(await rekey.operations.runDueOperations()).toBe(0);
   });
 
@@ -375,8 +354,8 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
     expect(row).toMatchObject({ state: 'terminated', error_code: 120020, secret_ciphertext: null });
     clock.advance(600);
     expect(await service.runDueOperations()).toBe(0);
-    expect(await trySignIn(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
-    expect(await trySignIn(user.userPrincipalName, 'Granite-Valley-58!')).toBe(50126);
+    expect(await rekey.signInCode(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
+    expect(await rekey.signInCode(user.userPrincipalName, 'Granite-Valley-58!')).toBe(50126);
   });
 
   it('does not let an immediate admin reset that failed in the request complete later', async () => {
@@ -394,7 +373,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
     expect((error as RekeyError).code).toBe(120008);
     clock.advance(600);
     expect(await service.runDueOperations()).toBe(0);
-    expect(await trySignIn(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
+    expect(await rekey.signInCode(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
   });
 
   it('runs queued operations in the background worker and stops cleanly', async () => {
@@ -412,7 +391,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
     }
     for (const a of accepted) {
       expect((await operation(a.operationId)).state).toBe('succeeded');
-      expect(await trySignIn(a.user.userPrincipalName, a.newPassword)).toBe(50055);
+      expect(await rekey.signInCode(a.user.userPrincipalName, a.newPassword)).toBe(50055);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
-import { adminUpn, cliClientId, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { aadstsCodeOf, bearer } from '../../test/support/http-helpers.js';
+import { adminUpn, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { listAuditsByCorrelation } from '../audit/audit-store.js';
 import type { DirectoryRole } from '../users/roles.js';
 import { listOperationEvents } from './operation-store.js';
@@ -18,21 +19,6 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
   });
   afterAll(async () => rekey?.close());
 
-  async function trySignIn(upn: string, password: string): Promise<number> {
-    const response = await rekey.app.inject({
-      method: 'POST',
-      url: '/example.com/oauth2/v2.0/token',
-      payload: new URLSearchParams({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: upn,
-        password,
-      }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    return response.json<{ error_codes?: number[] }>().error_codes?.[0] ?? 0;
-  }
-
   const reset = (
     token: string,
     target: string,
@@ -43,28 +29,18 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
       method: 'POST',
       url: `/v1.0/users/${target}/authentication/methods/${passwordMethodId}/resetPassword`,
       ...(body === undefined ? {} : { payload: body }),
-      headers: { authorization: `Bearer ${token}`, ...headers },
+      headers: { ...bearer(token), ...headers },
     });
 
   const getOperation = (token: string, location: string) =>
     rekey.app.inject({
       method: 'GET',
       url: location.replace('http://rekey.test', ''),
-      headers: { authorization: `Bearer ${token}` },
+      headers: bearer(token),
     });
 
-  function aadstsOf(response: { json<T>(): T }): number {
-    return response.json<{ error: { innerError: { aadstsCode: number } } }>().error.innerError.aadstsCode;
-  }
-
-  async function tokenWithRole(alias: string, roles: DirectoryRole[]): Promise<string> {
-    const user = await rekey.createUser(alias, 'Harbor-Signal-27!', { roles });
-    return rekey.signIn(user.userPrincipalName, 'Harbor-Signal-27!');
-  }
-
   it('accepts a reset with 202 and Location; the operation goes notStarted -> succeeded and forces a change', async () => {
-    const user = await rekey.createUser('reset.target', 'Willow-Brook-31!');
-    const userToken = await rekey.signIn(user.userPrincipalName, 'Willow-Brook-31!');
+    const user = await rekey.createUserWithToken('reset.target', 'Willow-Brook-31!');
     const correlation = `reset-${dialect}`;
     const response = await reset(
       admin,
@@ -92,7 +68,7 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
       statusDetail: null,
     });
     // Not done yet: the old password still works.
-    expect(await trySignIn(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
+    expect(await rekey.signInCode(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
 
     expect(await rekey.operations.runDueOperations()).toBeGreaterThanOrEqual(1);
     const done = await getOperation(admin, location);
@@ -109,11 +85,11 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
     });
 
     // The user's old token is refused; the new password must be changed at the next sign-in.
-    const stale = await getOperation(userToken, location);
+    const stale = await getOperation(user.token, location);
     expect(stale.statusCode).toBe(401);
-    expect(aadstsOf(stale)).toBe(50133);
-    expect(await trySignIn(user.userPrincipalName, 'Willow-Brook-31!')).toBe(50126);
-    expect(await trySignIn(user.userPrincipalName, 'Granite-Valley-58!')).toBe(50055);
+    expect(aadstsCodeOf(stale)).toBe(50133);
+    expect(await rekey.signInCode(user.userPrincipalName, 'Willow-Brook-31!')).toBe(50126);
+    expect(await rekey.signInCode(user.userPrincipalName, 'Granite-Valley-58!')).toBe(50055);
     const change = await rekey.app.inject({
       method: 'POST',
       url: '/example.com/password/change',
@@ -124,8 +100,8 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
       },
     });
     expect(change.statusCode, change.body).toBe(204);
-    expect(await trySignIn(user.userPrincipalName, 'Lichen-Harbor-70!')).toBe(0);
-    expect(await trySignIn(user.userPrincipalName, 'Granite-Valley-58!')).toBe(50126);
+    expect(await rekey.signInCode(user.userPrincipalName, 'Lichen-Harbor-70!')).toBe(0);
+    expect(await rekey.signInCode(user.userPrincipalName, 'Granite-Valley-58!')).toBe(50126);
   });
 
   it('generates a password when none is given and returns it once; the worker completes it', async () => {
@@ -154,8 +130,8 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
         if (status !== 'succeeded') await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(status).toBe('succeeded');
-      expect(await trySignIn(user.userPrincipalName, body.newPassword)).toBe(50055);
-      expect(await trySignIn(user.userPrincipalName, 'Willow-Brook-31!')).toBe(50126);
+      expect(await rekey.signInCode(user.userPrincipalName, body.newPassword)).toBe(50055);
+      expect(await rekey.signInCode(user.userPrincipalName, 'Willow-Brook-31!')).toBe(50126);
     } finally {
       await rekey.worker.stop();
     }
@@ -202,14 +178,14 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
     ],
   ])('answers a caller with %s with %i', async (role, status, roles) => {
     const alias = `caller.${role.toLowerCase().replace(/\W+/g, '')}`;
-    const token = await tokenWithRole(alias, roles);
+    const { token } = await rekey.createUserWithToken(alias, 'Harbor-Signal-27!', { roles });
     const target = await rekey.createUser(`${alias}.target`, 'Willow-Brook-31!');
     const response = await reset(token, target.id, { newPassword: 'Granite-Valley-58!' });
     expect(response.statusCode, response.body).toBe(status);
     if (status === 403) {
-      expect(aadstsOf(response)).toBe(7700103);
+      expect(aadstsCodeOf(response)).toBe(7700103);
       expect(response.json().error.code).toBe('Authorization_RequestDenied');
-      expect(await trySignIn(target.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
+      expect(await rekey.signInCode(target.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
     }
   });
 
@@ -218,16 +194,16 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
     ['Privileged Authentication Administrator', 202],
   ] as const)("lets a caller with %s reset an administrator's password: %i", async (role, status) => {
     const alias = `priv.${role.toLowerCase().replace(/\W+/g, '')}`;
-    const token = await tokenWithRole(alias, [role]);
+    const { token } = await rekey.createUserWithToken(alias, 'Harbor-Signal-27!', { roles: [role] });
     const target = await rekey.createUser(`${alias}.admin`, 'Willow-Brook-31!', {
       roles: ['Global Administrator'],
     });
     const response = await reset(token, target.id, { newPassword: 'Granite-Valley-58!' });
     expect(response.statusCode, response.body).toBe(status);
     if (status === 403) {
-      expect(aadstsOf(response)).toBe(7700103);
+      expect(aadstsCodeOf(response)).toBe(7700103);
       expect(response.json().error.innerError.details.targetRoles).toEqual(['Global Administrator']);
-      expect(await trySignIn(target.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
+      expect(await rekey.signInCode(target.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
     }
   });
 
@@ -240,7 +216,7 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
     for (const target of [admins.id, adminUpn, adminUpn.toUpperCase()]) {
       const response = await reset(admin, target, { newPassword: 'Granite-Valley-58!' });
       expect(response.statusCode).toBe(403);
-      expect(aadstsOf(response)).toBe(7700104);
+      expect(aadstsCodeOf(response)).toBe(7700104);
     }
   });
 
@@ -249,7 +225,7 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
       newPassword: 'Granite-Valley-58!',
     });
     expect(missing.statusCode).toBe(404);
-    expect(aadstsOf(missing)).toBe(7700008);
+    expect(aadstsCodeOf(missing)).toBe(7700008);
 
     const user = await rekey.createUser('reset.weak', 'Willow-Brook-31!');
     const weak = await reset(
@@ -259,9 +235,9 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
       { 'client-request-id': `weak-${dialect}` },
     );
     expect(weak.statusCode).toBe(400);
-    expect(aadstsOf(weak)).toBe(120002);
+    expect(aadstsCodeOf(weak)).toBe(120002);
     const named = await reset(admin, user.id, { newPassword: 'Reset.Weak-2024!' });
-    expect(aadstsOf(named)).toBe(120003);
+    expect(aadstsCodeOf(named)).toBe(120003);
     const audits = await listAuditsByCorrelation(rekey.db.kysely, rekey.tenant.id, `weak-${dialect}`);
     expect(audits.map((a) => [a.activity_display_name, a.result])).toEqual([
       ['Reset password (by admin)', 'failure'],
@@ -269,14 +245,14 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
 
     const extra = await reset(admin, user.id, { newPassword: 'Granite-Valley-58!', forceChange: true });
     expect(extra.statusCode).toBe(400);
-    expect(aadstsOf(extra)).toBe(7700001);
+    expect(aadstsCodeOf(extra)).toBe(7700001);
     const anonymous = await rekey.app.inject({
       method: 'POST',
       url: `/v1.0/users/${user.id}/authentication/methods/${passwordMethodId}/resetPassword`,
       payload: {},
     });
     expect(anonymous.statusCode).toBe(401);
-    expect(aadstsOf(anonymous)).toBe(7700101);
+    expect(aadstsCodeOf(anonymous)).toBe(7700101);
     expect(
       await rekey.db.kysely
         .selectFrom('password_operations')
@@ -294,13 +270,13 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
     const otherToken = await rekey.signIn(other.userPrincipalName, 'Willow-Brook-31!');
     const denied = await getOperation(otherToken, location);
     expect(denied.statusCode).toBe(403);
-    expect(aadstsOf(denied)).toBe(7700103);
+    expect(aadstsCodeOf(denied)).toBe(7700103);
     const ownToken = await rekey.signIn(user.userPrincipalName, 'Willow-Brook-31!');
     expect((await getOperation(ownToken, location)).statusCode).toBe(200);
     // Another user's id with this operation's id: not found, not someone else's operation.
     const crossed = await getOperation(admin, location.replace(user.id, other.id));
     expect(crossed.statusCode).toBe(404);
-    expect(aadstsOf(crossed)).toBe(7700008);
+    expect(aadstsCodeOf(crossed)).toBe(7700008);
     const unknown = await getOperation(
       admin,
       location.replace(/[^/]+$/, '8c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f'),

@@ -1,10 +1,9 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
+import { bearer, expectErrorCode, type Json } from '../../test/support/http-helpers.js';
 import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { listAuditsByCorrelation, toGraphDirectoryAudit } from '../audit/audit-store.js';
-
-type Json = Record<string, unknown>;
 
 describe.each(dialects)('Graph domains API on %s', (dialect) => {
   let rekey: TestRekey;
@@ -14,8 +13,7 @@ describe.each(dialects)('Graph domains API on %s', (dialect) => {
   beforeAll(async () => {
     rekey = await startTestRekey(dialect);
     admin = await rekey.adminToken();
-    await rekey.createUser('plain', 'Quiet-Harbor-7!');
-    plain = await rekey.signIn('plain@example.com', 'Quiet-Harbor-7!');
+    plain = (await rekey.createUserWithToken('plain', 'Quiet-Harbor-7!')).token;
   });
   afterAll(async () => rekey?.close());
 
@@ -29,16 +27,9 @@ describe.each(dialects)('Graph domains API on %s', (dialect) => {
     return rekey.app.inject({
       method,
       url,
-      headers: { authorization: `Bearer ${token}`, ...headers },
+      headers: { ...bearer(token), ...headers },
       ...(payload ? { payload } : {}),
     });
-  }
-
-  function expectError(response: LightMyRequestResponse, status: number, code: number): Json {
-    expect(response.statusCode, response.body).toBe(status);
-    const inner = response.json<{ error: { innerError: Json } }>().error.innerError;
-    expect(inner['aadstsCode']).toBe(code);
-    return inner;
   }
 
   it('lists the initial domain in Graph’s shape, to any signed-in user', async () => {
@@ -142,9 +133,9 @@ describe.each(dialects)('Graph domains API on %s', (dialect) => {
       `${'x'.repeat(64)}.example`,
       'under_score.example',
     ]) {
-      expectError(await call('POST', '/v1.0/domains', admin, { id }), 400, 7700001);
+      expectErrorCode(await call('POST', '/v1.0/domains', admin, { id }), 400, 7700001);
     }
-    expectError(
+    expectErrorCode(
       await call('POST', '/v1.0/domains', admin, {
         id: 'managed-url.example',
         passwordChangeUrl: 'https://x.example/',
@@ -152,7 +143,7 @@ describe.each(dialects)('Graph domains API on %s', (dialect) => {
       400,
       7700001,
     );
-    expectError(
+    expectErrorCode(
       await call('POST', '/v1.0/domains', admin, {
         id: 'bad-url.example',
         authenticationType: 'Federated',
@@ -161,26 +152,27 @@ describe.each(dialects)('Graph domains API on %s', (dialect) => {
       400,
       7700001,
     );
-    expectError(
+    expectErrorCode(
       await call('POST', '/v1.0/domains', admin, { id: 'x.example', authenticationType: 'Cloud' }),
       400,
       7700001,
     );
-    expectError(
+    expectErrorCode(
       await call('POST', '/v1.0/domains', admin, { id: 'x.example', isDefault: true }),
       400,
       7700001,
     );
-    expectError(await call('POST', '/v1.0/domains', admin, { id: 'EXAMPLE.com' }), 409, 7700010);
-    expectError(await call('GET', '/v1.0/domains/nowhere.example', admin), 404, 7700008);
+    expectErrorCode(await call('POST', '/v1.0/domains', admin, { id: 'EXAMPLE.com' }), 409, 7700010);
+    expectErrorCode(await call('GET', '/v1.0/domains/nowhere.example', admin), 404, 7700008);
   });
 
   it('lets only a Global Administrator add a domain', async () => {
-    await rekey.createUser('user.admin', 'Quiet-Harbor-7!', { roles: ['User Administrator'] });
-    const userAdmin = await rekey.signIn('user.admin@example.com', 'Quiet-Harbor-7!');
-    expectError(await call('POST', '/v1.0/domains', userAdmin, { id: 'nope.example' }), 403, 7700103);
-    expectError(await call('POST', '/v1.0/domains', plain, { id: 'nope.example' }), 403, 7700103);
+    const { token: userAdmin } = await rekey.createUserWithToken('user.admin', 'Quiet-Harbor-7!', {
+      roles: ['User Administrator'],
+    });
+    expectErrorCode(await call('POST', '/v1.0/domains', userAdmin, { id: 'nope.example' }), 403, 7700103);
+    expectErrorCode(await call('POST', '/v1.0/domains', plain, { id: 'nope.example' }), 403, 7700103);
     const anonymous = await rekey.app.inject({ method: 'GET', url: '/v1.0/domains' });
-    expectError(anonymous, 401, 7700101);
+    expectErrorCode(anonymous, 401, 7700101);
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import type { LightMyRequestResponse } from 'fastify';
 import { type CreateRekeyOptions, createRekey, type Rekey } from '../../src/app/create-rekey.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { loadConfig } from '../../src/platform/config.js';
@@ -10,24 +11,54 @@ import { createLogger } from '../../src/platform/log.js';
 import { systemContext } from '../../src/platform/request-context.js';
 import type { CreateUserInput } from '../../src/users/user-service.js';
 import { freshDatabaseUrl } from './databases.js';
+import { signInCodeOf, tokenRequestOptions } from './http-helpers.js';
 
 export const cliClientId = '2a0f5c8e-6b1d-4e7a-9c3f-8d4b1e6a7f20';
 export const portalClientId = '7c3e9a14-5d2b-4f86-a1e0-3b9d8c6f2e45';
 export const adminUpn = 'admin@example.com';
 export const adminPassword = 'Harness-Keeper-Pass-1!';
 
+/** A stream that keeps each chunk written to it (a log line, for pino) as a string in `lines`. */
+export function lineSink(lines: string[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(chunk.toString('utf8'));
+      callback();
+    },
+  });
+}
+
+/** The form fields of a password grant for `upn` by the CLI client. */
+export function passwordGrant(upn: string, password: string): Record<string, string> {
+  return { grant_type: 'password', client_id: cliClientId, username: upn, password };
+}
+
 /** A Rekey instance for one test file, with everything it logged kept in memory. */
 export interface TestRekey extends Rekey {
   readonly logLines: string[];
   readonly dataDir: string;
+  /** Posts `fields` as a form to the token endpoint of `tenant` (example.com unless given). */
+  tokenRequest(
+    fields: Record<string, string>,
+    headers?: Record<string, string>,
+    tenant?: string,
+  ): Promise<LightMyRequestResponse>;
   /** Signs in with the password grant and returns the access token (fails the test otherwise). */
   signIn(upn: string, password: string): Promise<string>;
+  /** Tries the password grant: 0 on success, else the first AADSTS code (see signInCodeOf). */
+  signInCode(upn: string, password: string): Promise<number>;
   /** Creates a user directly through the user service (POST /v1.0/users has its own tests). */
   createUser(
     alias: string,
     password: string,
     extra?: Partial<CreateUserInput>,
   ): Promise<{ id: string; userPrincipalName: string }>;
+  /** Creates a user as createUser does and signs them in (e.g. to act with the roles in `extra`). */
+  createUserWithToken(
+    alias: string,
+    password: string,
+    extra?: Partial<CreateUserInput>,
+  ): Promise<{ id: string; userPrincipalName: string; token: string }>;
   adminToken(): Promise<string>;
 }
 
@@ -57,32 +88,24 @@ export async function startTestRekey(
     ...options.beforeStart?.(dataDir),
   });
   const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logLines.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
   const rekey = await createRekey(config, {
-    logger: createLogger(config.logLevel, sink),
+    logger: createLogger(config.logLevel, lineSink(logLines)),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.plugins ? { plugins: options.plugins } : {}),
   });
   let cachedAdminToken: string | undefined;
   const closeRekey = rekey.close;
 
+  function tokenRequest(
+    fields: Record<string, string>,
+    headers: Record<string, string> = {},
+    tenant = 'example.com',
+  ): Promise<LightMyRequestResponse> {
+    return rekey.app.inject(tokenRequestOptions(fields, headers, tenant));
+  }
+
   async function signIn(upn: string, password: string): Promise<string> {
-    const response = await rekey.app.inject({
-      method: 'POST',
-      url: '/example.com/oauth2/v2.0/token',
-      payload: new URLSearchParams({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: upn,
-        password,
-      }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const response = await tokenRequest(passwordGrant(upn, password));
     if (response.statusCode !== 200)
       throw new Error(`sign-in of ${upn} failed: ${response.statusCode} ${response.body}`);
     return response.json<{ access_token: string }>().access_token;
@@ -93,22 +116,32 @@ export async function startTestRekey(
     return cachedAdminToken;
   }
 
+  async function createUser(alias: string, password: string, extra: Partial<CreateUserInput> = {}) {
+    const row = await rekey.users.createUser(systemContext('test-setup'), {
+      accountEnabled: true,
+      displayName: `Test ${alias}`,
+      mailNickname: alias,
+      userPrincipalName: `${alias}@example.com`,
+      password,
+      forceChangePasswordNextSignIn: false,
+      ...extra,
+    });
+    return { id: row.id, userPrincipalName: row.user_principal_name };
+  }
+
   return Object.assign(rekey, {
     logLines,
     dataDir,
+    tokenRequest,
     signIn,
+    async signInCode(upn: string, password: string) {
+      return signInCodeOf(await tokenRequest(passwordGrant(upn, password)));
+    },
     adminToken,
-    async createUser(alias: string, password: string, extra: Partial<CreateUserInput> = {}) {
-      const row = await rekey.users.createUser(systemContext('test-setup'), {
-        accountEnabled: true,
-        displayName: `Test ${alias}`,
-        mailNickname: alias,
-        userPrincipalName: `${alias}@example.com`,
-        password,
-        forceChangePasswordNextSignIn: false,
-        ...extra,
-      });
-      return { id: row.id, userPrincipalName: row.user_principal_name };
+    createUser,
+    async createUserWithToken(alias: string, password: string, extra: Partial<CreateUserInput> = {}) {
+      const user = await createUser(alias, password, extra);
+      return { ...user, token: await signIn(user.userPrincipalName, password) };
     },
     async close() {
       await closeRekey();

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../../test/support/databases.js';
+import { bearer } from '../../../test/support/http-helpers.js';
 import {
   adminPassword,
   adminUpn,
-  cliClientId,
+  passwordGrant,
   startTestRekey,
   type TestRekey,
 } from '../../../test/support/rekey-harness.js';
@@ -75,7 +76,7 @@ describe.each(dialects)('HTTP platform on %s', (dialect) => {
       method: 'POST',
       url: '/v1.0/me/changePassword',
       payload,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      headers: { ...bearer(token), 'content-type': 'application/json', ...headers },
     });
 
   it('answers unknown routes with 404 7700005 in Graph’s envelope', async () => {
@@ -168,7 +169,7 @@ describe.each(dialects)('HTTP platform on %s', (dialect) => {
     const response = await rekey.app.inject({
       method: 'GET',
       url: `/v1.0/users/${adminUpn}/authentication/operations/not-a-guid`,
-      headers: { authorization: `Bearer ${token}` },
+      headers: bearer(token),
     });
     const body = expectGraphError(response, 400, 7700001, 'Request_BadRequest');
     expect(JSON.stringify(body.error.innerError.details)).toContain('operationId');
@@ -223,19 +224,8 @@ describe.each(dialects)('HTTP platform on %s', (dialect) => {
 
     it('stores the correlation ID on sign-in, audit and operation rows', async () => {
       const correlation = `corr-${dialect}-stored`;
-      const signIn = await rekey.app.inject({
-        method: 'POST',
-        url: '/example.com/oauth2/v2.0/token',
-        payload: new URLSearchParams({
-          grant_type: 'password',
-          client_id: cliClientId,
-          username: adminUpn,
-          password: adminPassword,
-        }).toString(),
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'x-ms-correlation-id': correlation,
-        },
+      const signIn = await rekey.tokenRequest(passwordGrant(adminUpn, adminPassword), {
+        'x-ms-correlation-id': correlation,
       });
       expect(signIn.statusCode).toBe(200);
       expect(signIn.headers['client-request-id']).toBe(correlation);
@@ -247,7 +237,7 @@ describe.each(dialects)('HTTP platform on %s', (dialect) => {
         method: 'POST',
         url: `/v1.0/users/${user.id}/authentication/methods/${passwordMethodId}/resetPassword`,
         payload: { newPassword: 'Granite-Valley-58!' },
-        headers: { authorization: `Bearer ${token}`, 'x-ms-correlation-id': correlation },
+        headers: { ...bearer(token), 'x-ms-correlation-id': correlation },
       });
       expect(reset.statusCode).toBe(202);
       const operations = await rekey.db.kysely
@@ -281,12 +271,12 @@ describe.each(dialects)('HTTP platform with its database gone on %s', (dialect) 
         method: 'POST',
         url: '/v1.0/me/changePassword',
         payload: { currentPassword: adminPassword, newPassword: 'Granite-Valley-58!' },
-        headers: { authorization: `Bearer ${token}` },
+        headers: bearer(token),
       }),
       rekey.app.inject({
         method: 'GET',
         url: `/v1.0/users/${adminUpn}/authentication/operations/0b6b0e38-33ab-4a8e-9a52-6c1a9f9f3c11`,
-        headers: { authorization: `Bearer ${token}` },
+        headers: bearer(token),
       }),
       rekey.app.inject({ method: 'GET', url: '/readyz' }),
     ]);
@@ -309,17 +299,7 @@ describe.each(dialects)('HTTP platform with its database gone on %s', (dialect) 
   });
 
   it('answers the token endpoint in the OAuth shape with a catalog code only', async () => {
-    const response = await rekey.app.inject({
-      method: 'POST',
-      url: '/example.com/oauth2/v2.0/token',
-      payload: new URLSearchParams({
-        grant_type: 'password',
-        client_id: cliClientId,
-        username: adminUpn,
-        password: adminPassword,
-      }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const response = await rekey.tokenRequest(passwordGrant(adminUpn, adminPassword));
     expect([500, 503]).toContain(response.statusCode);
     const body = response.json<{ error: string; error_codes: number[]; error_description: string }>();
     expect([[7700201], [7700202]]).toContainEqual(body.error_codes);

@@ -27,7 +27,9 @@ const email = (user: number): string => `bench${user}@example.com`;
 
 /** `name=value` pairs of every Set-Cookie in `reply`, as a Cookie header value. */
 function cookieHeader(reply: HttpReply, what: string): string {
-  const pairs = reply.headers.getSetCookie().map((cookie) => cookie.split(';', 1)[0] ?? '');
+  const setCookie = reply.headers['set-cookie'] ?? [];
+  const cookies = Array.isArray(setCookie) ? setCookie : [setCookie];
+  const pairs = cookies.map((cookie) => cookie.split(';', 1)[0] ?? '');
   const header = pairs.filter((pair) => pair.includes('=')).join('; ');
   if (header === '')
     throw new Error(`${what}: no session cookie in the response: ${reply.body.slice(0, 500)}`);

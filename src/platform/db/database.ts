@@ -8,6 +8,7 @@ import {
   type MigrationProvider,
   Migrator,
   PostgresDialect,
+  type SqliteDatabase,
   SqliteDialect,
   sql,
 } from 'kysely';
@@ -43,6 +44,33 @@ function migrationProvider(dialect: DialectName): MigrationProvider {
 // PostgreSQL returns int8 (COUNT(*), bigserial) as strings; every count Rekey reads fits a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
 
+/**
+ * better-sqlite3 with its prepared statements kept for reuse. Kysely prepares every query anew,
+ * and preparing a statement costs about as much as running a small one; the SQL Rekey runs is a
+ * small fixed set, so a bounded LRU of statements keyed by their text removes that cost. Reuse is
+ * safe because Kysely runs one query at a time on the connection.
+ */
+export function withStatementCache(sqlite: SQLite.Database, capacity = 256): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    prepare(text: string) {
+      let statement = statements.get(text);
+      if (statement) {
+        statements.delete(text);
+      } else {
+        statement = sqlite.prepare(text);
+        if (statements.size >= capacity) {
+          const oldest = statements.keys().next();
+          if (!oldest.done) statements.delete(oldest.value);
+        }
+      }
+      statements.set(text, statement);
+      return statement;
+    },
+    close: () => sqlite.close(),
+  };
+}
+
 /** Opens the database named by `url` (`sqlite:<file>`, `sqlite::memory:` or `postgres://...`). */
 export function openDatabase(url: string, options: { readonly poolSize?: number } = {}): Db {
   if (url.startsWith('sqlite:')) {
@@ -54,7 +82,9 @@ export function openDatabase(url: string, options: { readonly poolSize?: number 
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const kysely = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    });
     return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });

@@ -193,6 +193,23 @@ describe.each(dialects)('HTTP platform on %s', (dialect) => {
     const probe = (headers: Record<string, string>) =>
       rekey.app.inject({ method: 'GET', url: '/healthz', headers });
 
+    it('logs one completion line per request with its request ID and correlation ID', async () => {
+      const response = await probe({ 'client-request-id': 'log-line-1' });
+      const lines = rekey.logLines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter(
+          (line) =>
+            line['requestId'] === response.headers['request-id'] && line['msg'] === 'request completed',
+        );
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({
+        correlationId: 'log-line-1',
+        method: 'GET',
+        path: '/healthz',
+        status: 200,
+      });
+    });
+
     it('takes client-request-id first, then x-ms-correlation-id, then the traceparent trace id', async () => {
       const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
       const all = await probe({

@@ -7,6 +7,9 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
   type RawServerDefault,
 } from 'fastify';
 import type { Clock } from '../clock.js';
@@ -85,6 +88,31 @@ function toRekeyError(error: FastifyError | Error): RekeyError {
 }
 
 /**
+ * One log line per request, when it completes (Fastify's default is two: one on arrival, one on
+ * completion). The correlation ID is on the request's child logger.
+ */
+class RequestLogController extends LogController {
+  constructor() {
+    super({ requestIdLogLabel: 'requestId' });
+  }
+
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.trace({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      method: request.method,
+      path: request.url.split('?')[0],
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
+}
+
+/**
  * Builds the HTTP application: correlation IDs, the one root error handler and the not-found
  * handler, around the feature plugins. Tests drive it with `inject()`; `serve` listens on it.
  */
@@ -95,6 +123,7 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
   const app = Fastify({
     loggerInstance: options.logger,
     genReqId: () => randomUUID(),
+    logController: new RequestLogController(),
     bodyLimit: bodyLimitBytes,
     // A path segment may be a user principal name of up to 113 characters (Fastify's default is 100).
     routerOptions: { maxParamLength: 256 },
@@ -122,6 +151,7 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
   app.addHook('onRequest', async (request, reply) => {
     request.correlationId = resolveCorrelationId(request.headers);
     request.log = request.log.child({ correlationId: request.correlationId });
+    reply.log = request.log;
     reply.header('request-id', request.id);
     reply.header('client-request-id', request.correlationId);
   });
@@ -131,7 +161,7 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
     if (rekeyError.entry.httpStatus >= 500) {
       request.log.error({ err: error, code: rekeyError.code }, 'request failed');
     } else {
-      request.log.info({ code: rekeyError.code }, 'request rejected');
+      request.log.debug({ code: rekeyError.code }, 'request rejected');
     }
     return sendError(reply, request, rekeyError, {
       format: request.routeOptions.config.errorFormat ?? 'graph',

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { describeCode } from '../error-page/error-page-routes.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
+import { registerBreachedCommand } from './breached-command.js';
 import { type CliIo, configOrExit, processIo, reportFailure } from './context.js';
 import { serve } from './serve-command.js';
 import { registerUsersCommand } from './users-command.js';
@@ -72,6 +73,7 @@ export function buildCli(io: CliIo): Command {
     });
 
   registerUsersCommand(program, io);
+  registerBreachedCommand(program, io);
 
   return program;
 }

@@ -540,6 +540,33 @@ const entries = {
       'Correct the settings listed when the process stopped; every REKEY_* variable is described in the README.',
     ],
   },
+  // --- Rekey's own codes: breached-password data ---------------------------------------------------
+  7700401: {
+    name: 'InvalidBreachedPasswordList',
+    message: 'The breached-password list is not in the SHA-1 `HASH:count` format, one entry per line.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Check the line named in the error: 40 hexadecimal digits, a colon, then a whole number (the SHA-1 download of Pwned Passwords has this shape).',
+      'Run the import again with --skip-invalid to count and skip such lines instead of stopping.',
+    ],
+  },
+  7700402: {
+    name: 'InvalidBreachedPasswordFilter',
+    message: 'A breached-password filter file is missing, damaged or not a Rekey filter.',
+    httpStatus: 500,
+    retryable: false,
+    category: 'service',
+    oauthError: 'server_error',
+    graphCode: 'generalException',
+    remediation: [
+      'Build the file again with `rekey breached import <list>`, or delete the imported file to use only the set shipped with Rekey.',
+      'A damaged shipped set means the installation itself is damaged: reinstall Rekey.',
+    ],
+  },
 } as const satisfies Record<number, EntryInput>;
 
 /** A number that the catalog defines. */

@@ -6,9 +6,10 @@ import { parseArgs } from 'node:util';
 import { installCleanupHandlers } from './lib/processes.js';
 import type { BenchCommand } from './lib/registry.js';
 import { passwordChange } from './password-change/command.js';
+import { policy } from './policy/command.js';
 
-/** Every subcommand, in the order `npm run bench` runs them. Add new ones (policy, logs) here. */
-const commands: readonly BenchCommand[] = [passwordChange];
+/** Every subcommand, in the order `npm run bench` runs them. Add new ones (logs) here. */
+const commands: readonly BenchCommand[] = [passwordChange, policy];
 
 const defaultDurationSeconds = 8;
 

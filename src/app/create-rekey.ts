@@ -8,9 +8,16 @@ import { createKeyRing } from '../auth/signing-keys.js';
 import { tokenRoutes } from '../auth/token-routes.js';
 import { errorPageRoutes } from '../error-page/error-page-routes.js';
 import { healthRoutes } from '../health/health-routes.js';
+import { loadBreachedSet } from '../passwords/breached/breached-set.js';
 import { createOperationService, type OperationService } from '../passwords/operation-service.js';
 import { createOperationWorker, type OperationWorker } from '../passwords/operation-worker.js';
+import { passwordPolicyRoutes } from '../passwords/password-policy-routes.js';
+import {
+  createPasswordPolicyService,
+  type PasswordPolicyService,
+} from '../passwords/password-policy-service.js';
 import { passwordRoutes } from '../passwords/password-routes.js';
+import { createPolicyEngine, type PolicyEngine } from '../passwords/policy/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -19,6 +26,8 @@ import { loadSecretKey } from '../platform/crypto/secret-key.js';
 import { type Db, migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { buildApp, type RekeyApp } from '../platform/http/app.js';
 import type { Logger } from '../platform/log.js';
+import { settingsRoutes } from '../settings/settings-routes.js';
+import { createSettingsService, type SettingsService } from '../settings/settings-service.js';
 import { ensureTenant } from '../tenant/bootstrap.js';
 import { domainRoutes } from '../tenant/domain-routes.js';
 import { createDomainService } from '../tenant/domain-service.js';
@@ -35,6 +44,12 @@ export interface Rekey {
   readonly users: UserService;
   readonly signIns: SignInService;
   readonly operations: OperationService;
+  /** The tenant's password policy and Password Protection settings. */
+  readonly settings: SettingsService;
+  /** The policy engine applied to the directory's users (checks, dry run, expiry). */
+  readonly passwordPolicy: PasswordPolicyService;
+  /** The one engine, with the breached-password set loaded at start. */
+  readonly policyEngine: PolicyEngine;
   readonly tokens: TokenIssuer;
   readonly guard: AuthGuard;
   readonly worker: OperationWorker;
@@ -62,7 +77,33 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
     if (options.migrate ?? true) await migrateToLatest(db);
     const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
     const hasher = options.hasher ?? createArgon2Hasher(config.argon2);
-    const usersFor = (tenantId: string) => createUserService({ db, tenantId, hasher, clock });
+    // Built once per process: the breached set is read from disk here, and the engine keeps the
+    // compiled banned-term matcher of each settings version.
+    const policyEngine = createPolicyEngine({
+      hasher,
+      breached: await loadBreachedSet({ dataDir: config.dataDir }),
+    });
+    const policies = new Map<string, { settings: SettingsService; passwordPolicy: PasswordPolicyService }>();
+    const policyFor = (tenantId: string) => {
+      let parts = policies.get(tenantId);
+      if (!parts) {
+        const settings = createSettingsService({ db, tenantId, clock });
+        const passwordPolicy = createPasswordPolicyService({
+          db,
+          tenantId,
+          tenantName: config.tenantName,
+          engine: policyEngine,
+          settings,
+          clock,
+          logger: logger.child({ component: 'passwordPolicy' }),
+        });
+        parts = { settings, passwordPolicy };
+        policies.set(tenantId, parts);
+      }
+      return parts;
+    };
+    const usersFor = (tenantId: string) =>
+      createUserService({ db, tenantId, hasher, clock, passwordPolicy: policyFor(tenantId).passwordPolicy });
     const { tenant, generatedAdminPassword } = await ensureTenant(
       db,
       clock,
@@ -75,6 +116,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       usersFor,
     );
     const users = usersFor(tenant.id);
+    const { settings, passwordPolicy } = policyFor(tenant.id);
     const keyRing = createKeyRing(db, secretBox, clock);
     const tokens = createTokenIssuer(keyRing, clock, config.publicUrl, tenant.id);
     const signIns = createSignInService({
@@ -85,6 +127,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       tokens,
       accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
       refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
+      passwordPolicy,
+      publicUrl: config.publicUrl,
     });
     const guard = createAuthGuard({ db, tenantId: tenant.id, tokens });
     let worker: OperationWorker | undefined;
@@ -95,6 +139,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       secretBox,
       clock,
       logger: logger.child({ component: 'operations' }),
+      passwordPolicy,
       onEnqueued: () => worker?.nudge(),
     });
     worker = createOperationWorker(operations, logger.child({ component: 'worker' }));
@@ -105,6 +150,9 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       users,
       signIns,
       operations,
+      settings,
+      passwordPolicy,
+      policyEngine,
       tokens,
       guard,
       worker,
@@ -125,6 +173,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         tokenRoutes({ signIns, keyRing, issuerFor: () => tokens.issuer, publicUrl: config.publicUrl }),
         passwordRoutes({ db, tenant, guard, operations, publicUrl: config.publicUrl }),
         usersRoutes({ guard, users, operations, publicUrl: config.publicUrl }),
+        passwordPolicyRoutes({ guard, passwordPolicy }),
+        settingsRoutes({ guard, settings }),
         domainRoutes({
           guard,
           domains: createDomainService({ db, tenantId: tenant.id, clock }),

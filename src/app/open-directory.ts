@@ -1,4 +1,10 @@
+import { loadBreachedSet } from '../passwords/breached/breached-set.js';
 import { createOperationService, type OperationService } from '../passwords/operation-service.js';
+import {
+  createPasswordPolicyService,
+  type PasswordPolicyService,
+} from '../passwords/password-policy-service.js';
+import { createPolicyEngine } from '../passwords/policy/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -7,6 +13,7 @@ import { loadSecretKey } from '../platform/crypto/secret-key.js';
 import { type Db, isDatabaseReady, openDatabase } from '../platform/db/database.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
+import { createSettingsService, type SettingsService } from '../settings/settings-service.js';
 import { createDomainService, type DomainService } from '../tenant/domain-service.js';
 import { findTenant, type TenantRecord } from '../tenant/tenant-store.js';
 import { createUserService, type UserService } from '../users/user-service.js';
@@ -19,6 +26,8 @@ export interface Directory {
   readonly users: UserService;
   readonly domains: DomainService;
   readonly operations: OperationService;
+  readonly settings: SettingsService;
+  readonly passwordPolicy: PasswordPolicyService;
   close(): Promise<void>;
 }
 
@@ -49,7 +58,17 @@ export async function openDirectory(
     }
     const hasher = options.hasher ?? createArgon2Hasher(config.argon2);
     const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
-    const users = createUserService({ db, tenantId: tenant.id, hasher, clock });
+    const settings = createSettingsService({ db, tenantId: tenant.id, clock });
+    const passwordPolicy = createPasswordPolicyService({
+      db,
+      tenantId: tenant.id,
+      tenantName: config.tenantName,
+      engine: createPolicyEngine({ hasher, breached: await loadBreachedSet({ dataDir: config.dataDir }) }),
+      settings,
+      clock,
+      logger: options.logger.child({ component: 'passwordPolicy' }),
+    });
+    const users = createUserService({ db, tenantId: tenant.id, hasher, clock, passwordPolicy });
     const domains = createDomainService({ db, tenantId: tenant.id, clock });
     // No worker here: the CLI completes each password operation before the command returns.
     const operations = createOperationService({
@@ -59,8 +78,19 @@ export async function openDirectory(
       secretBox,
       clock,
       logger: options.logger.child({ component: 'operations' }),
+      passwordPolicy,
     });
-    return { config, db, tenant, users, domains, operations, close: () => db.close() };
+    return {
+      config,
+      db,
+      tenant,
+      users,
+      domains,
+      operations,
+      settings,
+      passwordPolicy,
+      close: () => db.close(),
+    };
   } catch (error) {
     await db.close();
     throw error;

@@ -23,7 +23,7 @@ export interface AuditEntry {
   readonly activityDisplayName: string;
   readonly category: 'UserManagement' | 'DirectoryManagement' | 'Policy' | 'ApplicationManagement';
   readonly loggedByService: 'Core Directory' | 'Self-service Password Management' | 'Authentication Methods';
-  readonly operationType: 'Add' | 'Update' | 'Delete' | 'Assign' | 'Unassign';
+  readonly operationType: 'Add' | 'Update' | 'Delete' | 'Assign' | 'Unassign' | 'Other';
   readonly result: 'success' | 'failure' | 'timeout';
   readonly resultReason?: string;
   readonly targets: readonly AuditTarget[];

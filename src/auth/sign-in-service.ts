@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { Db } from '../platform/db/database.js';
@@ -20,6 +21,13 @@ export interface TokenResponse {
   readonly access_token: string;
   readonly refresh_token: string;
   readonly id_token?: string;
+  /**
+   * Only while the password is in the expiry warning window: seconds until it expires, and where
+   * to change it. Named after the `pwd_exp` / `pwd_url` claims Entra and AD FS issue for the same
+   * purpose; OAuth clients ignore response fields they do not know (RFC 6749 §5.1).
+   */
+  readonly pwd_exp?: number;
+  readonly pwd_url?: string;
 }
 
 export interface PasswordGrant {
@@ -45,6 +53,10 @@ export interface SignInServiceDeps {
   readonly tokens: TokenIssuer;
   readonly accessTokenLifetimeSeconds: number;
   readonly refreshTokenLifetimeSeconds: number;
+  /** Password expiry under the tenant's policy (maximumAgeDays, DisablePasswordExpiration). */
+  readonly passwordPolicy: Pick<PasswordPolicyService, 'expiryOf'>;
+  /** Rekey's public URL, for `pwd_url`. */
+  readonly publicUrl: string;
 }
 
 /** How a resource-owner password sign-in appears in the sign-in log. */
@@ -162,6 +174,14 @@ export function createSignInService(deps: SignInServiceDeps) {
     throw new RekeyError(code);
   }
 
+  /** The expiry of `user`'s password, from `lastPasswordChangeDateTime`. */
+  function expiryOf(user: UserRow) {
+    return deps.passwordPolicy.expiryOf({
+      passwordPolicies: user.password_policies,
+      lastPasswordChangeDateTime: user.last_password_change_at,
+    });
+  }
+
   /** The resource-owner password grant. */
   async function signInWithPassword(context: RequestContext, grant: PasswordGrant): Promise<TokenResponse> {
     await resolveTenant(grant.tenant);
@@ -185,10 +205,20 @@ export function createSignInService(deps: SignInServiceDeps) {
         // Account state is revealed only to someone who knows the password.
         if (user.account_enabled !== 1) fail(50057);
         if (user.force_change_password_next_sign_in === 1) fail(50055);
+        // Past the maximum age the password still proves who this is, but no longer opens a
+        // session: the user changes it at /{tenant}/password/change, as for a forced change.
+        const expiry = await expiryOf(user);
+        if (expiry.expired) fail(50055);
         if (hasher.needsRehash(user.password_hash)) {
           await replaceHashIfUnchanged(db.kysely, user.id, user.password_hash, await hasher.hash(password));
         }
-        return issue(user, app.appId, grant.scope);
+        const response = await issue(user, app.appId, grant.scope);
+        if (!expiry.inWarningWindow || expiry.expiresAt === null) return response;
+        return {
+          ...response,
+          pwd_exp: Math.max(0, Math.floor((Date.parse(expiry.expiresAt) - clock.now().getTime()) / 1000)),
+          pwd_url: `${deps.publicUrl}/${encodeURIComponent(grant.tenant)}/password/change`,
+        };
       },
     );
   }
@@ -229,6 +259,8 @@ export function createSignInService(deps: SignInServiceDeps) {
         ) {
           fail(50173);
         }
+        // An expired password also ends the sessions it opened: no refresh until it is changed.
+        if ((await expiryOf(user)).expired) fail(50055);
         // Rotation: the old refresh token is spent; a replayed one finds revoked_at set.
         const spent = await db.kysely
           .updateTable('refresh_tokens')

@@ -4,6 +4,7 @@ import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
 import { registerBreachedCommand } from './breached-command.js';
 import { type CliIo, configOrExit, processIo, reportFailure } from './context.js';
+import { registerPolicyCommand } from './policy-command.js';
 import { serve } from './serve-command.js';
 import { registerUsersCommand } from './users-command.js';
 
@@ -74,6 +75,7 @@ export function buildCli(io: CliIo): Command {
 
   registerUsersCommand(program, io);
   registerBreachedCommand(program, io);
+  registerPolicyCommand(program, io);
 
   return program;
 }

@@ -203,6 +203,20 @@ describe.each(dialects)('password canary on %s', (dialect) => {
     expect(patched.statusCode, patched.body).toBe(204);
     await tokenOf('sign-in after patch', second.userPrincipalName, canary(10));
 
+    // The policy dry run: a passing and a failing password, and one compared with the history.
+    const evaluate = (label: string, payload: object) =>
+      send(label, { method: 'POST', url: '/rekey/v1/passwordPolicy/evaluate', payload, headers: adminAuth });
+    const passing = await evaluate('evaluate', { password: canary(11), userId });
+    expect(passing.statusCode, passing.body).toBe(200);
+    expect(passing.json()).toMatchObject({ valid: true });
+    const failing = await evaluate('evaluate, weak', {
+      password: `canary${marker}`,
+      userPrincipalName: 'pat.songbird@example.com',
+    });
+    expect(failing.json()).toMatchObject({ valid: false });
+    const history = await evaluate('evaluate, history', { password: canary(6), userId, checkHistory: true });
+    expect(history.json()).toMatchObject({ valid: false, failures: [{ rule: 'history' }] });
+
     // Let every asynchronous write land before looking.
     await rekey.operations.runDueOperations();
 

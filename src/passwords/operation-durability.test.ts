@@ -60,6 +60,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
       secretBox: createSecretBox(loadSecretKey(rekey.config.secretKey, rekey.dataDir)),
       clock,
       logger: createLogger('trace', lineSink(logLines)),
+      passwordPolicy: rekey.passwordPolicy,
     });
   }
 

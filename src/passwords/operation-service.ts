@@ -26,7 +26,6 @@ import {
   updateUser,
   upsertCredential,
 } from '../users/user-store.js';
-import { generatePassword } from './generate-password.js';
 import {
   abandonOperation,
   claimOperation,
@@ -36,7 +35,8 @@ import {
   listDueOperationIds,
   transitionOperation,
 } from './operation-store.js';
-import { assertPasswordAcceptable } from './password-policy.js';
+import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
+import type { PolicyEvaluation } from './policy/index.js';
 
 export interface OperationServiceDeps {
   readonly db: Db;
@@ -45,6 +45,8 @@ export interface OperationServiceDeps {
   readonly secretBox: SecretBox;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The password policy every new password must pass. */
+  readonly passwordPolicy: PasswordPolicyService;
   /** Asked to run soon after a new operation is committed (the in-process worker's nudge). */
   readonly onEnqueued?: (operationId: string) => void;
 }
@@ -53,7 +55,10 @@ export interface OperationServiceDeps {
 const leaseSeconds = 30;
 /** How long an operation may keep retrying before it is terminated. */
 const deadlineSeconds = 15 * 60;
-/** Password history entries kept per user (the policy engine makes this configurable). */
+/**
+ * Password history entries kept per user: the most either history setting (historyCountOnChange,
+ * historyCountOnReset) can ask for, so raising a setting finds the history already there.
+ */
 const historyDepth = 24;
 
 const audits: Record<OperationKind, Pick<AuditEntry, 'activityDisplayName' | 'loggedByService'>> = {
@@ -108,15 +113,6 @@ export function describeOperationStatus(row: PasswordOperationRow): string | nul
   return null;
 }
 
-function subjectOf(user: UserRow) {
-  return {
-    userPrincipalName: user.user_principal_name,
-    displayName: user.display_name,
-    givenName: user.given_name,
-    surname: user.surname,
-  };
-}
-
 export type OperationService = ReturnType<typeof createOperationService>;
 
 /**
@@ -125,7 +121,7 @@ export type OperationService = ReturnType<typeof createOperationService>;
  * steps by whoever holds its lease: the request itself for a cloud-only change, or a worker.
  */
 export function createOperationService(deps: OperationServiceDeps) {
-  const { db, tenantId, hasher, secretBox, clock, logger } = deps;
+  const { db, tenantId, hasher, secretBox, clock, logger, passwordPolicy } = deps;
   const owner = `worker-${randomUUID()}`;
   /** Verified against for unknown users, so they cost the same time as known ones. */
   let dummyHash: Promise<string> | undefined;
@@ -316,8 +312,26 @@ export function createOperationService(deps: OperationServiceDeps) {
     return findOperation(db.kysely, tenantId, operationId);
   }
 
-  async function enqueue(row: PasswordOperationRow): Promise<void> {
-    await db.kysely.transaction().execute((trx) => insertOperation(trx, row));
+  /**
+   * Commits a new operation and, when its password passed only because Password Protection is in
+   * Audit mode, the record of that, in the same transaction.
+   */
+  async function enqueue(
+    context: RequestContext,
+    row: PasswordOperationRow,
+    target: UserRow,
+    evaluation: PolicyEvaluation,
+  ): Promise<void> {
+    await db.kysely.transaction().execute(async (trx) => {
+      await insertOperation(trx, row);
+      await passwordPolicy.recordAuditOnly(
+        trx,
+        context,
+        { id: target.id, displayName: target.display_name, userPrincipalName: target.user_principal_name },
+        row.kind === 'adminReset' ? 'reset' : 'change',
+        evaluation,
+      );
+    });
   }
 
   /** Raises the catalog error that a finished self-service operation ended with. */
@@ -354,8 +368,9 @@ export function createOperationService(deps: OperationServiceDeps) {
       throw error;
     }
     if (input.kind === 'expiredChange' && user.account_enabled !== 1) throw new RekeyError(50057);
+    let evaluation: PolicyEvaluation;
     try {
-      assertPasswordAcceptable(input.newPassword, subjectOf(user), {
+      evaluation = await passwordPolicy.assertAcceptable('change', policyUserOf(user), input.newPassword, {
         currentPassword: input.currentPassword,
       });
     } catch (error) {
@@ -363,7 +378,7 @@ export function createOperationService(deps: OperationServiceDeps) {
       throw error;
     }
     const row = newOperation(context, user, input.kind, input.newPassword, { forceChange: false });
-    await enqueue(row);
+    await enqueue(context, row, user, evaluation);
     const finished = await runInline(row.id);
     assertSucceeded(finished);
     return finished ?? row;
@@ -403,13 +418,13 @@ export function createOperationService(deps: OperationServiceDeps) {
       const earlier = await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey);
       if (earlier) return { operation: earlier, generatedPassword: undefined };
     }
-    const password = await acceptableResetPassword(context, target, input.newPassword);
+    const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);
     const row = newOperation(context, target, 'adminReset', password, {
       forceChange: true,
       idempotencyKey: input.idempotencyKey,
     });
     try {
-      await enqueue(row);
+      await enqueue(context, row, target, evaluation);
     } catch (error) {
       // Two requests with one Idempotency-Key raced past the look-up; the unique index let one
       // insert win, and the other answers with the winner's operation.
@@ -461,9 +476,9 @@ export function createOperationService(deps: OperationServiceDeps) {
     input: { readonly newPassword: string | undefined; readonly forceChange: boolean },
   ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
     const target = await findResetTarget(context, targetId, [...passwordResetRoles, 'User Administrator']);
-    const password = await acceptableResetPassword(context, target, input.newPassword);
+    const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);
     const row = newOperation(context, target, 'adminReset', password, { forceChange: input.forceChange });
-    await enqueue(row);
+    await enqueue(context, row, target, evaluation);
     const finished = await runInline(row.id);
     assertSucceeded(finished);
     return {
@@ -504,20 +519,24 @@ export function createOperationService(deps: OperationServiceDeps) {
     return target;
   }
 
-  /** The reset's password (the one given, or a generated one) once it passes the policy. */
+  /**
+   * The reset's password (the one given, or a generated one) once it passes the policy as a
+   * `reset`: history to `historyCountOnReset`, no minimum age.
+   */
   async function acceptableResetPassword(
     context: RequestContext,
     target: UserRow,
     newPassword: string | undefined,
-  ): Promise<string> {
-    const password = newPassword ?? generatePassword();
+  ): Promise<{ readonly password: string; readonly evaluation: PolicyEvaluation }> {
     try {
-      assertPasswordAcceptable(password, subjectOf(target));
+      if (newPassword === undefined)
+        return await passwordPolicy.generateAcceptable(policyUserOf(target), 'reset');
+      const evaluation = await passwordPolicy.assertAcceptable('reset', policyUserOf(target), newPassword);
+      return { password: newPassword, evaluation };
     } catch (error) {
       if (error instanceof RekeyError) await auditFailure(context, target, 'adminReset', error);
       throw error;
     }
-    return password;
   }
 
   /** An operation of a user, for Graph's operations endpoint. */

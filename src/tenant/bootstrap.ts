@@ -41,22 +41,32 @@ export async function ensureTenant(
   const tenant = (await findTenant(db.kysely)) ?? (await createTenant(db, clock, settings));
   if (await tenantHasUsers(db.kysely, tenant.id)) return { tenant, generatedAdminPassword: undefined };
 
-  const password = settings.adminPassword ?? generatePassword(20);
-  try {
-    await createUsers(tenant.id).createUser(systemContext(randomUUID()), {
-      accountEnabled: true,
-      displayName: 'Rekey Administrator',
-      mailNickname: settings.adminUpn.split('@')[0] ?? 'admin',
-      userPrincipalName: settings.adminUpn,
-      password,
-      forceChangePasswordNextSignIn: false,
-      roles: ['Global Administrator'],
-    });
-  } catch (error) {
-    // Another process starting at the same moment created the administrator first.
-    if (error instanceof RekeyError && error.code === 7700010)
-      return { tenant, generatedAdminPassword: undefined };
-    throw error;
+  let password = settings.adminPassword ?? generatePassword(20);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await createUsers(tenant.id).createUser(systemContext(randomUUID()), {
+        accountEnabled: true,
+        displayName: 'Rekey Administrator',
+        mailNickname: settings.adminUpn.split('@')[0] ?? 'admin',
+        userPrincipalName: settings.adminUpn,
+        password,
+        forceChangePasswordNextSignIn: false,
+        roles: ['Global Administrator'],
+      });
+      break;
+    } catch (error) {
+      // Another process starting at the same moment created the administrator first.
+      if (error instanceof RekeyError && error.code === 7700010)
+        return { tenant, generatedAdminPassword: undefined };
+      // A generated password can still be refused: the breached-password filter reports about one
+      // random string in a thousand. Draw another rather than fail the first start.
+      const refusedByPolicy = error instanceof RekeyError && [120002, 120003, 120018].includes(error.code);
+      if (settings.adminPassword === undefined && refusedByPolicy && attempt < 5) {
+        password = generatePassword(20);
+        continue;
+      }
+      throw error;
+    }
   }
   return { tenant, generatedAdminPassword: settings.adminPassword === undefined ? password : undefined };
 }

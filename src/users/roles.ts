@@ -3,6 +3,7 @@ export const directoryRoles = [
   'Global Administrator',
   'Privileged Authentication Administrator',
   'Authentication Administrator',
+  'Authentication Policy Administrator',
   'User Administrator',
   'Helpdesk Administrator',
   'Global Reader',
@@ -35,6 +36,29 @@ export const directoryReaderRoles: readonly DirectoryRole[] = [
   'Global Reader',
   'User Administrator',
   'Helpdesk Administrator',
+  'Privileged Authentication Administrator',
+  'Authentication Administrator',
+];
+
+/** Roles that may change the tenant's password policy and Password Protection settings. */
+export const passwordPolicyAdministrationRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'Authentication Policy Administrator',
+];
+
+/** Roles that may read those settings: the directory readers and the policy administrators. */
+export const passwordPolicyReaderRoles: readonly DirectoryRole[] = [
+  ...directoryReaderRoles,
+  'Authentication Policy Administrator',
+];
+
+/**
+ * Roles that may dry-run a password against the policy (`/rekey/v1/passwordPolicy/evaluate`):
+ * the policy administrators and those who reset passwords, who need to explain a refusal.
+ */
+export const passwordPolicyEvaluationRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'Authentication Policy Administrator',
   'Privileged Authentication Administrator',
   'Authentication Administrator',
 ];

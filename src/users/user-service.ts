@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type AuditEntry, insertAudit, type ModifiedProperty } from '../audit/audit-store.js';
-import { assertPasswordAcceptable } from '../passwords/password-policy.js';
+import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { Db } from '../platform/db/database.js';
@@ -77,6 +77,8 @@ export interface UserServiceDeps {
   readonly tenantId: string;
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
+  /** The password policy a new account's password must pass (operation `create`). */
+  readonly passwordPolicy: Pick<PasswordPolicyService, 'assertAcceptable' | 'recordAuditOnly'>;
 }
 
 const passwordPolicyValues = ['None', 'DisablePasswordExpiration', 'DisableStrongPassword'] as const;
@@ -148,12 +150,20 @@ export function createUserService(deps: UserServiceDeps) {
       });
     }
     const passwordPolicies = normalizePasswordPolicies(input.passwordPolicies);
-    assertPasswordAcceptable(input.password, {
-      userPrincipalName: input.userPrincipalName,
-      displayName: input.displayName,
-      givenName: input.givenName ?? null,
-      surname: input.surname ?? null,
-    });
+    const evaluation = await deps.passwordPolicy.assertAcceptable(
+      'create',
+      {
+        id: null,
+        userPrincipalName: input.userPrincipalName,
+        displayName: input.displayName,
+        givenName: input.givenName ?? null,
+        surname: input.surname ?? null,
+        passwordPolicies,
+        forceChangePasswordNextSignIn: input.forceChangePasswordNextSignIn,
+        lastPasswordChangeDateTime: null,
+      },
+      input.password,
+    );
     if (await findUserByUpn(db.kysely, tenantId, input.userPrincipalName, { includeDeleted: true })) {
       throw new RekeyError(7700010, {
         message: 'Another user already has this user principal name.',
@@ -218,6 +228,13 @@ export function createUserService(deps: UserServiceDeps) {
             ],
           },
           now,
+        );
+        await deps.passwordPolicy.recordAuditOnly(
+          trx,
+          context,
+          { id: row.id, displayName: row.display_name, userPrincipalName: row.user_principal_name },
+          'create',
+          evaluation,
         );
       });
     } catch (error) {

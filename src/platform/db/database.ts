@@ -15,6 +15,7 @@ import {
 import pg from 'pg';
 import { RekeyError } from '../errors/rekey-error.js';
 import * as initial from './migrations/0001-initial.js';
+import * as tenantSettings from './migrations/0002-tenant-settings.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -29,7 +30,10 @@ export interface Db {
 /** Every migration, in order. Each receives the dialect so that dialect-specific DDL stays here. */
 const migrations: ReadonlyArray<
   readonly [string, (db: KyselyType<unknown>, dialect: DialectName) => Promise<void>]
-> = [['0001-initial', initial.up]];
+> = [
+  ['0001-initial', initial.up],
+  ['0002-tenant-settings', tenantSettings.up],
+];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {
   return {

@@ -17,6 +17,19 @@ export interface TenantsTable {
   created_at: string;
 }
 
+/** One settings document of a tenant (`passwordPolicy`, `passwordProtection`, ...) as JSON. */
+export interface TenantSettingsTable {
+  tenant_id: string;
+  name: string;
+  /** The document, as JSON text; read back through the owner's validating loader. */
+  value: string;
+  /** 1 on the first write, then one more on every write. */
+  version: number;
+  updated_at: string;
+  /** The UPN of whoever wrote it last; null for Rekey itself or the CLI. */
+  updated_by: string | null;
+}
+
 export interface DomainsTable {
   /** The lower-cased DNS name; also the key. */
   name: string;
@@ -190,6 +203,7 @@ export interface SigningKeysTable {
 
 export interface Database {
   tenants: TenantsTable;
+  tenant_settings: TenantSettingsTable;
   domains: DomainsTable;
   applications: ApplicationsTable;
   users: UsersTable;

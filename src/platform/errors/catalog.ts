@@ -207,8 +207,10 @@ const entries = {
     oauthError: 'invalid_request',
     graphCode: 'Request_BadRequest',
     remediation: [
-      'Choose a password of 8 to 256 characters with at least three of: upper-case letters, lower-case letters, digits, symbols.',
-      'The new password must differ from the current one.',
+      'Read `details.failures`: it names every rule the password failed (length, characterCategories, unsupportedCharacters, breached, history, minimumAge) and what each one asks for.',
+      'Choose a longer password of several unrelated words, using only the letters A-Z, digits, spaces and ASCII symbols, that is in no list of breached passwords and is none of your recent passwords.',
+      'If the message says the password is too recent to change (minimumAge), wait until the date it gives or ask an administrator for a reset.',
+      'An administrator can dry-run a password with POST /rekey/v1/passwordPolicy/evaluate or `rekey policy test`, and read the rules with `rekey policy show`.',
     ],
   },
   120003: {
@@ -301,7 +303,8 @@ const entries = {
     oauthError: 'invalid_request',
     graphCode: 'Request_BadRequest',
     remediation: [
-      'Choose a longer password that is not built around common words, names or the organisation name.',
+      'Common words, banned terms, your name and the organisation name count 1 point each however long they are, every other character 1 point; a password needs 5 points. `details.passwordProtection` gives the score and the terms found.',
+      'Add unrelated words or characters, or choose a password that is not built around a common word, a name or the organisation name; look-alike spellings (P@ssw0rd) are read as the word.',
     ],
   },
   120020: {
@@ -431,6 +434,32 @@ const entries = {
     oauthError: 'invalid_request',
     graphCode: 'Request_BadRequest',
     remediation: ['Use a fresh key for a new request, or repeat the original request exactly.'],
+  },
+  7700012: {
+    name: 'ConfirmationRequired',
+    message: 'The change was not applied: it affects every user and needs to be confirmed first.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Run the command in a terminal to review the preview and answer the prompt.',
+      'In a script, review the preview first (the command shows it), then run it again with --yes.',
+    ],
+  },
+  7700013: {
+    name: 'SettingsUpdateConflict',
+    message: 'The settings kept changing while this update was being applied; it was not applied.',
+    httpStatus: 409,
+    retryable: true,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Send the update again: it is applied to the settings as they are then.',
+      'If it keeps happening, find who else is changing the settings in the audit log (category Policy).',
+    ],
   },
   // --- Rekey's own codes: authorization ----------------------------------------------------------
   7700101: {

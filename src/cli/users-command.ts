@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import type { DestinationStream } from 'pino';
 import { type Directory, openDirectory } from '../app/open-directory.js';
-import { generatePassword } from '../passwords/generate-password.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { createLogger } from '../platform/log.js';
 import { applySelect, parseQueryOptions, parseSelect } from '../platform/odata/index.js';
@@ -153,19 +152,25 @@ interface CreateFlags {
 }
 
 /** Graph's create body from the flags, so that the CLI validates exactly as POST /users does. */
-function createBodyFromFlags(flags: CreateFlags, password: string): CreateUserBody {
+/** The two flags `create` cannot do without, or a usage error naming the missing ones. */
+function requiredCreateFlags(flags: CreateFlags): { readonly upn: string; readonly displayName: string } {
   const missing = [
     flags.upn === undefined ? '--upn' : undefined,
     flags.displayName === undefined ? '--display-name' : undefined,
   ].filter((name) => name !== undefined);
-  if (missing.length > 0 || flags.upn === undefined) {
+  if (missing.length > 0 || flags.upn === undefined || flags.displayName === undefined) {
     throw invalidFlags(`rekey users create needs ${missing.join(' and ')}.`, { missing });
   }
+  return { upn: flags.upn, displayName: flags.displayName };
+}
+
+function createBodyFromFlags(flags: CreateFlags, password: string): CreateUserBody {
+  const required = requiredCreateFlags(flags);
   const body: Row = {
     accountEnabled: flags.disabled !== true,
-    displayName: flags.displayName,
-    mailNickname: flags.mailNickname ?? flags.upn.split('@')[0],
-    userPrincipalName: flags.upn,
+    displayName: required.displayName,
+    mailNickname: flags.mailNickname ?? required.upn.split('@')[0],
+    userPrincipalName: required.upn,
     passwordProfile: { password, forceChangePasswordNextSignIn: flags.forceChange },
     ...(flags.givenName === undefined ? {} : { givenName: flags.givenName }),
     ...(flags.surname === undefined ? {} : { surname: flags.surname }),
@@ -201,9 +206,28 @@ async function createUser(io: CliIo, flags: CreateFlags): Promise<void> {
     generate: '--generate-password',
     generateByDefault: false,
   });
-  const password = choice.password ?? generatePassword();
-  const body = createBodyFromFlags(flags, password);
+  const required = requiredCreateFlags(flags);
   await withDirectory(io, async (directory, context) => {
+    // A generated password goes through the policy too: it is redrawn in the rare case the
+    // breached filter or a custom banned term refuses it.
+    const password =
+      choice.password ??
+      (
+        await directory.passwordPolicy.generateAcceptable(
+          {
+            id: null,
+            userPrincipalName: required.upn,
+            displayName: required.displayName,
+            givenName: flags.givenName ?? null,
+            surname: flags.surname ?? null,
+            passwordPolicies: flags.passwordPolicies ?? null,
+            forceChangePasswordNextSignIn: flags.forceChange,
+            lastPasswordChangeDateTime: null,
+          },
+          'create',
+        )
+      ).password;
+    const body = createBodyFromFlags(flags, password);
     const row = await directory.users.createUser(context, toCreateUserInput(body));
     const user = toGraphUser(row);
     if (flags.json) {

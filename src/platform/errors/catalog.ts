@@ -88,7 +88,7 @@ const entries = {
     oauthError: 'invalid_grant',
     graphCode: 'passwordExpired',
     remediation: [
-      'Change the password with the current one at POST /{tenant}/password/change, or on the My Account page.',
+      'Change the password with the current one at POST /{tenant}/password/change.',
       'If the current password is unknown, ask an administrator for a reset.',
     ],
   },

@@ -178,6 +178,51 @@ export async function startServer(spec: {
   return { ...child, baseUrl: spec.baseUrl };
 }
 
+/** A server child with a loopback port and a temp data dir of its own. */
+export interface DataDirServer {
+  readonly server: ServerChild;
+  readonly baseUrl: string;
+  /** Stops the server, then removes its data dir. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server child on a free loopback port with a fresh temp data dir (prefix `tempPrefix`),
+ * the environment `env` builds from the two, and waits until it is ready (see {@link startServer}).
+ */
+export async function startServerWithDataDir(spec: {
+  readonly name: string;
+  readonly tempPrefix: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly env: (port: number, dataDir: string) => NodeJS.ProcessEnv;
+  readonly readyPath: string;
+  readonly readyTimeoutMs: number;
+}): Promise<DataDirServer> {
+  const dataDir = makeTempDir(spec.tempPrefix);
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const server = await startServer({
+    name: spec.name,
+    command: spec.command,
+    args: spec.args,
+    cwd: spec.cwd,
+    env: spec.env(port, dataDir),
+    baseUrl,
+    readyPath: spec.readyPath,
+    readyTimeoutMs: spec.readyTimeoutMs,
+  });
+  return {
+    server,
+    baseUrl,
+    async stop() {
+      await server.stop();
+      removeTempDir(dataDir);
+    },
+  };
+}
+
 /** Resident and peak-resident memory of a process, from /proc/<pid>/status (Linux), in KiB. */
 export interface MemoryUsage {
   readonly rssKib: number;

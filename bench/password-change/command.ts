@@ -1,4 +1,3 @@
-import { availableParallelism, cpus } from 'node:os';
 import {
   type CpuInterference,
   type CpuSnapshot,
@@ -9,7 +8,7 @@ import {
 import { type LoadResult, runLoad } from '../lib/load.js';
 import { cores, type MemoryUsage, readMemory } from '../lib/processes.js';
 import type { BenchCommand, BenchContext } from '../lib/registry.js';
-import { writeResults } from '../lib/results.js';
+import { machineSummary, writeRunResults } from '../lib/results.js';
 import type { LatencySummary } from '../lib/stats.js';
 import { fixed, formatTable } from '../lib/table.js';
 import type { PreparedTarget } from './flow.js';
@@ -293,10 +292,7 @@ function render(
 ): string {
   const { limit, runs, memory } = collected;
   const out: string[] = [];
-  const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
-  out.push(
-    `password-change benchmark — ${availableParallelism()} cores (${cpuModel}), Node ${process.version}, UV_THREADPOOL_SIZE=${cores} in every child`,
-  );
+  out.push(`password-change benchmark — ${machineSummary()}, UV_THREADPOOL_SIZE=${cores} in every child`);
   if (context.parts.has('rekey') && rekeyContract.entry !== rekeyContract.defaultEntry) {
     out.push(`Rekey server entry overridden by REKEY_BENCH_ENTRY: ${rekeyContract.entry} (not src/main.ts)`);
   }
@@ -373,39 +369,31 @@ async function run(context: BenchContext): Promise<void> {
   } catch (error) {
     failure = error;
   }
-  const failureMessage =
-    failure === undefined ? undefined : failure instanceof Error ? failure.message : String(failure);
-  const file = writeResults('password-change', context.startedAt, {
-    command: 'password-change',
-    complete: failure === undefined,
-    error: failureMessage,
-    startedAt: context.startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: {
-      cores: availableParallelism(),
-      cpu: cpus()[0]?.model,
-      node: process.version,
-      platform: process.platform,
+  const { file, failureMessage } = writeRunResults(
+    'password-change',
+    context,
+    {
+      settings: {
+        parts: [...context.parts],
+        rekeyEntry: context.parts.has('rekey') ? rekeyContract.entry : undefined,
+        threadPoolSize: cores,
+        argon2id: { memoryKib: 19456, iterations: 2, parallelism: 1 },
+        limit: { warmupMs: limitWarmupMs, durationMs: limitDurationMs },
+        load: { concurrencies, warmupMs: loadWarmupMs, durationMs: context.durationSeconds * 1000 },
+        targetRatio,
+      },
+      limit: collected.limit,
+      runs: collected.runs.map((entry) => ({
+        ...entry,
+        rekeyOverPeer: vsPeer(entry, collected.runs),
+        rekeyOverPeerAdjusted: vsPeer(entry, collected.runs, true),
+      })),
+      memory: collected.memory,
+      target: collected.limit ? verdicts(collected.runs, true) : [],
+      notes: collected.notes,
     },
-    settings: {
-      parts: [...context.parts],
-      rekeyEntry: context.parts.has('rekey') ? rekeyContract.entry : undefined,
-      threadPoolSize: cores,
-      argon2id: { memoryKib: 19456, iterations: 2, parallelism: 1 },
-      limit: { warmupMs: limitWarmupMs, durationMs: limitDurationMs },
-      load: { concurrencies, warmupMs: loadWarmupMs, durationMs: context.durationSeconds * 1000 },
-      targetRatio,
-    },
-    limit: collected.limit,
-    runs: collected.runs.map((entry) => ({
-      ...entry,
-      rekeyOverPeer: vsPeer(entry, collected.runs),
-      rekeyOverPeerAdjusted: vsPeer(entry, collected.runs, true),
-    })),
-    memory: collected.memory,
-    target: collected.limit ? verdicts(collected.runs, true) : [],
-    notes: collected.notes,
-  });
+    failure,
+  );
   process.stdout.write(`${render(context, collected, file, failureMessage)}\n`);
   if (failure !== undefined) throw failure;
 }

@@ -1,3 +1,5 @@
+import type { DataDirServer } from '../lib/processes.js';
+
 /** One way of changing a password that the load loop drives against a server. */
 export interface Flow {
   /** The server: `rekey` or the peer. */
@@ -27,4 +29,29 @@ export interface PreparedTarget {
   outputTail(): string;
   /** Stops the server child (idempotent). */
   stop(): Promise<void>;
+}
+
+/**
+ * Makes a started server a {@link PreparedTarget} with what `setUp` builds on it (its users, its
+ * flows); when setting up fails, the server is stopped before the error is passed on.
+ */
+export async function prepareOnServer(
+  started: DataDirServer,
+  setUp: () => Promise<Pick<PreparedTarget, 'flows' | 'argon2Calls'>>,
+): Promise<PreparedTarget> {
+  const { server, stop } = started;
+  try {
+    const { flows, argon2Calls } = await setUp();
+    return {
+      flows,
+      ...(argon2Calls ? { argon2Calls } : {}),
+      pid: server.pid,
+      running: server.running,
+      outputTail: server.outputTail,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

@@ -1,6 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import type { CpuInterference } from '../lib/cpu-accounting.js';
-import { childEnv, spawnChild } from '../lib/processes.js';
+import { runJsonWorker } from '../lib/worker.js';
 
 /** Throughput of one argon2id operation with every core busy. */
 export interface LimitFigures {
@@ -50,26 +49,12 @@ function isWorkerOutput(value: unknown): value is LimitWorkerOutput {
  * whose thread pool is sized to the cores. Takes about 2 × (warm-up + duration).
  */
 export async function measureLimit(warmupMs: number, durationMs: number): Promise<LimitWorkerOutput> {
-  const script = fileURLToPath(new URL('./limit-worker.ts', import.meta.url));
-  const child = spawnChild(
-    'limit worker',
-    process.execPath,
-    ['--import', 'tsx', script, String(warmupMs), String(durationMs)],
-    { cwd: fileURLToPath(new URL('../../', import.meta.url)), env: childEnv({}) },
-  );
-  // Bounded: two measurements plus start-up; a wedged worker is killed rather than waited on.
-  const budgetMs = 2 * (warmupMs + durationMs) + 60_000;
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), budgetMs);
-  const exit = await child.exited;
-  clearTimeout(timer);
-  if (exit !== 0) throw new Error(`limit worker exited with ${exit}\n${child.outputTail()}`);
-  const lastLine = child.stdout().trim().split('\n').at(-1) ?? '';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(lastLine);
-  } catch {
-    throw new Error(`limit worker printed no JSON result:\n${child.outputTail()}`);
-  }
-  if (!isWorkerOutput(parsed)) throw new Error(`limit worker printed an unexpected result: ${lastLine}`);
-  return parsed;
+  return runJsonWorker({
+    name: 'limit worker',
+    script: new URL('./limit-worker.ts', import.meta.url),
+    args: [String(warmupMs), String(durationMs)],
+    // Bounded: two measurements plus start-up; a wedged worker is killed rather than waited on.
+    budgetMs: 2 * (warmupMs + durationMs) + 60_000,
+    isOutput: isWorkerOutput,
+  });
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { type HttpReply, send } from '../lib/http.js';
-import { childEnv, freePort, makeTempDir, removeTempDir, startServer } from '../lib/processes.js';
-import type { Flow, PreparedTarget } from './flow.js';
+import { childEnv, startServerWithDataDir } from '../lib/processes.js';
+import { type Flow, type PreparedTarget, prepareOnServer } from './flow.js';
 import { PasswordRotation } from './passwords.js';
 
 /** How the peer is run and called; see peer-server.ts for its configuration. */
@@ -41,33 +41,28 @@ function cookieHeader(reply: HttpReply, what: string): string {
  * signs up bench users 1..`users`, each with its first bench password.
  */
 export async function preparePeer(users: number): Promise<PreparedTarget> {
-  const dataDir = makeTempDir('peer-bench-');
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const server = await startServer({
+  const started = await startServerWithDataDir({
     name: peerContract.name,
+    tempPrefix: 'peer-bench-',
     command: process.execPath,
     args: peerContract.args,
     cwd: peerContract.cwd,
-    env: childEnv({
-      PEER_PORT: String(port),
-      PEER_DATA_DIR: dataDir,
-      PEER_SECRET: randomBytes(32).toString('base64'),
-      BETTER_AUTH_TELEMETRY: '0',
-      NODE_ENV: 'production',
-    }),
-    baseUrl,
+    env: (port, dataDir) =>
+      childEnv({
+        PEER_PORT: String(port),
+        PEER_DATA_DIR: dataDir,
+        PEER_SECRET: randomBytes(32).toString('base64'),
+        BETTER_AUTH_TELEMETRY: '0',
+        NODE_ENV: 'production',
+      }),
     readyPath: peerContract.readyPath,
     readyTimeoutMs: peerContract.readyTimeoutMs,
   });
-  const stop = async (): Promise<void> => {
-    await server.stop();
-    removeTempDir(dataDir);
-  };
+  const { baseUrl } = started;
   // better-auth rejects cookie-bearing POSTs whose Origin is not trusted (CSRF protection); a browser
   // on the app's own origin sends this, so the benchmark does too instead of turning the check off.
   const json = { 'content-type': 'application/json', origin: baseUrl };
-  try {
+  return prepareOnServer(started, async () => {
     const rotation = new PasswordRotation();
     for (let user = 1; user <= users; user += 1) {
       await send({
@@ -119,16 +114,6 @@ export async function preparePeer(users: number): Promise<PreparedTarget> {
       }
       return hashes + verifies;
     };
-    return {
-      flows: [signInAndChange],
-      argon2Calls,
-      pid: server.pid,
-      running: server.running,
-      outputTail: server.outputTail,
-      stop,
-    };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+    return { flows: [signInAndChange], argon2Calls };
+  });
 }

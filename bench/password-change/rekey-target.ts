@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { jsonStringField, send } from '../lib/http.js';
-import { childEnv, freePort, makeTempDir, removeTempDir, startServer } from '../lib/processes.js';
-import type { Flow, PreparedTarget } from './flow.js';
+import { childEnv, startServerWithDataDir } from '../lib/processes.js';
+import { type Flow, type PreparedTarget, prepareOnServer } from './flow.js';
 import { PasswordRotation } from './passwords.js';
 
 /**
@@ -74,31 +74,26 @@ async function signIn(
  * admin in and creates bench users 1..`users`, each with its first bench password.
  */
 export async function prepareRekey(users: number): Promise<PreparedTarget> {
-  const dataDir = makeTempDir('rekey-bench-');
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const server = await startServer({
+  const started = await startServerWithDataDir({
     name: 'rekey',
+    tempPrefix: 'rekey-bench-',
     command: process.execPath,
     args: ['--import', 'tsx', rekeyContract.entry, 'serve'],
     cwd: rekeyContract.cwd,
-    env: childEnv({
-      REKEY_DATA_DIR: dataDir,
-      REKEY_PORT: String(port),
-      REKEY_HOST: '127.0.0.1',
-      REKEY_TENANT_DOMAIN: rekeyContract.tenantDomain,
-      REKEY_BOOTSTRAP_ADMIN_PASSWORD: rekeyContract.adminPassword,
-      REKEY_LOG_LEVEL: 'warn',
-    }),
-    baseUrl,
+    env: (port, dataDir) =>
+      childEnv({
+        REKEY_DATA_DIR: dataDir,
+        REKEY_PORT: String(port),
+        REKEY_HOST: '127.0.0.1',
+        REKEY_TENANT_DOMAIN: rekeyContract.tenantDomain,
+        REKEY_BOOTSTRAP_ADMIN_PASSWORD: rekeyContract.adminPassword,
+        REKEY_LOG_LEVEL: 'warn',
+      }),
     readyPath: rekeyContract.readyPath,
     readyTimeoutMs: rekeyContract.readyTimeoutMs,
   });
-  const stop = async (): Promise<void> => {
-    await server.stop();
-    removeTempDir(dataDir);
-  };
-  try {
+  const { baseUrl } = started;
+  return prepareOnServer(started, async () => {
     const rotation = new PasswordRotation();
     const adminToken = await signIn(baseUrl, rekeyContract.adminUpn, rekeyContract.adminPassword);
     for (let user = 1; user <= users; user += 1) {
@@ -155,15 +150,6 @@ export async function prepareRekey(users: number): Promise<PreparedTarget> {
         rotation.advance(user);
       },
     };
-    return {
-      flows: [signInAndChange, tokenlessChange],
-      pid: server.pid,
-      running: server.running,
-      outputTail: server.outputTail,
-      stop,
-    };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+    return { flows: [signInAndChange, tokenlessChange] };
+  });
 }

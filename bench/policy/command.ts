@@ -1,9 +1,7 @@
-import { availableParallelism, cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { childEnv, spawnChild } from '../lib/processes.js';
 import type { BenchCommand, BenchContext } from '../lib/registry.js';
-import { writeResults } from '../lib/results.js';
+import { machineSummary, writeRunResults } from '../lib/results.js';
 import { fixed, formatTable } from '../lib/table.js';
+import { runJsonWorker } from '../lib/worker.js';
 import {
   type BreachedFigures,
   isPolicyWorkerOutput,
@@ -23,28 +21,16 @@ const progress = (message: string): void => {
 };
 
 /** Runs worker.ts with the selected parts and returns its parsed JSON line. */
-async function runWorker(parts: readonly string[]): Promise<PolicyWorkerOutput> {
-  const script = fileURLToPath(new URL('./worker.ts', import.meta.url));
-  const child = spawnChild('policy worker', process.execPath, ['--import', 'tsx', script, parts.join(',')], {
-    cwd: fileURLToPath(new URL('../../', import.meta.url)),
-    env: childEnv({}),
+function runWorker(parts: readonly string[]): Promise<PolicyWorkerOutput> {
+  return runJsonWorker({
+    name: 'policy worker',
+    script: new URL('./worker.ts', import.meta.url),
+    args: [parts.join(',')],
+    budgetMs: workerBudgetMs,
+    // The worker's progress lines, passed through as they come (a run takes tens of seconds).
+    passStderr: true,
+    isOutput: isPolicyWorkerOutput,
   });
-  // The worker's progress lines, passed through as they come (a run takes tens of seconds).
-  child.process.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), workerBudgetMs);
-  const exit = await child.exited;
-  clearTimeout(timer);
-  if (exit !== 0) throw new Error(`policy worker exited with ${exit}\n${child.outputTail()}`);
-  const lastLine = child.stdout().trim().split('\n').at(-1) ?? '';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(lastLine);
-  } catch {
-    throw new Error(`policy worker printed no JSON result:\n${child.outputTail()}`);
-  }
-  if (!isPolicyWorkerOutput(parsed))
-    throw new Error(`policy worker printed an unexpected result: ${lastLine}`);
-  return parsed;
 }
 
 const ruleLabels: Readonly<Record<string, string>> = {
@@ -233,8 +219,7 @@ function notesFor(output: PolicyWorkerOutput): string[] {
 
 function render(output: PolicyWorkerOutput, file: string): string {
   const out: string[] = [];
-  const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
-  out.push(`policy benchmark — ${availableParallelism()} cores (${cpuModel}), Node ${process.version}`, '');
+  out.push(`policy benchmark — ${machineSummary()}`, '');
   if (output.setup) out.push('Setup: once per settings version', setupTable(output.setup), '');
   if (output.rows.length > 0) {
     out.push('Evaluation latency (engine in-process, one evaluation at a time)', '');
@@ -282,29 +267,21 @@ async function run(context: BenchContext): Promise<void> {
   } catch (error) {
     failure = error;
   }
-  const failureMessage =
-    failure === undefined ? undefined : failure instanceof Error ? failure.message : String(failure);
-  const file = writeResults('policy', context.startedAt, {
-    command: 'policy',
-    complete: failure === undefined,
-    error: failureMessage,
-    startedAt: context.startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: {
-      cores: availableParallelism(),
-      cpu: cpus()[0]?.model,
-      node: process.version,
-      platform: process.platform,
+  const { file } = writeRunResults(
+    'policy',
+    context,
+    {
+      parts,
+      settings: output?.settings,
+      setup: output?.setup,
+      rows: output?.rows ?? [],
+      pooled: output?.pooled,
+      breached: output?.breached,
+      target: output ? verdict(output) : undefined,
+      notes: output ? notesFor(output) : [],
     },
-    parts,
-    settings: output?.settings,
-    setup: output?.setup,
-    rows: output?.rows ?? [],
-    pooled: output?.pooled,
-    breached: output?.breached,
-    target: output ? verdict(output) : undefined,
-    notes: output ? notesFor(output) : [],
-  });
+    failure,
+  );
   if (output) process.stdout.write(`${render(output, file)}\n`);
   if (failure !== undefined) throw failure;
 }

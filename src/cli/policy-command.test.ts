@@ -1,12 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CliRun, runRekeyCli } from '../../test/support/cli-run.js';
+import {
+  type CliRun,
+  type CliTestRekey,
+  runRekeyCli,
+  startCliTestRekey,
+} from '../../test/support/cli-run.js';
 import { dialects } from '../../test/support/databases.js';
-import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import type { TestRekey } from '../../test/support/rekey-harness.js';
 import {
   defaultPasswordPolicySettings,
   defaultPasswordProtectionSettings,
@@ -20,29 +24,16 @@ const dayMs = 24 * 60 * 60 * 1000;
 
 describe.each(dialects)('rekey policy on %s', (dialect) => {
   let rekey: TestRekey;
+  let started: CliTestRekey | undefined;
   let sqliteDir: string;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    sqliteDir = mkdtempSync(path.join(tmpdir(), 'rekey-policy-cli-'));
-    // The CLI opens the database on its own connection, so SQLite needs a file rather than :memory:.
-    rekey = await startTestRekey(
-      dialect,
-      dialect === 'sqlite'
-        ? { env: { REKEY_DATABASE_URL: `sqlite:${path.join(sqliteDir, 'rekey.sqlite')}` } }
-        : {},
-    );
-    env = {
-      REKEY_DATABASE_URL: rekey.config.databaseUrl,
-      REKEY_DATA_DIR: rekey.dataDir,
-      REKEY_ARGON2_MEMORY_KIB: '1024',
-      REKEY_ARGON2_ITERATIONS: '1',
-      REKEY_LOG_LEVEL: 'error',
-    };
+    started = await startCliTestRekey(dialect, 'rekey-policy-cli-');
+    ({ rekey, env, dir: sqliteDir } = started);
   });
   afterAll(async () => {
-    await rekey?.close();
-    rmSync(sqliteDir, { recursive: true, force: true });
+    await started?.close();
   });
   afterEach(async () => {
     const context = systemContext('cli-test-reset');

@@ -2,37 +2,28 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliRun, runRekeyCli } from '../../test/support/cli-run.js';
+import {
+  type CliRun,
+  type CliTestRekey,
+  runRekeyCli,
+  startCliTestRekey,
+} from '../../test/support/cli-run.js';
 import { dialects } from '../../test/support/databases.js';
 import { aadstsCodeOf, bearer } from '../../test/support/http-helpers.js';
-import { adminPassword, adminUpn, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { adminPassword, adminUpn, type TestRekey } from '../../test/support/rekey-harness.js';
 
 describe.each(dialects)('rekey users on %s', (dialect) => {
   let rekey: TestRekey;
-  let sqliteDir: string;
+  let started: CliTestRekey | undefined;
   let env: Record<string, string>;
   const outputs: string[] = [];
 
   beforeAll(async () => {
-    sqliteDir = mkdtempSync(path.join(tmpdir(), 'rekey-cli-'));
-    // The CLI opens the database on its own connection, so SQLite needs a file rather than :memory:.
-    rekey = await startTestRekey(
-      dialect,
-      dialect === 'sqlite'
-        ? { env: { REKEY_DATABASE_URL: `sqlite:${path.join(sqliteDir, 'rekey.sqlite')}` } }
-        : {},
-    );
-    env = {
-      REKEY_DATABASE_URL: rekey.config.databaseUrl,
-      REKEY_DATA_DIR: rekey.dataDir,
-      REKEY_ARGON2_MEMORY_KIB: '1024',
-      REKEY_ARGON2_ITERATIONS: '1',
-      REKEY_LOG_LEVEL: 'error',
-    };
+    started = await startCliTestRekey(dialect);
+    ({ rekey, env } = started);
   });
   afterAll(async () => {
-    await rekey?.close();
-    rmSync(sqliteDir, { recursive: true, force: true });
+    await started?.close();
   });
 
   async function cli(...args: string[]): Promise<CliRun> {

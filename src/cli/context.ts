@@ -1,7 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { CommanderError } from 'commander';
+import type { DestinationStream } from 'pino';
+import { type Directory, openDirectory } from '../app/open-directory.js';
 import { type Config, ConfigError, loadConfig } from '../platform/config.js';
 import { findCatalogEntry } from '../platform/errors/catalog.js';
 import { isRekeyError } from '../platform/errors/rekey-error.js';
+import { createLogger } from '../platform/log.js';
+import { type RequestContext, systemContext } from '../platform/request-context.js';
 
 /** Where CLI commands write: injected so tests can capture output. */
 export interface CliIo {
@@ -58,4 +63,23 @@ export function reportFailure(io: CliIo, error: unknown, json: boolean): number 
       : `error 7700201 InternalError: ${message}`,
   );
   return 1;
+}
+
+/**
+ * Runs `action` with the directory open, closing it whatever happens. Only errors reach the log,
+ * and on stderr, so stdout stays clean for --json.
+ */
+export async function withDirectory<T>(
+  io: CliIo,
+  action: (directory: Directory, context: RequestContext) => Promise<T>,
+): Promise<T> {
+  const config = configOrExit(io);
+  const destination: DestinationStream = { write: (line: string) => io.err(line) };
+  const logger = createLogger(config.logLevel === 'silent' ? 'silent' : 'error', destination);
+  const directory = await openDirectory(config, { logger });
+  try {
+    return await action(directory, systemContext(randomUUID()));
+  } finally {
+    await directory.close();
+  }
 }

@@ -1,8 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type Command, CommanderError } from 'commander';
-import type { DestinationStream } from 'pino';
-import { type Directory, openDirectory } from '../app/open-directory.js';
 import type { EvaluateResult } from '../passwords/password-policy-service.js';
 import {
   type PasswordPolicySettings,
@@ -11,8 +8,6 @@ import {
   policyErrorFor,
 } from '../passwords/policy/index.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
-import { createLogger } from '../platform/log.js';
-import { type RequestContext, systemContext } from '../platform/request-context.js';
 import type {
   PasswordPolicyImpact,
   PasswordProtectionImpact,
@@ -20,7 +15,7 @@ import type {
   SettingsPreview,
 } from '../settings/settings-service.js';
 import { type BreachedTerminal, readPasswordFrom } from './breached-command.js';
-import { type CliIo, configOrExit, processIo } from './context.js';
+import { type CliIo, configOrExit, processIo, withDirectory } from './context.js';
 
 /*
  * `rekey policy ...`: the password policy and Password Protection from a shell, through the same
@@ -57,22 +52,6 @@ function printJson(io: CliIo, value: unknown): void {
 function show(value: unknown): string {
   if (value === null) return 'never';
   return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-/** Runs `action` with the directory open (logging only errors, on stderr), closing it whatever happens. */
-async function withDirectory<T>(
-  io: CliIo,
-  action: (directory: Directory, context: RequestContext) => Promise<T>,
-): Promise<T> {
-  const config = configOrExit(io);
-  const destination: DestinationStream = { write: (line: string) => io.err(line) };
-  const logger = createLogger(config.logLevel === 'silent' ? 'silent' : 'error', destination);
-  const directory = await openDirectory(config, { logger });
-  try {
-    return await action(directory, systemContext(randomUUID()));
-  } finally {
-    await directory.close();
-  }
 }
 
 /** Reads one answer line from the terminal. */

@@ -1,11 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import type { DestinationStream } from 'pino';
-import { type Directory, openDirectory } from '../app/open-directory.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
-import { createLogger } from '../platform/log.js';
 import { applySelect, parseQueryOptions, parseSelect } from '../platform/odata/index.js';
-import { type RequestContext, systemContext } from '../platform/request-context.js';
 import { toGraphUser } from '../users/user-mapper.js';
 import { deletedUsersResource, usersResource } from '../users/user-query.js';
 import {
@@ -14,7 +9,7 @@ import {
   createUserBody,
   toCreateUserInput,
 } from '../users/user-schemas.js';
-import { type CliIo, configOrExit } from './context.js';
+import { type CliIo, withDirectory } from './context.js';
 
 /*
  * `rekey users ...`: the directory from a shell, on the configured database, through the same
@@ -65,23 +60,6 @@ function printTable(io: CliIo, columns: readonly string[], rows: readonly Row[])
       .join('  ')
       .trimEnd();
   io.out([line(columns), ...cells.map(line)].join('\n'));
-}
-
-/** Runs `action` with the directory open, closing it whatever happens. */
-async function withDirectory<T>(
-  io: CliIo,
-  action: (directory: Directory, context: RequestContext) => Promise<T>,
-) {
-  const config = configOrExit(io);
-  // Only errors reach the log, and on stderr: stdout stays clean for --json.
-  const destination: DestinationStream = { write: (line: string) => io.err(line) };
-  const logger = createLogger(config.logLevel === 'silent' ? 'silent' : 'error', destination);
-  const directory = await openDirectory(config, { logger });
-  try {
-    return await action(directory, systemContext(randomUUID()));
-  } finally {
-    await directory.close();
-  }
 }
 
 function invalidFlags(message: string, details: Record<string, unknown>): RekeyError {

@@ -9,6 +9,7 @@ import { findCatalogEntry } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { findApplication } from '../tenant/tenant-store.js';
 import {
   type DirectoryRole,
   hasAnyRole,
@@ -256,6 +257,9 @@ export function createOperationService(deps: OperationServiceDeps) {
         const actor = operation.requested_by_user_id
           ? await findUserById(trx, tenantId, operation.requested_by_user_id)
           : undefined;
+        const requestingApp = operation.requested_by_app_id
+          ? await findApplication(trx, tenantId, operation.requested_by_app_id)
+          : undefined;
         await insertAudit(
           trx,
           tenantId,
@@ -267,7 +271,7 @@ export function createOperationService(deps: OperationServiceDeps) {
               displayName: actor.display_name,
               roles: parseRoles(actor.roles),
               appId: operation.requested_by_app_id ?? '',
-              appDisplayName: '',
+              appDisplayName: requestingApp?.displayName ?? '',
             },
           },
           {

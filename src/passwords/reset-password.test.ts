@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
 import { aadstsCodeOf, bearer } from '../../test/support/http-helpers.js';
-import { adminUpn, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { adminUpn, cliClientId, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { listAuditsByCorrelation } from '../audit/audit-store.js';
 import { systemContext } from '../platform/request-context.js';
 import type { DirectoryRole } from '../users/roles.js';
@@ -82,6 +82,11 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
       activity_display_name: 'Reset password (by admin)',
       result: 'success',
       initiated_by_upn: adminUpn,
+    });
+    // The worker writes the row, yet it names the application the administrator used.
+    expect(JSON.parse(audits[0]?.initiated_by ?? '{}').app).toEqual({
+      appId: cliClientId,
+      displayName: 'Rekey CLI',
     });
 
     // The user's old token is refused; the new password must be changed at the next sign-in.

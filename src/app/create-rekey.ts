@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { createTokenIssuer, type TokenIssuer } from '../auth/access-token.js';
@@ -197,9 +196,4 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
     await db.close();
     throw error;
   }
-}
-
-/** A fresh correlation ID for work that no request started. */
-export function newCorrelationId(): string {
-  return randomUUID();
 }

@@ -4,12 +4,3 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
-
-/** The one timestamp format stored and returned: ISO 8601 UTC with milliseconds. */
-export function toTimestamp(date: Date): string {
-  return date.toISOString();
-}
-
-export function addSeconds(date: Date, seconds: number): Date {
-  return new Date(date.getTime() + seconds * 1000);
-}

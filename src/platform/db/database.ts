@@ -10,7 +10,6 @@ import {
   PostgresDialect,
   type SqliteDatabase,
   SqliteDialect,
-  sql,
 } from 'kysely';
 import pg from 'pg';
 import { RekeyError } from '../errors/rekey-error.js';
@@ -130,9 +129,4 @@ export async function isDatabaseReady(db: Db): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** A trivial round trip, for health checks. */
-export async function pingDatabase(db: Db): Promise<void> {
-  await sql`select 1`.execute(db.kysely);
 }

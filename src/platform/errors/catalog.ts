@@ -425,16 +425,6 @@ const entries = {
     graphCode: 'Request_BadRequest',
     remediation: ['Choose a different user principal name or domain name.'],
   },
-  7700011: {
-    name: 'InvalidIdempotencyKey',
-    message: 'The Idempotency-Key was already used for a different request.',
-    httpStatus: 422,
-    retryable: false,
-    category: 'request',
-    oauthError: 'invalid_request',
-    graphCode: 'Request_BadRequest',
-    remediation: ['Use a fresh key for a new request, or repeat the original request exactly.'],
-  },
   7700012: {
     name: 'ConfirmationRequired',
     message: 'The change was not applied: it affects every user and needs to be confirmed first.',

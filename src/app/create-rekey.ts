@@ -86,7 +86,12 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
     const policyFor = (tenantId: string) => {
       let parts = policies.get(tenantId);
       if (!parts) {
-        const settings = createSettingsService({ db, tenantId, clock });
+        const settings = createSettingsService({
+          db,
+          tenantId,
+          clock,
+          onChanged: (changed) => policyEngine.matcherFor(changed.passwordProtection, config.tenantName),
+        });
         const passwordPolicy = createPasswordPolicyService({
           db,
           tenantId,
@@ -116,6 +121,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
     );
     const users = usersFor(tenant.id);
     const { settings, passwordPolicy } = policyFor(tenant.id);
+    // Compile the banned-term matcher of the current settings now, not on the first user's change.
+    policyEngine.matcherFor((await settings.getPolicySettings()).passwordProtection, config.tenantName);
     const keyRing = createKeyRing(db, secretBox, clock);
     const tokens = createTokenIssuer(keyRing, clock, config.publicUrl, tenant.id);
     const signIns = createSignInService({

@@ -73,6 +73,11 @@ export interface SettingsServiceDeps {
   readonly db: Db;
   readonly tenantId: string;
   readonly clock: Clock;
+  /**
+   * Told the new settings after a change is written, so that costly derived state (the compiled
+   * banned-term matcher) is built on the administrator's request, not on the next user's change.
+   */
+  readonly onChanged?: (settings: PolicySettings) => void;
 }
 
 /** How many users a preview names. */
@@ -279,7 +284,10 @@ export function createSettingsService(deps: SettingsServiceDeps) {
         );
         return true;
       });
-      if (written) return { settings: after, changes };
+      if (written) {
+        deps.onChanged?.((await load()).settings);
+        return { settings: after, changes };
+      }
     }
     throw new RekeyError(7700013, { details: { settings: name } });
   }

@@ -135,6 +135,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
       passwordPolicy,
       publicUrl: config.publicUrl,
+      signInLog: config.signInLog,
     });
     const guard = createAuthGuard({ db, tenantId: tenant.id, tokens });
     let worker: OperationWorker | undefined;

@@ -1,7 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, DirectoryAuditRow } from '../platform/db/schema.js';
+import {
+  type CheckedFilter,
+  countRows,
+  fetchPage,
+  type PageRequest,
+  whereFilter,
+} from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { directoryAuditFields } from './audit-query.js';
+
+export const auditColumns = [
+  'id',
+  'tenant_id',
+  'activity_at',
+  'activity_display_name',
+  'category',
+  'correlation_id',
+  'logged_by_service',
+  'operation_type',
+  'result',
+  'result_reason',
+  'initiated_by_user_id',
+  'initiated_by_upn',
+  'initiated_by_app_id',
+  'initiated_by',
+  'target_resources',
+  'additional_details',
+] as const;
 
 /** One changed property, as Graph's `modifiedProperty`; never a secret value. */
 export interface ModifiedProperty {
@@ -30,7 +57,11 @@ export interface AuditEntry {
   readonly additionalDetails?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
 }
 
-/** Writes one audit event, attributed to the context's actor (or to Rekey itself). */
+/**
+ * Writes one audit event, attributed to the context's actor (or to Rekey itself), with one
+ * `directory_audit_targets` row per distinct target id. Pass a transaction to make the event part
+ * of the change it records; otherwise the two inserts run in a transaction of their own.
+ */
 export async function insertAudit(
   db: Kysely<Database>,
   tenantId: string,
@@ -51,29 +82,73 @@ export async function insertAudit(
         app: { appId: actor.appId, displayName: actor.appDisplayName },
       }
     : { user: null, app: { appId: null, displayName: 'Rekey' } };
-  await db
-    .insertInto('directory_audits')
-    .values({
-      id,
-      tenant_id: tenantId,
-      activity_at: at,
-      activity_display_name: entry.activityDisplayName,
-      category: entry.category,
-      correlation_id: context.correlationId,
-      logged_by_service: entry.loggedByService,
-      operation_type: entry.operationType,
-      result: entry.result,
-      result_reason: entry.resultReason ?? '',
-      initiated_by_user_id: actor?.userId ?? null,
-      initiated_by_upn: actor?.userPrincipalName ?? null,
-      initiated_by: JSON.stringify(initiatedBy),
-      target_resources: JSON.stringify(
-        entry.targets.map((t) => ({ ...t, modifiedProperties: t.modifiedProperties ?? [] })),
-      ),
-      additional_details: JSON.stringify(entry.additionalDetails ?? []),
-    })
-    .execute();
+  const targetIds = [...new Set(entry.targets.map((target) => target.id))];
+  const write = async (trx: Kysely<Database>) => {
+    await trx
+      .insertInto('directory_audits')
+      .values({
+        id,
+        tenant_id: tenantId,
+        activity_at: at,
+        activity_display_name: entry.activityDisplayName,
+        category: entry.category,
+        correlation_id: context.correlationId,
+        logged_by_service: entry.loggedByService,
+        operation_type: entry.operationType,
+        result: entry.result,
+        result_reason: entry.resultReason ?? '',
+        initiated_by_user_id: actor?.userId ?? null,
+        initiated_by_upn: actor?.userPrincipalName ?? null,
+        initiated_by_app_id: actor?.appId ?? null,
+        initiated_by: JSON.stringify(initiatedBy),
+        target_resources: JSON.stringify(
+          entry.targets.map((t) => ({ ...t, modifiedProperties: t.modifiedProperties ?? [] })),
+        ),
+        additional_details: JSON.stringify(entry.additionalDetails ?? []),
+      })
+      .execute();
+    if (targetIds.length > 0) {
+      await trx
+        .insertInto('directory_audit_targets')
+        .values(
+          targetIds.map((targetId) => ({
+            audit_id: id,
+            target_id: targetId,
+            tenant_id: tenantId,
+            activity_at: at,
+          })),
+        )
+        .execute();
+    }
+  };
+  if (db.isTransaction) await write(db);
+  else await db.transaction().execute(write);
   return id;
+}
+
+export interface DirectoryAuditListPage {
+  readonly rows: DirectoryAuditRow[];
+  readonly nextSkipToken: string | undefined;
+  readonly count: number | undefined;
+}
+
+/** One keyset page of the audit log matching a checked OData filter (from `directoryAuditsResource`). */
+export async function listAuditsPage(
+  db: Kysely<Database>,
+  tenantId: string,
+  query: { readonly filter: CheckedFilter | undefined; readonly page: PageRequest; readonly count: boolean },
+): Promise<DirectoryAuditListPage> {
+  const scoped = db
+    .selectFrom('directory_audits')
+    .select(auditColumns)
+    .where('directory_audits.tenant_id', '=', tenantId);
+  const base = whereFilter(scoped, query.filter, directoryAuditFields);
+  const page = await fetchPage(base, query.page, directoryAuditFields);
+  return {
+    rows: page.rows,
+    nextSkipToken: page.nextSkipToken,
+    count: query.count ? await countRows(base) : undefined,
+  };
 }
 
 /** The audit events of one correlation ID, oldest first (for tests and the troubleshooter). */
@@ -84,26 +159,11 @@ export async function listAuditsByCorrelation(
 ): Promise<DirectoryAuditRow[]> {
   return db
     .selectFrom('directory_audits')
-    .select([
-      'id',
-      'tenant_id',
-      'activity_at',
-      'activity_display_name',
-      'category',
-      'correlation_id',
-      'logged_by_service',
-      'operation_type',
-      'result',
-      'result_reason',
-      'initiated_by_user_id',
-      'initiated_by_upn',
-      'initiated_by',
-      'target_resources',
-      'additional_details',
-    ])
+    .select(auditColumns)
     .where('tenant_id', '=', tenantId)
     .where('correlation_id', '=', correlationId)
     .orderBy('activity_at')
+    .orderBy('id')
     .execute();
 }
 

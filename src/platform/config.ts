@@ -24,6 +24,13 @@ export interface Config {
   readonly refreshTokenLifetimeSeconds: number;
   /** Whether `serve` also runs the operation worker in the same process. */
   readonly runWorker: boolean;
+  /** Sign-in and audit log rows older than this many days are purged in the background. */
+  readonly logRetentionDays: number;
+  /**
+   * Whether sign-in attempts are written to the sign-in log. On by default; off exists only to
+   * measure what logging costs (`npm run bench -- logs`), and leaves no record of sign-ins.
+   */
+  readonly signInLog: boolean;
 }
 
 export class ConfigError extends Error {
@@ -155,6 +162,8 @@ export function loadConfig(env: Env): Config {
     accessTokenLifetimeSeconds: integer('REKEY_ACCESS_TOKEN_LIFETIME', 3600, 60, 86400),
     refreshTokenLifetimeSeconds: integer('REKEY_REFRESH_TOKEN_LIFETIME', 14 * 86400, 300, 90 * 86400),
     runWorker: boolean('REKEY_RUN_WORKER', true),
+    logRetentionDays: integer('REKEY_LOG_RETENTION_DAYS', 30, 1, 3650),
+    signInLog: boolean('REKEY_SIGN_IN_LOG', true),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -1,25 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, SignInRow } from '../platform/db/schema.js';
+import {
+  type CheckedFilter,
+  countRows,
+  fetchPage,
+  type PageRequest,
+  whereFilter,
+} from '../platform/odata/index.js';
+import { signInFields } from './sign-in-query.js';
 
-export type NewSignIn = Omit<SignInRow, 'id'>;
+/** A sign-in event about to be written; `upn_key` is derived here. */
+export type NewSignIn = Omit<SignInRow, 'id' | 'upn_key'>;
 
 /** Writes one sign-in event; every token-endpoint attempt produces exactly one. */
 export async function insertSignIn(db: Kysely<Database>, signIn: NewSignIn): Promise<string> {
   const id = randomUUID();
   await db
     .insertInto('sign_ins')
-    .values({ id, ...signIn })
+    .values({ id, ...signIn, upn_key: signIn.user_principal_name.toLowerCase() })
     .execute();
   return id;
 }
 
-const signInColumns = [
+export const signInColumns = [
   'id',
   'tenant_id',
   'created_at',
   'user_id',
   'user_principal_name',
+  'upn_key',
   'user_display_name',
   'app_id',
   'app_display_name',
@@ -45,5 +55,98 @@ export async function listSignInsByCorrelation(
     .where('tenant_id', '=', tenantId)
     .where('correlation_id', '=', correlationId)
     .orderBy('created_at')
+    .orderBy('id')
     .execute();
+}
+
+export interface SignInListPage {
+  readonly rows: SignInRow[];
+  readonly nextSkipToken: string | undefined;
+  readonly count: number | undefined;
+}
+
+/**
+ * One keyset page of the sign-in log matching a checked OData filter (from `signInsResource`).
+ * Paging stays exact while new sign-ins arrive: they sort before the cursor of a newest-first
+ * listing, so a client following `@odata.nextLink` neither repeats nor skips a row.
+ */
+export async function listSignInsPage(
+  db: Kysely<Database>,
+  tenantId: string,
+  query: { readonly filter: CheckedFilter | undefined; readonly page: PageRequest; readonly count: boolean },
+): Promise<SignInListPage> {
+  const scoped = db.selectFrom('sign_ins').select(signInColumns).where('sign_ins.tenant_id', '=', tenantId);
+  const base = whereFilter(scoped, query.filter, signInFields);
+  const page = await fetchPage(base, query.page, signInFields);
+  return {
+    rows: page.rows,
+    nextSkipToken: page.nextSkipToken,
+    count: query.count ? await countRows(base) : undefined,
+  };
+}
+
+/** How many sign-ins ended with each error code (0 = success) since `since`, most frequent first. */
+export async function countSignInsByErrorCode(
+  db: Kysely<Database>,
+  tenantId: string,
+  since: string,
+): Promise<Array<{ errorCode: number; count: number }>> {
+  const rows = await db
+    .selectFrom('sign_ins')
+    .select((eb) => ['error_code', eb.fn.countAll<number | string>().as('count')])
+    .where('tenant_id', '=', tenantId)
+    .where('created_at', '>=', since)
+    .groupBy('error_code')
+    .execute();
+  return rows
+    .map((row) => ({ errorCode: row.error_code, count: Number(row.count) }))
+    .sort((a, b) => b.count - a.count || a.errorCode - b.errorCode);
+}
+
+/** The Graph resource a token request is made for: Rekey issues tokens for Microsoft Graph's audience. */
+const graphResource = { id: '00000003-0000-0000-c000-000000000000', displayName: 'Microsoft Graph' };
+
+/**
+ * Graph's `signIn` shape of a stored row. Rekey has no Conditional Access or risk engine, so
+ * those properties carry the values Graph uses when nothing applied (`notApplied`, `none`).
+ */
+export function toGraphSignIn(row: SignInRow): Record<string, unknown> {
+  return {
+    id: row.id,
+    createdDateTime: row.created_at,
+    userDisplayName: row.user_display_name,
+    userPrincipalName: row.user_principal_name,
+    userId: row.user_id,
+    appId: row.app_id,
+    appDisplayName: row.app_display_name,
+    ipAddress: row.ip_address,
+    clientAppUsed: row.client_app_used,
+    userAgent: row.user_agent,
+    correlationId: row.correlation_id,
+    conditionalAccessStatus: 'notApplied',
+    isInteractive: row.is_interactive === 1,
+    riskDetail: 'none',
+    riskLevelAggregated: 'none',
+    riskLevelDuringSignIn: 'none',
+    riskState: 'none',
+    riskEventTypes_v2: [],
+    resourceDisplayName: graphResource.displayName,
+    resourceId: graphResource.id,
+    status: {
+      errorCode: row.error_code,
+      failureReason: row.failure_reason,
+      additionalDetails: row.additional_details,
+    },
+    deviceDetail: {
+      deviceId: '',
+      displayName: '',
+      operatingSystem: '',
+      browser: '',
+      isCompliant: false,
+      isManaged: false,
+      trustType: '',
+    },
+    location: { city: null, state: null, countryOrRegion: null, geoCoordinates: null },
+    appliedConditionalAccessPolicies: [],
+  };
 }

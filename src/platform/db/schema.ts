@@ -145,6 +145,8 @@ export interface SignInsTable {
   created_at: string;
   user_id: string | null;
   user_principal_name: string;
+  /** user_principal_name lower-cased by the application, for indexed case-insensitive look-ups. */
+  upn_key: string;
   user_display_name: string | null;
   app_id: string;
   app_display_name: string | null;
@@ -171,12 +173,52 @@ export interface DirectoryAuditsTable {
   result_reason: string;
   initiated_by_user_id: string | null;
   initiated_by_upn: string | null;
+  initiated_by_app_id: string | null;
   /** JSON of Graph's `initiatedBy`. */
   initiated_by: string;
   /** JSON of Graph's `targetResources`. */
   target_resources: string;
   /** JSON of Graph's `additionalDetails`. */
   additional_details: string;
+}
+
+/** One target of an audit event, so `targetResources/any(t: t/id eq '...')` can use an index. */
+export interface DirectoryAuditTargetsTable {
+  audit_id: string;
+  target_id: string;
+  tenant_id: string;
+  activity_at: string;
+}
+
+/** Smart lockout counts failures from familiar and unfamiliar networks apart. */
+export type LockoutNetwork = 'familiar' | 'unfamiliar';
+
+/** The smart lockout state of one user on one kind of network. */
+export interface LockoutStatesTable {
+  user_id: string;
+  network: LockoutNetwork;
+  tenant_id: string;
+  /** Failed attempts since the last successful sign-in, admin unlock or password reset. */
+  failure_count: number;
+  /** Keyed HMACs (base64url) of the last three distinct bad passwords, newest first, comma-separated. */
+  bad_fingerprints: string;
+  /** While in the future the user is locked on this network. */
+  locked_until: string | null;
+  /** Lockouts since the last success; each one lasts longer (see lockout-policy.ts). */
+  lockout_count: number;
+  last_failure_at: string | null;
+  last_lockout_at: string | null;
+  /** Bumped on every write: updates are compare-and-set on it, so concurrent attempts never lose a count. */
+  version: number;
+  updated_at: string;
+}
+
+/** A network (IPv4 /24 or IPv6 /64) a user has signed in from successfully. */
+export interface FamiliarNetworksTable {
+  user_id: string;
+  network_key: string;
+  first_seen_at: string;
+  last_seen_at: string;
 }
 
 export interface RefreshTokensTable {
@@ -213,6 +255,9 @@ export interface Database {
   password_operation_events: PasswordOperationEventsTable;
   sign_ins: SignInsTable;
   directory_audits: DirectoryAuditsTable;
+  directory_audit_targets: DirectoryAuditTargetsTable;
+  lockout_states: LockoutStatesTable;
+  familiar_networks: FamiliarNetworksTable;
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
 }
@@ -224,3 +269,4 @@ export type DomainRow = Selectable<DomainsTable>;
 export type PasswordOperationRow = Selectable<PasswordOperationsTable>;
 export type SignInRow = Selectable<SignInsTable>;
 export type DirectoryAuditRow = Selectable<DirectoryAuditsTable>;
+export type LockoutStateRow = Selectable<LockoutStatesTable>;

@@ -586,6 +586,34 @@ const entries = {
       'A damaged shipped set means the installation itself is damaged: reinstall Rekey.',
     ],
   },
+  // --- Rekey's own codes: smart lockout --------------------------------------------------------------
+  7700501: {
+    name: 'PasswordChangeAccountLocked',
+    message: 'The password cannot be changed now: too many wrong passwords locked the account for a while.',
+    httpStatus: 400,
+    retryable: true,
+    category: 'account',
+    oauthError: 'invalid_grant',
+    graphCode: 'accountLocked',
+    remediation: [
+      'Wait for the lockout to end, then try again with the right current password.',
+      'If the current password is forgotten, use the forgotten-password reset or ask an administrator for a reset.',
+      'An administrator can see the lock on the user (`rekey users get <upn>`) and end it with `rekey users unlock <upn>`.',
+    ],
+  },
+  // --- Rekey's own codes: sign-in and audit logs -----------------------------------------------------
+  7700601: {
+    name: 'InvalidLogTimeRange',
+    message: 'The time range is not a duration such as 7d, 24h or 30m, or an ISO 8601 date-time.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Give --since as a number followed by d, h or m (7d, 24h, 30m), or as a date-time such as 2026-11-01T00:00:00Z.',
+    ],
+  },
 } as const satisfies Record<number, EntryInput>;
 
 /** A number that the catalog defines. */

@@ -409,8 +409,9 @@ export function describeOdataSqlSuite(dialect: string, connect: () => Promise<Ky
       it.each([
         ['', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]],
         ['age', [2, 12, 6, 7, 4, 1, 11, 9, 10, 3, 8, 5]],
-        ['age desc', [5, 8, 3, 10, 9, 1, 11, 4, 7, 6, 2, 12]],
-        ['createdDateTime desc', [12, 11, 10, 9, 8, 6, 7, 5, 4, 3, 2, 1]],
+        ['age desc', [5, 8, 3, 10, 9, 11, 1, 4, 7, 6, 12, 2]],
+        // Ties are broken by id in the direction of the last sort item: 7 before 6 here.
+        ['createdDateTime desc', [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]],
         ['score desc,age', [5, 12, 11, 10, 9, 8, 6, 7, 2, 1, 3, 4]],
       ])('returns every row once, in order, for $orderby=%s', async (orderBy, expected) => {
         const orderOption = orderBy === '' ? '' : `$orderby=${orderBy}&`;
@@ -443,7 +444,7 @@ export function describeOdataSqlSuite(dialect: string, connect: () => Promise<Ky
         const ascending = (await pageThrough('$orderby=mail&$top=20')).flat();
         expect(ascending.slice(0, 4)).toEqual([2, 5, 9, 12]);
         const descending = (await pageThrough('$orderby=mail desc&$top=20')).flat();
-        expect(descending.slice(-4)).toEqual([2, 5, 9, 12]);
+        expect(descending.slice(-4)).toEqual([12, 9, 5, 2]);
       });
 
       it('pages a filtered list', async () => {
@@ -452,7 +453,7 @@ export function describeOdataSqlSuite(dialect: string, connect: () => Promise<Ky
         );
         expect(pages).toEqual([
           [5, 8, 3],
-          [10, 1, 11],
+          [10, 11, 1],
           [4, 7],
         ]);
       });
@@ -464,9 +465,10 @@ export function describeOdataSqlSuite(dialect: string, connect: () => Promise<Ky
         const added: Person[] = [
           { ...base, id: p(13), upn: 'newer@contoso.com', created_at: '2024-03-30T00:00:00.000Z' },
           { ...base, id: p(14), upn: 'older@contoso.com', created_at: '2024-03-01T00:00:00.000Z' },
-          // Same time as the cursor row (person 9): the id decides which side of the cursor it is on.
-          { ...base, id: p(15), upn: 'tie-after@contoso.com', created_at: '2024-03-18T00:00:00.000Z' },
-          { ...base, id: p(0), upn: 'tie-before@contoso.com', created_at: '2024-03-18T00:00:00.000Z' },
+          // Same time as the cursor row (person 9): the id decides which side of the cursor it is on
+          // (ids descending, like the time).
+          { ...base, id: p(15), upn: 'tie-before@contoso.com', created_at: '2024-03-18T00:00:00.000Z' },
+          { ...base, id: p(0), upn: 'tie-after@contoso.com', created_at: '2024-03-18T00:00:00.000Z' },
         ];
         const removed = people.find((one) => one.id === p(8));
         try {
@@ -475,7 +477,9 @@ export function describeOdataSqlSuite(dialect: string, connect: () => Promise<Ky
             for (const one of added) await insertPerson(db, one);
             await deletePerson(db, p(8));
           });
-          expect(pages.flat()).toEqual([12, 11, 10, 9, 15, 6, 7, 5, 4, 3, 2, 1, 14]);
+          // Person 15 ties with the cursor row and sorts before it (ids descending), so it is on the
+          // side already returned; person 0 sorts after it and is returned.
+          expect(pages.flat()).toEqual([12, 11, 10, 9, 0, 7, 6, 5, 4, 3, 2, 1, 14]);
         } finally {
           for (const one of added) await deletePerson(db, one.id);
           if (removed) await insertPerson(db, removed);

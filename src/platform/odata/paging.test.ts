@@ -79,9 +79,13 @@ describe('skip tokens', () => {
 });
 
 describe('completeSort', () => {
-  it('appends the key ascending unless present', () => {
+  it('appends the key in the direction of the last item unless present', () => {
     expect(completeSort([{ property: 'displayName', direction: 'desc' }], 'id')).toEqual([
       { property: 'displayName', direction: 'desc' },
+      { property: 'id', direction: 'desc' },
+    ]);
+    expect(completeSort([{ property: 'displayName', direction: 'asc' }], 'id')).toEqual([
+      { property: 'displayName', direction: 'asc' },
       { property: 'id', direction: 'asc' },
     ]);
     expect(completeSort([{ property: 'id', direction: 'desc' }], 'id')).toEqual([

@@ -38,10 +38,15 @@ const MAX_TOKEN_STRING = 1024;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const KEY_ALIAS = '__rekey_sort_';
 
-/** Appends the unique key (ascending) unless the order already includes it. */
+/**
+ * Appends the unique key unless the order already includes it, in the direction of the last sort
+ * item (ascending when there is none): `createdDateTime desc, id desc` can be read as one index
+ * scanned backwards, where a mixed `desc, asc` would need a sort of every tie.
+ */
 export function completeSort(orderBy: readonly OrderByItem[], key: string): OrderByItem[] {
   const hasKey = orderBy.some((item) => item.property === key);
-  return hasKey ? [...orderBy] : [...orderBy, { property: key, direction: 'asc' }];
+  const direction = orderBy[orderBy.length - 1]?.direction ?? 'asc';
+  return hasKey ? [...orderBy] : [...orderBy, { property: key, direction }];
 }
 
 /** Identifies a sort, so that a token made for one order is never read under another. */

@@ -145,7 +145,7 @@ describe('parseQueryOptions: $orderby', () => {
     };
     expect(parse({}, resource).sort).toEqual([
       { property: 'createdDateTime', direction: 'desc' },
-      { property: 'id', direction: 'asc' },
+      { property: 'id', direction: 'desc' },
     ]);
   });
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
+import { directoryAuditRoutes } from '../audit/audit-routes.js';
 import { createTokenIssuer, type TokenIssuer } from '../auth/access-token.js';
 import { type AuthGuard, createAuthGuard } from '../auth/guard.js';
 import { createSignInService, type SignInService } from '../auth/sign-in-service.js';
@@ -7,6 +8,7 @@ import { createKeyRing } from '../auth/signing-keys.js';
 import { tokenRoutes } from '../auth/token-routes.js';
 import { errorPageRoutes } from '../error-page/error-page-routes.js';
 import { healthRoutes } from '../health/health-routes.js';
+import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
 import { loadBreachedSet } from '../passwords/breached/breached-set.js';
 import { createOperationService, type OperationService } from '../passwords/operation-service.js';
 import { createOperationWorker, type OperationWorker } from '../passwords/operation-worker.js';
@@ -27,6 +29,7 @@ import { buildApp, type RekeyApp } from '../platform/http/app.js';
 import type { Logger } from '../platform/log.js';
 import { settingsRoutes } from '../settings/settings-routes.js';
 import { createSettingsService, type SettingsService } from '../settings/settings-service.js';
+import { signInLogRoutes } from '../sign-ins/sign-in-routes.js';
 import { ensureTenant } from '../tenant/bootstrap.js';
 import { domainRoutes } from '../tenant/domain-routes.js';
 import { createDomainService } from '../tenant/domain-service.js';
@@ -52,6 +55,8 @@ export interface Rekey {
   readonly tokens: TokenIssuer;
   readonly guard: AuthGuard;
   readonly worker: OperationWorker;
+  /** Purges sign-in and audit rows past retention; `serve` starts it. */
+  readonly logRetention: LogRetention;
   /** The administrator's password when this start generated it; print it once. */
   readonly generatedAdminPassword: string | undefined;
   close(): Promise<void>;
@@ -150,6 +155,12 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       onEnqueued: () => worker?.nudge(),
     });
     worker = createOperationWorker(operations, logger.child({ component: 'worker' }));
+    const logRetention = createLogRetention({
+      db,
+      clock,
+      logger: logger.child({ component: 'logRetention' }),
+      retentionDays: config.logRetentionDays,
+    });
     const parts = {
       config,
       db,
@@ -163,6 +174,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       tokens,
       guard,
       worker,
+      logRetention,
       generatedAdminPassword,
     };
 
@@ -187,6 +199,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
           domains: createDomainService({ db, tenantId: tenant.id, clock }),
           publicUrl: config.publicUrl,
         }),
+        signInLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
+        directoryAuditRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         ...(options.plugins ?? []).map((plugin) => plugin(parts)),
       ],
     });
@@ -196,6 +210,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       app,
       async close() {
         await activeWorker.stop();
+        await logRetention.stop();
         await app.close();
         await db.close();
       },

@@ -4,6 +4,8 @@ import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
 import { registerBreachedCommand } from './breached-command.js';
 import { type CliIo, configOrExit, processIo, reportFailure } from './context.js';
+import { registerDevCommand } from './dev-command.js';
+import { registerLogsCommand } from './logs-command.js';
 import { registerPolicyCommand } from './policy-command.js';
 import { serve } from './serve-command.js';
 import { registerUsersCommand } from './users-command.js';
@@ -76,6 +78,8 @@ export function buildCli(io: CliIo): Command {
   registerUsersCommand(program, io);
   registerBreachedCommand(program, io);
   registerPolicyCommand(program, io);
+  registerLogsCommand(program, io);
+  registerDevCommand(program, io);
 
   return program;
 }

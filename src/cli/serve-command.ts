@@ -20,7 +20,11 @@ export async function serve(io: CliIo, options: { readonly worker: boolean }): P
     );
   }
   await rekey.app.listen({ port: config.port, host: config.host });
-  if (options.worker && config.runWorker) rekey.worker.start();
+  // Background work (password operations, log retention) runs where the worker runs.
+  if (options.worker && config.runWorker) {
+    rekey.worker.start();
+    rekey.logRetention.start();
+  }
   io.out(
     `Rekey is listening on ${config.publicUrl} (database: ${rekey.db.dialect}, tenant: ${rekey.tenant.id})`,
   );

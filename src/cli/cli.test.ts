@@ -86,7 +86,11 @@ describe.each(dialects)('rekey migrate on %s', (dialect) => {
         : await createPostgresDatabase();
     const env = { REKEY_DATABASE_URL: databaseUrl, REKEY_DATA_DIR: dir };
     const first = await cli(env, 'migrate');
-    expect(first).toEqual({ code: 0, out: 'Applied: 0001-initial, 0002-tenant-settings, 0003-lockout-and-logs', err: '' });
+    expect(first).toEqual({
+      code: 0,
+      out: 'Applied: 0001-initial, 0002-tenant-settings, 0003-lockout-and-logs',
+      err: '',
+    });
     const second = await cli(env, 'migrate');
     expect(second).toEqual({ code: 0, out: 'The database schema is up to date.', err: '' });
     const db = openDatabase(databaseUrl);

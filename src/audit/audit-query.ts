@@ -75,9 +75,11 @@ export const directoryAuditFields: FieldMap = {
     'initiatedBy/app/appId': { column: 'directory_audits.initiated_by_app_id', nullable: true },
   },
   lambdas: {
-    // One row per target in directory_audit_targets, indexed by target id.
+    // One row per target in directory_audit_targets, indexed by target id. An uncorrelated IN
+    // lets both databases find the matching targets once through that index and then fetch their
+    // audits, where a correlated EXISTS would probe the targets once per audit row scanned.
     targetResources: (node, context) =>
-      sql`exists (select 1 from directory_audit_targets as audit_target where audit_target.audit_id = directory_audits.id and ${context.compile(
+      sql`directory_audits.id in (select audit_target.audit_id from directory_audit_targets as audit_target where ${context.compile(
         node.predicate,
         { fields: { id: { column: 'audit_target.target_id' } } },
       )})`,

@@ -153,6 +153,20 @@ export async function listAuditsPage(
   };
 }
 
+/** One audit event of the tenant by id, or undefined. */
+export async function findAuditById(
+  db: Kysely<Database>,
+  tenantId: string,
+  id: string,
+): Promise<DirectoryAuditRow | undefined> {
+  return db
+    .selectFrom('directory_audits')
+    .select(auditColumns)
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
 /** The audit events of one correlation ID, oldest first (for tests and the troubleshooter). */
 export async function listAuditsByCorrelation(
   db: Kysely<Database>,

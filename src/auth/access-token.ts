@@ -9,7 +9,7 @@ export const graphAudience = '00000003-0000-0000-c000-000000000000';
 
 /** The delegated scopes every Rekey access token carries. */
 export const grantedScopes =
-  'Directory.AccessAsUser.All User.ReadWrite.All UserAuthenticationMethod.ReadWrite.All openid profile offline_access';
+  'AuditLog.Read.All Directory.AccessAsUser.All User.ReadWrite.All UserAuthenticationMethod.ReadWrite.All openid profile offline_access';
 
 export interface AccessTokenClaims {
   readonly userId: string;

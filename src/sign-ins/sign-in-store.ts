@@ -45,6 +45,20 @@ export const signInColumns = [
   'additional_details',
 ] as const;
 
+/** One sign-in event of the tenant by id, or undefined. */
+export async function findSignInById(
+  db: Kysely<Database>,
+  tenantId: string,
+  id: string,
+): Promise<SignInRow | undefined> {
+  return db
+    .selectFrom('sign_ins')
+    .select(signInColumns)
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
 /** The sign-ins of one correlation ID, oldest first. */
 export async function listSignInsByCorrelation(
   db: Kysely<Database>,

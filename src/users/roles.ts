@@ -7,6 +7,10 @@ export const directoryRoles = [
   'User Administrator',
   'Helpdesk Administrator',
   'Global Reader',
+  'Reports Reader',
+  'Security Reader',
+  'Security Operator',
+  'Security Administrator',
 ] as const;
 
 export type DirectoryRole = (typeof directoryRoles)[number];
@@ -38,6 +42,20 @@ export const directoryReaderRoles: readonly DirectoryRole[] = [
   'Helpdesk Administrator',
   'Privileged Authentication Administrator',
   'Authentication Administrator',
+];
+
+/**
+ * Roles that may read the sign-in and audit logs (`/v1.0/auditLogs/...`), the roles Entra names
+ * for reading them. The user administrators are not among them: the logs show every account's
+ * activity, administrators' included, which is more than managing users needs.
+ */
+export const logReaderRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'Global Reader',
+  'Reports Reader',
+  'Security Reader',
+  'Security Operator',
+  'Security Administrator',
 ];
 
 /** Roles that may change the tenant's password policy and Password Protection settings. */

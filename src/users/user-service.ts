@@ -83,6 +83,9 @@ export interface UserServiceDeps {
 
 const passwordPolicyValues = ['None', 'DisablePasswordExpiration', 'DisableStrongPassword'] as const;
 
+/** The refusals of user administration that are audited as failures (see auditRefusals). */
+const refusalCodes: ReadonlySet<number> = new Set([7700103, 7700106, 7700107]);
+
 /** Normalises Graph's `passwordPolicies` string ("A, B") to Rekey's stored form, or throws 7700001. */
 export function normalizePasswordPolicies(value: string | null | undefined): string | null {
   if (value === null || value === undefined) return null;
@@ -276,6 +279,42 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   /**
+   * Runs an administrative action on `target`. When the directory's own rules refuse it (a role
+   * holder changed by a non-Global Administrator, the last Global Administrator disabled or
+   * deleted, an administrator deleting themselves), the attempt is audited as a failure before
+   * the error reaches the caller: those refusals are what an auditor looks for. The audit row is
+   * written outside the action's transaction, which the refusal rolls back.
+   */
+  async function auditRefusals<T>(
+    context: RequestContext,
+    activity: Pick<AuditEntry, 'activityDisplayName' | 'operationType'>,
+    target: UserRow,
+    action: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      if (error instanceof RekeyError && refusalCodes.has(error.code)) {
+        await insertAudit(
+          db.kysely,
+          tenantId,
+          context,
+          {
+            ...activity,
+            category: 'UserManagement',
+            loggedByService: 'Core Directory',
+            result: 'failure',
+            resultReason: `AADSTS${error.code}: ${error.message}`,
+            targets: [auditTarget(target)],
+          },
+          clock.now().toISOString(),
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
    * Only a Global Administrator may change, disable or delete a user who holds a directory role,
    * so a User Administrator cannot take over an administrator's account. A context without an
    * actor is the operator at the CLI, who already holds the database.
@@ -327,6 +366,22 @@ export function createUserService(deps: UserServiceDeps) {
     options: UpdateUserOptions = {},
   ): Promise<UserRow> {
     const target = await getUser(idOrUpn);
+    const activity = {
+      activityDisplayName: changes.accountEnabled === false ? 'Disable account' : 'Update user',
+      operationType: 'Update' as const,
+    };
+    return auditRefusals(context, activity, target, () =>
+      updateLiveUser(context, idOrUpn, target, changes, options),
+    );
+  }
+
+  async function updateLiveUser(
+    context: RequestContext,
+    idOrUpn: string,
+    target: UserRow,
+    changes: UserChanges,
+    options: UpdateUserOptions,
+  ): Promise<UserRow> {
     assertMayManage(context, target);
     const passwordPolicies =
       changes.passwordPolicies === undefined
@@ -450,29 +505,41 @@ export function createUserService(deps: UserServiceDeps) {
    */
   async function deleteUser(context: RequestContext, idOrUpn: string): Promise<void> {
     const target = await getUser(idOrUpn);
-    if (context.actor?.userId === target.id) throw new RekeyError(7700107);
-    assertMayManage(context, target);
-    const at = clock.now().toISOString();
-    await db.kysely.transaction().execute(async (trx) => {
-      const current = await findUserById(trx, tenantId, target.id);
-      if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
-      await assertNotLastGlobalAdministrator(trx, current);
-      if (!(await markUserDeleted(trx, current.id, at)))
-        throw new RekeyError(7700008, { details: { id: idOrUpn } });
-      await revokeSessions(trx, current.id, at);
-      await audit(
-        trx,
-        context,
-        { activityDisplayName: 'Delete user', operationType: 'Delete', targets: [auditTarget(current)] },
-        at,
-      );
-    });
+    await auditRefusals(
+      context,
+      { activityDisplayName: 'Delete user', operationType: 'Delete' },
+      target,
+      async () => {
+        if (context.actor?.userId === target.id) throw new RekeyError(7700107);
+        assertMayManage(context, target);
+        const at = clock.now().toISOString();
+        await db.kysely.transaction().execute(async (trx) => {
+          const current = await findUserById(trx, tenantId, target.id);
+          if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
+          await assertNotLastGlobalAdministrator(trx, current);
+          if (!(await markUserDeleted(trx, current.id, at)))
+            throw new RekeyError(7700008, { details: { id: idOrUpn } });
+          await revokeSessions(trx, current.id, at);
+          await audit(
+            trx,
+            context,
+            { activityDisplayName: 'Delete user', operationType: 'Delete', targets: [auditTarget(current)] },
+            at,
+          );
+        });
+      },
+    );
   }
 
   /** Restores a soft-deleted user with everything it had (roles, password, settings). */
   async function restoreUser(context: RequestContext, id: string): Promise<UserRow> {
     const target = await getDeletedUser(id);
-    assertMayManage(context, target);
+    await auditRefusals(
+      context,
+      { activityDisplayName: 'Restore user', operationType: 'Update' },
+      target,
+      async () => assertMayManage(context, target),
+    );
     const at = clock.now().toISOString();
     await db.kysely.transaction().execute(async (trx) => {
       if (!(await clearUserDeleted(trx, target.id, at))) throw new RekeyError(7700008, { details: { id } });
@@ -489,7 +556,12 @@ export function createUserService(deps: UserServiceDeps) {
   /** Deletes a soft-deleted user permanently; the audit log keeps its id and name. */
   async function purgeUser(context: RequestContext, id: string): Promise<void> {
     const target = await getDeletedUser(id);
-    assertMayManage(context, target);
+    await auditRefusals(
+      context,
+      { activityDisplayName: 'Hard delete user', operationType: 'Delete' },
+      target,
+      async () => assertMayManage(context, target),
+    );
     const at = clock.now().toISOString();
     await db.kysely.transaction().execute(async (trx) => {
       await audit(

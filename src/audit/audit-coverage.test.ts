@@ -1,0 +1,533 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliTestRekey, runRekeyCli, startCliTestRekey } from '../../test/support/cli-run.js';
+import { dialects } from '../../test/support/databases.js';
+import { bearer, expectErrorCode, type Json } from '../../test/support/http-helpers.js';
+import { adminUpn, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { passwordMethodId } from '../passwords/password-routes.js';
+
+/*
+ * "An audit row for every administrative and password action in the product": each
+ * state-changing route and CLI command is performed once, and the directoryAudit rows it left are
+ * read back through GET /v1.0/auditLogs/directoryAudits filtered by its correlation ID.
+ */
+
+interface AuditJson {
+  activityDisplayName: string;
+  category: string;
+  result: string;
+  resultReason: string;
+  correlationId: string;
+  loggedByService: string;
+  initiatedBy: {
+    user: { id: string; userPrincipalName: string } | null;
+    app: { appId: string | null; displayName: string };
+  };
+  targetResources: Array<{ id: string; type: string }>;
+}
+
+/** What one audit row must say; `initiatedBy` is a UPN, null for Rekey itself, or unchecked. */
+interface ExpectedAudit {
+  readonly activityDisplayName: string;
+  readonly category: 'UserManagement' | 'DirectoryManagement' | 'Policy';
+  readonly result: 'success' | 'failure';
+  readonly initiatedBy?: string | null;
+  readonly targetId: string;
+}
+
+/** The checked parts of a row, in the form an ExpectedAudit is written. */
+function summary(row: AuditJson, expected: ExpectedAudit | undefined): Json {
+  return {
+    activityDisplayName: row.activityDisplayName,
+    category: row.category,
+    result: row.result,
+    ...(expected?.initiatedBy === undefined
+      ? {}
+      : { initiatedBy: row.initiatedBy.user?.userPrincipalName ?? null }),
+    targetId: row.targetResources[0]?.id,
+  };
+}
+
+const byActivity = (a: { activityDisplayName: unknown }, b: { activityDisplayName: unknown }) =>
+  String(a.activityDisplayName).localeCompare(String(b.activityDisplayName));
+
+/** Reads the audit rows of one correlation ID through the API and compares them with `expected`. */
+async function expectAudits(
+  rekey: TestRekey,
+  reader: string,
+  correlationId: string,
+  expected: readonly ExpectedAudit[],
+): Promise<AuditJson[]> {
+  const response = await rekey.app.inject({
+    method: 'GET',
+    url: `/v1.0/auditLogs/directoryAudits?$filter=${encodeURIComponent(`correlationId eq '${correlationId}'`)}`,
+    headers: bearer(reader),
+  });
+  expect(response.statusCode, response.body).toBe(200);
+  const rows = response.json<{ value: AuditJson[] }>().value;
+  const sortedExpected = [...expected].sort(byActivity);
+  const sortedRows = [...rows].sort(byActivity);
+  expect(
+    sortedRows.map((row, i) => summary(row, sortedExpected[i])),
+    `audit rows of ${correlationId}`,
+  ).toEqual(sortedExpected.map((e) => ({ ...e })));
+  for (const row of rows) {
+    expect(row.correlationId).toBe(correlationId);
+    if (row.result === 'failure') expect(row.resultReason).toMatch(/^AADSTS\d+: ./);
+  }
+  return rows;
+}
+
+const password = 'Meadow-Signal-47-Zr!';
+
+describe.each(dialects)('audit coverage of the API on %s', (dialect) => {
+  let rekey: TestRekey;
+  let admin: string;
+  let reader: string;
+
+  beforeAll(async () => {
+    rekey = await startTestRekey(dialect);
+    admin = await rekey.adminToken();
+    reader = (await rekey.createUserWithToken('coverage.reader', password, { roles: ['Reports Reader'] }))
+      .token;
+  });
+  afterAll(async () => rekey?.close());
+
+  function send(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    token: string | null,
+    correlationId: string,
+    payload?: Json,
+  ): Promise<LightMyRequestResponse> {
+    return rekey.app.inject({
+      method,
+      url,
+      headers: { ...(token === null ? {} : bearer(token)), 'client-request-id': correlationId },
+      ...(payload ? { payload } : {}),
+    });
+  }
+
+  /** Performs a request and asserts its status. */
+  async function perform(status: number, ...args: Parameters<typeof send>): Promise<LightMyRequestResponse> {
+    const response = await send(...args);
+    expect(response.statusCode, `${args[0]} ${args[1]}: ${response.body}`).toBe(status);
+    return response;
+  }
+
+  it('audits every administrative and password action of the HTTP API', async () => {
+    const dave = await rekey.createUserWithToken('coverage.dave', password);
+    const user = (id: string): ExpectedAudit['targetId'] => id;
+    const checks: Array<[string, ExpectedAudit[]]> = [];
+    const um = 'UserManagement' as const;
+
+    // Users: create, update, forced change, disable, enable.
+    const created = await perform(201, 'POST', '/v1.0/users', admin, 'cov-create', {
+      accountEnabled: true,
+      displayName: 'Erin Coverage',
+      mailNickname: 'erin.coverage',
+      userPrincipalName: 'erin.coverage@example.com',
+      passwordProfile: { password, forceChangePasswordNextSignIn: false },
+    });
+    const erin = created.json<{ id: string }>().id;
+    const target = user(erin);
+    checks.push([
+      'cov-create',
+      [
+        {
+          activityDisplayName: 'Add user',
+          category: um,
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: target,
+        },
+      ],
+    ]);
+    await perform(204, 'PATCH', `/v1.0/users/${erin}`, admin, 'cov-update', { jobTitle: 'Tester' });
+    checks.push([
+      'cov-update',
+      [
+        {
+          activityDisplayName: 'Update user',
+          category: um,
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: target,
+        },
+      ],
+    ]);
+    await perform(204, 'PATCH', `/v1.0/users/${erin}`, admin, 'cov-force', {
+      passwordProfile: { forceChangePasswordNextSignIn: true },
+    });
+    checks.push([
+      'cov-force',
+      [
+        {
+          activityDisplayName: 'Set force change user password',
+          category: um,
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: target,
+        },
+      ],
+    ]);
+    await perform(204, 'PATCH', `/v1.0/users/${erin}`, admin, 'cov-disable', { accountEnabled: false });
+    checks.push([
+      'cov-disable',
+      [
+        {
+          activityDisplayName: 'Disable account',
+          category: um,
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: target,
+        },
+      ],
+    ]);
+    await perform(204, 'PATCH', `/v1.0/users/${erin}`, admin, 'cov-enable', { accountEnabled: true });
+    checks.push([
+      'cov-enable',
+      [
+        {
+          activityDisplayName: 'Enable account',
+          category: um,
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: target,
+        },
+      ],
+    ]);
+
+    // Passwords: admin resets (PATCH, resetPassword, refused by policy), self-service changes.
+    const reset = (correlationId: string, result: 'success' | 'failure'): [string, ExpectedAudit[]] => [
+      correlationId,
+      [
+        {
+          activityDisplayName: 'Reset password (by admin)',
+          category: um,
+          result,
+          initiatedBy: adminUpn,
+          targetId: target,
+        },
+      ],
+    ];
+    await perform(204, 'PATCH', `/v1.0/users/${erin}`, admin, 'cov-patch-password', {
+      passwordProfile: { password: 'Quartz-Harvest-63-Bn!', forceChangePasswordNextSignIn: false },
+    });
+    checks.push(reset('cov-patch-password', 'success'));
+    const resetUrl = `/v1.0/users/${erin}/authentication/methods/${passwordMethodId}/resetPassword`;
+    await perform(202, 'POST', resetUrl, admin, 'cov-reset', { newPassword: 'Saffron-Glacier-28-Wd!' });
+    expect(await rekey.operations.runDueOperations()).toBeGreaterThanOrEqual(1);
+    checks.push(reset('cov-reset', 'success'));
+    await perform(400, 'POST', resetUrl, admin, 'cov-reset-refused', { newPassword: 'abc' });
+    checks.push(reset('cov-reset-refused', 'failure'));
+
+    const selfChange = (correlationId: string, result: 'success' | 'failure'): [string, ExpectedAudit[]] => [
+      correlationId,
+      [
+        {
+          activityDisplayName: 'Change password (self-service)',
+          category: um,
+          result,
+          initiatedBy: 'coverage.dave@example.com',
+          targetId: dave.id,
+        },
+      ],
+    ];
+    await perform(400, 'POST', '/v1.0/me/changePassword', dave.token, 'cov-change-bad', {
+      currentPassword: 'not-the-password',
+      newPassword: 'Falcon-Ribbon-52-Hs!',
+    });
+    checks.push(selfChange('cov-change-bad', 'failure'));
+    await perform(204, 'POST', '/v1.0/me/changePassword', dave.token, 'cov-change', {
+      currentPassword: password,
+      newPassword: 'Falcon-Ribbon-52-Hs!',
+    });
+    checks.push(selfChange('cov-change', 'success'));
+    // The reset above left Erin with a forced change, made without a token at /{tenant}/password/change.
+    await perform(204, 'POST', '/example.com/password/change', null, 'cov-expired-change', {
+      userPrincipalName: 'erin.coverage@example.com',
+      currentPassword: 'Saffron-Glacier-28-Wd!',
+      newPassword: 'Velvet-Compass-19-Pt!',
+    });
+    checks.push([
+      'cov-expired-change',
+      [
+        {
+          activityDisplayName: 'Change password (self-service)',
+          category: um,
+          result: 'success',
+          targetId: target,
+        },
+      ],
+    ]);
+
+    // Tenant: domains and settings.
+    await perform(201, 'POST', '/v1.0/domains', admin, 'cov-domain', { id: 'coverage.example' });
+    checks.push([
+      'cov-domain',
+      [
+        {
+          activityDisplayName: 'Add verified domain to company',
+          category: 'DirectoryManagement',
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: 'coverage.example',
+        },
+      ],
+    ]);
+    await perform(200, 'PATCH', '/rekey/v1/settings/passwordPolicy', admin, 'cov-policy', { minLength: 9 });
+    checks.push([
+      'cov-policy',
+      [
+        {
+          activityDisplayName: 'Update password policy',
+          category: 'Policy',
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: 'passwordPolicy',
+        },
+      ],
+    ]);
+    await perform(200, 'PATCH', '/rekey/v1/settings/passwordProtection', admin, 'cov-protection', {
+      mode: 'Audit',
+      customBannedPasswords: ['fabrikam'],
+    });
+    checks.push([
+      'cov-protection',
+      [
+        {
+          activityDisplayName: 'Update password protection policy',
+          category: 'Policy',
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: 'passwordProtection',
+        },
+      ],
+    ]);
+    // Password Protection in Audit mode accepts a password it would refuse, and says so.
+    await perform(204, 'PATCH', `/v1.0/users/${erin}`, admin, 'cov-audit-only', {
+      passwordProfile: { password: 'Fabrikam!Fabrikam!', forceChangePasswordNextSignIn: false },
+    });
+    checks.push([
+      'cov-audit-only',
+      [
+        ...reset('cov-audit-only', 'success')[1],
+        {
+          activityDisplayName: 'Password Protection audit-only result',
+          category: 'Policy',
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: target,
+        },
+      ],
+    ]);
+    await perform(200, 'POST', '/rekey/v1/passwordPolicy/evaluate', admin, 'cov-evaluate', {
+      password: 'Fabrikam!Fabrikam!',
+      userId: erin,
+      checkHistory: true,
+    });
+    checks.push([
+      'cov-evaluate',
+      [
+        {
+          activityDisplayName: 'Evaluate password against password history',
+          category: um,
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: target,
+        },
+      ],
+    ]);
+
+    // Delete, restore, delete again, hard delete.
+    await perform(204, 'DELETE', `/v1.0/users/${erin}`, admin, 'cov-delete');
+    checks.push([
+      'cov-delete',
+      [
+        {
+          activityDisplayName: 'Delete user',
+          category: um,
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: target,
+        },
+      ],
+    ]);
+    await perform(200, 'POST', `/v1.0/directory/deletedItems/${erin}/restore`, admin, 'cov-restore');
+    checks.push([
+      'cov-restore',
+      [
+        {
+          activityDisplayName: 'Restore user',
+          category: um,
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: target,
+        },
+      ],
+    ]);
+    await perform(204, 'DELETE', `/v1.0/users/${erin}`, admin, 'cov-delete-again');
+    await perform(204, 'DELETE', `/v1.0/directory/deletedItems/${erin}`, admin, 'cov-purge');
+    checks.push([
+      'cov-purge',
+      [
+        {
+          activityDisplayName: 'Hard delete user',
+          category: um,
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: target,
+        },
+      ],
+    ]);
+
+    // Refused by the directory's rules: audited as failures.
+    const adminId = (await send('GET', '/v1.0/me', admin, 'cov-me')).json<{ id: string }>().id;
+    expectErrorCode(
+      await send('PATCH', `/v1.0/users/${adminId}`, admin, 'cov-refuse-last-admin', {
+        accountEnabled: false,
+      }),
+      400,
+      7700106,
+    );
+    checks.push([
+      'cov-refuse-last-admin',
+      [
+        {
+          activityDisplayName: 'Disable account',
+          category: um,
+          result: 'failure',
+          initiatedBy: adminUpn,
+          targetId: adminId,
+        },
+      ],
+    ]);
+    expectErrorCode(
+      await send('DELETE', `/v1.0/users/${adminId}`, admin, 'cov-refuse-self-delete'),
+      403,
+      7700107,
+    );
+    checks.push([
+      'cov-refuse-self-delete',
+      [
+        {
+          activityDisplayName: 'Delete user',
+          category: um,
+          result: 'failure',
+          initiatedBy: adminUpn,
+          targetId: adminId,
+        },
+      ],
+    ]);
+    const userAdmin = await rekey.createUserWithToken('coverage.useradmin', password, {
+      roles: ['User Administrator'],
+    });
+    const roleHolder = await rekey.createUser('coverage.reader2', password, { roles: ['Global Reader'] });
+    expectErrorCode(
+      await send('PATCH', `/v1.0/users/${roleHolder.id}`, userAdmin.token, 'cov-refuse-role-holder', {
+        jobTitle: 'Taken over',
+      }),
+      403,
+      7700103,
+    );
+    checks.push([
+      'cov-refuse-role-holder',
+      [
+        {
+          activityDisplayName: 'Update user',
+          category: um,
+          result: 'failure',
+          initiatedBy: 'coverage.useradmin@example.com',
+          targetId: roleHolder.id,
+        },
+      ],
+    ]);
+
+    for (const [correlationId, expected] of checks) {
+      await expectAudits(rekey, reader, correlationId, expected);
+    }
+  });
+});
+
+describe.each(dialects)('audit coverage of the CLI on %s', (dialect) => {
+  let cli: CliTestRekey;
+  let reader: string;
+
+  beforeAll(async () => {
+    cli = await startCliTestRekey(dialect, 'rekey-audit-coverage-');
+    reader = (await cli.rekey.createUserWithToken('cli.reader', password, { roles: ['Global Reader'] }))
+      .token;
+  });
+  afterAll(async () => cli?.close());
+
+  async function run(...args: string[]): Promise<string> {
+    const result = await runRekeyCli(cli.env, args);
+    expect(result.code, result.err).toBe(0);
+    return result.out;
+  }
+
+  /**
+   * The CLI's correlation ID is made per command and not printed, so the row is found by its
+   * target and activity first; its correlation ID must then find it (and only what that command did).
+   */
+  async function expectCliAudit(
+    activityDisplayName: string,
+    category: ExpectedAudit['category'],
+    targetId: string,
+  ) {
+    const filter = `targetResources/any(t: t/id eq '${targetId}') and activityDisplayName eq '${activityDisplayName}'`;
+    const response = await cli.rekey.app.inject({
+      method: 'GET',
+      url: `/v1.0/auditLogs/directoryAudits?$top=1&$filter=${encodeURIComponent(filter)}`,
+      headers: bearer(reader),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const [latest] = response.json<{ value: AuditJson[] }>().value;
+    expect(latest, `${activityDisplayName} of ${targetId}`).toBeDefined();
+    const rows = await expectAudits(cli.rekey, reader, latest?.correlationId ?? '', [
+      { activityDisplayName, category, result: 'success', initiatedBy: null, targetId },
+    ]);
+    // Whoever runs the CLI holds the database: the row names Rekey itself.
+    expect(rows[0]?.initiatedBy).toEqual({ user: null, app: { appId: null, displayName: 'Rekey' } });
+  }
+
+  it('audits every state-changing command, attributed to Rekey', async () => {
+    const created = JSON.parse(
+      await run(
+        'users',
+        'create',
+        '--upn',
+        'frank.cli@example.com',
+        '--display-name',
+        'Frank Cli',
+        '--password',
+        password,
+        '--no-force-change',
+        '--json',
+      ),
+    ) as { id: string };
+    await expectCliAudit('Add user', 'UserManagement', created.id);
+    await run(
+      'users',
+      'set-password',
+      'frank.cli@example.com',
+      '--password',
+      'Pebble-Orbit-35-Jc!',
+      '--json',
+    );
+    await expectCliAudit('Reset password (by admin)', 'UserManagement', created.id);
+    await run('users', 'disable', 'frank.cli@example.com');
+    await expectCliAudit('Disable account', 'UserManagement', created.id);
+    await run('users', 'enable', 'frank.cli@example.com');
+    await expectCliAudit('Enable account', 'UserManagement', created.id);
+    await run('users', 'delete', 'frank.cli@example.com');
+    await expectCliAudit('Delete user', 'UserManagement', created.id);
+    await run('users', 'restore', created.id);
+    await expectCliAudit('Restore user', 'UserManagement', created.id);
+    await run('policy', 'set', '--min-length', '9', '--yes');
+    await expectCliAudit('Update password policy', 'Policy', 'passwordPolicy');
+    await run('policy', 'protection', 'set', '--add-term', 'tailspin', '--yes');
+    await expectCliAudit('Update password protection policy', 'Policy', 'passwordProtection');
+  });
+});

@@ -8,6 +8,8 @@ import { createKeyRing } from '../auth/signing-keys.js';
 import { tokenRoutes } from '../auth/token-routes.js';
 import { errorPageRoutes } from '../error-page/error-page-routes.js';
 import { healthRoutes } from '../health/health-routes.js';
+import { lockoutRoutes } from '../lockout/lockout-routes.js';
+import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
 import { loadBreachedSet } from '../passwords/breached/breached-set.js';
 import { createOperationService, type OperationService } from '../passwords/operation-service.js';
@@ -46,6 +48,8 @@ export interface Rekey {
   readonly users: UserService;
   readonly signIns: SignInService;
   readonly operations: OperationService;
+  /** Smart lockout: failure counters, locks, admin unlock. */
+  readonly lockout: LockoutService;
   /** The tenant's password policy and Password Protection settings. */
   readonly settings: SettingsService;
   /** The policy engine applied to the directory's users (checks, dry run, expiry). */
@@ -79,7 +83,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
   const db = openDatabase(config.databaseUrl);
   try {
     if (options.migrate ?? true) await migrateToLatest(db);
-    const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
+    const secretKey = loadSecretKey(config.secretKey, config.dataDir);
+    const secretBox = createSecretBox(secretKey);
     const hasher = options.hasher ?? createArgon2Hasher(config.argon2);
     // Built once per process: the breached set is read from disk here, and the engine keeps the
     // compiled banned-term matcher of each settings version.
@@ -130,6 +135,14 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
     policyEngine.matcherFor((await settings.getPolicySettings()).passwordProtection, config.tenantName);
     const keyRing = createKeyRing(db, secretBox, clock);
     const tokens = createTokenIssuer(keyRing, clock, config.publicUrl, tenant.id);
+    const lockout = createLockoutService({
+      db,
+      tenantId: tenant.id,
+      clock,
+      settings,
+      secretKey,
+      logger: logger.child({ component: 'lockout' }),
+    });
     const signIns = createSignInService({
       db,
       tenant,
@@ -141,6 +154,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       passwordPolicy,
       publicUrl: config.publicUrl,
       signInLog: config.signInLog,
+      lockout,
     });
     const guard = createAuthGuard({ db, tenantId: tenant.id, tokens });
     let worker: OperationWorker | undefined;
@@ -152,6 +166,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       clock,
       logger: logger.child({ component: 'operations' }),
       passwordPolicy,
+      lockout,
       onEnqueued: () => worker?.nudge(),
     });
     worker = createOperationWorker(operations, logger.child({ component: 'worker' }));
@@ -168,6 +183,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       users,
       signIns,
       operations,
+      lockout,
       settings,
       passwordPolicy,
       policyEngine,
@@ -194,6 +210,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         usersRoutes({ guard, users, operations, publicUrl: config.publicUrl }),
         passwordPolicyRoutes({ guard, passwordPolicy }),
         settingsRoutes({ guard, settings }),
+        lockoutRoutes({ guard, lockout }),
         domainRoutes({
           guard,
           domains: createDomainService({ db, tenantId: tenant.id, clock }),

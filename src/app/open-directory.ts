@@ -1,3 +1,4 @@
+import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { loadBreachedSet } from '../passwords/breached/breached-set.js';
 import { createOperationService, type OperationService } from '../passwords/operation-service.js';
 import {
@@ -28,6 +29,7 @@ export interface Directory {
   readonly operations: OperationService;
   readonly settings: SettingsService;
   readonly passwordPolicy: PasswordPolicyService;
+  readonly lockout: LockoutService;
   close(): Promise<void>;
 }
 
@@ -57,7 +59,8 @@ export async function openDirectory(
       });
     }
     const hasher = options.hasher ?? createArgon2Hasher(config.argon2);
-    const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
+    const secretKey = loadSecretKey(config.secretKey, config.dataDir);
+    const secretBox = createSecretBox(secretKey);
     const settings = createSettingsService({ db, tenantId: tenant.id, clock });
     const passwordPolicy = createPasswordPolicyService({
       db,
@@ -69,6 +72,14 @@ export async function openDirectory(
       logger: options.logger.child({ component: 'passwordPolicy' }),
     });
     const users = createUserService({ db, tenantId: tenant.id, hasher, clock, passwordPolicy });
+    const lockout = createLockoutService({
+      db,
+      tenantId: tenant.id,
+      clock,
+      settings,
+      secretKey,
+      logger: options.logger.child({ component: 'lockout' }),
+    });
     const domains = createDomainService({ db, tenantId: tenant.id, clock });
     // No worker here: the CLI completes each password operation before the command returns.
     const operations = createOperationService({
@@ -79,6 +90,7 @@ export async function openDirectory(
       clock,
       logger: options.logger.child({ component: 'operations' }),
       passwordPolicy,
+      lockout,
     });
     return {
       config,
@@ -89,6 +101,7 @@ export async function openDirectory(
       operations,
       settings,
       passwordPolicy,
+      lockout,
       close: () => db.close(),
     };
   } catch (error) {

@@ -1,4 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
+import type { LockoutService } from '../lockout/lockout-service.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -59,6 +61,15 @@ export interface SignInServiceDeps {
   readonly publicUrl: string;
   /** False only when measuring what the sign-in log costs (`REKEY_SIGN_IN_LOG=off`). */
   readonly signInLog?: boolean;
+  /** Smart lockout: counts wrong passwords and refuses attempts while the account is locked. */
+  readonly lockout: Pick<LockoutService, 'open' | 'recordFailure' | 'recordSuccess' | 'rememberNetwork'>;
+}
+
+/** What an attempt found out, for its sign-in log row. */
+interface AttemptFindings {
+  user: UserRow | undefined;
+  /** The smart lockout that refused the attempt (only the log, read by administrators, says which). */
+  lock?: LockDescription;
 }
 
 /** How a resource-owner password sign-in appears in the sign-in log. */
@@ -133,6 +144,7 @@ export function createSignInService(deps: SignInServiceDeps) {
       readonly appName: string | null;
       readonly interactive: boolean;
       readonly error: RekeyError | undefined;
+      readonly lock?: LockDescription | undefined;
     },
   ): Promise<void> {
     if (deps.signInLog === false) return;
@@ -151,7 +163,11 @@ export function createSignInService(deps: SignInServiceDeps) {
       is_interactive: attempt.interactive ? 1 : 0,
       error_code: attempt.error?.code ?? 0,
       failure_reason: attempt.error?.message ?? null,
-      additional_details: attempt.error ? (attempt.error.entry.remediation[0] ?? null) : null,
+      additional_details: attempt.lock
+        ? lockLogDetails(attempt.lock)
+        : attempt.error
+          ? (attempt.error.entry.remediation[0] ?? null)
+          : null,
     });
   }
 
@@ -159,16 +175,16 @@ export function createSignInService(deps: SignInServiceDeps) {
   async function logged<T>(
     context: RequestContext,
     base: { upn: string; appId: string; appName: string | null; interactive: boolean },
-    attempt: (found: { user: UserRow | undefined }) => Promise<T>,
+    attempt: (found: AttemptFindings) => Promise<T>,
   ): Promise<T> {
-    const found: { user: UserRow | undefined } = { user: undefined };
+    const found: AttemptFindings = { user: undefined };
     try {
       const result = await attempt(found);
       await record(context, { ...base, user: found.user, error: undefined });
       return result;
     } catch (error) {
       const rekeyError = error instanceof RekeyError ? error : new RekeyError(7700201, { cause: error });
-      await record(context, { ...base, user: found.user, error: rekeyError });
+      await record(context, { ...base, user: found.user, error: rekeyError, lock: found.lock });
       throw error;
     }
   }
@@ -204,7 +220,27 @@ export function createSignInService(deps: SignInServiceDeps) {
           fail(user ? 50126 : 50034);
         }
         found.user = user;
-        if (!(await hasher.verify(user.password_hash, password))) fail(50126);
+        // While locked the password is not even checked: no hashing work for an attacker to
+        // spend, nothing counted, and the lock is not extended.
+        const { attempt, lock } = await deps.lockout.open(user.id, context.ipAddress);
+        if (lock) {
+          found.lock = lock;
+          fail(50053);
+        }
+        if (!(await hasher.verify(user.password_hash, password))) {
+          const locked = await deps.lockout.recordFailure(attempt, password);
+          if (locked) {
+            found.lock = locked;
+            fail(50053);
+          }
+          fail(50126);
+        }
+        // The right password counts only if the account did not lock while it was being checked.
+        const raced = await deps.lockout.recordSuccess(attempt);
+        if (raced) {
+          found.lock = raced;
+          fail(50053);
+        }
         // Account state is revealed only to someone who knows the password.
         if (user.account_enabled !== 1) fail(50057);
         if (user.force_change_password_next_sign_in === 1) fail(50055);
@@ -215,6 +251,7 @@ export function createSignInService(deps: SignInServiceDeps) {
         if (hasher.needsRehash(user.password_hash)) {
           await replaceHashIfUnchanged(db.kysely, user.id, user.password_hash, await hasher.hash(password));
         }
+        await deps.lockout.rememberNetwork(attempt);
         const response = await issue(user, app.appId, grant.scope);
         if (!expiry.inWarningWindow || expiry.expiresAt === null) return response;
         return {

@@ -5,6 +5,7 @@ import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog
 import { registerBreachedCommand } from './breached-command.js';
 import { type CliIo, configOrExit, processIo, reportFailure } from './context.js';
 import { registerDevCommand } from './dev-command.js';
+import { registerLockoutCommand } from './lockout-command.js';
 import { registerLogsCommand } from './logs-command.js';
 import { registerPolicyCommand } from './policy-command.js';
 import { serve } from './serve-command.js';
@@ -78,6 +79,7 @@ export function buildCli(io: CliIo): Command {
   registerUsersCommand(program, io);
   registerBreachedCommand(program, io);
   registerPolicyCommand(program, io);
+  registerLockoutCommand(program, io);
   registerLogsCommand(program, io);
   registerDevCommand(program, io);
 

@@ -47,7 +47,17 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
   it('explains itself with --help at every level', async () => {
     const users = await cli('users', '--help');
     expect(users.code).toBe(0);
-    for (const sub of ['list', 'get', 'create', 'set-password', 'disable', 'enable', 'delete', 'restore']) {
+    for (const sub of [
+      'list',
+      'get',
+      'create',
+      'set-password',
+      'unlock',
+      'disable',
+      'enable',
+      'delete',
+      'restore',
+    ]) {
       expect(users.out).toContain(sub);
     }
     const create = await cli('users', 'create', '--help');
@@ -334,6 +344,52 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
     expect(restored.out).toBe(`Restored cli.life@example.com (${deleted.id}).`);
     expect(await rekey.signInCode('cli.life@example.com', 'Quiet-Harbor-7!')).toBe(0);
     expectFailure(await cli('users', 'restore', deleted.id), 7700008, 'ResourceNotFound');
+  });
+
+  it('shows the smart lockout state in `users get` and ends it with `users unlock`, audited', async () => {
+    const user = await rekey.createUser('cli.locked', 'Quiet-Harbor-7!');
+    for (let i = 0; i < 10; i += 1) await rekey.signInCode('cli.locked@example.com', `Wrong-Cli-${i}!`);
+    expect(await rekey.signInCode('cli.locked@example.com', 'Quiet-Harbor-7!')).toBe(50053);
+
+    const shown = await cli('users', 'get', 'cli.locked@example.com');
+    expect(shown.code, shown.err).toBe(0);
+    expect(shown.out).toContain('lockout: locked (threshold 10, first lockout 60 s)');
+    expect(shown.out).toMatch(/lockout\.unfamiliar: locked until \S+; 10 failures, 1 lockouts in a row/);
+    expect(shown.out).toContain('lockout.familiar: not locked; 0 failures');
+    const asJson = await json<{ userPrincipalName: string; lockout: Record<string, unknown> }>(
+      'users',
+      'get',
+      'cli.locked@example.com',
+    );
+    expect(asJson.userPrincipalName).toBe('cli.locked@example.com');
+    expect(asJson.lockout).toMatchObject({ userId: user.id, locked: true, lockoutThreshold: 10 });
+    // --select shows only what was asked for.
+    expect(await json('users', 'get', 'cli.locked@example.com', '--select', 'accountEnabled')).toEqual({
+      id: user.id,
+      accountEnabled: true,
+    });
+
+    const unlocked = await cli('users', 'unlock', 'cli.locked@example.com');
+    expect(unlocked.code, unlocked.err).toBe(0);
+    expect(unlocked.out).toContain(
+      'Unlocked cli.locked@example.com: every lock ended and the failure counts restarted.',
+    );
+    expect(unlocked.out).toContain('lockout: not locked');
+    expect(await rekey.signInCode('cli.locked@example.com', 'Quiet-Harbor-7!')).toBe(0);
+    const audit = await rekey.db.kysely
+      .selectFrom('directory_audits')
+      .select(['activity_display_name', 'initiated_by', 'additional_details'])
+      .where('activity_display_name', '=', 'Unlock user account')
+      .where('target_resources', 'like', `%${user.id}%`)
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(audit.initiated_by)).toEqual({
+      user: null,
+      app: { appId: null, displayName: 'Rekey' },
+    });
+    expect(audit.additional_details).toContain('unfamiliar networks were locked until');
+
+    expect(await json('users', 'unlock', 'cli.locked@example.com')).toMatchObject({ locked: false });
+    expectFailure(await cli('users', 'unlock', 'ghost@example.com'), 7700008, 'ResourceNotFound');
   });
 
   it('will not disable or delete the last Global Administrator', async () => {

@@ -10,6 +10,7 @@ import {
   toCreateUserInput,
 } from '../users/user-schemas.js';
 import { type CliIo, withDirectory } from './context.js';
+import { lockoutLines } from './lockout-command.js';
 
 /*
  * `rekey users ...`: the directory from a shell, on the configured database, through the same
@@ -290,13 +291,37 @@ async function restoreUser(io: CliIo, user: string, json: boolean | undefined): 
 }
 
 async function getUser(io: CliIo, user: string, flags: { select?: string; json?: boolean }): Promise<void> {
-  // Without --select every property is shown: this is the troubleshooting view of one account.
+  // Without --select every property is shown, and the smart lockout state after them: this is
+  // the troubleshooting view of one account.
   const selection = flags.select === undefined ? undefined : parseSelect(flags.select, usersResource);
   await withDirectory(io, async (directory) => {
-    const full = toGraphUser(await directory.users.getUser(user));
-    const shown = selection ? applySelect(full, selection.properties) : full;
-    if (flags.json) printJson(io, shown);
-    else printObject(io, shown);
+    const row = await directory.users.getUser(user);
+    const full = toGraphUser(row);
+    if (selection) {
+      const shown = applySelect(full, selection.properties);
+      if (flags.json) printJson(io, shown);
+      else printObject(io, shown);
+      return;
+    }
+    const lockout = await directory.lockout.getLockout(row.id);
+    if (flags.json) {
+      printJson(io, { ...full, lockout });
+      return;
+    }
+    printObject(io, full);
+    io.out(lockoutLines(lockout).join('\n'));
+  });
+}
+
+async function unlockUser(io: CliIo, user: string, json: boolean | undefined): Promise<void> {
+  await withDirectory(io, async (directory, context) => {
+    const view = await directory.lockout.unlock(context, user);
+    if (json) {
+      printJson(io, view);
+      return;
+    }
+    io.out(`Unlocked ${view.userPrincipalName}: every lock ended and the failure counts restarted.`);
+    io.out(lockoutLines(view).join('\n'));
   });
 }
 
@@ -355,6 +380,13 @@ export function registerUsersCommand(program: Command, io: CliIo): void {
     .option('--no-force-change', 'do not require a new password at the next sign-in')
     .option(...json)
     .action((user: string, flags: SetPasswordFlags) => setPassword(io, user, flags));
+
+  users
+    .command('unlock')
+    .description('End the smart lockout of an account and restart its failure counts (audited).')
+    .argument('<user>', 'user principal name or object id')
+    .option(...json)
+    .action((user: string, flags: { json?: boolean }) => unlockUser(io, user, flags.json));
 
   users
     .command('disable')

@@ -316,6 +316,7 @@ describe.each(dialects)('password change on %s', (dialect) => {
       clock: systemClock,
       logger: createLogger('silent'),
       passwordPolicy: rekey.passwordPolicy,
+      lockout: rekey.lockout,
     });
     const user = await rekey.createUser('timing.known', 'Amber-Lantern-8!');
     for (const userPrincipalName of [user.userPrincipalName, 'timing.unknown@example.com']) {

@@ -61,6 +61,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
       clock,
       logger: createLogger('trace', lineSink(logLines)),
       passwordPolicy: rekey.passwordPolicy,
+      lockout: rekey.lockout,
     });
   }
 

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type AuditEntry, insertAudit } from '../audit/audit-store.js';
+import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
+import { describeClearedLockout, type LockoutService } from '../lockout/lockout-service.js';
+import { resetLockoutStates } from '../lockout/lockout-store.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { SecretBox } from '../platform/crypto/secret-box.js';
@@ -48,6 +51,8 @@ export interface OperationServiceDeps {
   readonly logger: Logger;
   /** The password policy every new password must pass. */
   readonly passwordPolicy: PasswordPolicyService;
+  /** Smart lockout: a wrong current password on a change counts, and a locked account cannot change. */
+  readonly lockout: Pick<LockoutService, 'open' | 'recordFailure' | 'recordSuccess'>;
   /** Asked to run soon after a new operation is committed (the in-process worker's nudge). */
   readonly onEnqueued?: (operationId: string) => void;
 }
@@ -81,6 +86,9 @@ const audits: Record<OperationKind, Pick<AuditEntry, 'activityDisplayName' | 'lo
   },
 };
 
+/** The operations that end a smart lockout when they complete. */
+const resets: ReadonlySet<OperationKind> = new Set(['adminReset', 'selfServiceReset']);
+
 /** Graph's `longRunningOperation` status of an operation state. */
 export function graphOperationStatus(
   row: PasswordOperationRow,
@@ -112,6 +120,40 @@ export function describeOperationStatus(row: PasswordOperationRow): string | nul
     return `retry ${row.attempts} scheduled for ${row.next_attempt_at} after AADSTS${row.error_code}: ${row.error_detail ?? ''}`;
   }
   return null;
+}
+
+/**
+ * The user an administrator may reset (or unlock), or a 403/404. A context without an actor is the
+ * operator at the CLI, who holds the database and may reset anyone.
+ */
+export async function findResetTarget(
+  db: Db,
+  tenantId: string,
+  context: RequestContext,
+  targetId: string,
+  allowedRoles: readonly DirectoryRole[],
+): Promise<UserRow> {
+  const actor = context.actor;
+  if (actor && !hasAnyRole(actor.roles, allowedRoles)) {
+    throw new RekeyError(7700103, { details: { requiredRoles: allowedRoles } });
+  }
+  const target = targetId.includes('@')
+    ? await findUserByUpn(db.kysely, tenantId, targetId)
+    : await findUserById(db.kysely, tenantId, targetId);
+  if (!target) throw new RekeyError(7700008, { details: { id: targetId } });
+  if (actor) {
+    if (target.id === actor.userId) throw new RekeyError(7700104);
+    // Resetting an administrator's password is taking over their account: only the privileged
+    // roles may do it, as in Entra.
+    if (parseRoles(target.roles).length > 0 && !hasAnyRole(actor.roles, privilegedPasswordResetRoles)) {
+      throw new RekeyError(7700103, {
+        message:
+          'Only a Global Administrator or Privileged Authentication Administrator can reset the password of a user who holds a directory role.',
+        details: { requiredRoles: privilegedPasswordResetRoles, targetRoles: parseRoles(target.roles) },
+      });
+    }
+  }
+  return target;
 }
 
 export type OperationService = ReturnType<typeof createOperationService>;
@@ -167,6 +209,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     user: UserRow,
     kind: OperationKind,
     error: RekeyError,
+    additionalDetails: ReadonlyArray<{ readonly key: string; readonly value: string }> = [],
   ) {
     await insertAudit(
       db.kysely,
@@ -186,6 +229,7 @@ export function createOperationService(deps: OperationServiceDeps) {
             userPrincipalName: user.user_principal_name,
           },
         ],
+        additionalDetails,
       },
       clock.now().toISOString(),
     );
@@ -254,6 +298,16 @@ export function createOperationService(deps: OperationServiceDeps) {
           updated_at: at,
         });
         await revokeSessions(trx, user.id, at);
+        // A reset ends any smart lockout and restarts its counts: the old password, and every
+        // wrong guess at it, no longer matter.
+        const lockoutDetails = resets.has(operation.kind)
+          ? [
+              {
+                key: 'smartLockout',
+                value: describeClearedLockout(await resetLockoutStates(trx, user.id, at), new Date(at)),
+              },
+            ]
+          : [];
         const actor = operation.requested_by_user_id
           ? await findUserById(trx, tenantId, operation.requested_by_user_id)
           : undefined;
@@ -287,7 +341,7 @@ export function createOperationService(deps: OperationServiceDeps) {
                 userPrincipalName: user.user_principal_name,
               },
             ],
-            additionalDetails: [{ key: 'operationId', value: operation.id }],
+            additionalDetails: [{ key: 'operationId', value: operation.id }, ...lockoutDetails],
           },
           at,
         );
@@ -366,11 +420,32 @@ export function createOperationService(deps: OperationServiceDeps) {
   ): Promise<PasswordOperationRow> {
     const user = await getForPasswordCheck(db.kysely, tenantId, { id: userId });
     if (!user) throw new RekeyError(7700008);
+    const locked = async (lock: LockDescription): Promise<never> => {
+      const error = new RekeyError(7700501);
+      // The caller learns only that the account is locked; the audit log says which counter and
+      // until when, for administrators.
+      await auditFailure(context, user, input.kind, error, [
+        { key: 'smartLockout', value: lockLogDetails(lock) },
+      ]);
+      throw error;
+    };
+    // A locked account cannot change its password: refused before the current password is
+    // checked, so a lock also stops guessing through the change endpoints.
+    const { attempt, lock } = await deps.lockout.open(user.id, context.ipAddress);
+    if (lock) return locked(lock);
     if (user.password_hash === null || !(await hasher.verify(user.password_hash, input.currentPassword))) {
+      const reached =
+        user.password_hash === null
+          ? undefined
+          : await deps.lockout.recordFailure(attempt, input.currentPassword);
+      if (reached) return locked(reached);
       const error = new RekeyError(120000);
       await auditFailure(context, user, input.kind, error);
       throw error;
     }
+    // The right current password clears this network's failures, unless a lock engaged meanwhile.
+    const raced = await deps.lockout.recordSuccess(attempt);
+    if (raced) return locked(raced);
     if (input.kind === 'expiredChange' && user.account_enabled !== 1) throw new RekeyError(50057);
     let evaluation: PolicyEvaluation;
     try {
@@ -417,7 +492,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     targetId: string,
     input: { readonly newPassword: string | undefined; readonly idempotencyKey: string | undefined },
   ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
-    const target = await findResetTarget(context, targetId, passwordResetRoles);
+    const target = await findResetTarget(db, tenantId, context, targetId, passwordResetRoles);
     if (input.idempotencyKey) {
       const earlier = await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey);
       if (earlier) return { operation: earlier, generatedPassword: undefined };
@@ -479,7 +554,10 @@ export function createOperationService(deps: OperationServiceDeps) {
     targetId: string,
     input: { readonly newPassword: string | undefined; readonly forceChange: boolean },
   ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
-    const target = await findResetTarget(context, targetId, [...passwordResetRoles, 'User Administrator']);
+    const target = await findResetTarget(db, tenantId, context, targetId, [
+      ...passwordResetRoles,
+      'User Administrator',
+    ]);
     const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);
     const row = newOperation(context, target, 'adminReset', password, { forceChange: input.forceChange });
     await enqueue(context, row, target, evaluation);
@@ -489,38 +567,6 @@ export function createOperationService(deps: OperationServiceDeps) {
       operation: finished ?? row,
       generatedPassword: input.newPassword === undefined ? password : undefined,
     };
-  }
-
-  /**
-   * The user an administrator may reset, or a 403/404. A context without an actor is the operator
-   * at the CLI, who holds the database and may reset anyone.
-   */
-  async function findResetTarget(
-    context: RequestContext,
-    targetId: string,
-    allowedRoles: readonly DirectoryRole[],
-  ): Promise<UserRow> {
-    const actor = context.actor;
-    if (actor && !hasAnyRole(actor.roles, allowedRoles)) {
-      throw new RekeyError(7700103, { details: { requiredRoles: allowedRoles } });
-    }
-    const target = targetId.includes('@')
-      ? await findUserByUpn(db.kysely, tenantId, targetId)
-      : await findUserById(db.kysely, tenantId, targetId);
-    if (!target) throw new RekeyError(7700008, { details: { id: targetId } });
-    if (actor) {
-      if (target.id === actor.userId) throw new RekeyError(7700104);
-      // Resetting an administrator's password is taking over their account: only the privileged
-      // roles may do it, as in Entra.
-      if (parseRoles(target.roles).length > 0 && !hasAnyRole(actor.roles, privilegedPasswordResetRoles)) {
-        throw new RekeyError(7700103, {
-          message:
-            'Only a Global Administrator or Privileged Authentication Administrator can reset the password of a user who holds a directory role.',
-          details: { requiredRoles: privilegedPasswordResetRoles, targetRoles: parseRoles(target.roles) },
-        });
-      }
-    }
-    return target;
   }
 
   /**

@@ -6,7 +6,7 @@ import { passwordPolicyAdministrationRoles, passwordPolicyReaderRoles } from '..
 import type { SettingsService } from './settings-service.js';
 
 /*
- * `GET/PATCH /rekey/v1/settings/passwordPolicy` and `.../passwordProtection`.
+ * `GET/PATCH /rekey/v1/settings/passwordPolicy`, `.../passwordProtection` and `.../smartLockout`.
  *
  * The PATCH body is validated by the policy engine's apply...Patch functions rather than by a
  * route schema: they check ranges, the cross-field rules and every term of the custom list, and
@@ -41,6 +41,24 @@ export function settingsRoutes(deps: {
       async (request) => {
         if (request.query.preview === true) return settings.previewPasswordPolicy(request.body);
         return (await settings.updatePasswordPolicy(contextOf(request), request.body)).settings;
+      },
+    );
+
+    app.get(
+      '/rekey/v1/settings/smartLockout',
+      { preHandler: guard.requireRole(passwordPolicyReaderRoles) },
+      async () => settings.getSmartLockout(),
+    );
+
+    app.patch(
+      '/rekey/v1/settings/smartLockout',
+      {
+        preHandler: guard.requireRole(passwordPolicyAdministrationRoles),
+        schema: { querystring: patchQuery },
+      },
+      async (request) => {
+        if (request.query.preview === true) return settings.previewSmartLockout(request.body);
+        return (await settings.updateSmartLockout(contextOf(request), request.body)).settings;
       },
     );
 

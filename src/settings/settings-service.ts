@@ -1,5 +1,11 @@
 import { insertAudit, type ModifiedProperty } from '../audit/audit-store.js';
 import {
+  applySmartLockoutPatch,
+  loadSmartLockoutSettings,
+  type SmartLockoutSettings,
+} from '../lockout/lockout-policy.js';
+import { countLockedUsers } from '../lockout/lockout-store.js';
+import {
   applyPasswordPolicyPatch,
   applyPasswordProtectionPatch,
   globalBannedTerms,
@@ -23,7 +29,7 @@ import {
 } from './settings-store.js';
 
 /*
- * The tenant's password policy and Password Protection settings: read (cached per version),
+ * The tenant's password policy, Password Protection and smart lockout settings: read (cached per version),
  * changed (validated by the policy engine's own apply...Patch functions, audited), and previewed.
  *
  * Each document is a row of `tenant_settings` with a version (see migration 0002 for why not the
@@ -64,6 +70,12 @@ export interface PasswordProtectionImpact {
   readonly note: string;
 }
 
+export interface SmartLockoutImpact {
+  /** Users locked on some network right now; their locks keep the end time they were given. */
+  readonly usersLockedNow: number;
+  readonly note: string;
+}
+
 export interface SettingsPreview<Impact> {
   readonly changes: SettingsChange[];
   readonly impact: Impact;
@@ -88,7 +100,11 @@ const writeAttempts = 5;
 const auditTermListLimit = 50;
 const dayMs = 24 * 60 * 60 * 1000;
 
-const documents = ['passwordPolicy', 'passwordProtection'] as const satisfies readonly SettingsDocumentName[];
+const documents = [
+  'passwordPolicy',
+  'passwordProtection',
+  'smartLockout',
+] as const satisfies readonly SettingsDocumentName[];
 
 /** Fields whose change only affects the next password a user sets. */
 const nextChangeFields: ReadonlyArray<keyof PasswordPolicySettings> = [
@@ -103,6 +119,7 @@ const nextChangeFields: ReadonlyArray<keyof PasswordPolicySettings> = [
 interface Loaded {
   readonly versions: Readonly<Record<SettingsDocumentName, number>>;
   readonly settings: PolicySettings;
+  readonly smartLockout: SmartLockoutSettings;
 }
 
 function parseStored<T>(document: StoredSettingsDocument | undefined, load: (stored: unknown) => T): T {
@@ -193,7 +210,7 @@ function plural(count: number, one: string, many: string): string {
 
 export type SettingsService = ReturnType<typeof createSettingsService>;
 
-/** The tenant's password policy and Password Protection settings. */
+/** The tenant's password policy, Password Protection and smart lockout settings. */
 export function createSettingsService(deps: SettingsServiceDeps) {
   const { db, tenantId, clock } = deps;
   let cached: Loaded | undefined;
@@ -204,20 +221,31 @@ export function createSettingsService(deps: SettingsServiceDeps) {
     const versions = {
       passwordPolicy: byName.get('passwordPolicy')?.version ?? 0,
       passwordProtection: byName.get('passwordProtection')?.version ?? 0,
+      smartLockout: byName.get('smartLockout')?.version ?? 0,
     };
-    if (
-      cached &&
+    const samePolicy =
+      cached !== undefined &&
       cached.versions.passwordPolicy === versions.passwordPolicy &&
-      cached.versions.passwordProtection === versions.passwordProtection
-    ) {
-      return cached;
-    }
+      cached.versions.passwordProtection === versions.passwordProtection;
+    const sameLockout = cached !== undefined && cached.versions.smartLockout === versions.smartLockout;
+    if (cached && samePolicy && sameLockout) return cached;
     const loaded: Loaded = {
       versions,
-      settings: Object.freeze({
-        passwordPolicy: parseStored(byName.get('passwordPolicy'), loadPasswordPolicySettings),
-        passwordProtection: parseStored(byName.get('passwordProtection'), loadPasswordProtectionSettings),
-      }),
+      // A smart lockout change keeps the policy object, so the matcher compiled for it stays cached.
+      settings:
+        cached && samePolicy
+          ? cached.settings
+          : Object.freeze({
+              passwordPolicy: parseStored(byName.get('passwordPolicy'), loadPasswordPolicySettings),
+              passwordProtection: parseStored(
+                byName.get('passwordProtection'),
+                loadPasswordProtectionSettings,
+              ),
+            }),
+      smartLockout:
+        cached && sameLockout
+          ? cached.smartLockout
+          : parseStored(byName.get('smartLockout'), loadSmartLockoutSettings),
     };
     cached = loaded;
     return loaded;
@@ -378,6 +406,42 @@ export function createSettingsService(deps: SettingsServiceDeps) {
     };
   }
 
+  /** The tenant's smart lockout settings (threshold and first lockout duration). */
+  async function getSmartLockout(): Promise<SmartLockoutSettings> {
+    return (await load()).smartLockout;
+  }
+
+  /** Changes the smart lockout settings, audited as "Update smart lockout policy". */
+  async function updateSmartLockout(context: RequestContext, patch: unknown) {
+    return update(
+      context,
+      'smartLockout',
+      (loaded) => loaded.smartLockout,
+      (settings) => applySmartLockoutPatch(settings, patch),
+      { activityDisplayName: 'Update smart lockout policy', targetDisplayName: 'Smart lockout policy' },
+    );
+  }
+
+  /**
+   * What a smart lockout PATCH would change, without applying it: the changed fields and how many
+   * users are locked right now (their locks are not shortened or lengthened). Writes nothing.
+   */
+  async function previewSmartLockout(patch: unknown): Promise<SettingsPreview<SmartLockoutImpact>> {
+    const before = (await load()).smartLockout;
+    const after = applySmartLockoutPatch(before, patch);
+    const changes = diff(before, after);
+    const usersLockedNow = await countLockedUsers(db.kysely, tenantId, clock.now().toISOString());
+    const notes = [
+      changes.length === 0
+        ? 'Nothing would change.'
+        : 'The new values apply from the next failed attempt; locks in force keep the end time they were given.',
+    ];
+    if (usersLockedNow > 0) {
+      notes.push(`${plural(usersLockedNow, 'user is', 'users are')} locked out right now.`);
+    }
+    return { changes, impact: { usersLockedNow, note: notes.join(' ') } };
+  }
+
   /** What a Password Protection PATCH would change, without applying it. Writes nothing. */
   async function previewPasswordProtection(
     patch: unknown,
@@ -419,5 +483,8 @@ export function createSettingsService(deps: SettingsServiceDeps) {
     updatePasswordProtection,
     previewPasswordPolicy,
     previewPasswordProtection,
+    getSmartLockout,
+    updateSmartLockout,
+    previewSmartLockout,
   };
 }

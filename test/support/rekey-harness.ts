@@ -73,7 +73,7 @@ export async function startTestRekey(
     readonly clock?: Clock;
     /** Runs with the data directory before the config is read; returns settings to add (e.g. TLS files). */
     readonly beforeStart?: (dataDir: string) => Record<string, string>;
-  } & Pick<CreateRekeyOptions, 'plugins'> = {},
+  } & Pick<CreateRekeyOptions, 'plugins' | 'hasher'> = {},
 ): Promise<TestRekey> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'rekey-test-'));
   const config = loadConfig({
@@ -92,6 +92,7 @@ export async function startTestRekey(
     logger: createLogger(config.logLevel, lineSink(logLines)),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...(options.hasher ? { hasher: options.hasher } : {}),
   });
   let cachedAdminToken: string | undefined;
   const closeRekey = rekey.close;

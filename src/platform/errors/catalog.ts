@@ -601,6 +601,20 @@ const entries = {
       'An administrator can see the lock on the user (`rekey users get <upn>`) and end it with `rekey users unlock <upn>`.',
     ],
   },
+  7700502: {
+    name: 'LockoutStateContention',
+    message:
+      'Too many password attempts for this account arrived at the same moment; this one was not judged.',
+    httpStatus: 503,
+    retryable: true,
+    category: 'service',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'serviceNotAvailable',
+    remediation: [
+      'Try again in a few seconds.',
+      'If it keeps happening, someone is sending many passwords at this account at once: look for its failed sign-ins in the sign-in log.',
+    ],
+  },
   // --- Rekey's own codes: sign-in and audit logs -----------------------------------------------------
   7700601: {
     name: 'InvalidLogTimeRange',

@@ -18,6 +18,7 @@ import { readFilterFile, writeFilterFile } from '../passwords/breached/filter-fi
 import { type HashListCounts, importHashList } from '../passwords/breached/hash-list-import.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { type CliIo, configOrExit, processIo } from './context.js';
+import { createProgress, formatBar, formatCount, formatDuration } from './progress.js';
 
 /*
  * `rekey breached ...`: the breached-password set from a shell.
@@ -48,9 +49,6 @@ function defaultTerminal(io: CliIo): BreachedTerminal {
 const bytesPerLineEstimate = 45;
 const defaultFalsePositiveRate = 0.001;
 const defaultInfoProbes = 100_000;
-/** How often a plain (non-TTY) progress line is written. */
-const plainProgressIntervalMs = 10_000;
-const ttyProgressIntervalMs = 100;
 
 function invalidFlag(option: string, value: string, requirement: string): RekeyError {
   return new RekeyError(7700001, {
@@ -75,10 +73,6 @@ function parseRate(option: string, raw: string): number {
   return value;
 }
 
-function formatCount(value: number): string {
-  return value.toLocaleString('en-US');
-}
-
 /** Binary units, as file managers show them for the same file. */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -96,12 +90,6 @@ function formatRate(rate: number): string {
   return `${rate.toPrecision(3)} (1 in ${formatCount(Math.round(1 / rate))})`;
 }
 
-function formatDuration(seconds: number): string {
-  const whole = Math.max(0, Math.round(seconds));
-  const minutes = Math.floor(whole / 60);
-  return `${minutes}:${String(whole % 60).padStart(2, '0')}`;
-}
-
 /** One progress line: bar (when the total is known), bytes, entries, rate and time left. */
 export function formatProgress(progress: {
   readonly bytes: number;
@@ -111,13 +99,11 @@ export function formatProgress(progress: {
 }): string {
   const seconds = Math.max(progress.elapsedMs / 1000, 0.001);
   const share = progress.totalBytes > 0 ? Math.min(1, progress.bytes / progress.totalBytes) : 0;
-  const width = 24;
-  const filled = Math.round(share * width);
   const perSecond = progress.entries / seconds;
   const bytesPerSecond = progress.bytes / seconds;
   const left = bytesPerSecond > 0 ? (progress.totalBytes - progress.bytes) / bytesPerSecond : 0;
   return [
-    `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(share * 100).toFixed(1).padStart(5)}%`,
+    formatBar(share),
     `${formatBytes(progress.bytes)} / ${formatBytes(progress.totalBytes)}`,
     `${formatCount(progress.entries)} entries`,
     `${formatCount(Math.round(perSecond))}/s`,
@@ -126,31 +112,10 @@ export function formatProgress(progress: {
 }
 
 /** Reports import progress: a redrawn bar on a TTY, otherwise a plain line every ten seconds. */
-function createProgress(io: CliIo, terminal: BreachedTerminal, totalBytes: number) {
-  const started = Date.now();
-  let lastShown = started;
-  const line = (counts: HashListCounts) =>
-    formatProgress({
-      bytes: counts.bytes,
-      totalBytes,
-      entries: counts.entries,
-      elapsedMs: Date.now() - started,
-    });
-  return {
-    update(counts: HashListCounts): void {
-      const now = Date.now();
-      const interval = terminal.progressTty ? ttyProgressIntervalMs : plainProgressIntervalMs;
-      if (now - lastShown < interval) return;
-      lastShown = now;
-      // \r and "erase to end of line" redraw the bar in place.
-      if (terminal.progressTty) terminal.progressTty.write(`\r${line(counts)}\x1b[K`);
-      else io.err(`progress: ${line(counts)}`);
-    },
-    finish(counts: HashListCounts): void {
-      if (terminal.progressTty) terminal.progressTty.write(`\r${line(counts)}\x1b[K\n`);
-    },
-    elapsedSeconds: () => (Date.now() - started) / 1000,
-  };
+function createImportProgress(io: CliIo, terminal: BreachedTerminal, totalBytes: number) {
+  return createProgress<HashListCounts>(io, terminal.progressTty, (counts, elapsedMs) =>
+    formatProgress({ bytes: counts.bytes, totalBytes, entries: counts.entries, elapsedMs }),
+  );
 }
 
 interface ImportFlags {
@@ -187,7 +152,7 @@ async function importList(io: CliIo, terminal: BreachedTerminal, file: string, f
   }
   const expectedEntries = explicitExpected ?? Math.max(1, Math.round(inputStat.size / bytesPerLineEstimate));
   const sourceName = path.basename(input);
-  const progress = createProgress(io, terminal, inputStat.size);
+  const progress = createImportProgress(io, terminal, inputStat.size);
   const { filter, counts } = await importHashList(createReadStream(input, { highWaterMark: 1024 * 1024 }), {
     expectedEntries,
     targetFalsePositiveRate,

@@ -1,5 +1,289 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
-import type { CliIo } from './context.js';
+import {
+  buildExportQuery,
+  type ExportFormat,
+  exportFormats,
+  exportLog,
+  type LogName,
+  logNames,
+} from '../logs/log-export.js';
+import { createLogRetention, type PurgeCounts } from '../logs/log-retention.js';
+import { type SignInSummary, summariseSignIns } from '../logs/log-summary.js';
+import { resolveLogTimeRange } from '../logs/time-range.js';
+import { systemClock } from '../platform/clock.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import { createLogger } from '../platform/log.js';
+import { type CliIo, processIo, withDirectory } from './context.js';
+import { createProgress, formatBar, formatCount, formatDuration } from './progress.js';
 
-/** `rekey logs export|purge ...`. (Being written.) */
-export function registerLogsCommand(_program: Command, _io: CliIo): void {}
+/*
+ * `rekey logs ...`: the sign-in and audit logs from a shell.
+ *
+ *   export signins|audits   stream a time range (and an OData $filter) as JSON lines or CSV
+ *   summary                 sign-ins per error code: what is failing, and how often
+ *   purge [--dry-run]       delete the rows past retention now, as the background purge does
+ *
+ * Data goes to stdout (or --output); progress and summaries go to stderr, so a pipe gets only
+ * the data. Failures are reported by runCli as `error <code> <Name>: <message>`.
+ */
+
+/** The terminal parts the commands use besides `io`: injected so tests can supply them. */
+export interface LogsTerminal {
+  /** Where an export goes without --output; undefined means through `io.out`, line by line. */
+  readonly stdout: Writable | undefined;
+  /** A TTY to redraw a progress bar on; undefined means plain progress lines through `io.err`. */
+  readonly progressTty: NodeJS.WritableStream | undefined;
+}
+
+function defaultTerminal(io: CliIo): LogsTerminal {
+  // Only a process that owns its output streams writes to them directly.
+  if (io !== processIo) return { stdout: undefined, progressTty: undefined };
+  return { stdout: process.stdout, progressTty: process.stderr.isTTY ? process.stderr : undefined };
+}
+
+const logLabels: Readonly<Record<LogName, string>> = { signins: 'sign-ins', audits: 'audit events' };
+
+function invalidArgument(name: string, value: string, allowed: readonly string[]): RekeyError {
+  return new RekeyError(7700001, {
+    message: `${name} must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}.`,
+    details: { [name.startsWith('--') ? 'option' : 'argument']: name, value, allowed },
+  });
+}
+
+function parseChoice<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  const found = allowed.find((choice) => choice === value.toLowerCase());
+  if (found === undefined) throw invalidArgument(name, value, allowed);
+  return found;
+}
+
+/** A Writable over `io.out` for tests and embedders: each complete line becomes one `io.out` call. */
+function lineWriter(io: CliIo): Writable {
+  let partial = '';
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) io.out(line);
+      callback();
+    },
+    final(callback) {
+      if (partial !== '') io.out(partial);
+      callback();
+    },
+  });
+}
+
+/** An export file, written under a temporary name and renamed when complete. */
+interface OutputFile {
+  readonly stream: Writable;
+  readonly file: string;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+async function openOutputFile(file: string): Promise<OutputFile> {
+  const target = path.resolve(file);
+  // A half-written export must never pass for a whole one: it only gets its name when complete.
+  const partial = `${target}.partial`;
+  const stream = createWriteStream(partial);
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (error) =>
+      reject(
+        new RekeyError(7700001, {
+          message: `--output ${file} cannot be written: ${error.message}.`,
+          details: { option: '--output', value: file },
+          cause: error,
+        }),
+      ),
+    );
+  });
+  return {
+    stream,
+    file: target,
+    async commit() {
+      stream.end();
+      await finished(stream);
+      await rename(partial, target);
+    },
+    async discard() {
+      stream.destroy();
+      await rm(partial, { force: true });
+    },
+  };
+}
+
+interface ExportFlags {
+  readonly since?: string;
+  readonly until?: string;
+  readonly format?: string;
+  readonly filter?: string;
+  readonly output?: string;
+  readonly quiet?: boolean;
+}
+
+async function exportCommand(io: CliIo, terminal: LogsTerminal, log: string, flags: ExportFlags) {
+  const logName = parseChoice('log', log, logNames);
+  const format: ExportFormat = parseChoice('--format', flags.format ?? 'jsonl', exportFormats);
+  // Checked before the database is opened: a typo costs nothing.
+  const range = resolveLogTimeRange({ since: flags.since, until: flags.until }, systemClock.now(), '7d');
+  const query = buildExportQuery(logName, range, flags.filter);
+
+  await withDirectory(io, async (directory) => {
+    const output = flags.output === undefined ? undefined : await openOutputFile(flags.output);
+    const sink = output?.stream ?? terminal.stdout ?? lineWriter(io);
+    const progress = flags.quiet
+      ? undefined
+      : createProgress<{ written: number; total: number }>(io, terminal.progressTty, (state, elapsedMs) =>
+          formatExportProgress({ ...state, elapsedMs }),
+        );
+    try {
+      const result = await exportLog(directory.db.kysely, directory.tenant.id, query, format, sink, {
+        onProgress: (state) => progress?.update(state),
+      });
+      progress?.finish({ written: result.rows, total: result.total });
+      if (output) await output.commit();
+      else if (!terminal.stdout) sink.end();
+      if (!flags.quiet) {
+        io.err(
+          `Exported ${formatCount(result.rows)} ${logLabels[logName]} (${format}, ${range.since} to ${range.until}) to ${output ? output.file : 'standard output'}.`,
+        );
+      }
+    } catch (error) {
+      await output?.discard();
+      throw error;
+    }
+  });
+}
+
+/** One progress line of an export: bar, rows written of the total, rate and time left. */
+export function formatExportProgress(progress: {
+  readonly written: number;
+  readonly total: number;
+  readonly elapsedMs: number;
+}): string {
+  const seconds = Math.max(progress.elapsedMs / 1000, 0.001);
+  const perSecond = progress.written / seconds;
+  const left = perSecond > 0 ? Math.max(0, progress.total - progress.written) / perSecond : 0;
+  return [
+    formatBar(progress.total > 0 ? progress.written / progress.total : 1),
+    `${formatCount(progress.written)} / ${formatCount(progress.total)} rows`,
+    `${formatCount(Math.round(perSecond))}/s`,
+    `${formatDuration(left)} left`,
+  ].join('  ');
+}
+
+function printSummary(io: CliIo, summary: SignInSummary): void {
+  if (summary.total === 0) {
+    io.out(`No sign-ins since ${summary.since}.`);
+    return;
+  }
+  io.out(
+    `Sign-ins since ${summary.since}: ${formatCount(summary.total)} (${formatCount(summary.succeeded)} succeeded, ${formatCount(summary.failed)} failed).`,
+  );
+  io.out('');
+  const countWidth = Math.max(5, ...summary.errorCodes.map((row) => formatCount(row.count).length));
+  io.out(`  ${'count'.padStart(countWidth)}   share  ${'code'.padEnd(8)}  name`);
+  for (const row of summary.errorCodes) {
+    const share = `${((row.count / summary.total) * 100).toFixed(1)}%`;
+    io.out(
+      `  ${formatCount(row.count).padStart(countWidth)}  ${share.padStart(6)}  ${String(row.errorCode).padEnd(8)}  ${row.name}`,
+    );
+  }
+  io.out('');
+  io.out('`rekey errors <code>` explains a code and what to do about it.');
+}
+
+async function summaryCommand(io: CliIo, flags: { since?: string; json?: boolean }) {
+  const range = resolveLogTimeRange({ since: flags.since }, systemClock.now(), '24h');
+  const summary = await withDirectory(io, (directory) =>
+    summariseSignIns(directory.db.kysely, directory.tenant.id, range),
+  );
+  if (flags.json) io.out(JSON.stringify(summary, null, 2));
+  else printSummary(io, summary);
+}
+
+async function purgeCommand(io: CliIo, flags: { dryRun?: boolean; json?: boolean }) {
+  await withDirectory(io, async (directory) => {
+    const retentionDays = directory.config.logRetentionDays;
+    const retention = createLogRetention({
+      db: directory.db,
+      clock: systemClock,
+      // The command prints the counts itself.
+      logger: createLogger('silent'),
+      retentionDays,
+    });
+    const counts: PurgeCounts = flags.dryRun ? await retention.countExpired() : await retention.purgeNow();
+    if (flags.json) {
+      io.out(JSON.stringify({ dryRun: flags.dryRun === true, retentionDays, ...counts }, null, 2));
+      return;
+    }
+    const what = `${formatCount(counts.signIns)} sign-ins and ${formatCount(counts.audits)} audit events (${formatCount(counts.auditTargets)} audit target rows) older than ${counts.cutoff} (retention: ${retentionDays} days)`;
+    io.out(
+      flags.dryRun
+        ? `Would purge ${what}. Nothing was deleted.`
+        : `Purged ${what}, in ${formatCount(counts.batches)} batches.`,
+    );
+  });
+}
+
+/** Adds `rekey logs` and its subcommands to the program. */
+export function registerLogsCommand(program: Command, io: CliIo, terminal?: LogsTerminal): void {
+  const term = terminal ?? defaultTerminal(io);
+  const logs = program
+    .command('logs')
+    .description(
+      'The sign-in and audit logs: export them, summarise what is failing, purge what is past retention.',
+    );
+
+  logs
+    .command('export')
+    .description(
+      'Stream a log, oldest first, as JSON lines (one Graph object per line) or CSV, in constant memory.',
+    )
+    .argument('<log>', 'signins or audits')
+    .option(
+      '--since <time>',
+      'start: a duration back from now (7d, 24h, 30m) or an ISO date-time (default 7d)',
+    )
+    .option('--until <time>', 'end, excluded: a duration or an ISO date-time (default: now)')
+    .option('--format <format>', 'jsonl or csv (default jsonl)')
+    .option(
+      '--filter <odata>',
+      'an OData $filter, as the log API accepts it, e.g. "status/errorCode eq 50053" or "userPrincipalName eq \'ada@example.com\'"',
+    )
+    .option('--output <file>', 'write to this file instead of standard output')
+    .option('--quiet', 'no progress and no summary on stderr')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  rekey logs export signins --since 7d --format csv --output signins.csv',
+        '  rekey logs export audits --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z > audits.jsonl',
+        '  rekey logs export signins --since 24h --filter "status/errorCode ne 0"',
+      ].join('\n'),
+    )
+    .action((log: string, flags: ExportFlags) => exportCommand(io, term, log, flags));
+
+  logs
+    .command('summary')
+    .description('Count sign-ins per error code, with the name of each code: what is failing, and how often.')
+    .option('--since <time>', 'a duration back from now (24h, 7d, 30m) or an ISO date-time (default 24h)')
+    .option('--json', 'print JSON (for scripts) instead of text')
+    .action((flags: { since?: string; json?: boolean }) => summaryCommand(io, flags));
+
+  logs
+    .command('purge')
+    .description(
+      'Delete sign-ins and audit events older than REKEY_LOG_RETENTION_DAYS now, in small batches, as the background purge of `rekey serve` does.',
+    )
+    .option('--dry-run', 'count what would be deleted, and delete nothing')
+    .option('--json', 'print JSON (for scripts) instead of text')
+    .action((flags: { dryRun?: boolean; json?: boolean }) => purgeCommand(io, flags));
+}

@@ -1,0 +1,167 @@
+import type { Kysely } from 'kysely';
+import type { DialectName } from '../platform/db/database.js';
+import type { Database } from '../platform/db/schema.js';
+
+/*
+ * The deletes of log retention. Each call removes at most one batch, oldest rows first, found
+ * through the (tenant_id, time, ...) index each log table already has.
+ *
+ * SQLite: one statement, `delete from sign_ins where id in (select id from sign_ins where
+ * tenant_id = ? and created_at < ? order by created_at limit ?)`. SQLite has one writer, so
+ * purgers in several processes simply take turns; and one statement (rather than a select, then a
+ * delete, in one transaction) never meets SQLITE_BUSY_SNAPSHOT, which a transaction that read
+ * before another process wrote would get instead of waiting.
+ *
+ * PostgreSQL: a short transaction that selects the batch `for update skip locked`, then deletes
+ * exactly those rows. Purgers in several processes take disjoint batches instead of waiting on (or
+ * deadlocking over) each other's row locks. Not one statement with the locking select as its
+ * subquery: PostgreSQL may read such a subquery lazily while the delete runs, and a `skip locked`
+ * select then skips the rows already deleted and returns the next ones, so one "batch" deletes
+ * everything (observed on directory_audit_targets, even with the batch as a materialized CTE).
+ */
+
+/** Every tenant's id: retention runs per tenant so that each batch is one index range. */
+export async function listTenantIds(db: Kysely<Database>): Promise<string[]> {
+  const rows = await db.selectFrom('tenants').select('id').orderBy('id').execute();
+  return rows.map((row) => row.id);
+}
+
+/** Deletes up to `limit` of the tenant's oldest sign-ins created before `cutoff`; returns how many. */
+export async function deleteSignInsBefore(
+  db: Kysely<Database>,
+  dialect: DialectName,
+  tenantId: string,
+  cutoff: string,
+  limit: number,
+): Promise<number> {
+  const batch = (trx: Kysely<Database>) =>
+    trx
+      .selectFrom('sign_ins')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('created_at', '<', cutoff)
+      .orderBy('created_at')
+      .limit(limit);
+  if (dialect === 'sqlite') {
+    const result = await db.deleteFrom('sign_ins').where('id', 'in', batch(db)).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+  return db.transaction().execute(async (trx) => {
+    const ids = (await batch(trx).forUpdate().skipLocked().execute()).map((row) => row.id);
+    if (ids.length === 0) return 0;
+    const result = await trx.deleteFrom('sign_ins').where('id', 'in', ids).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
+}
+
+/**
+ * Deletes up to `limit` of the tenant's oldest audit events before `cutoff`; returns how many.
+ * Their `directory_audit_targets` rows carry the same time and go with deleteAuditTargetsBefore,
+ * run after this one (a target row without its event is invisible to every query).
+ */
+export async function deleteAuditsBefore(
+  db: Kysely<Database>,
+  dialect: DialectName,
+  tenantId: string,
+  cutoff: string,
+  limit: number,
+): Promise<number> {
+  const batch = (trx: Kysely<Database>) =>
+    trx
+      .selectFrom('directory_audits')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('activity_at', '<', cutoff)
+      .orderBy('activity_at')
+      .limit(limit);
+  if (dialect === 'sqlite') {
+    const result = await db.deleteFrom('directory_audits').where('id', 'in', batch(db)).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+  return db.transaction().execute(async (trx) => {
+    const ids = (await batch(trx).forUpdate().skipLocked().execute()).map((row) => row.id);
+    if (ids.length === 0) return 0;
+    const result = await trx.deleteFrom('directory_audits').where('id', 'in', ids).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
+}
+
+/**
+ * Deletes up to `limit` of the tenant's oldest audit target rows before `cutoff`; returns how
+ * many. A target row has its event's `activity_at`, so the rows past retention are exactly the
+ * targets of purged events. Rows are named by their key (audit_id, target_id) as a row value,
+ * which both databases accept.
+ */
+export async function deleteAuditTargetsBefore(
+  db: Kysely<Database>,
+  dialect: DialectName,
+  tenantId: string,
+  cutoff: string,
+  limit: number,
+): Promise<number> {
+  const batch = (trx: Kysely<Database>) =>
+    trx
+      .selectFrom('directory_audit_targets')
+      .select(['audit_id', 'target_id'])
+      .where('tenant_id', '=', tenantId)
+      .where('activity_at', '<', cutoff)
+      .orderBy('activity_at')
+      .limit(limit);
+  if (dialect === 'sqlite') {
+    const result = await db
+      .deleteFrom('directory_audit_targets')
+      .where(({ eb, refTuple }) =>
+        eb(refTuple('audit_id', 'target_id'), 'in', batch(db).$asTuple('audit_id', 'target_id')),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+  return db.transaction().execute(async (trx) => {
+    const keys = await batch(trx).forUpdate().skipLocked().execute();
+    if (keys.length === 0) return 0;
+    const result = await trx
+      .deleteFrom('directory_audit_targets')
+      .where(({ eb, refTuple, tuple }) =>
+        eb(
+          refTuple('audit_id', 'target_id'),
+          'in',
+          keys.map((key) => tuple(key.audit_id, key.target_id)),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
+}
+
+/** How many rows of each log table the tenant holds from before `cutoff` (for a dry run). */
+export async function countLogRowsBefore(
+  db: Kysely<Database>,
+  tenantId: string,
+  cutoff: string,
+): Promise<{ signIns: number; audits: number; auditTargets: number }> {
+  const [signIns, audits, auditTargets] = await Promise.all([
+    db
+      .selectFrom('sign_ins')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .where('tenant_id', '=', tenantId)
+      .where('created_at', '<', cutoff)
+      .executeTakeFirst(),
+    db
+      .selectFrom('directory_audits')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .where('tenant_id', '=', tenantId)
+      .where('activity_at', '<', cutoff)
+      .executeTakeFirst(),
+    db
+      .selectFrom('directory_audit_targets')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .where('tenant_id', '=', tenantId)
+      .where('activity_at', '<', cutoff)
+      .executeTakeFirst(),
+  ]);
+  return {
+    signIns: Number(signIns?.count ?? 0),
+    audits: Number(audits?.count ?? 0),
+    auditTargets: Number(auditTargets?.count ?? 0),
+  };
+}

@@ -1,0 +1,278 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  TableNode,
+  type UnknownRow,
+} from 'kysely';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { dialects } from '../../test/support/databases.js';
+import { lineSink, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { insertAudit } from '../audit/audit-store.js';
+import { type Db, openDatabase } from '../platform/db/database.js';
+import { createLogger } from '../platform/log.js';
+import { systemContext } from '../platform/request-context.js';
+import { createLogRetention, type LogRetentionDeps } from './log-retention.js';
+import { insertSignInRows, isoPlus, rowId, signInRow } from './log-rows.test-support.js';
+
+const dayMs = 86_400_000;
+
+/** Records the table and affected-row count of every DELETE run through it. */
+class DeleteCounter implements KyselyPlugin {
+  readonly deletes: Array<{ table: string; rows: number }> = [];
+  readonly #tables = new WeakMap<object, string>();
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    const node = args.node;
+    if (node.kind === 'DeleteQueryNode') {
+      const from = node.from.froms[0];
+      const table = from && TableNode.is(from) ? from.table.identifier.name : '?';
+      this.#tables.set(args.queryId, table);
+    }
+    return node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    const table = this.#tables.get(args.queryId);
+    if (table !== undefined) this.deletes.push({ table, rows: Number(args.result.numAffectedRows ?? 0) });
+    return args.result;
+  }
+
+  /** Rows removed by each DELETE on `table` that found something (a tenant with nothing to purge adds a 0). */
+  rowsPerDelete(table: string): number[] {
+    return this.deletes.filter((d) => d.table === table && d.rows > 0).map((d) => d.rows);
+  }
+}
+
+describe.each(dialects)('log retention on %s', (dialect) => {
+  let rekey: TestRekey;
+  let dir: string;
+  let now = new Date('2026-03-01T12:00:00.000Z');
+  const clock = { now: () => now };
+  let tenantId: string;
+  const otherTenant = '5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f';
+  const extraDbs: Db[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'rekey-retention-'));
+    // A file on SQLite, so that a second connection (a second "process") can open it.
+    rekey = await startTestRekey(dialect, {
+      clock,
+      ...(dialect === 'sqlite'
+        ? { env: { REKEY_DATABASE_URL: `sqlite:${path.join(dir, 'r.sqlite')}` } }
+        : {}),
+    });
+    tenantId = rekey.tenant.id;
+    await rekey.db.kysely
+      .insertInto('tenants')
+      .values({ id: otherTenant, display_name: 'Other', settings: '{}', created_at: now.toISOString() })
+      .execute();
+  });
+  afterAll(async () => {
+    await rekey?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    now = new Date('2026-03-01T12:00:00.000Z');
+    await rekey.db.kysely.deleteFrom('sign_ins').execute();
+    await rekey.db.kysely.deleteFrom('directory_audit_targets').execute();
+    await rekey.db.kysely.deleteFrom('directory_audits').execute();
+  });
+  afterEach(async () => {
+    for (const db of extraDbs.splice(0)) await db.close();
+  });
+
+  const daysAgo = (days: number, extraSeconds = 0) =>
+    isoPlus(new Date(now.getTime() - days * dayMs).toISOString(), extraSeconds);
+
+  /** `old` sign-ins 40 days back and `recent` ones a day back, for `tenant`. */
+  async function seedSignIns(tenant: string, old: number, recent: number, prefix: string) {
+    const rows = [
+      ...Array.from({ length: old }, (_, i) =>
+        signInRow(tenant, { id: rowId(`${prefix}o`, i), created_at: daysAgo(40, i) }),
+      ),
+      ...Array.from({ length: recent }, (_, i) =>
+        signInRow(tenant, { id: rowId(`${prefix}r`, i), created_at: daysAgo(1, i) }),
+      ),
+    ];
+    await insertSignInRows(rekey.db.kysely, rows);
+  }
+
+  async function seedAudit(at: string, targetIds: readonly string[]): Promise<string> {
+    return insertAudit(
+      rekey.db.kysely,
+      tenantId,
+      systemContext('retention-test'),
+      {
+        activityDisplayName: 'Reset user password',
+        category: 'UserManagement',
+        loggedByService: 'Core Directory',
+        operationType: 'Update',
+        result: 'success',
+        targets: targetIds.map((id) => ({
+          id,
+          displayName: id,
+          type: 'User' as const,
+          userPrincipalName: null,
+        })),
+      },
+      at,
+    );
+  }
+
+  async function signInIds(): Promise<string[]> {
+    const rows = await rekey.db.kysely.selectFrom('sign_ins').select('id').orderBy('id').execute();
+    return rows.map((row) => row.id);
+  }
+
+  function retention(overrides: Partial<LogRetentionDeps> = {}, logLines: string[] = []) {
+    return createLogRetention({
+      db: rekey.db,
+      clock,
+      logger: createLogger('info', lineSink(logLines)),
+      retentionDays: 30,
+      pauseMs: 1,
+      ...overrides,
+    });
+  }
+
+  it('purges rows past retention and keeps recent ones, targets of purged audits included (the wired instance)', async () => {
+    await seedSignIns(tenantId, 3, 2, 'a');
+    await seedSignIns(otherTenant, 2, 1, 'b');
+    await seedAudit(daysAgo(31), ['user-1', 'user-2']);
+    const recentAudit = await seedAudit(daysAgo(29), ['user-1']);
+
+    // Just inside and just outside the 30 days, to the millisecond.
+    await insertSignInRows(rekey.db.kysely, [
+      signInRow(tenantId, { id: 'edge-in', created_at: daysAgo(30, 0.001) }),
+      signInRow(tenantId, { id: 'edge-out', created_at: daysAgo(30, -0.001) }),
+    ]);
+
+    const counts = await rekey.logRetention.purgeNow();
+    expect(counts).toMatchObject({
+      signIns: 6,
+      audits: 1,
+      auditTargets: 2,
+      cutoff: new Date(now.getTime() - 30 * dayMs).toISOString(),
+    });
+    expect(await signInIds()).toEqual([...['ar-00000000', 'ar-00000001', 'br-00000000'], 'edge-in']);
+    const audits = await rekey.db.kysely.selectFrom('directory_audits').select('id').execute();
+    expect(audits.map((row) => row.id)).toEqual([recentAudit]);
+    const targets = await rekey.db.kysely
+      .selectFrom('directory_audit_targets')
+      .select(['audit_id', 'target_id'])
+      .execute();
+    expect(targets).toEqual([{ audit_id: recentAudit, target_id: 'user-1' }]);
+
+    // Nothing left to do: a second run deletes nothing.
+    expect(await rekey.logRetention.purgeNow()).toMatchObject({ signIns: 0, audits: 0, auditTargets: 0 });
+  });
+
+  it('follows the clock and the configured retention', async () => {
+    await seedSignIns(tenantId, 0, 3, 'c');
+    expect((await retention().purgeNow()).signIns).toBe(0);
+    now = new Date(now.getTime() + 30 * dayMs);
+    expect((await retention().purgeNow()).signIns).toBe(3);
+
+    await insertSignInRows(rekey.db.kysely, [
+      signInRow(tenantId, { id: 'd-1', created_at: daysAgo(1.5) }),
+      signInRow(tenantId, { id: 'd-2', created_at: daysAgo(1.5, 1) }),
+    ]);
+    expect((await retention({ retentionDays: 2 }).purgeNow()).signIns).toBe(0);
+    expect((await retention({ retentionDays: 1 }).purgeNow()).signIns).toBe(2);
+  });
+
+  it('deletes in batches of the batch size, pausing between them', async () => {
+    await seedSignIns(tenantId, 25, 4, 'e');
+    for (let i = 0; i < 9; i += 1) await seedAudit(daysAgo(35, i), [`t-${i}`, `u-${i}`]);
+    const counter = new DeleteCounter();
+    const counted: Db = { ...rekey.db, kysely: rekey.db.kysely.withPlugin(counter) };
+    const started = Date.now();
+    const counts = await retention({ db: counted, batchSize: 7, pauseMs: 30 }).purgeNow();
+
+    expect(counts).toMatchObject({ signIns: 25, audits: 9, auditTargets: 18 });
+    // 7 + 7 + 7 + 4: never more than a batch per statement, and the short one ends the loop.
+    expect(counter.rowsPerDelete('sign_ins')).toEqual([7, 7, 7, 4]);
+    expect(counter.rowsPerDelete('directory_audits')).toEqual([7, 2]);
+    expect(counter.rowsPerDelete('directory_audit_targets')).toEqual([7, 7, 4]);
+    // Plus one empty batch per log for the other tenant.
+    expect(counts.batches).toBe(4 + 2 + 3 + 3);
+    // A pause after each full batch: 3 + 1 + 2 of them (the other tenant has nothing to purge).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(6 * 30 - 5);
+    expect(await signInIds()).toHaveLength(4);
+  });
+
+  it('counts without deleting on a dry run', async () => {
+    await seedSignIns(tenantId, 5, 2, 'f');
+    await seedSignIns(otherTenant, 1, 0, 'g');
+    await seedAudit(daysAgo(60), ['x', 'y', 'z']);
+    const counts = await retention().countExpired();
+    expect(counts).toEqual({
+      signIns: 6,
+      audits: 1,
+      auditTargets: 3,
+      batches: 0,
+      cutoff: new Date(now.getTime() - 30 * dayMs).toISOString(),
+    });
+    expect(await signInIds()).toHaveLength(8);
+  });
+
+  it('runs at start in the background, logs one structured line per run, and stop() waits', async () => {
+    await seedSignIns(tenantId, 4, 1, 'h');
+    const lines: string[] = [];
+    const background = retention({ batchSize: 2, intervalMs: 60_000 }, lines);
+    background.start();
+    await expect.poll(() => lines.length, { timeout: 5000 }).toBe(1);
+    await background.stop();
+    const line = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
+    expect(line).toMatchObject({
+      level: 30,
+      msg: 'log retention: purged rows past retention',
+      signIns: 4,
+      audits: 0,
+      auditTargets: 0,
+      batches: 3 + 1 + 1 + 1 + 1 + 1,
+      retentionDays: 30,
+      stopped: false,
+    });
+    expect(line['durationMs']).toBeTypeOf('number');
+    expect(await signInIds()).toEqual(['hr-00000000']);
+  });
+
+  it('stops between batches: stop() returns after the running batch and nothing is deleted after it', async () => {
+    await seedSignIns(tenantId, 200, 0, 'i');
+    const background = retention({ batchSize: 10, pauseMs: 20 });
+    background.start();
+    await expect.poll(async () => (await signInIds()).length, { timeout: 5000 }).toBeLessThan(200);
+    await background.stop();
+    const left = (await signInIds()).length;
+    expect(left).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await signInIds()).length).toBe(left);
+  });
+
+  it('is harmless when several processes purge at once', async () => {
+    await seedSignIns(tenantId, 300, 5, 'j');
+    for (let i = 0; i < 40; i += 1) await seedAudit(daysAgo(45, i), [`p-${i}`]);
+    // Each purger has its own connection (pool), as separate processes would.
+    const purgers = Array.from({ length: 3 }, () => {
+      const db = openDatabase(rekey.config.databaseUrl);
+      extraDbs.push(db);
+      return retention({ db, batchSize: 16, pauseMs: 0 });
+    });
+    const results = await Promise.all(purgers.map((purger) => purger.purgeNow()));
+    const sum = (key: 'signIns' | 'audits' | 'auditTargets') =>
+      results.reduce((total, counts) => total + counts[key], 0);
+    // Every row deleted exactly once between them; the other purgers simply found it gone.
+    expect(sum('signIns')).toBe(300);
+    expect(sum('audits')).toBe(40);
+    expect(sum('auditTargets')).toBe(40);
+    expect(await signInIds()).toHaveLength(5);
+    expect(await retention().countExpired()).toMatchObject({ signIns: 0, audits: 0, auditTargets: 0 });
+  });
+});

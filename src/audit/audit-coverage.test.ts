@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliTestRekey, runRekeyCli, startCliTestRekey } from '../../test/support/cli-run.js';
@@ -20,11 +23,16 @@ interface AuditJson {
   correlationId: string;
   loggedByService: string;
   initiatedBy: {
-    user: { id: string; userPrincipalName: string } | null;
+    user: { id: string; userPrincipalName: string; ipAddress: string } | null;
     app: { appId: string | null; displayName: string };
   };
   targetResources: Array<{ id: string; type: string }>;
+  additionalDetails: Array<{ key: string; value: string }>;
 }
+
+/** A row's additionalDetails as an object. */
+const detailsOf = (row: AuditJson | undefined): Record<string, string> =>
+  Object.fromEntries((row?.additionalDetails ?? []).map((detail) => [detail.key, detail.value]));
 
 /** What one audit row must say; `initiatedBy` is a UPN, null for Rekey itself, or unchecked. */
 interface ExpectedAudit {
@@ -67,10 +75,13 @@ async function expectAudits(
   const rows = response.json<{ value: AuditJson[] }>().value;
   const sortedExpected = [...expected].sort(byActivity);
   const sortedRows = [...rows].sort(byActivity);
-  expect(
-    sortedRows.map((row, i) => summary(row, sortedExpected[i])),
-    `audit rows of ${correlationId}`,
-  ).toEqual(sortedExpected.map((e) => ({ ...e })));
+  // Soft: one run reports every action whose rows are wrong, not only the first.
+  expect
+    .soft(
+      sortedRows.map((row, i) => summary(row, sortedExpected[i])),
+      `audit rows of ${correlationId}`,
+    )
+    .toEqual(sortedExpected.map((e) => ({ ...e })));
   for (const row of rows) {
     expect(row.correlationId).toBe(correlationId);
     if (row.result === 'failure') expect(row.resultReason).toMatch(/^AADSTS\d+: ./);
@@ -93,6 +104,9 @@ describe.each(dialects)('audit coverage of the API on %s', (dialect) => {
   });
   afterAll(async () => rekey?.close());
 
+  /** The address every request of this suite comes from, so rows can be seen to keep it. */
+  const clientAddress = '203.0.113.41';
+
   function send(
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     url: string,
@@ -103,6 +117,7 @@ describe.each(dialects)('audit coverage of the API on %s', (dialect) => {
     return rekey.app.inject({
       method,
       url,
+      remoteAddress: clientAddress,
       headers: { ...(token === null ? {} : bearer(token)), 'client-request-id': correlationId },
       ...(payload ? { payload } : {}),
     });
@@ -244,20 +259,198 @@ describe.each(dialects)('audit coverage of the API on %s', (dialect) => {
       newPassword: 'Falcon-Ribbon-52-Hs!',
     });
     checks.push(selfChange('cov-change', 'success'));
-    // The reset above left Erin with a forced change, made without a token at /{tenant}/password/change.
+    // The reset above left Erin with a forced change, made without a token at /{tenant}/password/change:
+    // audited as Erin's own change (from her address), whether it is refused or done.
+    const expiredChange = (
+      correlationId: string,
+      result: 'success' | 'failure',
+    ): [string, ExpectedAudit[]] => [
+      correlationId,
+      [
+        {
+          activityDisplayName: 'Change password (self-service)',
+          category: um,
+          result,
+          initiatedBy: 'erin.coverage@example.com',
+          targetId: target,
+        },
+      ],
+    ];
+    expectErrorCode(
+      await send('POST', '/example.com/password/change', null, 'cov-expired-change-bad', {
+        userPrincipalName: 'erin.coverage@example.com',
+        currentPassword: 'not-the-password',
+        newPassword: 'Velvet-Compass-19-Pt!',
+      }),
+      400,
+      120000,
+    );
+    checks.push(expiredChange('cov-expired-change-bad', 'failure'));
+    await perform(400, 'POST', '/example.com/password/change', null, 'cov-expired-change-refused', {
+      userPrincipalName: 'erin.coverage@example.com',
+      currentPassword: 'Saffron-Glacier-28-Wd!',
+      newPassword: 'abc',
+    });
+    checks.push(expiredChange('cov-expired-change-refused', 'failure'));
     await perform(204, 'POST', '/example.com/password/change', null, 'cov-expired-change', {
       userPrincipalName: 'erin.coverage@example.com',
       currentPassword: 'Saffron-Glacier-28-Wd!',
       newPassword: 'Velvet-Compass-19-Pt!',
     });
+    checks.push(expiredChange('cov-expired-change', 'success'));
+
+    // An accepted reset that the worker cannot finish (its user was deleted meanwhile) ends as a
+    // failure, attributed to the administrator who asked, under the request's correlation ID.
+    const gone = await rekey.createUser('coverage.gone', password);
+    await perform(
+      202,
+      'POST',
+      `/v1.0/users/${gone.id}/authentication/methods/${passwordMethodId}/resetPassword`,
+      admin,
+      'cov-reset-terminated',
+      { newPassword: 'Copper-Lantern-74-Qm!' },
+    );
+    await perform(204, 'DELETE', `/v1.0/users/${gone.id}`, admin, 'cov-reset-terminated-delete');
+    expect(await rekey.operations.runDueOperations()).toBeGreaterThanOrEqual(1);
     checks.push([
-      'cov-expired-change',
+      'cov-reset-terminated',
       [
         {
-          activityDisplayName: 'Change password (self-service)',
+          activityDisplayName: 'Reset password (by admin)',
+          category: um,
+          result: 'failure',
+          initiatedBy: adminUpn,
+          targetId: gone.id,
+        },
+      ],
+    ]);
+
+    // Resets refused by the directory's rules: an administrator's own password, and a role holder's
+    // by an administrator without a privileged role.
+    const adminId = (await send('GET', '/v1.0/me', admin, 'cov-me')).json<{ id: string }>().id;
+    expectErrorCode(
+      await send(
+        'POST',
+        `/v1.0/users/${adminId}/authentication/methods/${passwordMethodId}/resetPassword`,
+        admin,
+        'cov-reset-own',
+        { newPassword: 'Amber-Thicket-39-Lu!' },
+      ),
+      403,
+      7700104,
+    );
+    const ownReset = (correlationId: string): [string, ExpectedAudit[]] => [
+      correlationId,
+      [
+        {
+          activityDisplayName: 'Reset password (by admin)',
+          category: um,
+          result: 'failure',
+          initiatedBy: adminUpn,
+          targetId: adminId,
+        },
+      ],
+    ];
+    checks.push(ownReset('cov-reset-own'));
+    expectErrorCode(
+      await send('PATCH', `/v1.0/users/${adminId}`, admin, 'cov-patch-own-password', {
+        passwordProfile: { password: 'Amber-Thicket-39-Lu!', forceChangePasswordNextSignIn: false },
+      }),
+      403,
+      7700104,
+    );
+    checks.push(ownReset('cov-patch-own-password'));
+    const authAdmin = await rekey.createUserWithToken('coverage.authadmin', password, {
+      roles: ['Authentication Administrator'],
+    });
+    const privileged = await rekey.createUser('coverage.privileged', password, {
+      roles: ['Security Reader'],
+    });
+    expectErrorCode(
+      await send(
+        'POST',
+        `/v1.0/users/${privileged.id}/authentication/methods/${passwordMethodId}/resetPassword`,
+        authAdmin.token,
+        'cov-reset-privileged',
+        { newPassword: 'Amber-Thicket-39-Lu!' },
+      ),
+      403,
+      7700103,
+    );
+    checks.push([
+      'cov-reset-privileged',
+      [
+        {
+          activityDisplayName: 'Reset password (by admin)',
+          category: um,
+          result: 'failure',
+          initiatedBy: 'coverage.authadmin@example.com',
+          targetId: privileged.id,
+        },
+      ],
+    ]);
+
+    // Smart lockout: the settings, and an administrator's unlock.
+    await perform(200, 'PATCH', '/rekey/v1/settings/smartLockout', admin, 'cov-lockout-settings', {
+      lockoutThreshold: 12,
+    });
+    checks.push([
+      'cov-lockout-settings',
+      [
+        {
+          activityDisplayName: 'Update smart lockout policy',
+          category: 'Policy',
+          result: 'success',
+          initiatedBy: adminUpn,
+          targetId: 'smartLockout',
+        },
+      ],
+    ]);
+    await perform(200, 'POST', `/rekey/v1/users/${dave.id}/unlock`, admin, 'cov-unlock');
+    checks.push([
+      'cov-unlock',
+      [
+        {
+          activityDisplayName: 'Unlock user account',
           category: um,
           result: 'success',
-          targetId: target,
+          initiatedBy: adminUpn,
+          targetId: dave.id,
+        },
+      ],
+    ]);
+
+    expectErrorCode(
+      await send('POST', `/rekey/v1/users/${adminId}/unlock`, admin, 'cov-unlock-own'),
+      403,
+      7700104,
+    );
+    checks.push([
+      'cov-unlock-own',
+      [
+        {
+          activityDisplayName: 'Unlock user account',
+          category: um,
+          result: 'failure',
+          initiatedBy: adminUpn,
+          targetId: adminId,
+        },
+      ],
+    ]);
+    expectErrorCode(
+      await send('POST', `/rekey/v1/users/${privileged.id}/unlock`, authAdmin.token, 'cov-unlock-privileged'),
+      403,
+      7700103,
+    );
+    checks.push([
+      'cov-unlock-privileged',
+      [
+        {
+          activityDisplayName: 'Unlock user account',
+          category: um,
+          result: 'failure',
+          initiatedBy: 'coverage.authadmin@example.com',
+          targetId: privileged.id,
         },
       ],
     ]);
@@ -383,7 +576,6 @@ describe.each(dialects)('audit coverage of the API on %s', (dialect) => {
     ]);
 
     // Refused by the directory's rules: audited as failures.
-    const adminId = (await send('GET', '/v1.0/me', admin, 'cov-me')).json<{ id: string }>().id;
     expectErrorCode(
       await send('PATCH', `/v1.0/users/${adminId}`, admin, 'cov-refuse-last-admin', {
         accountEnabled: false,
@@ -444,9 +636,32 @@ describe.each(dialects)('audit coverage of the API on %s', (dialect) => {
       ],
     ]);
 
+    const rowsOf = new Map<string, AuditJson[]>();
     for (const [correlationId, expected] of checks) {
-      await expectAudits(rekey, reader, correlationId, expected);
+      rowsOf.set(correlationId, await expectAudits(rekey, reader, correlationId, expected));
     }
+
+    // Rows written for a request carry its caller's address, the expired change's included
+    // (its success row is written by the operation the request ran).
+    for (const correlationId of [
+      'cov-expired-change-bad',
+      'cov-expired-change-refused',
+      'cov-expired-change',
+    ]) {
+      const [row] = rowsOf.get(correlationId) ?? [];
+      expect(row?.initiatedBy.user, correlationId).toMatchObject({ id: erin, ipAddress: clientAddress });
+    }
+    // The worker's failure row: Graph's "terminated", with the cause and the operation alongside.
+    const [terminated] = rowsOf.get('cov-reset-terminated') ?? [];
+    expect(terminated?.resultReason).toBe(
+      'AADSTS120008: The password operation ended with an error that retrying will not fix.',
+    );
+    expect(detailsOf(terminated)).toMatchObject({
+      causeCode: 'AADSTS7700105',
+      causeName: 'DeletedAccount',
+      operationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+    expect(terminated?.initiatedBy.app.displayName).not.toBe('Rekey');
   });
 });
 
@@ -525,9 +740,24 @@ describe.each(dialects)('audit coverage of the CLI on %s', (dialect) => {
     await expectCliAudit('Delete user', 'UserManagement', created.id);
     await run('users', 'restore', created.id);
     await expectCliAudit('Restore user', 'UserManagement', created.id);
+    await run('users', 'unlock', 'frank.cli@example.com');
+    await expectCliAudit('Unlock user account', 'UserManagement', created.id);
+    await run('lockout', 'set', '--threshold', '11');
+    await expectCliAudit('Update smart lockout policy', 'Policy', 'smartLockout');
     await run('policy', 'set', '--min-length', '9', '--yes');
     await expectCliAudit('Update password policy', 'Policy', 'passwordPolicy');
     await run('policy', 'protection', 'set', '--add-term', 'tailspin', '--yes');
     await expectCliAudit('Update password protection policy', 'Policy', 'passwordProtection');
+    // Importing a breached-password list into the set Rekey consults changes what every new
+    // password is checked against.
+    const list = path.join(cli.dir, 'breached-sha1.txt');
+    writeFileSync(
+      list,
+      ['Harbor-Leak-1', 'Harbor-Leak-2', 'Harbor-Leak-3']
+        .map((leaked, i) => `${createHash('sha1').update(leaked).digest('hex').toUpperCase()}:${i + 1}\r\n`)
+        .join(''),
+    );
+    await run('breached', 'import', list);
+    await expectCliAudit('Import breached password list', 'Policy', 'breachedPasswordList');
   });
 });

@@ -5,7 +5,12 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliRun, runRekeyCli } from '../../test/support/cli-run.js';
+import {
+  type CliRun,
+  type CliTestRekey,
+  runRekeyCli,
+  startCliTestRekey,
+} from '../../test/support/cli-run.js';
 import { importedBreachedSetFile } from '../passwords/breached/breached-set.js';
 import { readFilterFile } from '../passwords/breached/filter-file.js';
 import { formatProgress, readPasswordFrom, registerBreachedCommand } from './breached-command.js';
@@ -18,14 +23,17 @@ describe('rekey breached', () => {
   let dataDir: string;
   let env: Record<string, string>;
   let listFile: string;
+  // A prepared directory: an import into the set Rekey consults is audited in its database.
+  let rekeyCli: CliTestRekey;
   const entryCount = 4_000;
   const malformedLine = 1_234;
   const passwords = Array.from({ length: entryCount }, (_, i) => `Leaked-Secret-${i}`);
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    rekeyCli = await startCliTestRekey('sqlite', 'rekey-breached-cli-');
     directory = mkdtempSync(path.join(tmpdir(), 'rekey-breached-cli-'));
-    dataDir = path.join(directory, 'data');
-    env = { REKEY_DATA_DIR: dataDir, REKEY_LOG_LEVEL: 'error' };
+    dataDir = rekeyCli.env['REKEY_DATA_DIR'] ?? '';
+    env = rekeyCli.env;
     // CRLF endings, mixed-case hex, a few blank lines and one malformed line, as a real download
     // damaged in transit might look.
     const lines = passwords.map((password, i) => {
@@ -38,9 +46,36 @@ describe('rekey breached', () => {
     listFile = path.join(directory, 'pwned-sha1.txt');
     writeFileSync(listFile, `${lines.join('\r\n')}\r\n`);
   });
-  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+  afterAll(async () => {
+    rmSync(directory, { recursive: true, force: true });
+    await rekeyCli?.close();
+  });
 
   const cli = (...args: string[]): Promise<CliRun> => runRekeyCli(env, args);
+
+  /** The "Import breached password list" rows in the directory's audit log, oldest first. */
+  async function importAudits() {
+    const rows = await rekeyCli.rekey.db.kysely
+      .selectFrom('directory_audits')
+      .select([
+        'category',
+        'operation_type',
+        'result',
+        'initiated_by',
+        'target_resources',
+        'additional_details',
+      ])
+      .where('activity_display_name', '=', 'Import breached password list')
+      .orderBy('activity_at')
+      .orderBy('id')
+      .execute();
+    return rows.map((row) => ({
+      ...row,
+      details: Object.fromEntries(
+        (JSON.parse(row.additional_details) as { key: string; value: string }[]).map((d) => [d.key, d.value]),
+      ),
+    }));
+  }
 
   function expectFailure(run: CliRun, code: number, name: string): void {
     expect(run.code).toBe(1);
@@ -149,9 +184,58 @@ describe('rekey breached', () => {
     expect(run.out).toContain(`--expected ${entryCount}`);
   });
 
-  it('writes to the data directory by default and prints a summary for people', async () => {
+  it('does not audit a filter built elsewhere with --out', async () => {
+    // The imports above all wrote to --out files that Rekey does not consult.
+    expect(await importAudits()).toEqual([]);
+  });
+
+  it('refuses to import into the set in use when the import cannot be audited, before reading the list', async () => {
+    const unprepared = path.join(directory, 'unprepared');
+    const run = await runRekeyCli({ REKEY_DATA_DIR: unprepared, REKEY_LOG_LEVEL: 'error' }, [
+      'breached',
+      'import',
+      listFile,
+      '--skip-invalid',
+    ]);
+    expectFailure(run, 7700202, 'DatabaseUnavailable');
+    expect(run.err).toContain('cannot be audited');
+    expect(existsSync(importedBreachedSetFile(unprepared))).toBe(false);
+  });
+
+  it('writes to the data directory by default, audits it and prints a summary for people', async () => {
     const run = await cli('breached', 'import', listFile, '--skip-invalid');
     expect(run.code, run.err).toBe(0);
+    const [audit, ...more] = await importAudits();
+    expect(more).toEqual([]);
+    expect(audit).toMatchObject({ category: 'Policy', operation_type: 'Add', result: 'success' });
+    expect(JSON.parse(audit?.initiated_by ?? '')).toEqual({
+      user: null,
+      app: { appId: null, displayName: 'Rekey' },
+    });
+    expect(JSON.parse(audit?.target_resources ?? '')).toMatchObject([
+      { id: 'breachedPasswordList', type: 'Policy', displayName: 'Breached-password list' },
+    ]);
+    const { filter, fileBytes } = await readFilterFile(importedBreachedSetFile(dataDir));
+    expect(audit?.details).toEqual({
+      sourceName: 'pwned-sha1.txt',
+      lines: '4003',
+      entries: '4000',
+      blankLines: '2',
+      invalidLines: '1',
+      belowMinCount: '0',
+      minCount: '1',
+      expectedEntries: String(Math.round(statSync(listFile).size / 45)),
+      filterBytes: String(fileBytes),
+      filterBits: String(filter.bits),
+      hashCount: '9',
+      targetFalsePositiveRate: '0.001',
+      theoreticalFalsePositiveRate: String(filter.theoreticalFalsePositiveRate),
+      replacedPreviousImport: 'false',
+    });
+    // Counts and sizes only: not one hash of the list, nor the rejected line.
+    expect(audit?.additional_details).not.toMatch(/[0-9a-f]{40}/i);
+    expect(audit?.additional_details).not.toContain('not a hash');
+    expect(run.out).toContain('The import is in the audit log as "Import breached password list".');
     const target = importedBreachedSetFile(dataDir);
     expect(run.out).toContain(
       `Imported 4,000 entries from pwned-sha1.txt: 4,003 lines, 2 blank, 1 invalid and skipped (line ${malformedLine + 1}), 0 below --min-count.`,
@@ -160,6 +244,10 @@ describe('rekey breached', () => {
     expect(run.out).toContain('Theoretical false-positive rate: ');
     expect(run.out).toContain(`Written to ${target}.`);
     expect(existsSync(target)).toBe(true);
+    // Importing again replaces the set in use: audited as an update of the list.
+    expect((await cli('breached', 'import', listFile, '--skip-invalid', '--json')).code).toBe(0);
+    const [, again] = await importAudits();
+    expect(again).toMatchObject({ operation_type: 'Update', details: { replacedPreviousImport: 'true' } });
   });
 
   it('tests passwords against the shipped and imported sets', async () => {

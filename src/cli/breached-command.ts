@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { BreachedFilter } from '../passwords/breached/breached-filter.js';
+import { recordBreachedListImport } from '../passwords/breached/breached-list-audit.js';
 import {
   type BreachedSetInfo,
   type BreachedSetKind,
@@ -16,14 +19,20 @@ import {
 } from '../passwords/breached/false-positive-rate.js';
 import { readFilterFile, writeFilterFile } from '../passwords/breached/filter-file.js';
 import { type HashListCounts, importHashList } from '../passwords/breached/hash-list-import.js';
+import { systemClock } from '../platform/clock.js';
+import type { Config } from '../platform/config.js';
+import { type Db, isDatabaseReady, openDatabase } from '../platform/db/database.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
+import { systemContext } from '../platform/request-context.js';
+import { findTenant } from '../tenant/tenant-store.js';
 import { type CliIo, configOrExit, processIo } from './context.js';
 import { createProgress, formatBar, formatCount, formatDuration } from './progress.js';
 
 /*
  * `rekey breached ...`: the breached-password set from a shell.
  *
- *   import <file>    build the filter from an administrator's SHA-1 `HASH:count` list
+ *   import <file>    build the filter from an administrator's SHA-1 `HASH:count` list; into the set
+ *                    Rekey consults (the default) it is audited as "Import breached password list"
  *   info [file]      what a filter holds, with its false-positive rate measured on the spot
  *   test [password]  whether a password is in the set (read from stdin when not given)
  *
@@ -127,6 +136,40 @@ interface ImportFlags {
   readonly json?: boolean;
 }
 
+/** The audit log of the directory an import changes, held open while the import runs. */
+interface ImportAuditLog {
+  readonly db: Db;
+  readonly tenantId: string;
+}
+
+/**
+ * Opens the configured database for the import's audit row, or fails (7700202) before any work
+ * is done. Not `withDirectory`: that would also load the breached sets, which for a full corpus is
+ * gigabytes of memory on top of the filter being built, for the sake of one insert.
+ */
+async function openImportAuditLog(config: Config): Promise<ImportAuditLog> {
+  const db = openDatabase(config.databaseUrl, { poolSize: 1 });
+  try {
+    if (!(await isDatabaseReady(db))) {
+      throw new RekeyError(7700202, {
+        message:
+          'The database is unreachable or its schema is not up to date, so the import cannot be audited; run `rekey migrate`, or build the filter elsewhere with --out.',
+      });
+    }
+    const tenant = await findTenant(db.kysely);
+    if (!tenant) {
+      throw new RekeyError(7700202, {
+        message:
+          'The database holds no tenant yet, so the import cannot be audited; start Rekey once with `rekey serve`.',
+      });
+    }
+    return { db, tenantId: tenant.id };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
 async function importList(io: CliIo, terminal: BreachedTerminal, file: string, flags: ImportFlags) {
   const targetFalsePositiveRate =
     flags.fpRate === undefined ? defaultFalsePositiveRate : parseRate('--fp-rate', flags.fpRate);
@@ -134,7 +177,9 @@ async function importList(io: CliIo, terminal: BreachedTerminal, file: string, f
     flags.minCount === undefined ? 1 : parseWholeNumber('--min-count', flags.minCount, 1, 1e12);
   const explicitExpected =
     flags.expected === undefined ? undefined : parseWholeNumber('--expected', flags.expected, 1, 1e11);
-  const out = path.resolve(flags.out ?? importedBreachedSetFile(configOrExit(io).dataDir));
+  const config = configOrExit(io);
+  const inUse = path.resolve(importedBreachedSetFile(config.dataDir));
+  const out = path.resolve(flags.out ?? inUse);
 
   const input = path.resolve(file);
   const inputStat = await stat(input).catch((error: unknown) => {
@@ -152,20 +197,85 @@ async function importList(io: CliIo, terminal: BreachedTerminal, file: string, f
   }
   const expectedEntries = explicitExpected ?? Math.max(1, Math.round(inputStat.size / bytesPerLineEstimate));
   const sourceName = path.basename(input);
-  const progress = createImportProgress(io, terminal, inputStat.size);
-  const { filter, counts } = await importHashList(createReadStream(input, { highWaterMark: 1024 * 1024 }), {
-    expectedEntries,
-    targetFalsePositiveRate,
-    minCount,
-    skipInvalid: flags.skipInvalid === true,
-    sourceName,
-    sourceDescription: `SHA-1 list ${sourceName} (${formatCount(inputStat.size)} bytes)${minCount > 1 ? `, entries seen at least ${minCount} times` : ''}, imported with rekey breached import`,
-    onProgress: (current) => progress.update(current),
-  });
-  progress.finish(counts);
-  const fileBytes = await writeFilterFile(filter, out);
-  const theoretical = filter.theoreticalFalsePositiveRate;
+  // Writing the set Rekey consults changes what every new password is checked against, so it is
+  // audited, and the database is opened first: an import that cannot be recorded is refused
+  // before it runs. A filter built elsewhere (--out) changes nothing until someone installs it.
+  const auditLog = out === inUse ? await openImportAuditLog(config) : undefined;
+  try {
+    const progress = createImportProgress(io, terminal, inputStat.size);
+    const { filter, counts } = await importHashList(createReadStream(input, { highWaterMark: 1024 * 1024 }), {
+      expectedEntries,
+      targetFalsePositiveRate,
+      minCount,
+      skipInvalid: flags.skipInvalid === true,
+      sourceName,
+      sourceDescription: `SHA-1 list ${sourceName} (${formatCount(inputStat.size)} bytes)${minCount > 1 ? `, entries seen at least ${minCount} times` : ''}, imported with rekey breached import`,
+      onProgress: (current) => progress.update(current),
+    });
+    progress.finish(counts);
+    const replaced = (await stat(out).catch(() => undefined)) !== undefined;
+    const fileBytes = await writeFilterFile(filter, out);
+    if (auditLog) {
+      await recordBreachedListImport(
+        auditLog.db.kysely,
+        auditLog.tenantId,
+        systemContext(randomUUID()),
+        {
+          sourceName,
+          lines: counts.lines,
+          entries: counts.entries,
+          blankLines: counts.blankLines,
+          invalidLines: counts.invalidLines,
+          belowMinCount: counts.belowMinCount,
+          minCount,
+          expectedEntries,
+          filterBytes: fileBytes,
+          bits: filter.bits,
+          hashCount: filter.hashCount,
+          targetFalsePositiveRate,
+          theoreticalFalsePositiveRate: filter.theoreticalFalsePositiveRate,
+          replaced,
+        },
+        systemClock.now().toISOString(),
+      );
+    }
+    reportImport(io, flags.json === true, {
+      input,
+      out,
+      sourceName,
+      counts,
+      expectedEntries,
+      fileBytes,
+      filter,
+      targetFalsePositiveRate,
+      seconds: progress.elapsedSeconds(),
+      audited: auditLog !== undefined,
+    });
+  } finally {
+    await auditLog?.db.close();
+  }
+}
 
+/** Prints what an import did: a JSON summary for scripts, or lines for people. */
+function reportImport(
+  io: CliIo,
+  json: boolean,
+  result: {
+    readonly input: string;
+    readonly out: string;
+    readonly sourceName: string;
+    readonly counts: HashListCounts;
+    readonly expectedEntries: number;
+    readonly fileBytes: number;
+    readonly filter: BreachedFilter;
+    readonly targetFalsePositiveRate: number;
+    readonly seconds: number;
+    readonly audited: boolean;
+  },
+): void {
+  const { input, out, sourceName, counts, expectedEntries, fileBytes, filter, targetFalsePositiveRate } =
+    result;
+  const theoretical = filter.theoreticalFalsePositiveRate;
   const warnings: string[] = [];
   if (theoretical > targetFalsePositiveRate * 1.1) {
     warnings.push(
@@ -191,10 +301,11 @@ async function importList(io: CliIo, terminal: BreachedTerminal, file: string, f
     hashCount: filter.hashCount,
     targetFalsePositiveRate,
     theoreticalFalsePositiveRate: theoretical,
-    seconds: Number(progress.elapsedSeconds().toFixed(3)),
+    seconds: Number(result.seconds.toFixed(3)),
+    audited: result.audited,
     warnings,
   };
-  if (flags.json) {
+  if (json) {
     io.out(JSON.stringify(summary, null, 2));
     return;
   }
@@ -211,7 +322,14 @@ async function importList(io: CliIo, terminal: BreachedTerminal, file: string, f
   );
   io.out(`Theoretical false-positive rate: ${formatRate(theoretical)}.`);
   for (const warning of warnings) io.out(`Warning: ${warning}`);
-  io.out(`Written to ${out}. Rekey consults it, with the shipped set, from its next start.`);
+  if (result.audited) {
+    io.out(`Written to ${out}. Rekey consults it, with the shipped set, from its next start.`);
+    io.out('The import is in the audit log as "Import breached password list".');
+  } else {
+    io.out(
+      `Written to ${out}. Rekey consults only <REKEY_DATA_DIR>/breached/imported.rkbf; import there to use it.`,
+    );
+  }
 }
 
 interface MeasuredInfo extends BreachedSetInfo {
@@ -378,7 +496,10 @@ export function registerBreachedCommand(program: Command, io: CliIo, terminal?: 
       `entries to size the filter for (default: file size / ${bytesPerLineEstimate} bytes)`,
     )
     .option('--fp-rate <p>', `target false-positive rate (default ${defaultFalsePositiveRate}, 1 in 1000)`)
-    .option('--out <file>', 'where to write the filter (default: <REKEY_DATA_DIR>/breached/imported.rkbf)')
+    .option(
+      '--out <file>',
+      'where to write the filter (default: <REKEY_DATA_DIR>/breached/imported.rkbf, the set Rekey consults; writing that one needs the database, for its audit row)',
+    )
     .option('--min-count <n>', 'leave out entries seen fewer than n times (default 1: keep all)')
     .option('--skip-invalid', 'count and skip malformed lines instead of stopping at the first')
     .option(...json)

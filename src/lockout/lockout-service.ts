@@ -345,16 +345,44 @@ export function createLockoutService(deps: LockoutServiceDeps) {
    * included); a context without an actor is the operator at the CLI.
    */
   async function unlock(context: RequestContext, id: string): Promise<LockoutView> {
+    // findResetTarget words its refusal of one's own account for resets; this one is an unlock.
+    const asUnlockError = (error: RekeyError): RekeyError =>
+      error.code === 7700104
+        ? new RekeyError(7700104, {
+            message: 'Administrators cannot unlock their own account; ask another administrator.',
+          })
+        : error;
+    // A refused unlock of an existing user is audited as a failure, like a refused reset.
+    const auditRefusal = async (target: UserRow, refusal: RekeyError) => {
+      const error = asUnlockError(refusal);
+      await insertAudit(
+        db.kysely,
+        tenantId,
+        context,
+        {
+          activityDisplayName: 'Unlock user account',
+          category: 'UserManagement',
+          loggedByService: 'Core Directory',
+          operationType: 'Update',
+          result: 'failure',
+          resultReason: `AADSTS${error.code}: ${error.message}`,
+          targets: [
+            {
+              id: target.id,
+              displayName: target.display_name,
+              type: 'User',
+              userPrincipalName: target.user_principal_name,
+            },
+          ],
+        },
+        clock.now().toISOString(),
+      );
+    };
     let user: UserRow;
     try {
-      user = await findResetTarget(db, tenantId, context, id, passwordResetRoles);
+      user = await findResetTarget(db, tenantId, context, id, passwordResetRoles, auditRefusal);
     } catch (error) {
-      if (error instanceof RekeyError && error.code === 7700104) {
-        throw new RekeyError(7700104, {
-          message: 'Administrators cannot unlock their own account; ask another administrator.',
-        });
-      }
-      throw error;
+      throw error instanceof RekeyError ? asUnlockError(error) : error;
     }
     const now = clock.now();
     const at = now.toISOString();

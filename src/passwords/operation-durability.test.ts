@@ -354,10 +354,62 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
       .where('user_id', '=', user.id)
       .execute();
     expect(row).toMatchObject({ state: 'terminated', error_code: 120020, secret_ciphertext: null });
+    // Abandoned in the request: one failure row, with the cause the retry would have tried to fix.
+    const [audit, ...more] = await listAuditsByCorrelation(
+      rekey.db.kysely,
+      rekey.tenant.id,
+      `inline-${dialect}`,
+    );
+    expect(more).toEqual([]);
+    expect(audit).toMatchObject({
+      activity_display_name: 'Change password (self-service)',
+      result: 'failure',
+      result_reason: 'AADSTS120008: The password operation ended with an error that retrying will not fix.',
+    });
+    expect(JSON.parse(audit?.additional_details ?? '[]')).toContainEqual({
+      key: 'causeCode',
+      value: 'AADSTS120020',
+    });
     clock.advance(600);
     expect(await service.runDueOperations()).toBe(0);
     expect(await rekey.signInCode(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
     expect(await rekey.signInCode(user.userPrincipalName, 'Granite-Valley-58!')).toBe(50126);
+  });
+
+  it('audits a reset the background worker terminates, once, as the administrator who asked', async () => {
+    const { user, operationId, correlationId } = await acceptedReset('worker.gone');
+    await rekey.db.kysely
+      .updateTable('users')
+      .set({ deleted_at: clock.now().toISOString() })
+      .where('id', '=', user.id)
+      .execute();
+    const worker = createOperationWorker(rekey.operations, createLogger('silent'), { pollMs: 10 });
+    worker.start();
+    try {
+      for (let i = 0; i < 200 && (await operation(operationId)).state !== 'terminated'; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      await worker.stop();
+    }
+    expect((await operation(operationId)).state).toBe('terminated');
+    // Neither a second worker pass nor a late attempt writes the row again.
+    await rekey.operations.runDueOperations();
+    await rekey.operations.runOperation(operationId);
+    const audits = await listAuditsByCorrelation(rekey.db.kysely, rekey.tenant.id, correlationId);
+    expect(audits.map((a) => [a.activity_display_name, a.result, a.initiated_by_upn])).toEqual([
+      ['Reset password (by admin)', 'failure', adminUpn],
+    ]);
+    expect(JSON.parse(audits[0]?.additional_details ?? '[]')).toEqual([
+      { key: 'operationId', value: operationId },
+      { key: 'causeCode', value: 'AADSTS7700105' },
+      { key: 'causeName', value: 'DeletedAccount' },
+      { key: 'causeDetail', value: 'The operation is not allowed on a deleted user.' },
+    ]);
+    expect(JSON.parse(audits[0]?.target_resources ?? '[]')).toMatchObject([
+      { id: user.id, userPrincipalName: user.userPrincipalName },
+    ]);
+    await rekey.db.kysely.updateTable('users').set({ deleted_at: null }).where('id', '=', user.id).execute();
   });
 
   it('does not let an immediate admin reset that failed in the request complete later', async () => {

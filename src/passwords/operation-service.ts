@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { type AuditEntry, insertAudit } from '../audit/audit-store.js';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import { describeClearedLockout, type LockoutService } from '../lockout/lockout-service.js';
@@ -7,11 +8,11 @@ import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { SecretBox } from '../platform/crypto/secret-box.js';
 import type { Db } from '../platform/db/database.js';
-import type { OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
-import { findCatalogEntry } from '../platform/errors/catalog.js';
+import type { Database, OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
+import { findCatalogEntry, getCatalogEntry } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
-import type { RequestContext } from '../platform/request-context.js';
+import type { Actor, RequestContext } from '../platform/request-context.js';
 import { findApplication } from '../tenant/tenant-store.js';
 import {
   type DirectoryRole,
@@ -124,7 +125,9 @@ export function describeOperationStatus(row: PasswordOperationRow): string | nul
 
 /**
  * The user an administrator may reset (or unlock), or a 403/404. A context without an actor is the
- * operator at the CLI, who holds the database and may reset anyone.
+ * operator at the CLI, who holds the database and may reset anyone. `onRefused` hears the refusals
+ * that concern a known target (their own account, a role holder beyond the actor's roles) before
+ * they are thrown, so the caller can audit them.
  */
 export async function findResetTarget(
   db: Db,
@@ -132,6 +135,7 @@ export async function findResetTarget(
   context: RequestContext,
   targetId: string,
   allowedRoles: readonly DirectoryRole[],
+  onRefused?: (target: UserRow, error: RekeyError) => Promise<void>,
 ): Promise<UserRow> {
   const actor = context.actor;
   if (actor && !hasAnyRole(actor.roles, allowedRoles)) {
@@ -141,20 +145,75 @@ export async function findResetTarget(
     ? await findUserByUpn(db.kysely, tenantId, targetId)
     : await findUserById(db.kysely, tenantId, targetId);
   if (!target) throw new RekeyError(7700008, { details: { id: targetId } });
+  const refuse = async (error: RekeyError): Promise<never> => {
+    await onRefused?.(target, error);
+    throw error;
+  };
   if (actor) {
-    if (target.id === actor.userId) throw new RekeyError(7700104);
+    if (target.id === actor.userId) return refuse(new RekeyError(7700104));
     // Resetting an administrator's password is taking over their account: only the privileged
     // roles may do it, as in Entra.
     if (parseRoles(target.roles).length > 0 && !hasAnyRole(actor.roles, privilegedPasswordResetRoles)) {
-      throw new RekeyError(7700103, {
-        message:
-          'Only a Global Administrator or Privileged Authentication Administrator can reset the password of a user who holds a directory role.',
-        details: { requiredRoles: privilegedPasswordResetRoles, targetRoles: parseRoles(target.roles) },
-      });
+      return refuse(
+        new RekeyError(7700103, {
+          message:
+            'Only a Global Administrator or Privileged Authentication Administrator can reset the password of a user who holds a directory role.',
+          details: { requiredRoles: privilegedPasswordResetRoles, targetRoles: parseRoles(target.roles) },
+        }),
+      );
     }
   }
   return target;
 }
+
+/**
+ * Whoever asked for an operation, as the actor of the audit rows written when it ends: the
+ * operation row keeps only their ids, so the user and application are read back. A requester
+ * deleted since is still named; without a requesting user (the CLI), Rekey itself is.
+ */
+async function requesterOf(
+  db: Kysely<Database>,
+  tenantId: string,
+  operation: PasswordOperationRow,
+): Promise<Actor | undefined> {
+  const user = operation.requested_by_user_id
+    ? await findUserById(db, tenantId, operation.requested_by_user_id, { includeDeleted: true })
+    : undefined;
+  if (!user) return undefined;
+  const app = operation.requested_by_app_id
+    ? await findApplication(db, tenantId, operation.requested_by_app_id)
+    : undefined;
+  return {
+    userId: user.id,
+    userPrincipalName: user.user_principal_name,
+    displayName: user.display_name,
+    roles: parseRoles(user.roles),
+    appId: operation.requested_by_app_id ?? '',
+    appDisplayName: app?.displayName ?? '',
+  };
+}
+
+/**
+ * The actor of the expired-or-forced change: the user who is changing their own password. The
+ * request carries no token, so there is no application; the audit rows name the user and keep
+ * the caller's address, whether the current password was right or not (as the sign-in log names
+ * the account a failed sign-in tried).
+ */
+function selfActor(user: UserRow): Actor {
+  return {
+    userId: user.id,
+    userPrincipalName: user.user_principal_name,
+    displayName: user.display_name,
+    roles: parseRoles(user.roles),
+    appId: '',
+    appDisplayName: '',
+  };
+}
+
+/** Where the request that runs an operation inline came from; the worker has no such request. */
+type Origin = Pick<RequestContext, 'ipAddress' | 'userAgent'>;
+
+const workerOrigin: Origin = { ipAddress: '127.0.0.1', userAgent: undefined };
 
 export type OperationService = ReturnType<typeof createOperationService>;
 
@@ -183,7 +242,8 @@ export function createOperationService(deps: OperationServiceDeps) {
       user_id: user.id,
       kind,
       requested_by_user_id: context.actor?.userId ?? null,
-      requested_by_app_id: context.actor?.appId ?? null,
+      // The expired change has a user but no application: stored as none rather than ''.
+      requested_by_app_id: context.actor?.appId || null,
       correlation_id: context.correlationId,
       idempotency_key: options.idempotencyKey ?? null,
       state: 'notStarted',
@@ -235,12 +295,69 @@ export function createOperationService(deps: OperationServiceDeps) {
     );
   }
 
+  /** Curried for findResetTarget: a refused reset (own account, privileged target) as a failure row. */
+  function auditRefusal(context: RequestContext): (target: UserRow, error: RekeyError) => Promise<void> {
+    // Written on its own, outside any transaction: nothing is rolled back with the refusal.
+    return (target, error) => auditFailure(context, target, 'adminReset', error);
+  }
+
+  /**
+   * Records that an operation ended without changing the password, in the transaction that ends
+   * it: "failed" with 120008 as Graph's operation says, the cause in the details, under the
+   * operation's correlation ID and attributed to whoever asked for it (as its success would be).
+   */
+  async function auditTerminated(
+    trx: Kysely<Database>,
+    operation: PasswordOperationRow,
+    origin: Origin,
+    cause: { readonly code: number; readonly detail: string | null },
+    at: string,
+  ): Promise<void> {
+    const user = await findUserById(trx, tenantId, operation.user_id, { includeDeleted: true });
+    const terminated = getCatalogEntry(120008);
+    const causeEntry = findCatalogEntry(cause.code);
+    await insertAudit(
+      trx,
+      tenantId,
+      {
+        correlationId: operation.correlation_id,
+        ...origin,
+        actor: await requesterOf(trx, tenantId, operation),
+      },
+      {
+        ...audits[operation.kind],
+        category: 'UserManagement',
+        operationType: 'Update',
+        result: 'failure',
+        resultReason: `AADSTS${terminated.code}: ${terminated.message}`,
+        targets: [
+          {
+            id: operation.user_id,
+            displayName: user?.display_name ?? null,
+            type: 'User',
+            userPrincipalName: user?.user_principal_name ?? null,
+          },
+        ],
+        additionalDetails: [
+          { key: 'operationId', value: operation.id },
+          { key: 'causeCode', value: `AADSTS${cause.code}` },
+          { key: 'causeName', value: causeEntry?.name ?? '' },
+          { key: 'causeDetail', value: cause.detail ?? causeEntry?.message ?? '' },
+        ],
+      },
+      at,
+    );
+  }
+
   /**
    * Runs one attempt of an operation, if its lease can be taken. Every step is safe to repeat:
    * the cloud commit happens in one transaction together with the state change, guarded by the
    * lease, so a worker that dies at any point leaves the operation to be finished exactly once.
    */
-  async function runOperation(operationId: string): Promise<PasswordOperationRow | undefined> {
+  async function runOperation(
+    operationId: string,
+    origin: Origin = workerOrigin,
+  ): Promise<PasswordOperationRow | undefined> {
     const now = clock.now();
     // Each attempt holds the lease under its own name: an attempt whose lease lapsed and was taken
     // over, even by this same process, can then never move the operation after its successor.
@@ -259,12 +376,6 @@ export function createOperationService(deps: OperationServiceDeps) {
     if (!claimed) return findOperation(db.kysely, tenantId, operationId);
     const operation = await findOperation(db.kysely, tenantId, operationId);
     if (!operation) return undefined;
-    const context: RequestContext = {
-      correlationId: operation.correlation_id,
-      ipAddress: '127.0.0.1',
-      userAgent: undefined,
-      actor: undefined,
-    };
     try {
       const user = await findUserById(db.kysely, tenantId, operation.user_id);
       if (!user) throw new RekeyError(7700105);
@@ -308,25 +419,13 @@ export function createOperationService(deps: OperationServiceDeps) {
               },
             ]
           : [];
-        const actor = operation.requested_by_user_id
-          ? await findUserById(trx, tenantId, operation.requested_by_user_id)
-          : undefined;
-        const requestingApp = operation.requested_by_app_id
-          ? await findApplication(trx, tenantId, operation.requested_by_app_id)
-          : undefined;
         await insertAudit(
           trx,
           tenantId,
           {
-            ...context,
-            actor: actor && {
-              userId: actor.id,
-              userPrincipalName: actor.user_principal_name,
-              displayName: actor.display_name,
-              roles: parseRoles(actor.roles),
-              appId: operation.requested_by_app_id ?? '',
-              appDisplayName: requestingApp?.displayName ?? '',
-            },
+            correlationId: operation.correlation_id,
+            ...origin,
+            actor: await requesterOf(trx, tenantId, operation),
           },
           {
             ...audits[operation.kind],
@@ -359,13 +458,21 @@ export function createOperationService(deps: OperationServiceDeps) {
       // minutes. Half is kept so a retry never comes at once (full jitter can draw zero).
       const base = Math.min(300, 2 ** operation.attempts) * 1000;
       const delay = base / 2 + Math.random() * (base / 2);
-      await transitionOperation(db.kysely, operation.id, attemptOwner, {
-        state: retry ? 'retryScheduled' : 'terminated',
+      const change = {
+        state: retry ? ('retryScheduled' as const) : ('terminated' as const),
         step: 'commitCloud',
         at: at.toISOString(),
         nextAttemptAt: new Date(at.getTime() + delay).toISOString(),
         error: { code: rekeyError.code, retryable: rekeyError.entry.retryable, detail: rekeyError.message },
-      });
+      };
+      if (retry) await transitionOperation(db.kysely, operation.id, attemptOwner, change);
+      else {
+        // The end and its audit row commit together: a lost lease writes neither.
+        await db.kysely.transaction().execute(async (trx) => {
+          if (!(await transitionOperation(trx, operation.id, attemptOwner, change))) return;
+          await auditTerminated(trx, operation, origin, change.error, change.at);
+        });
+      }
     }
     return findOperation(db.kysely, tenantId, operationId);
   }
@@ -458,7 +565,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     }
     const row = newOperation(context, user, input.kind, input.newPassword, { forceChange: false });
     await enqueue(context, row, user, evaluation);
-    const finished = await runInline(row.id);
+    const finished = await runInline(row.id, context);
     assertSucceeded(finished);
     return finished ?? row;
   }
@@ -480,7 +587,10 @@ export function createOperationService(deps: OperationServiceDeps) {
       await hasher.verify(await dummyHash, input.currentPassword);
       throw new RekeyError(120000);
     }
-    return changeOwnPassword(context, user.id, { ...input, kind: 'expiredChange' });
+    return changeOwnPassword({ ...context, actor: selfActor(user) }, user.id, {
+      ...input,
+      kind: 'expiredChange',
+    });
   }
 
   /**
@@ -492,7 +602,14 @@ export function createOperationService(deps: OperationServiceDeps) {
     targetId: string,
     input: { readonly newPassword: string | undefined; readonly idempotencyKey: string | undefined },
   ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
-    const target = await findResetTarget(db, tenantId, context, targetId, passwordResetRoles);
+    const target = await findResetTarget(
+      db,
+      tenantId,
+      context,
+      targetId,
+      passwordResetRoles,
+      auditRefusal(context),
+    );
     if (input.idempotencyKey) {
       const earlier = await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey);
       if (earlier) return { operation: earlier, generatedPassword: undefined };
@@ -523,21 +640,38 @@ export function createOperationService(deps: OperationServiceDeps) {
    * abandoned: the caller is told the change failed, so it must not complete later behind their
    * back (and overwrite a password set since).
    */
-  async function runInline(operationId: string): Promise<PasswordOperationRow | undefined> {
+  async function runInline(
+    operationId: string,
+    context: RequestContext,
+  ): Promise<PasswordOperationRow | undefined> {
+    // The audit rows of an inline run carry the address of the request that ran it.
+    const origin: Origin = { ipAddress: context.ipAddress, userAgent: context.userAgent };
     // Wall time, not the injected clock: this bounds a real wait, and tests may freeze the clock.
     const giveUpAt = Date.now() + leaseSeconds * 1000;
-    let row = await runOperation(operationId);
+    let row = await runOperation(operationId, origin);
     while ((row?.state === 'notStarted' || row?.state === 'running') && Date.now() < giveUpAt) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      row = await runOperation(operationId);
+      row = await runOperation(operationId, origin);
     }
     if (row?.state === 'retryScheduled') {
+      const waiting = row;
       const at = clock.now().toISOString();
-      await db.kysely
-        .transaction()
-        .execute((trx) =>
-          abandonOperation(trx, operationId, at, 'The caller was answered with the failure; not retried.'),
+      await db.kysely.transaction().execute(async (trx) => {
+        const abandoned = await abandonOperation(
+          trx,
+          operationId,
+          at,
+          'The caller was answered with the failure; not retried.',
         );
+        if (!abandoned) return;
+        await auditTerminated(
+          trx,
+          waiting,
+          origin,
+          { code: waiting.error_code ?? 120020, detail: waiting.error_detail },
+          at,
+        );
+      });
       row = await findOperation(db.kysely, tenantId, operationId);
     }
     return row;
@@ -554,14 +688,18 @@ export function createOperationService(deps: OperationServiceDeps) {
     targetId: string,
     input: { readonly newPassword: string | undefined; readonly forceChange: boolean },
   ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
-    const target = await findResetTarget(db, tenantId, context, targetId, [
-      ...passwordResetRoles,
-      'User Administrator',
-    ]);
+    const target = await findResetTarget(
+      db,
+      tenantId,
+      context,
+      targetId,
+      [...passwordResetRoles, 'User Administrator'],
+      auditRefusal(context),
+    );
     const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);
     const row = newOperation(context, target, 'adminReset', password, { forceChange: input.forceChange });
     await enqueue(context, row, target, evaluation);
-    const finished = await runInline(row.id);
+    const finished = await runInline(row.id, context);
     assertSucceeded(finished);
     return {
       operation: finished ?? row,
@@ -609,7 +747,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     resetPassword,
     resetPasswordNow,
     getOperation,
-    runOperation,
+    runOperation: (operationId: string) => runOperation(operationId),
     runDueOperations,
   };
 }

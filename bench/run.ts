@@ -5,11 +5,12 @@
 import { parseArgs } from 'node:util';
 import { installCleanupHandlers } from './lib/processes.js';
 import type { BenchCommand } from './lib/registry.js';
+import { logs } from './logs/command.js';
 import { passwordChange } from './password-change/command.js';
 import { policy } from './policy/command.js';
 
 /** Every subcommand, in the order `npm run bench` runs them. Add new ones (logs) here. */
-const commands: readonly BenchCommand[] = [passwordChange, policy];
+const commands: readonly BenchCommand[] = [passwordChange, policy, logs];
 
 const defaultDurationSeconds = 8;
 

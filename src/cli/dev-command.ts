@@ -1,5 +1,116 @@
 import type { Command } from 'commander';
-import type { CliIo } from './context.js';
+import { type SeedProgress, seedLogs } from '../dev/seed-logs.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import { type CliIo, configOrExit, processIo } from './context.js';
+import { createProgress, formatBar, formatCount, formatDuration } from './progress.js';
 
-/** `rekey dev seed-logs ...`. (Being written.) */
-export function registerDevCommand(_program: Command, _io: CliIo): void {}
+/*
+ * `rekey dev ...`: tools for developing and measuring Rekey, not for running it.
+ *
+ *   seed-logs   writes realistic synthetic sign-in and audit log rows into the configured
+ *               database (REKEY_DATABASE_URL), e.g. ten million for `npm run bench -- logs`
+ */
+
+interface SeedLogsFlags {
+  readonly signins: string;
+  readonly audits: string;
+  readonly days: string;
+  readonly users: string;
+  readonly seed: string;
+  readonly end?: string;
+  readonly json?: boolean;
+}
+
+function invalidFlag(option: string, value: string, requirement: string): RekeyError {
+  return new RekeyError(7700001, {
+    message: `${option} ${requirement}; got ${JSON.stringify(value)}.`,
+    details: { option, value },
+  });
+}
+
+/** A whole number; `_` may group digits (10_000_000). */
+function wholeNumber(option: string, raw: string, min: number, max: number): number {
+  const digits = raw.replaceAll('_', '');
+  const value = /^\d{1,12}$/.test(digits) ? Number(digits) : Number.NaN;
+  if (!(Number.isSafeInteger(value) && value >= min && value <= max)) {
+    throw invalidFlag(option, raw, `must be a whole number from ${min} to ${formatCount(max)}`);
+  }
+  return value;
+}
+
+const phaseNames: Record<SeedProgress['phase'], string> = {
+  signIns: 'sign-ins',
+  audits: 'audits',
+  indexes: 'indexes and statistics',
+};
+
+function renderProgress(progress: SeedProgress, elapsedMs: number): string {
+  const share = progress.total > 0 ? progress.done / progress.total : 1;
+  return [
+    `${phaseNames[progress.phase]}:`,
+    formatBar(share),
+    `${formatCount(progress.done)} / ${formatCount(progress.total)}`,
+    `${formatDuration(elapsedMs / 1000)} elapsed`,
+  ].join('  ');
+}
+
+/** `rekey dev seed-logs --signins N --audits M [--days 30] [--users N] [--seed S]`. */
+export function registerDevCommand(program: Command, io: CliIo): void {
+  const dev = program
+    .command('dev')
+    .description('Tools for developing and measuring Rekey (not for production).');
+  dev
+    .command('seed-logs')
+    .description(
+      'Write realistic synthetic sign-in and audit log rows into the configured database (REKEY_DATABASE_URL), which Rekey must have prepared. Deterministic: the same --seed and --end give the same rows.',
+    )
+    .requiredOption('--signins <n>', 'sign-in rows to write')
+    .option('--audits <n>', 'directory audit rows to write', '0')
+    .option('--days <n>', 'spread the rows over this many days before --end', '30')
+    .option('--users <n>', 'people in the synthetic tenant', '20000')
+    .option('--seed <text>', 'seed of the generator', 'rekey')
+    .option('--end <time>', 'end of the generated window (ISO 8601); now when not given')
+    .option('--json', 'print the summary as JSON')
+    .action(async (flags: SeedLogsFlags) => {
+      const signIns = wholeNumber('--signins', flags.signins, 0, 1_000_000_000);
+      const audits = wholeNumber('--audits', flags.audits, 0, 1_000_000_000);
+      const days = wholeNumber('--days', flags.days, 1, 3650);
+      const users = wholeNumber('--users', flags.users, 1, 10_000_000);
+      const end = flags.end === undefined ? new Date() : new Date(flags.end);
+      if (Number.isNaN(end.getTime())) {
+        throw invalidFlag(
+          '--end',
+          flags.end ?? '',
+          'must be a date and time in ISO 8601, e.g. 2026-01-31T00:00:00Z',
+        );
+      }
+      const config = configOrExit(io);
+      // A redrawn bar only on a real terminal this process owns; otherwise a line every ten seconds.
+      const tty = io === processIo && process.stderr.isTTY ? process.stderr : undefined;
+      const progress = createProgress<SeedProgress>(io, tty, renderProgress);
+      let phase: SeedProgress | undefined;
+      const result = await seedLogs(config.databaseUrl, {
+        signIns,
+        audits,
+        days,
+        users,
+        seed: flags.seed,
+        end,
+        onProgress: (current) => {
+          // Close the bar of the finished phase, so each phase keeps its own line on a terminal.
+          if (phase && phase.phase !== current.phase) progress.finish(phase);
+          phase = current;
+          progress.update(current);
+        },
+      });
+      if (phase) progress.finish(phase);
+      const summary = { ...result, seconds: { ...result.seconds, total: progress.elapsedSeconds() } };
+      if (flags.json) {
+        io.out(JSON.stringify(summary, null, 2));
+        return;
+      }
+      io.out(
+        `Wrote ${formatCount(result.signIns)} sign-ins and ${formatCount(result.audits)} audits of ${formatCount(result.users)} synthetic users (${result.tenantDomain}) from ${result.windowStart} to ${result.windowEnd} into the ${result.dialect} database in ${summary.seconds.total.toFixed(1)} s (sign-ins ${result.seconds.signIns.toFixed(1)} s, audits ${result.seconds.audits.toFixed(1)} s, indexes and statistics ${result.seconds.indexes.toFixed(1)} s).`,
+      );
+    });
+}

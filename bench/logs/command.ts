@@ -7,6 +7,7 @@ import {
   type Dataset,
   type DatasetSettings,
   datasetSettings,
+  ensureBuilt,
   postgresDataset,
   sqliteBytes,
   sqliteDataset,
@@ -52,6 +53,7 @@ async function measure(
   collected: Collected,
 ): Promise<void> {
   const { parts } = context;
+  ensureBuilt(progress);
   let postgres: BenchPostgres | undefined;
   try {
     if (parts.has('sqlite') || parts.has('throughput')) {

@@ -1,13 +1,7 @@
 import type { Kysely } from 'kysely';
 import { v7 as timeOrderedUuid } from 'uuid';
 import type { Database, DirectoryAuditRow } from '../platform/db/schema.js';
-import {
-  type CheckedFilter,
-  countRows,
-  fetchPage,
-  type PageRequest,
-  whereFilter,
-} from '../platform/odata/index.js';
+import { type CountedPage, fetchListPage, type ListRequest } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { directoryAuditFields } from './audit-query.js';
 
@@ -48,7 +42,12 @@ export interface AuditTarget {
 /** A directory audit event about to be written (Graph's `directoryAudit`). */
 export interface AuditEntry {
   readonly activityDisplayName: string;
-  readonly category: 'UserManagement' | 'DirectoryManagement' | 'Policy' | 'ApplicationManagement';
+  readonly category:
+    | 'UserManagement'
+    | 'DirectoryManagement'
+    | 'RoleManagement'
+    | 'Policy'
+    | 'ApplicationManagement';
   readonly loggedByService: 'Core Directory' | 'Self-service Password Management' | 'Authentication Methods';
   readonly operationType: 'Add' | 'Update' | 'Delete' | 'Assign' | 'Unassign' | 'Other';
   readonly result: 'success' | 'failure' | 'timeout';
@@ -128,29 +127,19 @@ export async function insertAudit(
   return id;
 }
 
-export interface DirectoryAuditListPage {
-  readonly rows: DirectoryAuditRow[];
-  readonly nextSkipToken: string | undefined;
-  readonly count: number | undefined;
-}
+export type DirectoryAuditListPage = CountedPage<DirectoryAuditRow>;
 
 /** One keyset page of the audit log matching a checked OData filter (from `directoryAuditsResource`). */
 export async function listAuditsPage(
   db: Kysely<Database>,
   tenantId: string,
-  query: { readonly filter: CheckedFilter | undefined; readonly page: PageRequest; readonly count: boolean },
+  query: ListRequest,
 ): Promise<DirectoryAuditListPage> {
   const scoped = db
     .selectFrom('directory_audits')
     .select(auditColumns)
     .where('directory_audits.tenant_id', '=', tenantId);
-  const base = whereFilter(scoped, query.filter, directoryAuditFields);
-  const page = await fetchPage(base, query.page, directoryAuditFields);
-  return {
-    rows: page.rows,
-    nextSkipToken: page.nextSkipToken,
-    count: query.count ? await countRows(base) : undefined,
-  };
+  return fetchListPage(scoped, query, directoryAuditFields);
 }
 
 /** One audit event of the tenant by id, or undefined. */

@@ -1,13 +1,7 @@
 import type { Kysely } from 'kysely';
 import { v7 as timeOrderedUuid } from 'uuid';
 import type { Database, SignInRow } from '../platform/db/schema.js';
-import {
-  type CheckedFilter,
-  countRows,
-  fetchPage,
-  type PageRequest,
-  whereFilter,
-} from '../platform/odata/index.js';
+import { type CountedPage, fetchListPage, type ListRequest } from '../platform/odata/index.js';
 import { signInFields } from './sign-in-query.js';
 
 /** A sign-in event about to be written; `upn_key` is derived here. */
@@ -75,11 +69,7 @@ export async function listSignInsByCorrelation(
     .execute();
 }
 
-export interface SignInListPage {
-  readonly rows: SignInRow[];
-  readonly nextSkipToken: string | undefined;
-  readonly count: number | undefined;
-}
+export type SignInListPage = CountedPage<SignInRow>;
 
 /**
  * One keyset page of the sign-in log matching a checked OData filter (from `signInsResource`).
@@ -89,16 +79,10 @@ export interface SignInListPage {
 export async function listSignInsPage(
   db: Kysely<Database>,
   tenantId: string,
-  query: { readonly filter: CheckedFilter | undefined; readonly page: PageRequest; readonly count: boolean },
+  query: ListRequest,
 ): Promise<SignInListPage> {
   const scoped = db.selectFrom('sign_ins').select(signInColumns).where('sign_ins.tenant_id', '=', tenantId);
-  const base = whereFilter(scoped, query.filter, signInFields);
-  const page = await fetchPage(base, query.page, signInFields);
-  return {
-    rows: page.rows,
-    nextSkipToken: page.nextSkipToken,
-    count: query.count ? await countRows(base) : undefined,
-  };
+  return fetchListPage(scoped, query, signInFields);
 }
 
 /** How many sign-ins ended with each error code (0 = success) since `since`, most frequent first. */

@@ -4,6 +4,7 @@ import type { OperationService } from '../passwords/operation-service.js';
 import type { UserRow } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
+import { odataQueryOf } from '../platform/http/read-only-collection.js';
 import {
   applySelect,
   buildNextLink,
@@ -33,12 +34,6 @@ import type { UserListPage } from './user-store.js';
  * Rekey counts in the same database query that lists, so the header changes nothing and refusing
  * requests without it would only break scripts that forgot it.
  */
-
-/** Fastify's parsed query string (a plain object), for the OData option parser. */
-function queryOf(request: FastifyRequest): Readonly<Record<string, unknown>> {
-  const query: unknown = request.query;
-  return typeof query === 'object' && query !== null ? (query as Record<string, unknown>) : {};
-}
 
 export interface UsersRoutesDeps {
   readonly guard: AuthGuard;
@@ -74,7 +69,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
 
   /** Reads the OData options; `@odata.count` is only on the first page, as in Graph. */
   function listOptions(request: FastifyRequest, resource: ResourceDescription): QueryOptions {
-    const options = parseQueryOptions(queryOf(request), resource);
+    const options = parseQueryOptions(odataQueryOf(request), resource);
     return { ...options, count: options.count && options.cursor === undefined };
   }
 
@@ -107,7 +102,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
         if (!self && !hasAnyRole(principal.actor.roles, directoryReaderRoles)) {
           throw new RekeyError(7700103, { details: { requiredRoles: directoryReaderRoles } });
         }
-        const options = parseQueryOptions(queryOf(request), usersResource);
+        const options = parseQueryOptions(odataQueryOf(request), usersResource);
         const row = await users.getUser(id);
         return {
           '@odata.context': metadata(`users${selectContextSuffix(options.select)}/$entity`),
@@ -157,7 +152,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
     );
 
     app.get('/v1.0/me', { preHandler: guard.authenticate }, async (request) => {
-      const options = parseQueryOptions(queryOf(request), usersResource);
+      const options = parseQueryOptions(odataQueryOf(request), usersResource);
       return {
         '@odata.context': metadata(`users${selectContextSuffix(options.select)}/$entity`),
         ...selected(principalOf(request).user, options),
@@ -182,7 +177,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
       '/v1.0/directory/deletedItems/:id',
       { preHandler: guard.requireRole(directoryReaderRoles), schema: { params: idParams } },
       async (request) => {
-        const options = parseQueryOptions(queryOf(request), deletedUsersResource);
+        const options = parseQueryOptions(odataQueryOf(request), deletedUsersResource);
         const row = await users.getDeletedUser(request.params.id);
         return {
           '@odata.context': metadata('directoryObjects/$entity'),

@@ -52,12 +52,15 @@ export { formatStringLiteral, isGuid, normaliseDateTime } from './literals.js';
 export { MAX_ORDER_BY_ITEMS, parseOrderBy } from './order-by.js';
 export {
   buildNextLink,
+  type CountedPage,
   completeSort,
   countRows,
   decodeSkipToken,
   encodeSkipToken,
+  fetchListPage,
   fetchPage,
   keysetCondition,
+  type ListRequest,
   orderByKeys,
   type Page,
   type PageRequest,

@@ -1,5 +1,6 @@
 import { type Expression, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
-import { type FieldMap, sortExpression } from './kysely-compile.js';
+import type { CheckedFilter } from './filter-validate.js';
+import { type FieldMap, sortExpression, whereFilter } from './kysely-compile.js';
 import { invalidQuery } from './query-error.js';
 import { lookupName, type OrderByItem, type SortDirection } from './resource.js';
 
@@ -268,4 +269,30 @@ export function buildNextLink(requestUrl: string | URL, skipToken: string): stri
   // base64url needs no escaping in a query string.
   url.search = [...kept, `$skiptoken=${skipToken}`].join('&');
   return url.toString();
+}
+
+/** What a Graph list read asks for: a checked filter, a page, and whether to count. */
+export interface ListRequest {
+  readonly filter: CheckedFilter | undefined;
+  readonly page: PageRequest;
+  readonly count: boolean;
+}
+
+export interface CountedPage<O> extends Page<O> {
+  /** The number of rows the filter matches (`@odata.count`), when asked for. */
+  readonly count: number | undefined;
+}
+
+/**
+ * The whole of a Graph list read over `scoped` (a query holding the tenant scope and the
+ * selection): applies the filter, fetches one keyset page, and counts the matches when asked.
+ */
+export async function fetchListPage<DB, TB extends keyof DB, O>(
+  scoped: SelectQueryBuilder<DB, TB, O>,
+  request: ListRequest,
+  fields: FieldMap,
+): Promise<CountedPage<O>> {
+  const base = whereFilter(scoped, request.filter, fields);
+  const page = await fetchPage(base, request.page, fields);
+  return { ...page, count: request.count ? await countRows(base) : undefined };
 }

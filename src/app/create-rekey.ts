@@ -29,6 +29,8 @@ import { loadSecretKey } from '../platform/crypto/secret-key.js';
 import { type Db, migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { buildApp, type RekeyApp } from '../platform/http/app.js';
 import type { Logger } from '../platform/log.js';
+import { roleManagementRoutes } from '../roles/role-routes.js';
+import { createRoleService } from '../roles/role-service.js';
 import { settingsRoutes } from '../settings/settings-routes.js';
 import { createSettingsService, type SettingsService } from '../settings/settings-service.js';
 import { signInLogRoutes } from '../sign-ins/sign-in-routes.js';
@@ -176,6 +178,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       logger: logger.child({ component: 'logRetention' }),
       retentionDays: config.logRetentionDays,
     });
+    const roles = createRoleService({ db, tenantId: tenant.id, clock, users });
     const parts = {
       config,
       db,
@@ -218,6 +221,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         }),
         signInLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         directoryAuditRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
+        roleManagementRoutes({ guard, roles, publicUrl: config.publicUrl }),
         ...(options.plugins ?? []).map((plugin) => plugin(parts)),
       ],
     });

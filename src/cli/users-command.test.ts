@@ -9,7 +9,7 @@ import {
   startCliTestRekey,
 } from '../../test/support/cli-run.js';
 import { dialects } from '../../test/support/databases.js';
-import { aadstsCodeOf, bearer } from '../../test/support/http-helpers.js';
+import { aadstsCodeOf, bearer, type Json } from '../../test/support/http-helpers.js';
 import { adminPassword, adminUpn, type TestRekey } from '../../test/support/rekey-harness.js';
 
 describe.each(dialects)('rekey users on %s', (dialect) => {
@@ -57,6 +57,7 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
       'enable',
       'delete',
       'restore',
+      'roles',
     ]) {
       expect(users.out).toContain(sub);
     }
@@ -64,6 +65,10 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
     expect(create.code).toBe(0);
     expect(create.out).toContain('--generate-password');
     expect(create.out).toContain('--no-force-change');
+    expect(create.out).toContain('--role <name>');
+    const roles = await cli('users', 'roles', '--help');
+    expect(roles.out).toContain('--add <role>');
+    expect(roles.out).toContain('--remove <role>');
     expect((await cli('users', 'set-password', '--help')).out).toContain('--generate');
   });
 
@@ -395,7 +400,182 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
   it('will not disable or delete the last Global Administrator', async () => {
     expectFailure(await cli('users', 'disable', adminUpn), 7700106, 'LastGlobalAdministrator');
     expectFailure(await cli('users', 'delete', adminUpn), 7700106, 'LastGlobalAdministrator');
+    expectFailure(
+      await cli('users', 'roles', adminUpn, '--remove', 'global administrator'),
+      7700106,
+      'LastGlobalAdministrator',
+    );
+    expect(await json('users', 'roles', adminUpn)).toMatchObject({
+      roles: [{ role: 'Global Administrator' }],
+    });
     expect(await rekey.signInCode(adminUpn, adminPassword)).toBe(0);
+  });
+
+  /** The audit rows of one activity on one user, newest first, read through the Graph API. */
+  async function auditsOn(targetId: string, activity: string): Promise<Json[]> {
+    const filter = `targetResources/any(t: t/id eq '${targetId}') and activityDisplayName eq '${activity}'`;
+    const response = await rekey.app.inject({
+      method: 'GET',
+      url: `/v1.0/auditLogs/directoryAudits?$filter=${encodeURIComponent(filter)}`,
+      headers: bearer(await rekey.adminToken()),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json<{ value: Json[] }>().value;
+  }
+
+  it('lists, adds and removes directory roles by name, idempotently, audited as Rekey', async () => {
+    const rosaPassword = 'Orchid-River-5-Tq!';
+    const rosa = await rekey.createUserWithToken('cli.rosa', rosaPassword);
+    const signIns = () =>
+      rekey.app.inject({ method: 'GET', url: '/v1.0/auditLogs/signIns', headers: bearer(rosa.token) });
+    expect((await cli('users', 'roles', 'cli.rosa@example.com')).out).toBe(
+      'cli.rosa@example.com holds no directory role.',
+    );
+    expect(aadstsCodeOf(await signIns())).toBe(7700103);
+
+    const added = await json(
+      'users',
+      'roles',
+      'CLI.Rosa@example.com',
+      '--add',
+      'reports reader',
+      '--add',
+      'GLOBAL READER',
+    );
+    expect(added).toEqual({
+      id: rosa.id,
+      userPrincipalName: 'cli.rosa@example.com',
+      added: ['Reports Reader', 'Global Reader'],
+      removed: [],
+      roles: [
+        {
+          role: 'Reports Reader',
+          roleDefinitionId: '4a5d8f65-41da-4de4-8968-e035b65339cf',
+          assignmentId: expect.stringMatching(/^[A-Za-z0-9_-]{43}-1$/),
+        },
+        {
+          role: 'Global Reader',
+          roleDefinitionId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',
+          assignmentId: expect.stringMatching(/^[A-Za-z0-9_-]{43}-1$/),
+        },
+      ],
+    });
+    // The token the user already had now reads the log: roles are read on every request.
+    expect((await signIns()).statusCode).toBe(200);
+
+    const table = await cli('users', 'roles', rosa.id);
+    expect(table.code, table.err).toBe(0);
+    const lines = table.out.split('\n');
+    expect(lines[0]).toMatch(/^role\s+roleDefinitionId\s+assignmentId$/);
+    expect(lines.slice(1).map((line) => line.split(/\s{2,}/)[0])).toEqual([
+      'Reports Reader',
+      'Global Reader',
+    ]);
+
+    const again = await cli('users', 'roles', 'cli.rosa@example.com', '--add', 'Reports Reader');
+    expect(again.code, again.err).toBe(0);
+    expect(again.out.split('\n')[0]).toBe('cli.rosa@example.com already holds Reports Reader.');
+
+    const removed = await cli(
+      'users',
+      'roles',
+      'cli.rosa@example.com',
+      '--remove',
+      'Reports Reader',
+      '--remove',
+      'global reader',
+    );
+    expect(removed.code, removed.err).toBe(0);
+    expect(removed.out).toBe(
+      [
+        'Removed Reports Reader from cli.rosa@example.com.',
+        'Removed Global Reader from cli.rosa@example.com.',
+        'cli.rosa@example.com holds no directory role.',
+      ].join('\n'),
+    );
+    expect(aadstsCodeOf(await signIns())).toBe(7700103);
+    const notHeld = await cli('users', 'roles', 'cli.rosa@example.com', '--remove', 'Reports Reader');
+    expect(notHeld.out.split('\n')[0]).toBe('cli.rosa@example.com does not hold Reports Reader.');
+
+    // Two adds and two removes, each once (the repeated ones changed nothing), all by Rekey itself.
+    const adds = await auditsOn(rosa.id, 'Add member to role');
+    const removes = await auditsOn(rosa.id, 'Remove member from role');
+    expect(adds).toHaveLength(2);
+    expect(removes).toHaveLength(2);
+    for (const row of [...adds, ...removes]) {
+      expect(row).toMatchObject({
+        category: 'RoleManagement',
+        loggedByService: 'Core Directory',
+        result: 'success',
+        initiatedBy: { user: null, app: { appId: null, displayName: 'Rekey' } },
+      });
+    }
+  });
+
+  it('creates users with --role (repeatable, any case) and refuses unknown role names, naming the valid ones', async () => {
+    const created = await json<{ id: string; directoryRoles: string[] }>(
+      'users',
+      'create',
+      '--upn',
+      'cli.rolf@example.com',
+      '--display-name',
+      'Rolf Cli',
+      '--password',
+      'Orchid-River-6-Tq!',
+      '--role',
+      'security reader',
+      '--role',
+      'Reports Reader',
+      '--role',
+      'SECURITY READER',
+    );
+    expect(created.directoryRoles).toEqual(['Security Reader', 'Reports Reader']);
+    const [addUser] = await auditsOn(created.id, 'Add user');
+    const roleRows = await auditsOn(created.id, 'Add member to role');
+    expect(roleRows.map((row) => row['correlationId'])).toEqual([
+      addUser?.['correlationId'],
+      addUser?.['correlationId'],
+    ]);
+
+    const unknown = await cli(
+      'users',
+      'create',
+      '--upn',
+      'cli.nobody@example.com',
+      '--display-name',
+      'Nobody',
+      '--password',
+      'Orchid-River-7-Tq!',
+      '--role',
+      'Report Reader',
+    );
+    expectFailure(unknown, 7700001, 'RequestValidationFailed');
+    expect(unknown.err).toContain("'Report Reader' is not a directory role Rekey knows.");
+    expect(unknown.err).toContain('Valid roles: Global Administrator, Privileged Role Administrator,');
+    expectFailure(await cli('users', 'get', 'cli.nobody@example.com'), 7700008, 'ResourceNotFound');
+
+    expectFailure(
+      await cli('users', 'roles', 'cli.rolf@example.com', '--add', 'Nope'),
+      7700001,
+      'RequestValidationFailed',
+    );
+    expectFailure(
+      await cli(
+        'users',
+        'roles',
+        'cli.rolf@example.com',
+        '--add',
+        'Global Reader',
+        '--remove',
+        'global reader',
+      ),
+      7700001,
+      'RequestValidationFailed',
+    );
+    expectFailure(await cli('users', 'roles', 'ghost@example.com'), 7700008, 'ResourceNotFound');
+    expect(await json('users', 'roles', 'cli.rolf@example.com')).toMatchObject({
+      roles: [{ role: 'Security Reader' }, { role: 'Reports Reader' }],
+    });
   });
 
   it('refuses a database that Rekey has not prepared', async () => {

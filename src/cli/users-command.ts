@@ -1,6 +1,15 @@
 import type { Command } from 'commander';
-import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { Directory } from '../app/open-directory.js';
+import { systemClock } from '../platform/clock.js';
+import { isRekeyError, RekeyError } from '../platform/errors/rekey-error.js';
 import { applySelect, parseQueryOptions, parseSelect } from '../platform/odata/index.js';
+import {
+  createRoleService,
+  type RoleService,
+  roleFromName,
+  toRoleAssignment,
+} from '../roles/role-service.js';
+import { type DirectoryRole, directoryRoleByTemplateId } from '../users/roles.js';
 import { toGraphUser } from '../users/user-mapper.js';
 import { deletedUsersResource, usersResource } from '../users/user-query.js';
 import {
@@ -127,6 +136,8 @@ interface CreateFlags {
   readonly immutableId?: string;
   readonly disabled?: boolean;
   readonly forceChange: boolean;
+  /** Role names from the repeatable --role, as typed. */
+  readonly role: readonly string[];
   readonly json?: boolean;
 }
 
@@ -186,6 +197,8 @@ async function createUser(io: CliIo, flags: CreateFlags): Promise<void> {
     generateByDefault: false,
   });
   const required = requiredCreateFlags(flags);
+  // Names are checked before anything is written: a typo must not leave a user without the role.
+  const roles = distinct(flags.role.map(roleFromName));
   await withDirectory(io, async (directory, context) => {
     // A generated password goes through the policy too: it is redrawn in the rare case the
     // breached filter or a custom banned term refuses it.
@@ -207,13 +220,14 @@ async function createUser(io: CliIo, flags: CreateFlags): Promise<void> {
         )
       ).password;
     const body = createBodyFromFlags(flags, password);
-    const row = await directory.users.createUser(context, toCreateUserInput(body));
+    const row = await directory.users.createUser(context, { ...toCreateUserInput(body), roles });
     const user = toGraphUser(row);
     if (flags.json) {
       printJson(io, choice.generated ? { ...user, generatedPassword: password } : user);
       return;
     }
     io.out(`Created ${row.user_principal_name} (${row.id}).`);
+    if (roles.length > 0) io.out(`Roles: ${roles.join(', ')}.`);
     if (choice.generated) io.out(`Password (shown only now): ${password}`);
     if (flags.forceChange) io.out('The user must choose a new password at the first sign-in.');
   });
@@ -325,6 +339,96 @@ async function unlockUser(io: CliIo, user: string, json: boolean | undefined): P
   });
 }
 
+/** Commander's collector for an option that may be given more than once. */
+function collect(value: string, previous: readonly string[]): string[] {
+  return [...previous, value];
+}
+
+function distinct<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
+
+interface RolesFlags {
+  readonly add: readonly string[];
+  readonly remove: readonly string[];
+  readonly json?: boolean;
+}
+
+/** The role service over the CLI's directory; the same rules and audit rows as the Graph API. */
+function roleServiceOf(directory: Directory): RoleService {
+  return createRoleService({
+    db: directory.db,
+    tenantId: directory.tenant.id,
+    clock: systemClock,
+    users: directory.users,
+  });
+}
+
+/**
+ * `rekey users roles <user> [--add <role>]... [--remove <role>]...`: the user's directory roles,
+ * after the changes asked for. The flags say what the user should end up with, so adding a role
+ * the user holds, or removing one they do not, changes nothing and is not an error: a script can
+ * run the same command twice.
+ */
+async function manageRoles(io: CliIo, user: string, flags: RolesFlags): Promise<void> {
+  const adds = distinct(flags.add.map(roleFromName));
+  const removes = distinct(flags.remove.map(roleFromName));
+  const both = adds.filter((role) => removes.includes(role));
+  if (both.length > 0) {
+    throw invalidFlags(`Give a role to --add or to --remove, not to both: ${both.join(', ')}.`, {
+      conflicting: both,
+    });
+  }
+  await withDirectory(io, async (directory, context) => {
+    const roles = roleServiceOf(directory);
+    const target = await directory.users.getUser(user);
+    const upn = target.user_principal_name;
+    const added: DirectoryRole[] = [];
+    const removed: DirectoryRole[] = [];
+    /** Says what happened at once, so a failure later in the list leaves no doubt about what was done. */
+    const say = (text: string) => {
+      if (!flags.json) io.out(text);
+    };
+    for (const role of adds) {
+      const assignment = toRoleAssignment(role, target.id);
+      try {
+        await roles.assign(context, {
+          principalId: target.id,
+          roleDefinitionId: assignment.roleDefinitionId,
+          directoryScopeId: '/',
+        });
+        added.push(role);
+        say(`Added ${role} to ${upn}.`);
+      } catch (error) {
+        if (!isRekeyError(error) || error.code !== 7700010) throw error;
+        say(`${upn} already holds ${role}.`);
+      }
+    }
+    for (const role of removes) {
+      try {
+        await roles.remove(context, toRoleAssignment(role, target.id).id);
+        removed.push(role);
+        say(`Removed ${role} from ${upn}.`);
+      } catch (error) {
+        if (!isRekeyError(error) || error.code !== 7700008) throw error;
+        say(`${upn} does not hold ${role}.`);
+      }
+    }
+    const held = (await roles.listAssignments({ userId: target.id })).map((assignment) => ({
+      role: directoryRoleByTemplateId(assignment.roleDefinitionId) ?? assignment.roleDefinitionId,
+      roleDefinitionId: assignment.roleDefinitionId,
+      assignmentId: assignment.id,
+    }));
+    if (flags.json) {
+      printJson(io, { id: target.id, userPrincipalName: upn, added, removed, roles: held });
+    } else if (held.length === 0) {
+      io.out(`${upn} holds no directory role.`);
+    } else {
+      printTable(io, ['role', 'roleDefinitionId', 'assignmentId'], held);
+    }
+  });
+}
+
 /** Adds `rekey users` and its subcommands to the program. */
 export function registerUsersCommand(program: Command, io: CliIo): void {
   const users = program
@@ -368,8 +472,28 @@ export function registerUsersCommand(program: Command, io: CliIo): void {
     .option('--immutable-id <id>', 'on-premises immutable id (required in a federated domain)')
     .option('--disabled', 'create the account disabled')
     .option('--no-force-change', 'do not require a new password at the first sign-in')
+    .option(
+      '--role <name>',
+      'give the user a directory role, e.g. "Reports Reader" (repeatable)',
+      collect,
+      [],
+    )
     .option(...json)
     .action((flags: CreateFlags) => createUser(io, flags));
+
+  users
+    .command('roles')
+    .description("List a user's directory roles; --add and --remove change them first (audited).")
+    .argument('<user>', 'user principal name or object id')
+    .option(
+      '--add <role>',
+      'assign a role by name, any case, e.g. "Reports Reader" (repeatable)',
+      collect,
+      [],
+    )
+    .option('--remove <role>', 'remove a role by name (repeatable)', collect, [])
+    .option(...json)
+    .action((user: string, flags: RolesFlags) => manageRoles(io, user, flags));
 
   users
     .command('set-password')

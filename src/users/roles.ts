@@ -1,6 +1,7 @@
 /** Directory role names Rekey understands, as Entra names them. */
 export const directoryRoles = [
   'Global Administrator',
+  'Privileged Role Administrator',
   'Privileged Authentication Administrator',
   'Authentication Administrator',
   'Authentication Policy Administrator',
@@ -14,6 +15,97 @@ export const directoryRoles = [
 ] as const;
 
 export type DirectoryRole = (typeof directoryRoles)[number];
+
+/** What Graph's role-definition API says about one role. */
+export interface DirectoryRoleTemplate {
+  /** Entra's well-known template id of the built-in role (also its definition id in Graph). */
+  readonly templateId: string;
+  /** What the role lets its holders do in Rekey, in Rekey's words. */
+  readonly description: string;
+}
+
+/**
+ * The one table of roles: Entra's template ids (from Entra's built-in roles reference) and what
+ * each role allows here. The route guards use the role lists below; the role-management API
+ * (`src/roles/`) publishes this table and stores assignments as names in `users.roles`.
+ * The `Record` type makes the compiler refuse a role without an entry.
+ */
+export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRoleTemplate>> = {
+  'Global Administrator': {
+    templateId: '62e90394-69f5-4237-9190-012177145e10',
+    description:
+      'Everything Rekey offers: users, passwords, policies, logs, settings and who holds which role.',
+  },
+  'Privileged Role Administrator': {
+    templateId: 'e8611ab8-c189-46e8-94e1-60213ab1f814',
+    description:
+      'Assigns and removes directory roles, Global Administrator included, and reads the directory.',
+  },
+  'Privileged Authentication Administrator': {
+    templateId: '7be44c8a-adaf-4e2a-84d6-ab2649e08a13',
+    description:
+      'Resets passwords and ends lockouts of any user, role holders included, and reads the directory.',
+  },
+  'Authentication Administrator': {
+    templateId: 'c4e39bd9-1100-46d3-8c65-fb160da0071f',
+    description:
+      'Resets passwords and ends lockouts of users who hold no directory role, and reads the directory.',
+  },
+  'Authentication Policy Administrator': {
+    templateId: '0526716b-113d-4c15-b2c8-68e3c22b9f80',
+    description: 'Changes the password policy, Password Protection and smart lockout settings.',
+  },
+  'User Administrator': {
+    templateId: 'fe930be7-5e62-47db-91af-98c3a49a38b1',
+    description: 'Creates, changes, disables and deletes users who hold no directory role.',
+  },
+  'Helpdesk Administrator': {
+    templateId: '729827e3-9c14-49f7-bb1b-9608f156bbb8',
+    description: 'Reads the directory and the lockout state of accounts, to help users with theirs.',
+  },
+  'Global Reader': {
+    templateId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',
+    description: 'Reads everything a Global Administrator can see, including the logs, and changes nothing.',
+  },
+  'Reports Reader': {
+    templateId: '4a5d8f65-41da-4de4-8968-e035b65339cf',
+    description: 'Reads the sign-in log and the directory audit log.',
+  },
+  'Security Reader': {
+    templateId: '5d6b6bb7-de71-4623-b4af-96380a352509',
+    description: 'Reads the sign-in log and the directory audit log for security reviews.',
+  },
+  'Security Operator': {
+    templateId: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f',
+    description: 'Reads the sign-in log and the directory audit log to investigate incidents.',
+  },
+  'Security Administrator': {
+    templateId: '194ae4cb-b126-40b2-bd5b-6091b380977d',
+    description: 'Reads the sign-in log and the directory audit log for security operations.',
+  },
+};
+
+/** Finds a role by name, ignoring case as people type it ("reports reader"). */
+export function directoryRoleByName(name: string): DirectoryRole | undefined {
+  const wanted = name.trim().toLowerCase();
+  return directoryRoles.find((role) => role.toLowerCase() === wanted);
+}
+
+/** Finds a role by its template id (any case), as Graph's role-definition ids name them. */
+export function directoryRoleByTemplateId(templateId: string): DirectoryRole | undefined {
+  const wanted = templateId.toLowerCase();
+  return directoryRoles.find((role) => directoryRoleTemplates[role].templateId === wanted);
+}
+
+/**
+ * Roles that may assign and remove directory roles (`roleManagement/directory/roleAssignments`).
+ * Either can make anyone, themselves included, a Global Administrator, as in Entra: hand them
+ * out as carefully as Global Administrator itself.
+ */
+export const roleAssignmentRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'Privileged Role Administrator',
+];
 
 /** Roles that may reset other users' passwords (Graph's resetPassword requirement). */
 export const passwordResetRoles: readonly DirectoryRole[] = [
@@ -34,9 +126,13 @@ export const userAdministrationRoles: readonly DirectoryRole[] = [
   'User Administrator',
 ];
 
-/** Roles that may read the whole directory. */
+/**
+ * Roles that may read the whole directory. The Privileged Role Administrator is here because
+ * assigning a role starts with finding the user's id.
+ */
 export const directoryReaderRoles: readonly DirectoryRole[] = [
   'Global Administrator',
+  'Privileged Role Administrator',
   'Global Reader',
   'User Administrator',
   'Helpdesk Administrator',

@@ -10,7 +10,7 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { QueryOptions } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { findDomain } from '../tenant/tenant-store.js';
-import { type DirectoryRole, parseRoles } from './roles.js';
+import { type DirectoryRole, directoryRoleTemplates, parseRoles } from './roles.js';
 import { parseUserPrincipalName } from './upn.js';
 import {
   addPasswordHistory,
@@ -19,6 +19,7 @@ import {
   findUserByUpn,
   insertUser,
   listEnabledGlobalAdministratorIds,
+  listRoleHolders as listRoleHolderRows,
   listUsersPage,
   markUserDeleted,
   purgeDeletedUser,
@@ -107,6 +108,63 @@ export function normalizePasswordPolicies(value: string | null | undefined): str
   return kept.length === 0 ? null : kept.join(', ');
 }
 
+/** One change to a user's directory roles. */
+export interface RoleChange {
+  readonly action: 'add' | 'remove';
+  readonly role: DirectoryRole;
+}
+
+/** Who a role change is about, as an audit row names them. */
+export interface RoleMember {
+  readonly id: string;
+  readonly displayName: string | null;
+  readonly userPrincipalName: string | null;
+}
+
+/**
+ * The audit entry of one role membership change, in the form Entra writes it: "Add member to
+ * role" or "Remove member from role", category RoleManagement, the user as target and the role's
+ * name and template id as modified properties (the new value on add, the old one on remove).
+ */
+export function roleMembershipAuditEntry(
+  change: RoleChange,
+  member: RoleMember,
+  outcome: { readonly result: 'success' } | { readonly result: 'failure'; readonly reason: string },
+): AuditEntry {
+  const adding = change.action === 'add';
+  const property = (displayName: string, value: string): ModifiedProperty => ({
+    displayName,
+    oldValue: adding ? null : JSON.stringify(value),
+    newValue: adding ? JSON.stringify(value) : null,
+  });
+  return {
+    activityDisplayName: adding ? 'Add member to role' : 'Remove member from role',
+    category: 'RoleManagement',
+    loggedByService: 'Core Directory',
+    operationType: adding ? 'Assign' : 'Unassign',
+    result: outcome.result,
+    ...(outcome.result === 'failure' ? { resultReason: outcome.reason } : {}),
+    targets: [
+      {
+        id: member.id,
+        displayName: member.displayName,
+        type: 'User',
+        userPrincipalName: member.userPrincipalName,
+        modifiedProperties: [
+          property('Role.DisplayName', change.role),
+          property('Role.TemplateId', directoryRoleTemplates[change.role].templateId),
+        ],
+      },
+    ],
+  };
+}
+
+/** The role names stored for a user, unknown ones kept: a rewrite must not drop what it cannot read. */
+function storedRoleNames(json: string): string[] {
+  const parsed: unknown = JSON.parse(json);
+  return Array.isArray(parsed) ? parsed.filter((r): r is string => typeof r === 'string') : [];
+}
+
 /** One audited property change; values are JSON so that null and "null" stay apart. */
 function modified(displayName: string, oldValue: unknown, newValue: unknown): ModifiedProperty {
   return { displayName, oldValue: JSON.stringify(oldValue), newValue: JSON.stringify(newValue) };
@@ -176,6 +234,7 @@ export function createUserService(deps: UserServiceDeps) {
 
     const passwordHash = await hasher.hash(input.password);
     const now = clock.now().toISOString();
+    const roles = [...new Set(input.roles ?? [])];
     const row: UserRow = {
       id: randomUUID(),
       tenant_id: tenantId,
@@ -194,7 +253,7 @@ export function createUserService(deps: UserServiceDeps) {
       force_change_password_next_sign_in_with_mfa: input.forceChangePasswordNextSignInWithMfa ? 1 : 0,
       last_password_change_at: now,
       user_type: 'Member',
-      roles: JSON.stringify(input.roles ?? []),
+      roles: JSON.stringify(roles),
       session_version: 1,
       sign_in_sessions_valid_from: now,
       on_premises_sync_enabled: null,
@@ -239,6 +298,20 @@ export function createUserService(deps: UserServiceDeps) {
           'create',
           evaluation,
         );
+        // A role given at creation is a role assignment like any other, and audited as one.
+        for (const role of roles) {
+          await insertAudit(
+            trx,
+            tenantId,
+            context,
+            roleMembershipAuditEntry(
+              { action: 'add', role },
+              { id: row.id, displayName: row.display_name, userPrincipalName: row.user_principal_name },
+              { result: 'success' },
+            ),
+            now,
+          );
+        }
       });
     } catch (error) {
       // Two creates racing for one UPN: the unique index decides, and the loser gets the same 409.
@@ -334,11 +407,16 @@ export function createUserService(deps: UserServiceDeps) {
    * Refuses to leave the tenant without an enabled Global Administrator. Runs inside the
    * transaction that disables or deletes `target`, with the administrators' rows locked.
    */
-  async function assertNotLastGlobalAdministrator(trx: Kysely<Database>, target: UserRow): Promise<void> {
+  async function assertNotLastGlobalAdministrator(
+    trx: Kysely<Database>,
+    target: UserRow,
+    message?: string,
+  ): Promise<void> {
     if (target.account_enabled !== 1 || !parseRoles(target.roles).includes('Global Administrator')) return;
     const ids = await listEnabledGlobalAdministratorIds(trx, tenantId, { lock: db.dialect === 'postgres' });
     if (!ids.some((id) => id !== target.id)) {
       throw new RekeyError(7700106, {
+        ...(message === undefined ? {} : { message }),
         details: { id: target.id, userPrincipalName: target.user_principal_name },
       });
     }
@@ -591,5 +669,80 @@ export function createUserService(deps: UserServiceDeps) {
     });
   }
 
-  return { getUser, getDeletedUser, listUsers, createUser, updateUser, deleteUser, restoreUser, purgeUser };
+  /** The live users who hold a directory role (or only `userId`), with the roles Rekey knows. */
+  async function listRoleHolders(
+    options: { readonly userId?: string } = {},
+  ): Promise<Array<{ readonly userId: string; readonly roles: DirectoryRole[] }>> {
+    const rows = await listRoleHolderRows(db.kysely, tenantId, options);
+    return rows.map((row) => ({ userId: row.id, roles: parseRoles(row.roles) }));
+  }
+
+  /**
+   * Gives a live user a directory role or takes one away, with the "Add member to role" /
+   * "Remove member from role" audit row in the same transaction. `changed` is false, and nothing
+   * is written, when the user already held the role (add) or did not hold it (remove). Taking
+   * Global Administrator from the last enabled one is refused (7700106). Who may change roles is
+   * the caller's rule (src/roles/role-service.ts). Sessions are left alone: the guard reads the
+   * roles from the database on every request, so the change applies from the next request.
+   */
+  async function changeDirectoryRole(
+    context: RequestContext,
+    userId: string,
+    change: RoleChange,
+  ): Promise<{ readonly user: UserRow; readonly changed: boolean }> {
+    const lock = db.dialect === 'postgres';
+    const losingGlobalAdministrator = change.action === 'remove' && change.role === 'Global Administrator';
+    const at = clock.now().toISOString();
+    return db.kysely.transaction().execute(async (trx) => {
+      // The administrators' rows are locked before the target's, so that two removals running at
+      // once take their locks in the same order and never wait on each other in a cycle.
+      if (losingGlobalAdministrator) await listEnabledGlobalAdministratorIds(trx, tenantId, { lock });
+      // Locked: two changes to one user's roles at once must not each overwrite the other's.
+      const current = await findUserById(trx, tenantId, userId, { lock });
+      if (!current) throw new RekeyError(7700008, { details: { id: userId } });
+      const stored = storedRoleNames(current.roles);
+      if (stored.includes(change.role) === (change.action === 'add'))
+        return { user: current, changed: false };
+      if (losingGlobalAdministrator) {
+        await assertNotLastGlobalAdministrator(
+          trx,
+          current,
+          'The last enabled Global Administrator cannot lose the Global Administrator role.',
+        );
+      }
+      const roles = JSON.stringify(
+        change.action === 'add' ? [...stored, change.role] : stored.filter((role) => role !== change.role),
+      );
+      await updateUserRow(trx, current.id, { roles, updated_at: at });
+      await insertAudit(
+        trx,
+        tenantId,
+        context,
+        roleMembershipAuditEntry(
+          change,
+          {
+            id: current.id,
+            displayName: current.display_name,
+            userPrincipalName: current.user_principal_name,
+          },
+          { result: 'success' },
+        ),
+        at,
+      );
+      return { user: { ...current, roles, updated_at: at }, changed: true };
+    });
+  }
+
+  return {
+    getUser,
+    getDeletedUser,
+    listUsers,
+    createUser,
+    updateUser,
+    deleteUser,
+    restoreUser,
+    purgeUser,
+    listRoleHolders,
+    changeDirectoryRole,
+  };
 }

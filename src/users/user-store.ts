@@ -47,12 +47,16 @@ export async function insertUser(db: Kysely<Database>, row: NewUserRow): Promise
   await db.insertInto('users').values(row).execute();
 }
 
-/** Finds a user by object id; deleted users only when asked for. */
+/**
+ * Finds a user by object id; deleted users only when asked for. With `lock` the row stays locked
+ * until the transaction ends (PostgreSQL `FOR UPDATE`; pass false on SQLite, whose single writer
+ * needs none), for read-modify-write of a column such as `roles`.
+ */
 export async function findUserById(
   db: Kysely<Database>,
   tenantId: string,
   id: string,
-  options: { readonly includeDeleted?: boolean } = {},
+  options: { readonly includeDeleted?: boolean; readonly lock?: boolean } = {},
 ): Promise<UserRow | undefined> {
   let query = db
     .selectFrom('users')
@@ -60,6 +64,7 @@ export async function findUserById(
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id);
   if (!options.includeDeleted) query = query.where('deleted_at', 'is', null);
+  if (options.lock) query = query.forUpdate();
   return query.executeTakeFirst();
 }
 
@@ -279,6 +284,31 @@ export async function listEnabledGlobalAdministratorIds(
   if (options.lock) query = query.forUpdate();
   const rows = await query.execute();
   return rows.filter((row) => parseRoles(row.roles).includes('Global Administrator')).map((row) => row.id);
+}
+
+/** A live user who holds at least one directory role, with the roles as stored (JSON text). */
+export interface RoleHolderRow {
+  readonly id: string;
+  readonly roles: string;
+}
+
+/**
+ * The live users who hold any directory role (deleted users' roles wait for a restore), or only
+ * `userId` when given. Users without a role store `[]`, which the query leaves out.
+ */
+export async function listRoleHolders(
+  db: Kysely<Database>,
+  tenantId: string,
+  options: { readonly userId?: string } = {},
+): Promise<RoleHolderRow[]> {
+  let query = db
+    .selectFrom('users')
+    .select(['id', 'roles'])
+    .where('tenant_id', '=', tenantId)
+    .where('deleted_at', 'is', null)
+    .where('roles', '<>', '[]');
+  if (options.userId !== undefined) query = query.where('id', '=', options.userId);
+  return query.orderBy('id').execute();
 }
 
 /** One page of a user list, and the total when `$count=true` asked for it. */

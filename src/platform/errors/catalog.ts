@@ -423,7 +423,10 @@ const entries = {
     category: 'directory',
     oauthError: 'invalid_request',
     graphCode: 'Request_BadRequest',
-    remediation: ['Choose a different user principal name or domain name.'],
+    remediation: [
+      'Choose a different user principal name or domain name.',
+      'For a role assignment: the user already holds the role, and the error details name the existing assignment.',
+    ],
   },
   7700012: {
     name: 'ConfirmationRequired',

@@ -37,7 +37,7 @@ const detailsOf = (row: AuditJson | undefined): Record<string, string> =>
 /** What one audit row must say; `initiatedBy` is a UPN, null for Rekey itself, or unchecked. */
 interface ExpectedAudit {
   readonly activityDisplayName: string;
-  readonly category: 'UserManagement' | 'DirectoryManagement' | 'Policy';
+  readonly category: 'UserManagement' | 'DirectoryManagement' | 'Policy' | 'RoleManagement';
   readonly result: 'success' | 'failure';
   readonly initiatedBy?: string | null;
   readonly targetId: string;
@@ -636,6 +636,40 @@ describe.each(dialects)('audit coverage of the API on %s', (dialect) => {
       ],
     ]);
 
+    // Role management: an assignment, its removal, and an attempt by someone who may not.
+    const roleBase = '/v1.0/roleManagement/directory/roleAssignments';
+    const reportsReader = '4a5d8f65-41da-4de4-8968-e035b65339cf';
+    const newReader = await rekey.createUser('coverage.newreader', password);
+    const assigned = await perform(201, 'POST', roleBase, admin, 'cov-role-assign', {
+      principalId: newReader.id,
+      roleDefinitionId: reportsReader,
+      directoryScopeId: '/',
+    });
+    const roleAudit = (result: 'success' | 'failure', activity: string, by: string): ExpectedAudit => ({
+      activityDisplayName: activity,
+      category: 'RoleManagement',
+      result,
+      initiatedBy: by,
+      targetId: newReader.id,
+    });
+    checks.push(['cov-role-assign', [roleAudit('success', 'Add member to role', adminUpn)]]);
+    const assignmentId = assigned.json<{ id: string }>().id;
+    await perform(204, 'DELETE', `${roleBase}/${assignmentId}`, admin, 'cov-role-remove');
+    checks.push(['cov-role-remove', [roleAudit('success', 'Remove member from role', adminUpn)]]);
+    expectErrorCode(
+      await send('POST', roleBase, userAdmin.token, 'cov-role-refused', {
+        principalId: newReader.id,
+        roleDefinitionId: reportsReader,
+        directoryScopeId: '/',
+      }),
+      403,
+      7700103,
+    );
+    checks.push([
+      'cov-role-refused',
+      [roleAudit('failure', 'Add member to role', 'coverage.useradmin@example.com')],
+    ]);
+
     const rowsOf = new Map<string, AuditJson[]>();
     for (const [correlationId, expected] of checks) {
       rowsOf.set(correlationId, await expectAudits(rekey, reader, correlationId, expected));
@@ -742,6 +776,10 @@ describe.each(dialects)('audit coverage of the CLI on %s', (dialect) => {
     await expectCliAudit('Restore user', 'UserManagement', created.id);
     await run('users', 'unlock', 'frank.cli@example.com');
     await expectCliAudit('Unlock user account', 'UserManagement', created.id);
+    await run('users', 'roles', 'frank.cli@example.com', '--add', 'Reports Reader');
+    await expectCliAudit('Add member to role', 'RoleManagement', created.id);
+    await run('users', 'roles', 'frank.cli@example.com', '--remove', 'Reports Reader');
+    await expectCliAudit('Remove member from role', 'RoleManagement', created.id);
     await run('lockout', 'set', '--threshold', '11');
     await expectCliAudit('Update smart lockout policy', 'Policy', 'smartLockout');
     await run('policy', 'set', '--min-length', '9', '--yes');

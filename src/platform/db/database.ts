@@ -16,6 +16,7 @@ import { RekeyError } from '../errors/rekey-error.js';
 import * as initial from './migrations/0001-initial.js';
 import * as tenantSettings from './migrations/0002-tenant-settings.js';
 import * as lockoutAndLogs from './migrations/0003-lockout-and-logs.js';
+import * as auditTargetOrder from './migrations/0004-audit-target-order.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -34,6 +35,7 @@ const migrations: ReadonlyArray<
   ['0001-initial', initial.up],
   ['0002-tenant-settings', tenantSettings.up],
   ['0003-lockout-and-logs', lockoutAndLogs.up],
+  ['0004-audit-target-order', auditTargetOrder.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

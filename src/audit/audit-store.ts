@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { v7 as timeOrderedUuid } from 'uuid';
 import type { Database, DirectoryAuditRow } from '../platform/db/schema.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
 import {
   type CheckedFilter,
   type CountedPage,
@@ -131,6 +132,41 @@ export async function insertAudit(
   if (db.isTransaction) await write(db);
   else await db.transaction().execute(write);
   return id;
+}
+
+/** The `resultReason` of a failed or refused action: the code and message its caller was given. */
+export function failureReason(error: { readonly code: number; readonly message: string }): string {
+  return `AADSTS${error.code}: ${error.message}`;
+}
+
+/** What {@link auditRefusals} needs to audit a refused action. */
+export interface RefusalAudit {
+  readonly db: Kysely<Database>;
+  readonly tenantId: string;
+  readonly context: RequestContext;
+  /** The catalog codes by which the directory's own rules refuse the action. */
+  readonly codes: ReadonlySet<number>;
+  /** The failure's audit entry; `resultReason` is {@link failureReason} of the refusal. */
+  readonly entry: (refusal: RekeyError) => AuditEntry | Promise<AuditEntry>;
+  readonly now: () => string;
+}
+
+/**
+ * Runs an administrative action. When the directory's own rules refuse it (a code in
+ * `audit.codes`), the attempt is audited as a failure before the error reaches the caller:
+ * those refusals are what an auditor looks for. The row is written outside the action's
+ * transaction, which the refusal rolls back; other errors pass through unaudited.
+ */
+export async function auditRefusals<T>(audit: RefusalAudit, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof RekeyError && audit.codes.has(error.code)) {
+      const entry = await audit.entry(error);
+      await insertAudit(audit.db, audit.tenantId, audit.context, entry, audit.now());
+    }
+    throw error;
+  }
 }
 
 export type DirectoryAuditListPage = CountedPage<DirectoryAuditRow>;

@@ -1,3 +1,4 @@
+import { failureReason } from '../audit/audit-store.js';
 import { lockLogDetails } from '../lockout/lockout-policy.js';
 import type { DirectoryAuditRow, SignInRow } from '../platform/db/schema.js';
 import { findCatalogEntry } from '../platform/errors/catalog.js';
@@ -730,7 +731,7 @@ const changeFailureCodes = [120000, 120002, 120003, 120018, 7700501] as const;
 function resultReasonFor(code: number): string {
   const entry = findCatalogEntry(code);
   if (!entry) throw new Error(`the generator uses ${code}, which is not in the catalog`);
-  return `AADSTS${code}: ${entry.message}`;
+  return failureReason(entry);
 }
 const changeFailureReasons = changeFailureCodes.map(resultReasonFor);
 

@@ -1,4 +1,4 @@
-import { type AuditTarget, insertAudit } from '../audit/audit-store.js';
+import { type AuditTarget, failureReason, insertAudit } from '../audit/audit-store.js';
 import { findResetTarget } from '../passwords/operation-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
@@ -365,7 +365,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
           loggedByService: 'Core Directory',
           operationType: 'Update',
           result: 'failure',
-          resultReason: `AADSTS${error.code}: ${error.message}`,
+          resultReason: failureReason(error),
           targets: [
             {
               id: target.id,

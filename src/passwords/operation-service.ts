@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { type AuditEntry, insertAudit } from '../audit/audit-store.js';
+import { type AuditEntry, failureReason, insertAudit } from '../audit/audit-store.js';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import { describeClearedLockout, type LockoutService } from '../lockout/lockout-service.js';
 import { resetLockoutStates } from '../lockout/lockout-store.js';
@@ -280,7 +280,7 @@ export function createOperationService(deps: OperationServiceDeps) {
         category: 'UserManagement',
         operationType: 'Update',
         result: 'failure',
-        resultReason: `AADSTS${error.code}: ${error.message}`,
+        resultReason: failureReason(error),
         targets: [
           {
             id: user.id,
@@ -329,7 +329,7 @@ export function createOperationService(deps: OperationServiceDeps) {
         category: 'UserManagement',
         operationType: 'Update',
         result: 'failure',
-        resultReason: `AADSTS${terminated.code}: ${terminated.message}`,
+        resultReason: failureReason(terminated),
         targets: [
           {
             id: operation.user_id,

@@ -1,4 +1,4 @@
-import { insertAudit } from '../audit/audit-store.js';
+import { auditRefusals as auditRefusalsOf, failureReason } from '../audit/audit-store.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { UserRow } from '../platform/db/schema.js';
@@ -147,33 +147,30 @@ export function createRoleService(deps: RoleServiceDeps) {
   }
 
   /**
-   * Runs a role change. When the directory's rules refuse it (a caller who may not change roles,
-   * the last Global Administrator losing the role), the attempt is audited as a failure, outside
-   * the change's rolled-back transaction, before the error reaches the caller.
+   * Runs a role change, auditing a refusal by the directory's rules (a caller who may not change
+   * roles, the last Global Administrator losing the role) as a failure.
    */
-  async function auditRefusals<T>(
+  function auditRefusals<T>(
     context: RequestContext,
     change: RoleChange,
     principalId: string,
     action: () => Promise<T>,
   ): Promise<T> {
-    try {
-      return await action();
-    } catch (error) {
-      if (error instanceof RekeyError && refusalCodes.has(error.code)) {
-        await insertAudit(
-          db.kysely,
-          tenantId,
-          context,
+    return auditRefusalsOf(
+      {
+        db: db.kysely,
+        tenantId,
+        context,
+        codes: refusalCodes,
+        entry: async (refusal) =>
           roleMembershipAuditEntry(change, await memberForAudit(principalId), {
             result: 'failure',
-            reason: `AADSTS${error.code}: ${error.message}`,
+            reason: failureReason(refusal),
           }),
-          clock.now().toISOString(),
-        );
-      }
-      throw error;
-    }
+        now: () => clock.now().toISOString(),
+      },
+      action,
+    );
   }
 
   /**

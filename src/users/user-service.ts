@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { type AuditEntry, insertAudit, type ModifiedProperty } from '../audit/audit-store.js';
+import {
+  type AuditEntry,
+  auditRefusals as auditRefusalsOf,
+  failureReason,
+  insertAudit,
+  type ModifiedProperty,
+} from '../audit/audit-store.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -352,39 +358,34 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   /**
-   * Runs an administrative action on `target`. When the directory's own rules refuse it (a role
-   * holder changed by a non-Global Administrator, the last Global Administrator disabled or
-   * deleted, an administrator deleting themselves), the attempt is audited as a failure before
-   * the error reaches the caller: those refusals are what an auditor looks for. The audit row is
-   * written outside the action's transaction, which the refusal rolls back.
+   * Runs an administrative action on `target`, auditing a refusal by the directory's own rules (a
+   * role holder changed by a non-Global Administrator, the last Global Administrator disabled or
+   * deleted, an administrator deleting themselves) as a failure.
    */
-  async function auditRefusals<T>(
+  function auditRefusals<T>(
     context: RequestContext,
     activity: Pick<AuditEntry, 'activityDisplayName' | 'operationType'>,
     target: UserRow,
     action: () => Promise<T>,
   ): Promise<T> {
-    try {
-      return await action();
-    } catch (error) {
-      if (error instanceof RekeyError && refusalCodes.has(error.code)) {
-        await insertAudit(
-          db.kysely,
-          tenantId,
-          context,
-          {
-            ...activity,
-            category: 'UserManagement',
-            loggedByService: 'Core Directory',
-            result: 'failure',
-            resultReason: `AADSTS${error.code}: ${error.message}`,
-            targets: [auditTarget(target)],
-          },
-          clock.now().toISOString(),
-        );
-      }
-      throw error;
-    }
+    return auditRefusalsOf(
+      {
+        db: db.kysely,
+        tenantId,
+        context,
+        codes: refusalCodes,
+        entry: (refusal) => ({
+          ...activity,
+          category: 'UserManagement',
+          loggedByService: 'Core Directory',
+          result: 'failure',
+          resultReason: failureReason(refusal),
+          targets: [auditTarget(target)],
+        }),
+        now: () => clock.now().toISOString(),
+      },
+      action,
+    );
   }
 
   /**

@@ -90,6 +90,42 @@ const audits: Record<OperationKind, Pick<AuditEntry, 'activityDisplayName' | 'lo
 /** The operations that end a smart lockout when they complete. */
 const resets: ReadonlySet<OperationKind> = new Set(['adminReset', 'selfServiceReset']);
 
+/** Every role that may reset someone's password by some path (User Administrator through PATCH). */
+const anyResetRoles: readonly DirectoryRole[] = [...passwordResetRoles, 'User Administrator'];
+
+/**
+ * An administrator's reset is judged again when it commits, on the requester and the target as
+ * they are then: the reset was accepted against the roles of that moment, and roles change.
+ * A target made an administrator since (or a requester who lost the role that allowed it, or
+ * was disabled or deleted) ends the operation with 7700103 instead of handing over an account
+ * the requester may no longer reset. Without a requesting user (the CLI) there is nothing to
+ * judge: the operator holds the database.
+ */
+async function assertResetStillAllowed(
+  trx: Kysely<Database>,
+  tenantId: string,
+  operation: PasswordOperationRow,
+  target: UserRow,
+): Promise<void> {
+  if (operation.kind !== 'adminReset' || operation.requested_by_user_id === null) return;
+  const requester = await findUserById(trx, tenantId, operation.requested_by_user_id);
+  const roles = requester && requester.account_enabled === 1 ? parseRoles(requester.roles) : [];
+  if (!hasAnyRole(roles, anyResetRoles)) {
+    throw new RekeyError(7700103, {
+      message: 'The administrator who asked for this reset may no longer reset passwords.',
+      details: { requiredRoles: anyResetRoles },
+    });
+  }
+  const targetRoles = parseRoles(target.roles);
+  if (targetRoles.length > 0 && !hasAnyRole(roles, privilegedPasswordResetRoles)) {
+    throw new RekeyError(7700103, {
+      message:
+        'The user was given a directory role after this reset was accepted; only a Global Administrator or Privileged Authentication Administrator can reset it.',
+      details: { requiredRoles: privilegedPasswordResetRoles, targetRoles },
+    });
+  }
+}
+
 /** Graph's `longRunningOperation` status of an operation state. */
 export function graphOperationStatus(
   row: PasswordOperationRow,
@@ -399,6 +435,11 @@ export function createOperationService(deps: OperationServiceDeps) {
           error: null,
         });
         if (!moved) return false;
+        // Locked on PostgreSQL: a role assignment to this user waits for this commit, or this
+        // commit sees the role (SQLite's single writer orders them anyway).
+        const target = await findUserById(trx, tenantId, user.id, { lock: db.dialect === 'postgres' });
+        if (!target) throw new RekeyError(7700105);
+        await assertResetStillAllowed(trx, tenantId, operation, target);
         await upsertCredential(trx, user.id, passwordHash, at);
         await addPasswordHistory(trx, user.id, passwordHash, at);
         await trimPasswordHistory(trx, user.id, historyDepth);

@@ -211,6 +211,62 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
     }
   });
 
+  it('judges the rights again when the reset commits: a target made an administrator since, or a requester who lost the role, ends it with 7700103', async () => {
+    const oldPassword = 'Willow-Brook-31!';
+    const planted = 'Granite-Valley-58!';
+    const roleAssignments = '/v1.0/roleManagement/directory/roleAssignments';
+    const authAdmin = await rekey.createUserWithToken('reset.authadmin', oldPassword, {
+      roles: ['Authentication Administrator'],
+    });
+    const statusOf = async (location: string) =>
+      (await getOperation(admin, location)).json<{ status: string; statusDetail: string | null }>();
+
+    // Accepted while the target held no role; the target is a Global Administrator by the time
+    // the worker runs.
+    const promoted = await rekey.createUserWithToken('reset.promoted', oldPassword);
+    const first = await reset(authAdmin.token, promoted.id, { newPassword: planted });
+    expect(first.statusCode, first.body).toBe(202);
+    const promotion = await rekey.app.inject({
+      method: 'POST',
+      url: roleAssignments,
+      headers: bearer(admin),
+      payload: {
+        principalId: promoted.id,
+        roleDefinitionId: '62e90394-69f5-4237-9190-012177145e10',
+        directoryScopeId: '/',
+      },
+    });
+    expect(promotion.statusCode, promotion.body).toBe(201);
+    await rekey.operations.runDueOperations();
+    const refused = await statusOf(String(first.headers['location']));
+    expect(refused.status).toBe('failed');
+    expect(refused.statusDetail).toContain('AADSTS7700103');
+    expect(await rekey.signInCode(promoted.userPrincipalName, planted)).toBe(50126);
+    expect(await rekey.signInCode(promoted.userPrincipalName, oldPassword)).toBe(0);
+
+    // Accepted from an Authentication Administrator who no longer is one when it commits.
+    const plain = await rekey.createUserWithToken('reset.plain', oldPassword);
+    const second = await reset(authAdmin.token, plain.id, { newPassword: planted });
+    expect(second.statusCode, second.body).toBe(202);
+    const held = await rekey.app.inject({
+      method: 'GET',
+      url: `${roleAssignments}?$filter=${encodeURIComponent(`principalId eq '${authAdmin.id}'`)}`,
+      headers: bearer(admin),
+    });
+    const [assignment] = held.json<{ value: Array<{ id: string }> }>().value;
+    const removal = await rekey.app.inject({
+      method: 'DELETE',
+      url: `${roleAssignments}/${assignment?.id}`,
+      headers: bearer(admin),
+    });
+    expect(removal.statusCode, removal.body).toBe(204);
+    await rekey.operations.runDueOperations();
+    const lapsed = await statusOf(String(second.headers['location']));
+    expect(lapsed.status).toBe('failed');
+    expect(lapsed.statusDetail).toContain('AADSTS7700103');
+    expect(await rekey.signInCode(plain.userPrincipalName, oldPassword)).toBe(0);
+  });
+
   it('refuses an administrator resetting their own password with 7700104', async () => {
     const admins = await rekey.db.kysely
       .selectFrom('users')

@@ -405,6 +405,23 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   /**
+   * Reads `id` again inside `trx` for a change judged on it, locked until the transaction ends
+   * on PostgreSQL (SQLite's single writer needs none), so a concurrent role assignment to the
+   * user either waits for the change or is seen by it. With `lockAdministrators`, the enabled
+   * Global Administrators' rows are locked first: every transaction takes these locks in that
+   * one order, so two of them never wait on each other in a cycle.
+   */
+  async function lockUserForChange(
+    trx: Kysely<Database>,
+    id: string,
+    lockAdministrators: boolean,
+  ): Promise<UserRow | undefined> {
+    const lock = db.dialect === 'postgres';
+    if (lockAdministrators && lock) await listEnabledGlobalAdministratorIds(trx, tenantId, { lock });
+    return findUserById(trx, tenantId, id, { lock });
+  }
+
+  /**
    * Refuses to leave the tenant without an enabled Global Administrator. Runs inside the
    * transaction that disables or deletes `target`, with the administrators' rows locked.
    */
@@ -474,8 +491,10 @@ export function createUserService(deps: UserServiceDeps) {
 
     const at = clock.now().toISOString();
     return db.kysely.transaction().execute(async (trx) => {
-      const current = await findUserById(trx, tenantId, target.id);
+      const current = await lockUserForChange(trx, target.id, changes.accountEnabled === false);
       if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
+      // Judged again on the locked row: the user may have been given a role since the first look.
+      assertMayManage(context, current);
       const update: UserUpdate = {};
       const profile: ModifiedProperty[] = [];
       const record = (
@@ -593,8 +612,9 @@ export function createUserService(deps: UserServiceDeps) {
         assertMayManage(context, target);
         const at = clock.now().toISOString();
         await db.kysely.transaction().execute(async (trx) => {
-          const current = await findUserById(trx, tenantId, target.id);
+          const current = await lockUserForChange(trx, target.id, true);
           if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
+          assertMayManage(context, current);
           await assertNotLastGlobalAdministrator(trx, current);
           if (!(await markUserDeleted(trx, current.id, at)))
             throw new RekeyError(7700008, { details: { id: idOrUpn } });
@@ -691,15 +711,12 @@ export function createUserService(deps: UserServiceDeps) {
     userId: string,
     change: RoleChange,
   ): Promise<{ readonly user: UserRow; readonly changed: boolean }> {
-    const lock = db.dialect === 'postgres';
     const losingGlobalAdministrator = change.action === 'remove' && change.role === 'Global Administrator';
     const at = clock.now().toISOString();
     return db.kysely.transaction().execute(async (trx) => {
-      // The administrators' rows are locked before the target's, so that two removals running at
-      // once take their locks in the same order and never wait on each other in a cycle.
-      if (losingGlobalAdministrator) await listEnabledGlobalAdministratorIds(trx, tenantId, { lock });
-      // Locked: two changes to one user's roles at once must not each overwrite the other's.
-      const current = await findUserById(trx, tenantId, userId, { lock });
+      // Locked: two changes to one user's roles at once must not each overwrite the other's, and
+      // a reset or change judged on the user's roles commits before or after, never across.
+      const current = await lockUserForChange(trx, userId, losingGlobalAdministrator);
       if (!current) throw new RekeyError(7700008, { details: { id: userId } });
       const stored = storedRoleNames(current.roles);
       if (stored.includes(change.role) === (change.action === 'add'))

@@ -146,8 +146,11 @@ export interface RefusalAudit {
   readonly context: RequestContext;
   /** The catalog codes by which the directory's own rules refuse the action. */
   readonly codes: ReadonlySet<number>;
-  /** The failure's audit entry; `resultReason` is {@link failureReason} of the refusal. */
-  readonly entry: (refusal: RekeyError) => AuditEntry | Promise<AuditEntry>;
+  /**
+   * The failure's audit entry (`resultReason` is {@link failureReason} of the refusal), or
+   * undefined when the refusal concerns no directory object and there is nothing to audit.
+   */
+  readonly entry: (refusal: RekeyError) => AuditEntry | undefined | Promise<AuditEntry | undefined>;
   readonly now: () => string;
 }
 
@@ -163,7 +166,7 @@ export async function auditRefusals<T>(audit: RefusalAudit, action: () => Promis
   } catch (error) {
     if (error instanceof RekeyError && audit.codes.has(error.code)) {
       const entry = await audit.entry(error);
-      await insertAudit(audit.db, audit.tenantId, audit.context, entry, audit.now());
+      if (entry) await insertAudit(audit.db, audit.tenantId, audit.context, entry, audit.now());
     }
     throw error;
   }

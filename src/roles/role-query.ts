@@ -31,6 +31,8 @@ export const roleDefinitionsResource: ResourceDescription = {
     isBuiltIn: 'default',
     isEnabled: 'default',
     templateId: 'default',
+    resourceScopes: 'default',
+    version: 'default',
     rolePermissions: 'default',
   },
   filter: {
@@ -57,6 +59,8 @@ export const roleAssignmentsResource: ResourceDescription = {
     principalId: 'default',
     roleDefinitionId: 'default',
     directoryScopeId: 'default',
+    appScopeId: 'default',
+    condition: 'default',
   },
   filter: {
     properties: {
@@ -75,21 +79,27 @@ export const roleAssignmentsResource: ResourceDescription = {
 
 type Item = Readonly<Record<string, unknown>>;
 
+/**
+ * Paths whose text compares exactly rather than ignoring case, such as an assignment's id
+ * (base64url, where case is part of the value).
+ */
+type ExactPaths = ReadonlySet<string>;
+
 /** A property's value as the filter sees it: text in lower case (compares ignore case), else as is. */
-function propertyValue(item: Item, path: string): ScalarValue | null {
+function propertyValue(item: Item, path: string, exact: ExactPaths): ScalarValue | null {
   const value = item[path];
-  if (typeof value === 'string') return value.toLowerCase();
+  if (typeof value === 'string') return exact.has(path) ? value : value.toLowerCase();
   if (typeof value === 'number' || typeof value === 'boolean') return value;
   return null;
 }
 
-function normalised(value: ScalarValue | null): ScalarValue | null {
-  return typeof value === 'string' ? value.toLowerCase() : value;
+function normalised(value: ScalarValue | null, path: string, exact: ExactPaths): ScalarValue | null {
+  return typeof value === 'string' && !exact.has(path) ? value.toLowerCase() : value;
 }
 
-function compare(condition: CheckedComparison, item: Item): boolean {
-  const left = propertyValue(item, condition.field.path);
-  const right = normalised(condition.value);
+function compare(condition: CheckedComparison, item: Item, exact: ExactPaths): boolean {
+  const left = propertyValue(item, condition.field.path, exact);
+  const right = normalised(condition.value, condition.field.path, exact);
   switch (condition.operator) {
     case 'eq':
       return left === right;
@@ -110,32 +120,32 @@ function compare(condition: CheckedComparison, item: Item): boolean {
   }
 }
 
-function stringFunction(condition: CheckedStringFunction, item: Item): boolean {
-  const value = propertyValue(item, condition.field.path);
+function stringFunction(condition: CheckedStringFunction, item: Item, exact: ExactPaths): boolean {
+  const value = propertyValue(item, condition.field.path, exact);
   if (typeof value !== 'string') return false;
-  const wanted = condition.value.toLowerCase();
+  const wanted = exact.has(condition.field.path) ? condition.value : condition.value.toLowerCase();
   return condition.name === 'startswith' ? value.startsWith(wanted) : value.endsWith(wanted);
 }
 
 /** True when `item` (a Graph object) satisfies a filter checked against its resource. */
-export function matchesFilter(filter: CheckedFilter, item: Item): boolean {
+export function matchesFilter(filter: CheckedFilter, item: Item, exact: ExactPaths = new Set()): boolean {
   switch (filter.kind) {
     case 'and':
-      return filter.operands.every((operand) => matchesFilter(operand, item));
+      return filter.operands.every((operand) => matchesFilter(operand, item, exact));
     case 'or':
-      return filter.operands.some((operand) => matchesFilter(operand, item));
+      return filter.operands.some((operand) => matchesFilter(operand, item, exact));
     case 'not':
-      return !matchesFilter(filter.operand, item);
+      return !matchesFilter(filter.operand, item, exact);
     case 'constant':
       return filter.value;
     case 'compare':
-      return compare(filter, item);
+      return compare(filter, item, exact);
     case 'in': {
-      const value = propertyValue(item, filter.field.path);
-      return filter.values.some((candidate) => normalised(candidate) === value);
+      const value = propertyValue(item, filter.field.path, exact);
+      return filter.values.some((candidate) => normalised(candidate, filter.field.path, exact) === value);
     }
     case 'function':
-      return stringFunction(filter, item);
+      return stringFunction(filter, item, exact);
     case 'any':
       // The resources above declare no collections, so the validator never lets a lambda through.
       throw new RekeyError(7700007, { message: 'Lambda operators are not supported on this resource.' });
@@ -181,12 +191,16 @@ export interface InMemoryPage<T> {
 
 /**
  * Applies validated OData options to a list of Graph objects: filter, sort, keyset paging from
- * the `$skiptoken` cursor and `$top`.
+ * the `$skiptoken` cursor and `$top`. Text compares ignoring case except on the `exact` paths.
  */
-export function queryInMemory<T extends Item>(items: readonly T[], options: QueryOptions): InMemoryPage<T> {
+export function queryInMemory<T extends Item>(
+  items: readonly T[],
+  options: QueryOptions,
+  exact: ExactPaths = new Set(),
+): InMemoryPage<T> {
   const keyOf = (item: T) => options.sort.map((s) => sortValueOf(item, s.property));
   const matching = items
-    .filter((item) => options.filter === undefined || matchesFilter(options.filter, item))
+    .filter((item) => options.filter === undefined || matchesFilter(options.filter, item, exact))
     .sort((a, b) => compareKeys(keyOf(a), keyOf(b), options));
   const { cursor } = options;
   const after =

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
 import { bearer, expectErrorCode, type Json } from '../../test/support/http-helpers.js';
 import { adminUpn, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { systemContext } from '../platform/request-context.js';
 import { directoryRoles, directoryRoleTemplates } from '../users/roles.js';
+import { listEnabledGlobalAdministratorIds } from '../users/user-store.js';
 
 const password = 'Granite-Beacon-62-Wq!';
 const base = '/v1.0/roleManagement/directory';
@@ -114,6 +116,8 @@ describe.each(dialects)('role management API on %s', (dialect) => {
       isBuiltIn: true,
       isEnabled: true,
       templateId: reportsReaderId,
+      resourceScopes: ['/'],
+      version: null,
       rolePermissions: [],
     });
 
@@ -177,6 +181,8 @@ describe.each(dialects)('role management API on %s', (dialect) => {
       principalId: rita.id,
       roleDefinitionId: reportsReaderId,
       directoryScopeId: '/',
+      appScopeId: null,
+      condition: null,
     });
     expect(created.headers['location']).toBe(`http://rekey.test${base}/roleAssignments/${assignment.id}`);
     expect(await rolesOf(rita.id)).toEqual(['Reports Reader']);
@@ -195,7 +201,19 @@ describe.each(dialects)('role management API on %s', (dialect) => {
       principalId: rita.id,
       roleDefinitionId: reportsReaderId,
       directoryScopeId: '/',
+      appScopeId: null,
+      condition: null,
     });
+
+    // Ids are base64url, where case matters: $filter compares them exactly, as GET by id does.
+    const byId = (id: string) =>
+      call('GET', `${base}/roleAssignments?$filter=${encodeURIComponent(`id eq '${id}'`)}`, admin);
+    expect((await byId(assignment.id)).json<{ value: AssignmentJson[] }>().value).toHaveLength(1);
+    const swapped = [...assignment.id]
+      .map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()))
+      .join('');
+    expect((await byId(swapped)).json<{ value: AssignmentJson[] }>().value).toEqual([]);
+    expectErrorCode(await call('GET', `${base}/roleAssignments/${swapped}`, admin), 404, 7700008);
 
     const removed = await call('DELETE', `${base}/roleAssignments/${assignment.id}`, admin, {
       correlationId: `remove-${dialect}`,
@@ -285,6 +303,30 @@ describe.each(dialects)('role management API on %s', (dialect) => {
       initiatedBy: { user: { userPrincipalName: userAdmin.userPrincipalName } },
       targetResources: [{ id: target.id, userPrincipalName: target.userPrincipalName }],
     });
+    // An upper-case spelling of the id is audited under the user's own id, so the attempt shows
+    // in the user's audit history; an id nobody has is refused alike and writes nothing.
+    expectErrorCode(
+      await assign(
+        userAdmin.token,
+        target.id.toUpperCase(),
+        globalAdministratorId,
+        `refused-upper-${dialect}`,
+      ),
+      403,
+      7700103,
+    );
+    expect(await auditsOf(`refused-upper-${dialect}`)).toMatchObject([
+      {
+        result: 'failure',
+        targetResources: [{ id: target.id, userPrincipalName: target.userPrincipalName }],
+      },
+    ]);
+    expectErrorCode(
+      await assign(userAdmin.token, nobodyId, globalAdministratorId, `refused-nobody-${dialect}`),
+      403,
+      7700103,
+    );
+    expect(await auditsOf(`refused-nobody-${dialect}`)).toEqual([]);
 
     // Reading assignments is for directory readers; a Reports Reader is not one.
     expectErrorCode(await call('GET', `${base}/roleAssignments`, reader.token), 403, 7700103);
@@ -456,5 +498,38 @@ describe.each(dialects)('role management API on %s', (dialect) => {
     expectErrorCode(await query('$top=0'), 400, 7700007);
     expectErrorCode(await query('$skiptoken=garbage'), 400, 7700007);
     expect(await rolesOf(ursula.id)).toEqual([]);
+  });
+  it('keeps one enabled Global Administrator when removals, disables and deletes of all of them run at once', async () => {
+    // Five rounds. Each adds three Global Administrators, then takes the role from every enabled
+    // one at once: the harness's admin loses the role (restored after the round, so the tests
+    // that follow keep it), the others are in turn demoted, disabled or deleted. The changes run
+    // as the operator (no actor, as at the CLI), so only the last-administrator rule refuses.
+    const remove = { action: 'remove', role: 'Global Administrator' } as const;
+    for (let round = 0; round < 5; round++) {
+      for (const n of [1, 2, 3]) {
+        await rekey.createUser(`race${round}.ga${n}`, password, { roles: ['Global Administrator'] });
+      }
+      const operator = systemContext(`race-${round}-${dialect}`);
+      const before = await listEnabledGlobalAdministratorIds(rekey.db.kysely, rekey.tenant.id, {
+        lock: false,
+      });
+      const changes = before.map((id, i) => {
+        if (id === adminId || i % 3 === 0) return rekey.users.changeDirectoryRole(operator, id, remove);
+        if (i % 3 === 1) return rekey.users.updateUser(operator, id, { accountEnabled: false });
+        return rekey.users.deleteUser(operator, id);
+      });
+      const outcomes = await Promise.allSettled(changes);
+      const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+      for (const outcome of refused) expect(outcome.reason).toMatchObject({ code: 7700106 });
+      const left = await listEnabledGlobalAdministratorIds(rekey.db.kysely, rekey.tenant.id, { lock: false });
+      expect(left, `round ${round}`).toHaveLength(1);
+      expect(refused, `round ${round}`).toHaveLength(1);
+      if (!left.includes(adminId)) {
+        await rekey.users.changeDirectoryRole(operator, adminId, {
+          action: 'add',
+          role: 'Global Administrator',
+        });
+      }
+    }
   });
 });

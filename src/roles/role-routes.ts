@@ -96,7 +96,8 @@ export function roleManagementRoutes(deps: RoleManagementRoutesDeps): FastifyPlu
       { preHandler: guard.requireRole(directoryReaderRoles) },
       async (request) => {
         const options = parseQueryOptions(odataQueryOf(request), roleAssignmentsResource);
-        const page = queryInMemory(await roles.listAssignments(), options);
+        // Assignment ids are base64url: `id eq` compares them exactly, as GET by id does.
+        const page = queryInMemory(await roles.listAssignments(), options, new Set(['id']));
         return listBody(request, options, page);
       },
     );

@@ -36,6 +36,10 @@ export type RoleDefinition = {
   readonly isBuiltIn: true;
   readonly isEnabled: true;
   readonly templateId: string;
+  /** Graph's only scope of a role definition: the whole directory. */
+  readonly resourceScopes: readonly ['/'];
+  /** Rekey does not version its built-in roles. */
+  readonly version: null;
   /** Rekey grants by role name, not by Entra's resource actions, so it lists none. */
   readonly rolePermissions: readonly never[];
 };
@@ -46,6 +50,9 @@ export type RoleAssignment = {
   readonly principalId: string;
   readonly roleDefinitionId: string;
   readonly directoryScopeId: '/';
+  /** Application scopes and conditions are not assigned by Rekey: always null. */
+  readonly appScopeId: null;
+  readonly condition: null;
 };
 
 export interface NewRoleAssignment {
@@ -74,6 +81,8 @@ export function toRoleDefinition(role: DirectoryRole): RoleDefinition {
     isBuiltIn: true,
     isEnabled: true,
     templateId,
+    resourceScopes: ['/'],
+    version: null,
     rolePermissions: [],
   };
 }
@@ -86,6 +95,8 @@ export function toRoleAssignment(role: DirectoryRole, principalId: string): Role
     principalId,
     roleDefinitionId,
     directoryScopeId: '/',
+    appScopeId: null,
+    condition: null,
   };
 }
 
@@ -136,13 +147,17 @@ export function createRoleService(deps: RoleServiceDeps) {
     throw new RekeyError(7700008, { details: { id } });
   }
 
-  /** Finds the member a refusal is about, for its audit row; never throws (the refusal wins). */
-  async function memberForAudit(principalId: string): Promise<RoleMember> {
+  /**
+   * The member a refusal is about, for its audit row, or undefined when no live user has that id
+   * (nothing was at stake, and any signed-in caller could otherwise write audit rows at will).
+   * Never throws: the refusal wins.
+   */
+  async function memberForAudit(principalId: string): Promise<RoleMember | undefined> {
     try {
       const user = await users.getUser(principalId);
       return { id: user.id, displayName: user.display_name, userPrincipalName: user.user_principal_name };
     } catch {
-      return { id: principalId, displayName: null, userPrincipalName: null };
+      return undefined;
     }
   }
 
@@ -162,11 +177,13 @@ export function createRoleService(deps: RoleServiceDeps) {
         tenantId,
         context,
         codes: refusalCodes,
-        entry: async (refusal) =>
-          roleMembershipAuditEntry(change, await memberForAudit(principalId), {
-            result: 'failure',
-            reason: failureReason(refusal),
-          }),
+        entry: async (refusal) => {
+          const member = await memberForAudit(principalId);
+          return (
+            member &&
+            roleMembershipAuditEntry(change, member, { result: 'failure', reason: failureReason(refusal) })
+          );
+        },
         now: () => clock.now().toISOString(),
       },
       action,
@@ -212,9 +229,11 @@ export function createRoleService(deps: RoleServiceDeps) {
       });
     }
     const change: RoleChange = { action: 'add', role };
-    return auditRefusals(context, change, input.principalId, async () => {
+    // Object ids are lower case: an upper-case spelling must name the same user in the audit row.
+    const principalId = input.principalId.toLowerCase();
+    return auditRefusals(context, change, principalId, async () => {
       assertMayAssignRoles(context);
-      const user = await liveUser(input.principalId);
+      const user = await liveUser(principalId);
       const assignment = toRoleAssignment(role, user.id);
       const result = await users.changeDirectoryRole(context, user.id, change);
       if (!result.changed) {

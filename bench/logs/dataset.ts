@@ -230,25 +230,7 @@ export async function sqliteDataset(settings: DatasetSettings): Promise<Dataset>
   for (const path of [metadata, file, `${file}-wal`, `${file}-shm`]) rmSync(path, { force: true });
   const databaseUrl = `sqlite:${file}`;
   progress(`sqlite: building ${file}`);
-  await bootstrap(databaseUrl);
-  const started = performance.now();
-  const summary = await seed('sqlite', databaseUrl, settings);
-  const dataset: Dataset = {
-    dialect: 'sqlite',
-    key,
-    databaseUrl,
-    tenantId: summary.tenantId,
-    signIns: settings.signIns,
-    audits: settings.audits,
-    windowStart: summary.windowStart,
-    windowEnd: summary.windowEnd,
-    seedingSeconds: (performance.now() - started) / 1000,
-    phaseSeconds: summary.seconds,
-    builtAt: new Date().toISOString(),
-    reused: false,
-  };
-  writeFileSync(metadata, `${JSON.stringify(dataset, null, 2)}\n`);
-  return dataset;
+  return build('sqlite', key, databaseUrl, metadata, settings);
 }
 
 /** The PostgreSQL database of `settings`' size on `server`, from its persistent cache or built as for SQLite. */
@@ -266,11 +248,25 @@ export async function postgresDataset(settings: DatasetSettings, server: BenchPo
   await server.admin(`create database ${name}`);
   const databaseUrl = server.urlOf(name);
   progress(`postgres: building database ${name}`);
+  return build('postgres', key, databaseUrl, metadata, settings);
+}
+
+/**
+ * Builds an empty database into a dataset: Rekey bootstraps it, the generator seeds it, and the
+ * metadata file is written last, so that a build that died half-way is never taken for done.
+ */
+async function build(
+  dialect: Dataset['dialect'],
+  key: string,
+  databaseUrl: string,
+  metadata: string,
+  settings: DatasetSettings,
+): Promise<Dataset> {
   await bootstrap(databaseUrl);
   const started = performance.now();
-  const summary = await seed('postgres', databaseUrl, settings);
+  const summary = await seed(dialect, databaseUrl, settings);
   const dataset: Dataset = {
-    dialect: 'postgres',
+    dialect,
     key,
     databaseUrl,
     tenantId: summary.tenantId,

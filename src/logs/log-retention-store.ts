@@ -26,32 +26,54 @@ export async function listTenantIds(db: Kysely<Database>): Promise<string[]> {
   return rows.map((row) => row.id);
 }
 
+/** The log tables keyed by `id` alone, with the time retention compares. */
+const keyedLogs = {
+  sign_ins: 'created_at',
+  directory_audits: 'activity_at',
+} as const;
+
+/**
+ * Deletes up to `limit` of the tenant's oldest rows of `table` from before `cutoff`; returns how
+ * many. Shared by the sign-in log and the audit events, which differ only in their time column.
+ */
+async function deleteOldestBefore(
+  db: Kysely<Database>,
+  dialect: DialectName,
+  table: keyof typeof keyedLogs,
+  tenantId: string,
+  cutoff: string,
+  limit: number,
+): Promise<number> {
+  const time = keyedLogs[table];
+  const batch = (trx: Kysely<Database>) =>
+    trx
+      .selectFrom(table)
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where(time, '<', cutoff)
+      .orderBy(time)
+      .limit(limit);
+  if (dialect === 'sqlite') {
+    const result = await db.deleteFrom(table).where('id', 'in', batch(db)).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+  return db.transaction().execute(async (trx) => {
+    const ids = (await batch(trx).forUpdate().skipLocked().execute()).map((row) => row.id);
+    if (ids.length === 0) return 0;
+    const result = await trx.deleteFrom(table).where('id', 'in', ids).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
+}
+
 /** Deletes up to `limit` of the tenant's oldest sign-ins created before `cutoff`; returns how many. */
-export async function deleteSignInsBefore(
+export function deleteSignInsBefore(
   db: Kysely<Database>,
   dialect: DialectName,
   tenantId: string,
   cutoff: string,
   limit: number,
 ): Promise<number> {
-  const batch = (trx: Kysely<Database>) =>
-    trx
-      .selectFrom('sign_ins')
-      .select('id')
-      .where('tenant_id', '=', tenantId)
-      .where('created_at', '<', cutoff)
-      .orderBy('created_at')
-      .limit(limit);
-  if (dialect === 'sqlite') {
-    const result = await db.deleteFrom('sign_ins').where('id', 'in', batch(db)).executeTakeFirst();
-    return Number(result.numDeletedRows);
-  }
-  return db.transaction().execute(async (trx) => {
-    const ids = (await batch(trx).forUpdate().skipLocked().execute()).map((row) => row.id);
-    if (ids.length === 0) return 0;
-    const result = await trx.deleteFrom('sign_ins').where('id', 'in', ids).executeTakeFirst();
-    return Number(result.numDeletedRows);
-  });
+  return deleteOldestBefore(db, dialect, 'sign_ins', tenantId, cutoff, limit);
 }
 
 /**
@@ -59,31 +81,14 @@ export async function deleteSignInsBefore(
  * Their `directory_audit_targets` rows carry the same time and go with deleteAuditTargetsBefore,
  * run after this one (a target row without its event is invisible to every query).
  */
-export async function deleteAuditsBefore(
+export function deleteAuditsBefore(
   db: Kysely<Database>,
   dialect: DialectName,
   tenantId: string,
   cutoff: string,
   limit: number,
 ): Promise<number> {
-  const batch = (trx: Kysely<Database>) =>
-    trx
-      .selectFrom('directory_audits')
-      .select('id')
-      .where('tenant_id', '=', tenantId)
-      .where('activity_at', '<', cutoff)
-      .orderBy('activity_at')
-      .limit(limit);
-  if (dialect === 'sqlite') {
-    const result = await db.deleteFrom('directory_audits').where('id', 'in', batch(db)).executeTakeFirst();
-    return Number(result.numDeletedRows);
-  }
-  return db.transaction().execute(async (trx) => {
-    const ids = (await batch(trx).forUpdate().skipLocked().execute()).map((row) => row.id);
-    if (ids.length === 0) return 0;
-    const result = await trx.deleteFrom('directory_audits').where('id', 'in', ids).executeTakeFirst();
-    return Number(result.numDeletedRows);
-  });
+  return deleteOldestBefore(db, dialect, 'directory_audits', tenantId, cutoff, limit);
 }
 
 /**

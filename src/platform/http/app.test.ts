@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../../test/support/databases.js';
 import { bearer } from '../../../test/support/http-helpers.js';
@@ -122,6 +122,55 @@ describe.each(dialects)('HTTP platform on %s', (dialect) => {
   ])('answers %s sent to a JSON endpoint with 415 7700003', async (contentType, payload) => {
     const response = await changePassword(payload, { 'content-type': contentType });
     expectGraphError(response, 415, 7700003, 'Request_BadRequest');
+  });
+
+  it('refuses U+0000 anywhere in a request with 400 7700001, as PostgreSQL cannot store it', async () => {
+    const get = (url: string) => rekey.app.inject({ method: 'GET', url, headers: bearer(token) });
+    const filter = (text: string) => `$filter=${encodeURIComponent(text)}`;
+    const tokenWithNul = Buffer.from(
+      JSON.stringify({ v: 1, s: 'createdDateTime desc,id desc', k: ['2026-01-01T00:00:00.000Z', 'a\u0000'] }),
+    ).toString('base64url');
+    const cases: Array<[string, Promise<LightMyRequestResponse>]> = [
+      ['query', get(`/v1.0/auditLogs/signIns?${filter("userPrincipalName eq 'a\u0000b'")}`)],
+      [
+        'query',
+        get(`/v1.0/auditLogs/directoryAudits?${filter("targetResources/any(t: t/id eq 'a\u0000')")}`),
+      ],
+      ['path', get('/v1.0/auditLogs/signIns/%00')],
+      ['path', get('/v1.0/users/a%00b')],
+      [
+        'body',
+        rekey.app.inject({
+          method: 'POST',
+          url: '/v1.0/users',
+          headers: bearer(token),
+          payload: {
+            accountEnabled: true,
+            displayName: 'Nul\u0000Name',
+            mailNickname: 'nul',
+            userPrincipalName: 'nul@example.com',
+            passwordProfile: { password: 'Harbor-Quill-73-Np!' },
+          },
+        }),
+      ],
+    ];
+    for (const [location, pending] of cases) {
+      const response = await pending;
+      const body = expectGraphError(response, 400, 7700001, 'Request_BadRequest');
+      expect(body.error.innerError.details).toEqual({ location });
+    }
+    // Inside a $skiptoken the character is refused by the token's own check.
+    const paged = await get(`/v1.0/auditLogs/signIns?$skiptoken=${tokenWithNul}`);
+    expectGraphError(paged, 400, 7700007, 'Request_UnsupportedQuery');
+    // The token endpoint answers in the OAuth shape, and no sign-in row is attempted.
+    const form = await rekey.app.inject({
+      method: 'POST',
+      url: '/organizations/oauth2/v2.0/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `grant_type=password&client_id=2a0f5c8e-6b1d-4e7a-9c3f-8d4b1e6a7f20&username=a%00b%40example.com&password=x`,
+    });
+    expect(form.statusCode, form.body).toBe(400);
+    expect(form.json()).toMatchObject({ error: 'invalid_request', error_codes: [7700001] });
   });
 
   it('answers a body that fails the schema with 400 7700001 naming the fields, not their values', async () => {

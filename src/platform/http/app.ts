@@ -112,6 +112,33 @@ class RequestLogController extends LogController {
   }
 }
 
+/** True when `value`, or any string inside it, holds U+0000; walked without recursion. */
+export function containsNul(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === 'string') {
+      if (next.includes('\u0000')) return true;
+    } else if (Array.isArray(next)) {
+      pending.push(...next);
+    } else if (next !== null && typeof next === 'object') {
+      for (const [key, inner] of Object.entries(next)) {
+        if (key.includes('\u0000')) return true;
+        pending.push(inner);
+      }
+    }
+  }
+  return false;
+}
+
+/** Which part of a parsed request holds a NUL, if any. */
+function nulLocation(request: FastifyRequest): 'query' | 'path' | 'body' | undefined {
+  if (containsNul(request.query)) return 'query';
+  if (containsNul(request.params)) return 'path';
+  if (containsNul(request.body)) return 'body';
+  return undefined;
+}
+
 /**
  * Builds the HTTP application: correlation IDs, the one root error handler and the not-found
  * handler, around the feature plugins. Tests drive it with `inject()`; `serve` listens on it.
@@ -154,6 +181,18 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
     reply.log = request.log;
     reply.header('request-id', request.id);
     reply.header('client-request-id', request.correlationId);
+  });
+
+  // PostgreSQL cannot store U+0000 in text and fails the statement (error 22021), where SQLite
+  // stores it: refused here, every value of every request is the same on both databases.
+  app.addHook('preValidation', async (request) => {
+    const where = nulLocation(request);
+    if (where !== undefined) {
+      throw new RekeyError(7700001, {
+        message: `The request's ${where} contains the character U+0000 (NUL), which Rekey does not accept in any value.`,
+        details: { location: where },
+      });
+    }
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

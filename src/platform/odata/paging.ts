@@ -75,7 +75,9 @@ function badToken(problem: string): Error {
 function isSortValue(value: unknown): value is SortValue {
   if (value === null) return true;
   if (typeof value === 'number') return Number.isFinite(value);
-  return typeof value === 'string' && value.length <= MAX_TOKEN_STRING;
+  // No stored value holds U+0000 (requests carrying one are refused), and PostgreSQL would fail
+  // the statement on it rather than compare.
+  return typeof value === 'string' && value.length <= MAX_TOKEN_STRING && !value.includes('\u0000');
 }
 
 function parsePayload(token: string): unknown {

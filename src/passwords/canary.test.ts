@@ -214,7 +214,15 @@ describe.each(dialects)('password canary on %s', (dialect) => {
       userPrincipalName: 'pat.songbird@example.com',
     });
     expect(failing.json()).toMatchObject({ valid: false });
-    const history = await evaluate('evaluate, history', { password: canary(6), userId, checkHistory: true });
+    // An older password (the current one is never compared), within a history of three.
+    const deeper = await send('history depth', {
+      method: 'PATCH',
+      url: '/rekey/v1/settings/passwordPolicy',
+      payload: { historyCountOnChange: 3 },
+      headers: adminAuth,
+    });
+    expect(deeper.statusCode, deeper.body).toBe(200);
+    const history = await evaluate('evaluate, history', { password: canary(5), userId, checkHistory: true });
     expect(history.json()).toMatchObject({ valid: false, failures: [{ rule: 'history' }] });
 
     // Let every asynchronous write land before looking.

@@ -19,7 +19,7 @@ import {
   passwordExpiry,
   policyErrorFor,
 } from './policy/index.js';
-import { findPasswordSetAt } from './policy-store.js';
+import { findCurrentPasswordHash, findPasswordSetAt } from './policy-store.js';
 
 /*
  * The policy engine put to work: every path that sets a password (self-service and forced change,
@@ -149,7 +149,13 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
     // With the current password in hand the engine answers for the newest entry without a hash,
     // so the default depth of 1 on a change reads (and verifies) no history at all.
     const needsHashes = user.id !== null && depth > (options.currentPassword === undefined ? 0 : 1);
-    const hashes = needsHashes ? await listPasswordHistory(db.kysely, user.id, depth) : [];
+    let hashes = needsHashes ? await listPasswordHistory(db.kysely, user.id, depth) : [];
+    if (operation === 'evaluate' && user.id !== null && hashes.length > 0) {
+      // A dry run never compares with the current password: that would answer "is this the
+      // password?" with no smart lockout in the way, for an administrator or a stolen token.
+      const current = await findCurrentPasswordHash(db.kysely, user.id);
+      hashes = hashes.filter((hash) => hash !== current);
+    }
     const needsAge =
       user.id !== null &&
       (operation === 'change' || operation === 'evaluate') &&

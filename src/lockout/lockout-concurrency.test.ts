@@ -105,6 +105,35 @@ describe.each(dialects)('smart lockout under concurrency on %s', (dialect) => {
     await rekey.lockout.unlock(systemContext('race-cleanup'), user.id);
   });
 
+  it('lets no right password clear a lock that engaged during its check, when the counter already had failures', async () => {
+    const user = await rekey.createUser('race.dirty', rightPassword);
+    // One failure first: the right passwords below start on a counter with history, so they
+    // commit through the conditional clearing UPDATE, whose lock guard is what must refuse them.
+    expect(await signInOverHttp(baseUrl, user.userPrincipalName, 'First-Miss-0-Qv!')).toBe(50126);
+    const rightAttempts = 5;
+    const gate = hasher.hold(rightPassword);
+    const rights = Array.from({ length: rightAttempts }, () =>
+      signInOverHttp(baseUrl, user.userPrincipalName, rightPassword),
+    );
+    await expect.poll(() => gate.waiting(), { timeout: 10_000, interval: 20 }).toBe(rightAttempts);
+    const wrongs = Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        signInOverHttp(baseUrl, user.userPrincipalName, `Dirty-Guess-${i}-Qv!`),
+      ),
+    );
+    await expect
+      .poll(async () => (await stateOf(user.id))?.lockout_count ?? 0, { timeout: 20_000, interval: 10 })
+      .toBe(1);
+    gate.release();
+
+    expect(await Promise.all(rights)).toEqual(Array(rightAttempts).fill(50053));
+    await wrongs;
+    const state = await stateOf(user.id);
+    expect(state?.locked_until).not.toBeNull();
+    expect(state).toMatchObject({ failure_count: threshold, lockout_count: 1 });
+    await rekey.lockout.unlock(systemContext('race-dirty-cleanup'), user.id);
+  });
+
   it('counts concurrent wrong passwords from two networks on separate counters', async () => {
     const user = await rekey.createUser('burst.familiar', rightPassword);
     // A success from 127.0.0.1 makes its /24 familiar; everything below comes from there.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { RekeyError } from '../platform/errors/rekey-error.js';
 import {
   applySmartLockoutPatch,
   createFingerprinter,
@@ -111,5 +112,11 @@ describe('smart lockout rules', () => {
     expect(() =>
       applySmartLockoutPatch(defaultSmartLockoutSettings, { lockoutDurationInSeconds: '60' }),
     ).toThrow(/lockoutDurationInSeconds must be a whole number from 5 to 86400/);
+    // Names every object inherits are not settings either.
+    for (const inherited of ['toString', 'hasOwnProperty', 'valueOf', 'constructor']) {
+      expect(() =>
+        applySmartLockoutPatch(defaultSmartLockoutSettings, JSON.parse(`{"${inherited}": 1}`)),
+      ).toThrow(RekeyError);
+    }
   });
 });

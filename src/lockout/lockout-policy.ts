@@ -48,14 +48,15 @@ export function applySmartLockoutPatch(current: SmartLockoutSettings, patch: unk
     problems.push({ field: 'body', problem: 'must be a JSON object' });
   } else {
     for (const key of Object.keys(patch)) {
-      if (!(key in smartLockoutLimits))
+      // Own keys only: `in` would also find toString and the rest of Object.prototype.
+      if (!Object.hasOwn(smartLockoutLimits, key))
         problems.push({ field: 'body', problem: 'is not a setting', property: key });
     }
   }
   const next = { ...current };
   if (isRecord(patch)) {
     for (const name of Object.keys(smartLockoutLimits) as Array<keyof SmartLockoutSettings>) {
-      if (!(name in patch)) continue;
+      if (!Object.hasOwn(patch, name)) continue;
       const value = patch[name];
       const limits = smartLockoutLimits[name];
       if (

@@ -291,7 +291,13 @@ export function createLockoutService(deps: LockoutServiceDeps) {
       if (!hasHistory(counters)) return undefined;
       // A failure was counted, or a lock expired, between the two statements: clear it again.
     }
-    // Never locked in any read: the success stands; only the clearing of old failures was lost.
+    // Every round lost a write (or only conflicted, on the distributed databases, without a read):
+    // one last read orders this success, and a lock found there refuses it like any other.
+    const row = await findLockoutState(db.kysely, attempt.userId, attempt.network);
+    if (row && isLockedAt(row.locked_until, clock.now())) {
+      return describeLock(attempt.network, countersOf(row), false);
+    }
+    // Not locked: the success stands; only the clearing of old failures was lost.
     return undefined;
   }
 

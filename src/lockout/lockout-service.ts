@@ -1,8 +1,9 @@
+import type { Kysely } from 'kysely';
 import { type AuditTarget, failureReason, insertAudit } from '../audit/audit-store.js';
-import { findResetTarget } from '../passwords/operation-service.js';
+import { findResetTarget, privilegedTargetRefusal } from '../passwords/operation-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
-import type { LockoutNetwork, LockoutStateRow, UserRow } from '../platform/db/schema.js';
+import type { Database, LockoutNetwork, LockoutStateRow, UserRow } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
@@ -392,7 +393,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
     }
     const now = clock.now();
     const at = now.toISOString();
-    await db.kysely.transaction().execute(async (trx) => {
+    async function unlockInside(trx: Kysely<Database>): Promise<void> {
       const before = await resetLockoutStates(trx, user.id, at);
       const target: AuditTarget = {
         id: user.id,
@@ -428,7 +429,28 @@ export function createLockoutService(deps: LockoutServiceDeps) {
         },
         at,
       );
-    });
+    }
+    const actorRoles = context.actor?.roles;
+    await db.kysely
+      .transaction()
+      .execute(async (trx) => {
+        // Judged again on the locked row: the user may have been given a role since the first look.
+        const current = await findUserById(trx, tenantId, user.id, { lock: db.dialect === 'postgres' });
+        if (!current) throw new RekeyError(7700008, { details: { id } });
+        const refusal =
+          actorRoles &&
+          privilegedTargetRefusal(
+            actorRoles,
+            current,
+            'Only a Global Administrator or Privileged Authentication Administrator can unlock a user who holds a directory role.',
+          );
+        if (refusal) throw refusal;
+        await unlockInside(trx);
+      })
+      .catch(async (error: unknown) => {
+        if (error instanceof RekeyError && error.code === 7700103) await auditRefusal(user, error);
+        throw error;
+      });
     return view(user, await deps.settings.getSmartLockout());
   }
 

@@ -116,14 +116,12 @@ async function assertResetStillAllowed(
       details: { requiredRoles: anyResetRoles },
     });
   }
-  const targetRoles = parseRoles(target.roles);
-  if (targetRoles.length > 0 && !hasAnyRole(roles, privilegedPasswordResetRoles)) {
-    throw new RekeyError(7700103, {
-      message:
-        'The user was given a directory role after this reset was accepted; only a Global Administrator or Privileged Authentication Administrator can reset it.',
-      details: { requiredRoles: privilegedPasswordResetRoles, targetRoles },
-    });
-  }
+  const refusal = privilegedTargetRefusal(
+    roles,
+    target,
+    'The user was given a directory role after this reset was accepted; only a Global Administrator or Privileged Authentication Administrator can reset it.',
+  );
+  if (refusal) throw refusal;
 }
 
 /** Graph's `longRunningOperation` status of an operation state. */
@@ -187,19 +185,28 @@ export async function findResetTarget(
   };
   if (actor) {
     if (target.id === actor.userId) return refuse(new RekeyError(7700104));
-    // Resetting an administrator's password is taking over their account: only the privileged
-    // roles may do it, as in Entra.
-    if (parseRoles(target.roles).length > 0 && !hasAnyRole(actor.roles, privilegedPasswordResetRoles)) {
-      return refuse(
-        new RekeyError(7700103, {
-          message:
-            'Only a Global Administrator or Privileged Authentication Administrator can reset the password of a user who holds a directory role.',
-          details: { requiredRoles: privilegedPasswordResetRoles, targetRoles: parseRoles(target.roles) },
-        }),
-      );
-    }
+    const refusal = privilegedTargetRefusal(actor.roles, target);
+    if (refusal) return refuse(refusal);
   }
   return target;
+}
+
+/**
+ * The refusal when someone holding `roles` resets (or unlocks) `target`, a user who holds a
+ * directory role, without a privileged role; undefined when allowed. Resetting an administrator's
+ * password is taking over their account: only the privileged roles may, as in Entra.
+ */
+export function privilegedTargetRefusal(
+  roles: readonly string[],
+  target: UserRow,
+  message = 'Only a Global Administrator or Privileged Authentication Administrator can reset the password of a user who holds a directory role.',
+): RekeyError | undefined {
+  const targetRoles = parseRoles(target.roles);
+  if (targetRoles.length === 0 || hasAnyRole(roles, privilegedPasswordResetRoles)) return undefined;
+  return new RekeyError(7700103, {
+    message,
+    details: { requiredRoles: privilegedPasswordResetRoles, targetRoles },
+  });
 }
 
 /**

@@ -89,6 +89,19 @@ describe.each(dialects)('token endpoint on %s', (dialect) => {
     expect(json.json().error_codes).toEqual([7700003]);
   });
 
+  it('answers and logs a user name longer than any account can have, without a server error', async () => {
+    const long = `${'x'.repeat(2000)}@example.com`;
+    const response = await rekey.tokenRequest(passwordGrant(long, 'Whatever-Guess-1!'));
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json().error_codes).toEqual([50034]);
+    const [row] = await rekey.db.kysely
+      .selectFrom('sign_ins')
+      .select(['user_principal_name', 'error_code'])
+      .where('correlation_id', '=', response.json().correlation_id)
+      .execute();
+    expect(row).toEqual({ user_principal_name: long.slice(0, 256), error_code: 50034 });
+  });
+
   it('accepts the tenant id and organizations in the path', async () => {
     for (const segment of [rekey.tenant.id, 'organizations']) {
       const response = await rekey.tokenRequest(passwordGrant(adminUpn, adminPassword), {}, segment);

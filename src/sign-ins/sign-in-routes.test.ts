@@ -260,6 +260,7 @@ describe.each(dialects)('sign-in log API on %s', (dialect) => {
       (row) => row.userPrincipalName.startsWith('bob.'),
     ],
     ['userId eq (quoted)', () => `userId eq '${alice.id}'`, (row) => row.userId === alice.id],
+    ['userId eq null (names nobody has)', () => 'userId eq null', (row) => row.userId === null],
     ['userId eq (GUID literal)', () => `userId eq ${bob.id.toUpperCase()}`, (row) => row.userId === bob.id],
     ['appId eq', () => `appId eq '${portalClientId}'`, (row) => row.appId === portalClientId],
     ['ipAddress eq', () => "ipAddress eq '10.1.0.2'", (row) => row.ipAddress === '10.1.0.2'],

@@ -12,9 +12,18 @@ export async function insertSignIn(db: Kysely<Database>, signIn: NewSignIn): Pro
   // Time-ordered (UUIDv7): each new row lands at the end of the primary-key index instead of
   // at a random page, which keeps writes cheap at millions of rows.
   const id = timeOrderedUuid();
+  // The user name and user agent are whatever the caller typed or sent: cut to their columns,
+  // which PostgreSQL enforces (a longer value failed the whole sign-in with a 500) and SQLite not.
+  const upn = signIn.user_principal_name.slice(0, 256);
   await db
     .insertInto('sign_ins')
-    .values({ id, ...signIn, upn_key: signIn.user_principal_name.toLowerCase() })
+    .values({
+      id,
+      ...signIn,
+      user_principal_name: upn,
+      upn_key: upn.toLowerCase(),
+      user_agent: signIn.user_agent?.slice(0, 512) ?? null,
+    })
     .execute();
   return id;
 }

@@ -161,6 +161,11 @@ describe.each(dialects)('sign-in log API on %s', (dialect) => {
     for (const at of ['2024-03-01T08:00:00.000Z', '2024-03-02T08:00:00.000Z', '2024-03-03T08:00:00.000Z']) {
       await insertSignIn(rekey.db.kysely, storedSignIn(rekey.tenant.id, at, { error_code: 50053 }));
     }
+    // A name beyond ASCII, for comparisons that ignore case in every script.
+    await insertSignIn(
+      rekey.db.kysely,
+      storedSignIn(rekey.tenant.id, '2024-03-04T08:00:00.000Z', { user_display_name: 'ÉMILE Zola' }),
+    );
     all = await readAll('/v1.0/auditLogs/signIns');
   });
   afterAll(async () => rekey?.close());
@@ -170,8 +175,8 @@ describe.each(dialects)('sign-in log API on %s', (dialect) => {
     expect(page['@odata.context']).toBe('http://rekey.test/v1.0/$metadata#auditLogs/signIns');
     expect(page['@odata.nextLink']).toBeUndefined();
     expect(page['@odata.count']).toBeUndefined();
-    // The reader's own sign-in, the four above, the three stored ones.
-    expect(page.value).toHaveLength(8);
+    // The reader's own sign-in, the four above, the four stored ones.
+    expect(page.value).toHaveLength(9);
     expect(page.value).toEqual([...page.value].sort(newestFirst));
     expect(page.value.map((row) => row.createdDateTime).slice(-3)).toEqual([
       '2024-03-03T08:00:00.000Z',
@@ -261,6 +266,16 @@ describe.each(dialects)('sign-in log API on %s', (dialect) => {
     ],
     ['userId eq (quoted)', () => `userId eq '${alice.id}'`, (row) => row.userId === alice.id],
     ['userId eq null (names nobody has)', () => 'userId eq null', (row) => row.userId === null],
+    [
+      'userDisplayName eq, ignoring case beyond ASCII',
+      () => "userDisplayName eq 'émile zola'",
+      (row) => row['userDisplayName'] === 'ÉMILE Zola',
+    ],
+    [
+      'startswith(userDisplayName), ignoring case beyond ASCII',
+      () => "startswith(userDisplayName,'émi')",
+      (row) => row['userDisplayName'] === 'ÉMILE Zola',
+    ],
     ['userId eq (GUID literal)', () => `userId eq ${bob.id.toUpperCase()}`, (row) => row.userId === bob.id],
     ['appId eq', () => `appId eq '${portalClientId}'`, (row) => row.appId === portalClientId],
     ['ipAddress eq', () => "ipAddress eq '10.1.0.2'", (row) => row.ipAddress === '10.1.0.2'],

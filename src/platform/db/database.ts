@@ -89,6 +89,13 @@ export function openDatabase(url: string, options: { readonly poolSize?: number 
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
+    // SQLite's own lower() folds ASCII letters only, PostgreSQL's every letter: comparisons that
+    // ignore case (lower() on both sides) would then find 'ÉMILE' for 'émile' on one database and
+    // not the other. JavaScript's Unicode lower case, as the application lowers upn_key, instead.
+    // No index is built on lower(), so replacing it changes no stored order.
+    sqlite.function('lower', { deterministic: true }, (value: unknown) =>
+      typeof value === 'string' ? value.toLowerCase() : value,
+    );
     // Gathers planner statistics for tables that have none or stale ones (cheaply, with a row
     // limit), so the log indexes are chosen well without a separate ANALYZE step.
     sqlite.pragma('optimize = 0x10002');

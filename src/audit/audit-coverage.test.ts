@@ -780,6 +780,8 @@ describe.each(dialects)('audit coverage of the CLI on %s', (dialect) => {
     await expectCliAudit('Add member to role', 'RoleManagement', created.id);
     await run('users', 'roles', 'frank.cli@example.com', '--remove', 'Reports Reader');
     await expectCliAudit('Remove member from role', 'RoleManagement', created.id);
+    await run('logs', 'purge');
+    await expectCliAudit('Purge logs past retention', 'DirectoryManagement', 'auditLogs');
     await run('lockout', 'set', '--threshold', '11');
     await expectCliAudit('Update smart lockout policy', 'Policy', 'smartLockout');
     await run('policy', 'set', '--min-length', '9', '--yes');

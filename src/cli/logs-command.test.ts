@@ -299,9 +299,26 @@ describe.each(dialects)('rekey logs on %s', (dialect) => {
     );
     const left = await rekey.db.kysely.selectFrom('sign_ins').select('id').execute();
     expect(left.map((row) => row.id)).toEqual(['p-new']);
-    expect(await rekey.db.kysely.selectFrom('directory_audit_targets').select('audit_id').execute()).toEqual(
-      [],
-    );
+    // The purged event and its target row are gone; each of the two purges left its own audit row.
+    const targets = await rekey.db.kysely.selectFrom('directory_audit_targets').select('target_id').execute();
+    expect(targets.map((row) => row.target_id)).toEqual(['auditLogs', 'auditLogs']);
+    const purges = await rekey.db.kysely
+      .selectFrom('directory_audits')
+      .select(['activity_display_name', 'operation_type', 'additional_details'])
+      .where('activity_display_name', '=', 'Purge logs past retention')
+      .orderBy('activity_at')
+      .execute();
+    expect(purges.map((row) => JSON.parse(row.additional_details))).toEqual([
+      expect.arrayContaining([
+        { key: 'signIns', value: '0' },
+        { key: 'retentionDays', value: '60' },
+      ]),
+      expect.arrayContaining([
+        { key: 'signIns', value: '2' },
+        { key: 'audits', value: '1' },
+        { key: 'retentionDays', value: '30' },
+      ]),
+    ]);
   });
 
   it('draws a progress bar on a terminal, and none with --quiet', async () => {

@@ -209,7 +209,7 @@ async function summaryCommand(io: CliIo, flags: { since?: string; json?: boolean
 }
 
 async function purgeCommand(io: CliIo, flags: { dryRun?: boolean; json?: boolean }) {
-  await withDirectory(io, async (directory) => {
+  await withDirectory(io, async (directory, context) => {
     const retentionDays = directory.config.logRetentionDays;
     const retention = createLogRetention({
       db: directory.db,
@@ -218,7 +218,9 @@ async function purgeCommand(io: CliIo, flags: { dryRun?: boolean; json?: boolean
       logger: createLogger('silent'),
       retentionDays,
     });
-    const counts: PurgeCounts = flags.dryRun ? await retention.countExpired() : await retention.purgeNow();
+    const counts: PurgeCounts = flags.dryRun
+      ? await retention.countExpired()
+      : await retention.purgeNow({ context, tenantId: directory.tenant.id });
     if (flags.json) {
       io.out(JSON.stringify({ dryRun: flags.dryRun === true, retentionDays, ...counts }, null, 2));
       return;

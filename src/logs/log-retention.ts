@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { insertAudit } from '../audit/audit-store.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Logger } from '../platform/log.js';
+import type { RequestContext } from '../platform/request-context.js';
 import {
   countLogRowsBefore,
   deleteAuditsBefore,
@@ -39,8 +41,15 @@ export interface LogRetention {
   start(): void;
   /** Stops and waits for a running batch to finish. */
   stop(): Promise<void>;
-  /** Purges everything past retention now, batch by batch; returns the rows removed. */
-  purgeNow(): Promise<PurgeCounts>;
+  /**
+   * Purges everything past retention now, batch by batch; returns the rows removed. With
+   * `requestedBy` (an operator's `rekey logs purge`), the purge is audited in that tenant's log:
+   * deleting audit rows on demand is itself an action an auditor must be able to see.
+   */
+  purgeNow(requestedBy?: {
+    readonly context: RequestContext;
+    readonly tenantId: string;
+  }): Promise<PurgeCounts>;
   /** Counts what purgeNow would remove, deleting nothing. */
   countExpired(): Promise<PurgeCounts>;
 }
@@ -154,13 +163,43 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
       current.abort();
       await Promise.allSettled([...inFlight]);
     },
-    async purgeNow() {
+    async purgeNow(requestedBy) {
       const startedAt = Date.now();
       const counts = await track(purge(stopper.signal));
       logger.info(
         { ...counts, retentionDays, durationMs: Date.now() - startedAt },
         'log retention: purged rows past retention',
       );
+      if (requestedBy) {
+        await insertAudit(
+          db.kysely,
+          requestedBy.tenantId,
+          requestedBy.context,
+          {
+            activityDisplayName: 'Purge logs past retention',
+            category: 'DirectoryManagement',
+            loggedByService: 'Core Directory',
+            operationType: 'Delete',
+            result: 'success',
+            targets: [
+              {
+                id: 'auditLogs',
+                displayName: 'Sign-in and audit logs',
+                type: 'Other',
+                userPrincipalName: null,
+              },
+            ],
+            additionalDetails: [
+              { key: 'signIns', value: String(counts.signIns) },
+              { key: 'audits', value: String(counts.audits) },
+              { key: 'auditTargets', value: String(counts.auditTargets) },
+              { key: 'cutoff', value: counts.cutoff },
+              { key: 'retentionDays', value: String(retentionDays) },
+            ],
+          },
+          clock.now().toISOString(),
+        );
+      }
       return counts;
     },
     async countExpired() {

@@ -32,7 +32,8 @@ export const directoryAuditsResource: ResourceDescription = {
   properties: Object.fromEntries(auditProperties.map((name) => [name, 'default'])),
   filter: {
     properties: {
-      id: { type: 'string', operators: ['eq'] },
+      // Audit ids are GUIDs (time-ordered): compared in lower case, as GET by id and sign-ins do.
+      id: { type: 'guid', operators: ['eq'] },
       activityDateTime: { type: 'datetime', operators: ['eq', 'ge', 'le', 'gt', 'lt'] },
       activityDisplayName: text,
       category: eqText,

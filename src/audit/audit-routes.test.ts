@@ -235,6 +235,11 @@ describe.each(dialects)('directory audit API on %s', (dialect) => {
     ],
     ['category eq', () => "category eq 'Policy'", (row) => row.category === 'Policy'],
     ['correlationId eq', () => "correlationId eq 'aud-rename'", (row) => row.correlationId === 'aud-rename'],
+    [
+      'id eq, in upper case',
+      () => `id eq '${(all[0]?.id ?? '').toUpperCase()}'`,
+      (row) => row.id === all[0]?.id,
+    ],
     ['result eq', () => "result eq 'failure'", (row) => row.result === 'failure'],
     [
       'initiatedBy/user/id eq',

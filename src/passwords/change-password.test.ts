@@ -297,7 +297,7 @@ describe.each(dialects)('password change on %s', (dialect) => {
     expect(await trySignIn(user.userPrincipalName, 'Amber-Lantern-8!')).toEqual({ status: 400, code: 50055 });
   });
 
-  it('spends one password verification on an unknown user, as on a known one', async () => {
+  it('spends one password verification on an unknown user and on one without a password, as on a known one', async () => {
     const real = createArgon2Hasher({ memoryKib: 1024, iterations: 1, parallelism: 1 });
     const verified: string[] = [];
     const counting: PasswordHasher = {
@@ -319,7 +319,13 @@ describe.each(dialects)('password change on %s', (dialect) => {
       lockout: rekey.lockout,
     });
     const user = await rekey.createUser('timing.known', 'Amber-Lantern-8!');
-    for (const userPrincipalName of [user.userPrincipalName, 'timing.unknown@example.com']) {
+    const passwordless = await rekey.createUser('timing.nopassword', 'Amber-Lantern-8!');
+    await rekey.db.kysely.deleteFrom('credentials').where('user_id', '=', passwordless.id).execute();
+    for (const userPrincipalName of [
+      user.userPrincipalName,
+      'timing.unknown@example.com',
+      passwordless.userPrincipalName,
+    ]) {
       verified.length = 0;
       const error = await service
         .changeExpiredPassword(systemContext('timing'), {

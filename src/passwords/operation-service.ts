@@ -588,6 +588,12 @@ export function createOperationService(deps: OperationServiceDeps) {
     // checked, so a lock also stops guessing through the change endpoints.
     const { attempt, lock } = await deps.lockout.open(user.id, context.ipAddress);
     if (lock) return locked(lock);
+    if (user.password_hash === null) {
+      // No password to check: spend the same hashing time as a wrong password anyway, so the
+      // answer's timing does not tell an account without a password from one with a wrong guess.
+      dummyHash ??= hasher.hash(randomUUID());
+      await hasher.verify(await dummyHash, input.currentPassword);
+    }
     if (user.password_hash === null || !(await hasher.verify(user.password_hash, input.currentPassword))) {
       const reached =
         user.password_hash === null

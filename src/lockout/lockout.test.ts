@@ -239,6 +239,69 @@ describe.each(dialects)('smart lockout on %s', (dialect) => {
     });
   });
 
+  it('makes a network familiar only by a sign-in that opened a session, for 90 days, refreshed at most hourly', async () => {
+    const familiarRows = async (userId: string) =>
+      rekey.db.kysely
+        .selectFrom('familiar_networks')
+        .select(['network_key', 'last_seen_at'])
+        .where('user_id', '=', userId)
+        .execute();
+    // A right password answered 50057 or 50055 opens no session, so the network stays unfamiliar.
+    const disabled = await newUser({ accountEnabled: false });
+    expect(await code(disabled.userPrincipalName, password, office)).toBe(50057);
+    const forced = await newUser({ forceChangePasswordNextSignIn: true });
+    expect(await code(forced.userPrincipalName, password, office)).toBe(50055);
+    expect(await familiarRows(disabled.id)).toEqual([]);
+    expect(await familiarRows(forced.id)).toEqual([]);
+    // Something that is not an IP address belongs to no network: never familiar.
+    const odd = await newUser();
+    expect(await code(odd.userPrincipalName, password, 'not-an-address')).toBe(0);
+    expect(await familiarRows(odd.id)).toEqual([]);
+    expect(await code(odd.userPrincipalName, 'Odd-Guess-1-Pass!', 'not-an-address')).toBe(50126);
+    expect(await state(odd.id, 'unfamiliar')).toMatchObject({ failure_count: 1 });
+
+    const user = await newUser();
+    const upn = user.userPrincipalName;
+    expect(await code(upn, password, office)).toBe(0);
+    const [first] = await familiarRows(user.id);
+    // Within the hour the row is not written again; after it, it is.
+    clock.advance(30 * 60);
+    expect(await code(upn, password, office)).toBe(0);
+    expect(await familiarRows(user.id)).toEqual([first]);
+    clock.advance(31 * 60);
+    expect(await code(upn, password, office)).toBe(0);
+    const [refreshed] = await familiarRows(user.id);
+    expect(refreshed?.last_seen_at).not.toBe(first?.last_seen_at);
+    // A failure at the office counts on the familiar counter while the network is familiar...
+    expect(await code(upn, 'Office-Guess-1-Pass!', office)).toBe(50126);
+    expect(await state(user.id, 'familiar')).toMatchObject({ failure_count: 1 });
+    // ...and, 91 days after the last sign-in from it, on the unfamiliar one.
+    clock.advance(91 * 86_400);
+    expect(await code(upn, 'Office-Guess-2-Pass!', office)).toBe(50126);
+    expect(await state(user.id, 'unfamiliar')).toMatchObject({ failure_count: 1 });
+    expect(await state(user.id, 'familiar')).toMatchObject({ failure_count: 1 });
+  });
+
+  it('never counts a user without a password, and keeps the end of a lock in force when the settings change', async () => {
+    const passwordless = await newUser();
+    await rekey.db.kysely.deleteFrom('credentials').where('user_id', '=', passwordless.id).execute();
+    expect(await wrongs(passwordless.userPrincipalName, 12)).toEqual(Array(12).fill(50126));
+    expect(await state(passwordless.id)).toBeUndefined();
+
+    const user = await newUser();
+    expect((await wrongs(user.userPrincipalName, 10)).at(-1)).toBe(50053);
+    const lockedUntil = (await state(user.id))?.locked_until;
+    expect(lockedUntil).toBeTruthy();
+    const longer = await patchSettings(
+      { lockoutThreshold: 3, lockoutDurationInSeconds: 3600 },
+      await tokenOf('lock.policyadmin'),
+    );
+    expect(longer.statusCode, longer.body).toBe(200);
+    expect((await state(user.id))?.locked_until).toBe(lockedUntil);
+    clock.advance(61);
+    expect(await code(user.userPrincipalName, password)).toBe(0);
+  });
+
   it('tells the caller only that the account is locked; the sign-in log tells administrators which counter and until when', async () => {
     const user = await newUser();
     const upn = user.userPrincipalName;

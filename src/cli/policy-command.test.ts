@@ -223,16 +223,24 @@ describe.each(dialects)('rekey policy on %s', (dialect) => {
       expect(named.out).toContain(`  - ${rule} (`);
     }
     expect(named.out).toContain('Password Protection: 1 of 5 points (Enforced); found valeworth (userName).');
-    const history = await cli(
-      'policy',
-      'test',
-      'Saffron-Ridge-19!',
-      '--user',
+    // History: the current password is never compared by a dry run, an older one is.
+    const deeper = await cli('policy', 'set', '--history-on-change', '3', '--yes');
+    expect(deeper.code, deeper.err).toBe(0);
+    const reset = await cli(
+      'users',
+      'set-password',
       'cli.tester@example.com',
-      '--check-history',
+      '--password',
+      'Juniper-Tide-47!',
     );
-    expect(history.code).toBe(1);
-    expect(history.out).toContain('  - history (120002)');
+    expect(reset.code, reset.err).toBe(0);
+    const checkHistory = (password: string) =>
+      cli('policy', 'test', password, '--user', 'cli.tester@example.com', '--check-history');
+    const older = await checkHistory('Saffron-Ridge-19!');
+    expect(older.code).toBe(1);
+    expect(older.out).toContain('  - history (120002)');
+    const current = await checkHistory('Juniper-Tide-47!');
+    expect(current.code, current.out).toBe(0);
   });
 
   it('reads the password to test from standard input when it is not an argument', async () => {

@@ -1,11 +1,12 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import type { LockoutService } from '../lockout/lockout-service.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { Db } from '../platform/db/database.js';
-import type { UserRow } from '../platform/db/schema.js';
+import type { Database, UserRow } from '../platform/db/schema.js';
 import type { ErrorCode } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
@@ -70,6 +71,10 @@ interface AttemptFindings {
   user: UserRow | undefined;
   /** The smart lockout that refused the attempt (only the log, read by administrators, says which). */
   lock?: LockDescription;
+  /** Writes the success row inside the transaction that stores the new session (see issue). */
+  logSuccess?: (trx: Kysely<Database>) => Promise<void>;
+  /** Set once the success row is written with the session. */
+  successLogged?: boolean;
 }
 
 /** How a resource-owner password sign-in appears in the sign-in log. */
@@ -97,7 +102,17 @@ export function createSignInService(deps: SignInServiceDeps) {
     return app;
   }
 
-  async function issue(user: UserRow, appId: string, scope: string | undefined): Promise<TokenResponse> {
+  /**
+   * Opens a session: signs the tokens, then stores the refresh token and, through `found`, the
+   * sign-in row in one transaction. One commit per successful sign-in instead of two (each waits
+   * for PostgreSQL's WAL flush), and never a session without its row in the log.
+   */
+  async function issue(
+    user: UserRow,
+    appId: string,
+    scope: string | undefined,
+    found: AttemptFindings,
+  ): Promise<TokenResponse> {
     const now = clock.now();
     const claims: AccessTokenClaims = {
       userId: user.id,
@@ -108,21 +123,8 @@ export function createSignInService(deps: SignInServiceDeps) {
       sessionVersion: user.session_version,
     };
     const refreshToken = randomBytes(32).toString('base64url');
-    await db.kysely
-      .insertInto('refresh_tokens')
-      .values({
-        id: randomUUID(),
-        user_id: user.id,
-        client_id: appId,
-        token_hash: sha256(refreshToken),
-        session_version: user.session_version,
-        created_at: now.toISOString(),
-        expires_at: new Date(now.getTime() + deps.refreshTokenLifetimeSeconds * 1000).toISOString(),
-        revoked_at: null,
-      })
-      .execute();
     const wantsIdToken = (scope ?? '').split(/\s+/).includes('openid');
-    return {
+    const response: TokenResponse = {
       token_type: 'Bearer',
       scope: grantedScopes,
       expires_in: deps.accessTokenLifetimeSeconds,
@@ -133,9 +135,28 @@ export function createSignInService(deps: SignInServiceDeps) {
         ? { id_token: await tokens.issueIdToken(claims, deps.accessTokenLifetimeSeconds) }
         : {}),
     };
+    await db.kysely.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('refresh_tokens')
+        .values({
+          id: randomUUID(),
+          user_id: user.id,
+          client_id: appId,
+          token_hash: sha256(refreshToken),
+          session_version: user.session_version,
+          created_at: now.toISOString(),
+          expires_at: new Date(now.getTime() + deps.refreshTokenLifetimeSeconds * 1000).toISOString(),
+          revoked_at: null,
+        })
+        .execute();
+      await found.logSuccess?.(trx);
+    });
+    found.successLogged = found.logSuccess !== undefined;
+    return response;
   }
 
   async function record(
+    into: Kysely<Database>,
     context: RequestContext,
     attempt: {
       readonly upn: string;
@@ -148,7 +169,7 @@ export function createSignInService(deps: SignInServiceDeps) {
     },
   ): Promise<void> {
     if (deps.signInLog === false) return;
-    await insertSignIn(db.kysely, {
+    await insertSignIn(into, {
       tenant_id: tenant.id,
       created_at: clock.now().toISOString(),
       user_id: attempt.user?.id ?? null,
@@ -178,13 +199,15 @@ export function createSignInService(deps: SignInServiceDeps) {
     attempt: (found: AttemptFindings) => Promise<T>,
   ): Promise<T> {
     const found: AttemptFindings = { user: undefined };
+    found.logSuccess = (trx) => record(trx, context, { ...base, user: found.user, error: undefined });
     try {
       const result = await attempt(found);
-      await record(context, { ...base, user: found.user, error: undefined });
+      if (!found.successLogged)
+        await record(db.kysely, context, { ...base, user: found.user, error: undefined });
       return result;
     } catch (error) {
       const rekeyError = error instanceof RekeyError ? error : new RekeyError(7700201, { cause: error });
-      await record(context, { ...base, user: found.user, error: rekeyError, lock: found.lock });
+      await record(db.kysely, context, { ...base, user: found.user, error: rekeyError, lock: found.lock });
       throw error;
     }
   }
@@ -252,7 +275,7 @@ export function createSignInService(deps: SignInServiceDeps) {
           await replaceHashIfUnchanged(db.kysely, user.id, user.password_hash, await hasher.hash(password));
         }
         await deps.lockout.rememberNetwork(attempt);
-        const response = await issue(user, app.appId, grant.scope);
+        const response = await issue(user, app.appId, grant.scope, found);
         if (!expiry.inWarningWindow || expiry.expiresAt === null) return response;
         return {
           ...response,
@@ -309,7 +332,7 @@ export function createSignInService(deps: SignInServiceDeps) {
           .where('revoked_at', 'is', null)
           .executeTakeFirst();
         if (Number(spent.numUpdatedRows) !== 1) fail(50173);
-        return issue(user, app.appId, grant.scope);
+        return issue(user, app.appId, grant.scope, found);
       },
     );
   }

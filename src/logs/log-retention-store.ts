@@ -34,9 +34,12 @@ const keyedLogs = {
 
 /**
  * Deletes up to `limit` of the tenant's oldest rows of `table` from before `cutoff`; returns how
- * many. Shared by the sign-in log and the audit events, which differ only in their time column.
+ * many. Serves the sign-in log and the audit events, which differ only in their time column. An
+ * audit event's `directory_audit_targets` rows carry the same time and go with
+ * deleteAuditTargetsBefore, run after the events (a target row without its event is invisible to
+ * every query).
  */
-async function deleteOldestBefore(
+export async function deleteLogRowsBefore(
   db: Kysely<Database>,
   dialect: DialectName,
   table: keyof typeof keyedLogs,
@@ -63,32 +66,6 @@ async function deleteOldestBefore(
     const result = await trx.deleteFrom(table).where('id', 'in', ids).executeTakeFirst();
     return Number(result.numDeletedRows);
   });
-}
-
-/** Deletes up to `limit` of the tenant's oldest sign-ins created before `cutoff`; returns how many. */
-export function deleteSignInsBefore(
-  db: Kysely<Database>,
-  dialect: DialectName,
-  tenantId: string,
-  cutoff: string,
-  limit: number,
-): Promise<number> {
-  return deleteOldestBefore(db, dialect, 'sign_ins', tenantId, cutoff, limit);
-}
-
-/**
- * Deletes up to `limit` of the tenant's oldest audit events before `cutoff`; returns how many.
- * Their `directory_audit_targets` rows carry the same time and go with deleteAuditTargetsBefore,
- * run after this one (a target row without its event is invisible to every query).
- */
-export function deleteAuditsBefore(
-  db: Kysely<Database>,
-  dialect: DialectName,
-  tenantId: string,
-  cutoff: string,
-  limit: number,
-): Promise<number> {
-  return deleteOldestBefore(db, dialect, 'directory_audits', tenantId, cutoff, limit);
 }
 
 /**

@@ -6,9 +6,8 @@ import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
 import {
   countLogRowsBefore,
-  deleteAuditsBefore,
   deleteAuditTargetsBefore,
-  deleteSignInsBefore,
+  deleteLogRowsBefore,
   listTenantIds,
 } from './log-retention-store.js';
 
@@ -98,11 +97,11 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
     const totals = { signIns: 0, audits: 0, auditTargets: 0, batches: 0 };
     for (const tenantId of await listTenantIds(db.kysely)) {
       const signIns = await drain(signal, () =>
-        deleteSignInsBefore(db.kysely, db.dialect, tenantId, cutoff, batchSize),
+        deleteLogRowsBefore(db.kysely, db.dialect, 'sign_ins', tenantId, cutoff, batchSize),
       );
       // Events first, then their targets: a crash in between leaves only target rows no query sees.
       const audits = await drain(signal, () =>
-        deleteAuditsBefore(db.kysely, db.dialect, tenantId, cutoff, batchSize),
+        deleteLogRowsBefore(db.kysely, db.dialect, 'directory_audits', tenantId, cutoff, batchSize),
       );
       const targets = await drain(signal, () =>
         deleteAuditTargetsBefore(db.kysely, db.dialect, tenantId, cutoff, batchSize),

@@ -103,11 +103,15 @@ const anyResetRoles: readonly DirectoryRole[] = [...passwordResetRoles, 'User Ad
  */
 async function assertResetStillAllowed(
   trx: Kysely<Database>,
+  db: Db,
   tenantId: string,
   operation: PasswordOperationRow,
-  target: UserRow,
 ): Promise<void> {
   if (operation.kind !== 'adminReset' || operation.requested_by_user_id === null) return;
+  // Locked on PostgreSQL: a role assignment to this user waits for this commit, or this commit
+  // sees the role (SQLite's single writer orders them anyway).
+  const target = await findUserById(trx, tenantId, operation.user_id, { lock: db.dialect === 'postgres' });
+  if (!target) throw new RekeyError(7700105);
   const requester = await findUserById(trx, tenantId, operation.requested_by_user_id);
   const roles = requester && requester.account_enabled === 1 ? parseRoles(requester.roles) : [];
   if (!hasAnyRole(roles, anyResetRoles)) {
@@ -442,11 +446,7 @@ export function createOperationService(deps: OperationServiceDeps) {
           error: null,
         });
         if (!moved) return false;
-        // Locked on PostgreSQL: a role assignment to this user waits for this commit, or this
-        // commit sees the role (SQLite's single writer orders them anyway).
-        const target = await findUserById(trx, tenantId, user.id, { lock: db.dialect === 'postgres' });
-        if (!target) throw new RekeyError(7700105);
-        await assertResetStillAllowed(trx, tenantId, operation, target);
+        await assertResetStillAllowed(trx, db, tenantId, operation);
         await upsertCredential(trx, user.id, passwordHash, at);
         await addPasswordHistory(trx, user.id, passwordHash, at);
         await trimPasswordHistory(trx, user.id, historyDepth);

@@ -1,5 +1,11 @@
 import type { Kysely } from 'kysely';
-import { type AuditTarget, failureReason, insertAudit } from '../audit/audit-store.js';
+import {
+  type AuditEntry,
+  type AuditTarget,
+  auditRefusals,
+  failureReason,
+  insertAudit,
+} from '../audit/audit-store.js';
 import { findResetTarget, privilegedTargetRefusal } from '../passwords/operation-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
@@ -360,28 +366,28 @@ export function createLockoutService(deps: LockoutServiceDeps) {
           })
         : error;
     // A refused unlock of an existing user is audited as a failure, like a refused reset.
-    const auditRefusal = async (target: UserRow, refusal: RekeyError) => {
-      const error = asUnlockError(refusal);
+    const refusedUnlock = (target: UserRow, refusal: RekeyError): AuditEntry => ({
+      activityDisplayName: 'Unlock user account',
+      category: 'UserManagement',
+      loggedByService: 'Core Directory',
+      operationType: 'Update',
+      result: 'failure',
+      resultReason: failureReason(asUnlockError(refusal)),
+      targets: [
+        {
+          id: target.id,
+          displayName: target.display_name,
+          type: 'User',
+          userPrincipalName: target.user_principal_name,
+        },
+      ],
+    });
+    const auditRefusal = async (target: UserRow, refusal: RekeyError): Promise<void> => {
       await insertAudit(
         db.kysely,
         tenantId,
         context,
-        {
-          activityDisplayName: 'Unlock user account',
-          category: 'UserManagement',
-          loggedByService: 'Core Directory',
-          operationType: 'Update',
-          result: 'failure',
-          resultReason: failureReason(error),
-          targets: [
-            {
-              id: target.id,
-              displayName: target.display_name,
-              type: 'User',
-              userPrincipalName: target.user_principal_name,
-            },
-          ],
-        },
+        refusedUnlock(target, refusal),
         clock.now().toISOString(),
       );
     };
@@ -431,26 +437,31 @@ export function createLockoutService(deps: LockoutServiceDeps) {
       );
     }
     const actorRoles = context.actor?.roles;
-    await db.kysely
-      .transaction()
-      .execute(async (trx) => {
-        // Judged again on the locked row: the user may have been given a role since the first look.
-        const current = await findUserById(trx, tenantId, user.id, { lock: db.dialect === 'postgres' });
-        if (!current) throw new RekeyError(7700008, { details: { id } });
-        const refusal =
-          actorRoles &&
-          privilegedTargetRefusal(
-            actorRoles,
-            current,
-            'Only a Global Administrator or Privileged Authentication Administrator can unlock a user who holds a directory role.',
-          );
-        if (refusal) throw refusal;
-        await unlockInside(trx);
-      })
-      .catch(async (error: unknown) => {
-        if (error instanceof RekeyError && error.code === 7700103) await auditRefusal(user, error);
-        throw error;
-      });
+    await auditRefusals(
+      {
+        db: db.kysely,
+        tenantId,
+        context,
+        codes: new Set([7700103]),
+        entry: (refusal) => refusedUnlock(user, refusal),
+        now: () => clock.now().toISOString(),
+      },
+      () =>
+        db.kysely.transaction().execute(async (trx) => {
+          // Judged again on the locked row: the user may have been given a role since the first look.
+          const current = await findUserById(trx, tenantId, user.id, { lock: db.dialect === 'postgres' });
+          if (!current) throw new RekeyError(7700008, { details: { id } });
+          const refusal =
+            actorRoles &&
+            privilegedTargetRefusal(
+              actorRoles,
+              current,
+              'Only a Global Administrator or Privileged Authentication Administrator can unlock a user who holds a directory role.',
+            );
+          if (refusal) throw refusal;
+          await unlockInside(trx);
+        }),
+    );
     return view(user, await deps.settings.getSmartLockout());
   }
 

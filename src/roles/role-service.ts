@@ -2,7 +2,7 @@ import { auditRefusals as auditRefusalsOf, failureReason } from '../audit/audit-
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { UserRow } from '../platform/db/schema.js';
-import { RekeyError } from '../platform/errors/rekey-error.js';
+import { isRekeyError, RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
 import {
   type DirectoryRole,
@@ -13,12 +13,7 @@ import {
   hasAnyRole,
   roleAssignmentRoles,
 } from '../users/roles.js';
-import {
-  type RoleChange,
-  type RoleMember,
-  roleMembershipAuditEntry,
-  type UserService,
-} from '../users/user-service.js';
+import { type RoleChange, roleMembershipAuditEntry, type UserService } from '../users/user-service.js';
 import { decodeAssignmentId, encodeAssignmentId } from './role-assignment-id.js';
 
 /*
@@ -148,16 +143,15 @@ export function createRoleService(deps: RoleServiceDeps) {
   }
 
   /**
-   * The member a refusal is about, for its audit row, or undefined when no live user has that id
+   * The user a refusal is about, for its audit row, or undefined when no live user has that id
    * (nothing was at stake, and any signed-in caller could otherwise write audit rows at will).
-   * Never throws: the refusal wins.
    */
-  async function memberForAudit(principalId: string): Promise<RoleMember | undefined> {
+  async function memberForAudit(principalId: string): Promise<UserRow | undefined> {
     try {
-      const user = await users.getUser(principalId);
-      return { id: user.id, displayName: user.display_name, userPrincipalName: user.user_principal_name };
-    } catch {
-      return undefined;
+      return await users.getUser(principalId);
+    } catch (error) {
+      if (isRekeyError(error) && error.code === 7700008) return undefined;
+      throw error;
     }
   }
 

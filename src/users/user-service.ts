@@ -120,11 +120,15 @@ export interface RoleChange {
   readonly role: DirectoryRole;
 }
 
-/** Who a role change is about, as an audit row names them. */
-export interface RoleMember {
-  readonly id: string;
-  readonly displayName: string | null;
-  readonly userPrincipalName: string | null;
+/** A user as an audit row's target, with the properties the action changed. */
+function auditTarget(user: UserRow, modifiedProperties: readonly ModifiedProperty[] = []) {
+  return {
+    id: user.id,
+    displayName: user.display_name,
+    type: 'User' as const,
+    userPrincipalName: user.user_principal_name,
+    modifiedProperties,
+  };
 }
 
 /**
@@ -134,7 +138,7 @@ export interface RoleMember {
  */
 export function roleMembershipAuditEntry(
   change: RoleChange,
-  member: RoleMember,
+  member: UserRow,
   outcome: { readonly result: 'success' } | { readonly result: 'failure'; readonly reason: string },
 ): AuditEntry {
   const adding = change.action === 'add';
@@ -151,16 +155,10 @@ export function roleMembershipAuditEntry(
     result: outcome.result,
     ...(outcome.result === 'failure' ? { resultReason: outcome.reason } : {}),
     targets: [
-      {
-        id: member.id,
-        displayName: member.displayName,
-        type: 'User',
-        userPrincipalName: member.userPrincipalName,
-        modifiedProperties: [
-          property('Role.DisplayName', change.role),
-          property('Role.TemplateId', directoryRoleTemplates[change.role].templateId),
-        ],
-      },
+      auditTarget(member, [
+        property('Role.DisplayName', change.role),
+        property('Role.TemplateId', directoryRoleTemplates[change.role].templateId),
+      ]),
     ],
   };
 }
@@ -310,11 +308,7 @@ export function createUserService(deps: UserServiceDeps) {
             trx,
             tenantId,
             context,
-            roleMembershipAuditEntry(
-              { action: 'add', role },
-              { id: row.id, displayName: row.display_name, userPrincipalName: row.user_principal_name },
-              { result: 'success' },
-            ),
+            roleMembershipAuditEntry({ action: 'add', role }, row, { result: 'success' }),
             now,
           );
         }
@@ -330,16 +324,6 @@ export function createUserService(deps: UserServiceDeps) {
       throw error;
     }
     return row;
-  }
-
-  function auditTarget(user: UserRow, modifiedProperties: readonly ModifiedProperty[] = []) {
-    return {
-      id: user.id,
-      displayName: user.display_name,
-      type: 'User' as const,
-      userPrincipalName: user.user_principal_name,
-      modifiedProperties,
-    };
   }
 
   async function audit(
@@ -736,15 +720,7 @@ export function createUserService(deps: UserServiceDeps) {
         trx,
         tenantId,
         context,
-        roleMembershipAuditEntry(
-          change,
-          {
-            id: current.id,
-            displayName: current.display_name,
-            userPrincipalName: current.user_principal_name,
-          },
-          { result: 'success' },
-        ),
+        roleMembershipAuditEntry(change, current, { result: 'success' }),
         at,
       );
       return { user: { ...current, roles, updated_at: at }, changed: true };

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
 import {
@@ -101,6 +102,35 @@ describe.each(dialects)('token endpoint on %s', (dialect) => {
       .execute();
     expect(row).toEqual({ user_principal_name: long.slice(0, 256), error_code: 50034 });
   });
+
+  it.runIf(dialect === 'postgres')(
+    'opens no session when its sign-in row cannot be written: the two commit together',
+    async () => {
+      const user = await rekey.createUser('atomic.session', 'Harbor-Quill-73-Np!');
+      // A trigger that refuses this user's sign-in rows stands in for a log write that fails.
+      await sql`create function refuse_sign_in() returns trigger language plpgsql as $$
+        begin raise exception 'sign-in log unavailable'; end $$`.execute(rekey.db.kysely);
+      await sql`create trigger refuse_sign_in before insert on sign_ins for each row
+        when (new.user_principal_name = 'atomic.session@example.com') execute function refuse_sign_in()`.execute(
+        rekey.db.kysely,
+      );
+      try {
+        const response = await rekey.tokenRequest(
+          passwordGrant(user.userPrincipalName, 'Harbor-Quill-73-Np!'),
+        );
+        expect(response.statusCode).toBe(500);
+        const sessions = await rekey.db.kysely
+          .selectFrom('refresh_tokens')
+          .select('id')
+          .where('user_id', '=', user.id)
+          .execute();
+        expect(sessions).toEqual([]);
+      } finally {
+        await sql`drop trigger refuse_sign_in on sign_ins`.execute(rekey.db.kysely);
+        await sql`drop function refuse_sign_in()`.execute(rekey.db.kysely);
+      }
+    },
+  );
 
   it('accepts the tenant id and organizations in the path', async () => {
     for (const segment of [rekey.tenant.id, 'organizations']) {

@@ -6,7 +6,7 @@ import {
   failureReason,
   insertAudit,
 } from '../audit/audit-store.js';
-import { findResetTarget, privilegedTargetRefusal } from '../passwords/operation-service.js';
+import { findResetTarget, privilegedTargetRefusal } from '../passwords/reset-authorization.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, LockoutNetwork, LockoutStateRow, UserRow } from '../platform/db/schema.js';

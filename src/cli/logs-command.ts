@@ -12,12 +12,11 @@ import {
   type LogName,
   logNames,
 } from '../logs/log-export.js';
-import { createLogRetention, type PurgeCounts } from '../logs/log-retention.js';
+import type { PurgeCounts } from '../logs/log-retention.js';
 import { type SignInSummary, summariseSignIns } from '../logs/log-summary.js';
 import { resolveLogTimeRange } from '../logs/time-range.js';
 import { systemClock } from '../platform/clock.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
-import { createLogger } from '../platform/log.js';
 import { type CliIo, processIo, withDirectory } from './context.js';
 import { createProgress, formatBar, formatCount, formatDuration } from './progress.js';
 
@@ -211,16 +210,10 @@ async function summaryCommand(io: CliIo, flags: { since?: string; json?: boolean
 async function purgeCommand(io: CliIo, flags: { dryRun?: boolean; json?: boolean }) {
   await withDirectory(io, async (directory, context) => {
     const retentionDays = directory.config.logRetentionDays;
-    const retention = createLogRetention({
-      db: directory.db,
-      clock: systemClock,
-      // The command prints the counts itself.
-      logger: createLogger('silent'),
-      retentionDays,
-    });
+    // The command prints the counts itself; the directory's logger passes errors only.
     const counts: PurgeCounts = flags.dryRun
-      ? await retention.countExpired()
-      : await retention.purgeNow({ context, tenantId: directory.tenant.id });
+      ? await directory.logRetention.countExpired()
+      : await directory.logRetention.purgeNow({ context, tenantId: directory.tenant.id });
     if (flags.json) {
       io.out(JSON.stringify({ dryRun: flags.dryRun === true, retentionDays, ...counts }, null, 2));
       return;

@@ -1,14 +1,7 @@
 import type { Command } from 'commander';
-import type { Directory } from '../app/open-directory.js';
-import { systemClock } from '../platform/clock.js';
 import { isRekeyError, RekeyError } from '../platform/errors/rekey-error.js';
 import { applySelect, parseQueryOptions, parseSelect } from '../platform/odata/index.js';
-import {
-  createRoleService,
-  type RoleService,
-  roleFromName,
-  toRoleAssignment,
-} from '../roles/role-service.js';
+import { roleFromName, toRoleAssignment } from '../roles/role-service.js';
 import { type DirectoryRole, directoryRoleByTemplateId } from '../users/roles.js';
 import { toGraphUser } from '../users/user-mapper.js';
 import { deletedUsersResource, usersResource } from '../users/user-query.js';
@@ -354,16 +347,6 @@ interface RolesFlags {
   readonly json?: boolean;
 }
 
-/** The role service over the CLI's directory; the same rules and audit rows as the Graph API. */
-function roleServiceOf(directory: Directory): RoleService {
-  return createRoleService({
-    db: directory.db,
-    tenantId: directory.tenant.id,
-    clock: systemClock,
-    users: directory.users,
-  });
-}
-
 /**
  * `rekey users roles <user> [--add <role>]... [--remove <role>]...`: the user's directory roles,
  * after the changes asked for. The flags say what the user should end up with, so adding a role
@@ -380,7 +363,8 @@ async function manageRoles(io: CliIo, user: string, flags: RolesFlags): Promise<
     });
   }
   await withDirectory(io, async (directory, context) => {
-    const roles = roleServiceOf(directory);
+    // The directory's role service: the same rules and audit rows as the Graph API.
+    const { roles } = directory;
     const target = await directory.users.getUser(user);
     const upn = target.user_principal_name;
     const added: DirectoryRole[] = [];

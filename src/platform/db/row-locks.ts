@@ -1,12 +1,10 @@
-import {
-  type KyselyPlugin,
-  OperationNodeTransformer,
-  type PluginTransformQueryArgs,
-  type PluginTransformResultArgs,
-  type QueryResult,
-  type RootOperationNode,
-  type SelectQueryNode,
-  type UnknownRow,
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
 } from 'kysely';
 
 /*
@@ -21,7 +19,7 @@ import {
  * update. So on SQLite this plugin drops the lock clauses before the SQL is compiled.
  */
 
-const rowLockModifiers = new Set([
+const rowLockModifiers: ReadonlySet<string> = new Set([
   'ForUpdate',
   'ForNoKeyUpdate',
   'ForShare',
@@ -30,26 +28,24 @@ const rowLockModifiers = new Set([
   'SkipLocked',
 ]);
 
-class DropRowLocks extends OperationNodeTransformer {
-  protected override transformSelectQuery(
-    node: SelectQueryNode,
-    queryId?: PluginTransformQueryArgs['queryId'],
-  ) {
-    const transformed = super.transformSelectQuery(node, queryId);
-    const kept = transformed.endModifiers?.filter(
-      (modifier) => modifier.modifier === undefined || !rowLockModifiers.has(modifier.modifier),
-    );
-    if (kept === undefined || kept.length === transformed.endModifiers?.length) return transformed;
-    return { ...transformed, endModifiers: kept.length > 0 ? kept : undefined };
-  }
+/**
+ * The statement without its lock clauses. Only a top-level SELECT is looked at, so every other
+ * statement passes untouched at no cost; a lock inside a subquery (which no store writes) would
+ * reach SQLite and fail as a syntax error rather than be dropped unseen.
+ */
+function withoutRowLocks(node: RootOperationNode): RootOperationNode {
+  if (node.kind !== 'SelectQueryNode' || node.endModifiers === undefined) return node;
+  const kept = node.endModifiers.filter(
+    (modifier) => modifier.modifier === undefined || !rowLockModifiers.has(modifier.modifier),
+  );
+  if (kept.length === node.endModifiers.length) return node;
+  return Object.freeze({ ...node, endModifiers: kept.length > 0 ? Object.freeze(kept) : undefined });
 }
 
-/** Drops FOR UPDATE and its kin from every SELECT: installed on SQLite databases only. */
+/** Drops FOR UPDATE and its kin from SELECT statements: installed on SQLite databases only. */
 export class SqliteRowLocksPlugin implements KyselyPlugin {
-  readonly #transformer = new DropRowLocks();
-
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    return this.#transformer.transformNode(args.node, args.queryId);
+    return withoutRowLocks(args.node);
   }
 
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {

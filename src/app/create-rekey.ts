@@ -3,46 +3,39 @@ import fastifyPlugin from 'fastify-plugin';
 import { directoryAuditRoutes } from '../audit/audit-routes.js';
 import { createTokenIssuer, type TokenIssuer } from '../auth/access-token.js';
 import { type AuthGuard, createAuthGuard } from '../auth/guard.js';
-import { createPasswordCheck, createStoredHashVerifier } from '../auth/password-check.js';
 import { createSignInService, type SignInService } from '../auth/sign-in-service.js';
 import { createKeyRing } from '../auth/signing-keys.js';
 import { tokenRoutes } from '../auth/token-routes.js';
 import { errorPageRoutes } from '../error-page/error-page-routes.js';
 import { healthRoutes } from '../health/health-routes.js';
 import { lockoutRoutes } from '../lockout/lockout-routes.js';
-import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
-import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
-import { createOperationEngine, type OperationEngine } from '../operations/operation-engine.js';
+import type { LockoutService } from '../lockout/lockout-service.js';
+import type { LogRetention } from '../logs/log-retention.js';
+import type { OperationEngine } from '../operations/operation-engine.js';
 import { createOperationWorker, type OperationWorker } from '../operations/operation-worker.js';
-import { loadBreachedSet } from '../passwords/breached/breached-set.js';
-import { createPasswordJobs } from '../passwords/password-operation.js';
 import { passwordPolicyRoutes } from '../passwords/password-policy-routes.js';
-import {
-  createPasswordPolicyService,
-  type PasswordPolicyService,
-} from '../passwords/password-policy-service.js';
+import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import { passwordRoutes } from '../passwords/password-routes.js';
-import { createPasswordService, type PasswordService } from '../passwords/password-service.js';
-import { createPolicyEngine, type PolicyEngine } from '../passwords/policy/index.js';
-import { type Clock, systemClock } from '../platform/clock.js';
+import type { PasswordService } from '../passwords/password-service.js';
+import type { PolicyEngine } from '../passwords/policy/index.js';
+import type { Clock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
-import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
-import { createSecretBox } from '../platform/crypto/secret-box.js';
-import { loadSecretKey } from '../platform/crypto/secret-key.js';
+import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import { type Db, migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { buildApp, type RekeyApp } from '../platform/http/app.js';
 import type { Logger } from '../platform/log.js';
 import { roleManagementRoutes } from '../roles/role-routes.js';
-import { createRoleService } from '../roles/role-service.js';
+import type { RoleService } from '../roles/role-service.js';
 import { settingsRoutes } from '../settings/settings-routes.js';
-import { createSettingsService, type SettingsService } from '../settings/settings-service.js';
+import type { SettingsService } from '../settings/settings-service.js';
 import { signInLogRoutes } from '../sign-ins/sign-in-routes.js';
 import { ensureTenant } from '../tenant/bootstrap.js';
 import { domainRoutes } from '../tenant/domain-routes.js';
-import { createDomainService } from '../tenant/domain-service.js';
+import type { DomainService } from '../tenant/domain-service.js';
 import type { TenantRecord } from '../tenant/tenant-store.js';
-import { createUserService, type UserService } from '../users/user-service.js';
+import type { UserService } from '../users/user-service.js';
 import { usersRoutes } from '../users/users-routes.js';
+import { createServices } from './create-services.js';
 
 /** Everything one Rekey process runs, wired together. Entry points and tests start from here. */
 export interface Rekey {
@@ -62,6 +55,8 @@ export interface Rekey {
   readonly settings: SettingsService;
   /** The policy engine applied to the directory's users (checks, dry run, expiry). */
   readonly passwordPolicy: PasswordPolicyService;
+  readonly domains: DomainService;
+  readonly roles: RoleService;
   /** The one engine, with the breached-password set loaded at start. */
   readonly policyEngine: PolicyEngine;
   readonly tokens: TokenIssuer;
@@ -87,45 +82,19 @@ export interface CreateRekeyOptions {
 /** Opens the database, bootstraps the tenant and builds the HTTP app and the worker. */
 export async function createRekey(config: Config, options: CreateRekeyOptions): Promise<Rekey> {
   const { logger } = options;
-  const clock = options.clock ?? systemClock;
   const db = openDatabase(config.databaseUrl);
   try {
     if (options.migrate ?? true) await migrateToLatest(db);
-    const secretKey = loadSecretKey(config.secretKey, config.dataDir);
-    const secretBox = createSecretBox(secretKey);
-    const hasher = options.hasher ?? createArgon2Hasher(config.argon2);
-    // Built once per process: the breached set is read from disk here, and the engine keeps the
-    // compiled banned-term matcher of each settings version.
-    const policyEngine = createPolicyEngine({
-      hasher,
-      breached: await loadBreachedSet({ dataDir: config.dataDir }),
+    let worker: OperationWorker | undefined;
+    const services = await createServices({
+      config,
+      db,
+      logger,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.hasher ? { hasher: options.hasher } : {}),
+      onOperationEnqueued: () => worker?.nudge(),
     });
-    const policies = new Map<string, { settings: SettingsService; passwordPolicy: PasswordPolicyService }>();
-    const policyFor = (tenantId: string) => {
-      let parts = policies.get(tenantId);
-      if (!parts) {
-        const settings = createSettingsService({
-          db,
-          tenantId,
-          clock,
-          onChanged: (changed) => policyEngine.matcherFor(changed.passwordProtection, config.tenantName),
-        });
-        const passwordPolicy = createPasswordPolicyService({
-          db,
-          tenantId,
-          tenantName: config.tenantName,
-          engine: policyEngine,
-          settings,
-          clock,
-          logger: logger.child({ component: 'passwordPolicy' }),
-        });
-        parts = { settings, passwordPolicy };
-        policies.set(tenantId, parts);
-      }
-      return parts;
-    };
-    const usersFor = (tenantId: string) =>
-      createUserService({ db, tenantId, hasher, clock, passwordPolicy: policyFor(tenantId).passwordPolicy });
+    const { clock, hasher, secretBox, policyEngine, logRetention } = services;
     const { tenant, generatedAdminPassword } = await ensureTenant(
       db,
       clock,
@@ -135,23 +104,14 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         adminUpn: config.bootstrapAdminUpn,
         adminPassword: config.bootstrapAdminPassword,
       },
-      usersFor,
+      (tenantId) => services.forTenant(tenantId).users,
     );
-    const users = usersFor(tenant.id);
-    const { settings, passwordPolicy } = policyFor(tenant.id);
+    const { users, domains, roles, settings, passwordPolicy, lockout, checkPassword, operations, passwords } =
+      services.forTenant(tenant.id);
     // Compile the banned-term matcher of the current settings now, not on the first user's change.
     policyEngine.matcherFor((await settings.getPolicySettings()).passwordProtection, config.tenantName);
     const keyRing = createKeyRing(db, secretBox, clock);
     const tokens = createTokenIssuer(keyRing, clock, config.publicUrl, tenant.id);
-    const lockout = createLockoutService({
-      db,
-      tenantId: tenant.id,
-      clock,
-      settings,
-      secretKey,
-      logger: logger.child({ component: 'lockout' }),
-    });
-    const checkPassword = createPasswordCheck({ verifier: createStoredHashVerifier(hasher), lockout });
     const signIns = createSignInService({
       db,
       tenant,
@@ -167,34 +127,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       lockout,
     });
     const guard = createAuthGuard({ db, tenantId: tenant.id, tokens });
-    let worker: OperationWorker | undefined;
-    const operations = createOperationEngine({
-      db,
-      tenantId: tenant.id,
-      clock,
-      random: Math.random,
-      secretBox,
-      logger: logger.child({ component: 'operations' }),
-      settings: config.operations,
-      jobs: createPasswordJobs({ db, tenantId: tenant.id, hasher }),
-      onAccepted: () => worker?.nudge(),
-    });
-    const passwords = createPasswordService({
-      db,
-      tenantId: tenant.id,
-      clock,
-      operations,
-      checkPassword,
-      passwordPolicy,
-    });
     worker = createOperationWorker(operations, logger.child({ component: 'worker' }));
-    const logRetention = createLogRetention({
-      db,
-      clock,
-      logger: logger.child({ component: 'logRetention' }),
-      retentionDays: config.logRetentionDays,
-    });
-    const roles = createRoleService({ db, tenantId: tenant.id, clock, users });
     const parts = {
       config,
       db,
@@ -206,6 +139,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       lockout,
       settings,
       passwordPolicy,
+      domains,
+      roles,
       policyEngine,
       tokens,
       guard,
@@ -233,7 +168,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         lockoutRoutes({ guard, lockout }),
         domainRoutes({
           guard,
-          domains: createDomainService({ db, tenantId: tenant.id, clock }),
+          domains,
           publicUrl: config.publicUrl,
         }),
         signInLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),

@@ -16,6 +16,7 @@ import { findApplication, type TenantRecord } from '../tenant/tenant-store.js';
 import { findUserById, getForPasswordCheck, replaceHashIfUnchanged } from '../users/user-store.js';
 import { type AccessTokenClaims, grantedScopes, type TokenIssuer } from './access-token.js';
 import type { CredentialSubject, PasswordCheck, PasswordCheckResult } from './password-check.js';
+import { findRefreshTokenForGrant, insertRefreshToken, spendRefreshToken } from './refresh-token-store.js';
 
 export interface TokenResponse {
   readonly token_type: 'Bearer';
@@ -147,19 +148,16 @@ export function createSignInService(deps: SignInServiceDeps) {
         : {}),
     };
     await db.kysely.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('refresh_tokens')
-        .values({
-          id: randomUUID(),
-          user_id: user.id,
-          client_id: appId,
-          token_hash: sha256(refreshToken),
-          session_version: user.session_version,
-          created_at: now.toISOString(),
-          expires_at: new Date(now.getTime() + deps.refreshTokenLifetimeSeconds * 1000).toISOString(),
-          revoked_at: null,
-        })
-        .execute();
+      await insertRefreshToken(trx, {
+        id: randomUUID(),
+        user_id: user.id,
+        client_id: appId,
+        token_hash: sha256(refreshToken),
+        session_version: user.session_version,
+        created_at: now.toISOString(),
+        expires_at: new Date(now.getTime() + deps.refreshTokenLifetimeSeconds * 1000).toISOString(),
+        revoked_at: null,
+      });
       await found.logSuccess?.(trx);
     });
     found.successLogged = found.logSuccess !== undefined;
@@ -289,11 +287,7 @@ export function createSignInService(deps: SignInServiceDeps) {
     const app = await resolveClient(grant.clientId);
     if (!grant.refreshToken) throw new RekeyError(900144, { details: { parameter: 'refresh_token' } });
     const tokenHash = sha256(grant.refreshToken);
-    const stored = await db.kysely
-      .selectFrom('refresh_tokens')
-      .select(['id', 'user_id', 'client_id', 'session_version', 'expires_at', 'revoked_at'])
-      .where('token_hash', '=', tokenHash)
-      .executeTakeFirst();
+    const stored = await findRefreshTokenForGrant(db.kysely, tokenHash);
     if (!stored || stored.client_id !== app.appId) throw new RekeyError(70000);
     const user = await findUserById(db.kysely, tenant.id, stored.user_id);
     return logged(
@@ -319,13 +313,7 @@ export function createSignInService(deps: SignInServiceDeps) {
         // An expired password also ends the sessions it opened: no refresh until it is changed.
         if ((await expiryOf(user)).expired) fail(50055);
         // Rotation: the old refresh token is spent; a replayed one finds revoked_at set.
-        const spent = await db.kysely
-          .updateTable('refresh_tokens')
-          .set({ revoked_at: now })
-          .where('id', '=', stored.id)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(spent.numUpdatedRows) !== 1) fail(50173);
+        if (!(await spendRefreshToken(db.kysely, stored.id, now))) fail(50173);
         return issue(user, app.appId, grant.scope, found);
       },
     );

@@ -25,7 +25,8 @@ import { type Db, isDatabaseReady, openDatabase } from '../platform/db/database.
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { systemContext } from '../platform/request-context.js';
 import { findTenant } from '../tenant/tenant-store.js';
-import { type CliIo, configOrExit, processIo } from './context.js';
+import { invalidFlag, jsonOption, parseWholeNumber, printJson, progressTtyOf } from './command-helpers.js';
+import { type CliIo, configOrExit } from './context.js';
 import { createProgress, formatBar, formatCount, formatDuration } from './progress.js';
 
 /*
@@ -49,30 +50,13 @@ export interface BreachedTerminal {
 }
 
 function defaultTerminal(io: CliIo): BreachedTerminal {
-  // A redrawn bar only makes sense on a real terminal, and only when this process owns the output.
-  const tty = io === processIo && process.stderr.isTTY ? process.stderr : undefined;
-  return { stdin: process.stdin, progressTty: tty };
+  return { stdin: process.stdin, progressTty: progressTtyOf(io) };
 }
 
 /** Bytes per line of the Pwned Passwords SHA-1 download (40 + ':' + count + CRLF), for --expected. */
 const bytesPerLineEstimate = 45;
 const defaultFalsePositiveRate = 0.001;
 const defaultInfoProbes = 100_000;
-
-function invalidFlag(option: string, value: string, requirement: string): RekeyError {
-  return new RekeyError(7700001, {
-    message: `${option} ${requirement}; got ${JSON.stringify(value)}.`,
-    details: { option, value },
-  });
-}
-
-function parseWholeNumber(option: string, raw: string, min: number, max: number): number {
-  const value = /^\d{1,12}$/.test(raw.replaceAll('_', '')) ? Number(raw.replaceAll('_', '')) : Number.NaN;
-  if (!(Number.isSafeInteger(value) && value >= min && value <= max)) {
-    throw invalidFlag(option, raw, `must be a whole number from ${min} to ${max.toLocaleString('en-US')}`);
-  }
-  return value;
-}
 
 function parseRate(option: string, raw: string): number {
   const value = /^(\d+(\.\d*)?|\.\d+)(e-?\d+)?$/i.test(raw) ? Number(raw) : Number.NaN;
@@ -306,7 +290,7 @@ function reportImport(
     warnings,
   };
   if (json) {
-    io.out(JSON.stringify(summary, null, 2));
+    printJson(io, summary);
     return;
   }
   const skipped = [
@@ -377,7 +361,7 @@ async function showInfo(io: CliIo, file: string | undefined, flags: { probes?: s
     infos.push({ ...describeLoadedFilter(loaded, target.kind), measured });
   }
   if (flags.json) {
-    io.out(JSON.stringify(file === undefined ? { sets: infos } : infos[0], null, 2));
+    printJson(io, file === undefined ? { sets: infos } : infos[0]);
     return;
   }
   infos.forEach((info, index) => {
@@ -483,7 +467,6 @@ export function registerBreachedCommand(program: Command, io: CliIo, terminal?: 
   const breached = program
     .command('breached')
     .description('The breached-password set: import a breach corpus, inspect it, test a password.');
-  const json = ['--json', 'print JSON (for scripts) instead of text'] as const;
 
   breached
     .command('import')
@@ -502,7 +485,7 @@ export function registerBreachedCommand(program: Command, io: CliIo, terminal?: 
     )
     .option('--min-count <n>', 'leave out entries seen fewer than n times (default 1: keep all)')
     .option('--skip-invalid', 'count and skip malformed lines instead of stopping at the first')
-    .option(...json)
+    .option(...jsonOption)
     .action((file: string, flags: ImportFlags) => importList(io, term, file, flags));
 
   breached
@@ -510,7 +493,7 @@ export function registerBreachedCommand(program: Command, io: CliIo, terminal?: 
     .description('Show what a filter holds and measure its false-positive rate (default: the sets in use).')
     .argument('[file]', 'a .rkbf filter file (default: the shipped set and the imported one, if any)')
     .option('--probes <n>', `random strings to probe the measured rate with (default ${defaultInfoProbes})`)
-    .option(...json)
+    .option(...jsonOption)
     .action((file: string | undefined, flags: { probes?: string; json?: boolean }) =>
       showInfo(io, file, flags),
     );
@@ -522,7 +505,7 @@ export function registerBreachedCommand(program: Command, io: CliIo, terminal?: 
       '[password]',
       'the password; omit it to type it unseen or pipe it, keeping it out of shell history',
     )
-    .option(...json)
+    .option(...jsonOption)
     .action((password: string | undefined, flags: { json?: boolean }) =>
       testPassword(io, term, password, flags),
     );

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type SeedProgress, seedLogs } from '../dev/seed-logs.js';
-import { RekeyError } from '../platform/errors/rekey-error.js';
-import { type CliIo, configOrExit, processIo } from './context.js';
+import { invalidFlag, parseWholeNumber, printJson, progressTtyOf } from './command-helpers.js';
+import { type CliIo, configOrExit } from './context.js';
 import { createProgress, formatBar, formatCount, formatDuration } from './progress.js';
 
 /*
@@ -19,23 +19,6 @@ interface SeedLogsFlags {
   readonly seed: string;
   readonly end?: string;
   readonly json?: boolean;
-}
-
-function invalidFlag(option: string, value: string, requirement: string): RekeyError {
-  return new RekeyError(7700001, {
-    message: `${option} ${requirement}; got ${JSON.stringify(value)}.`,
-    details: { option, value },
-  });
-}
-
-/** A whole number; `_` may group digits (10_000_000). */
-function wholeNumber(option: string, raw: string, min: number, max: number): number {
-  const digits = raw.replaceAll('_', '');
-  const value = /^\d{1,12}$/.test(digits) ? Number(digits) : Number.NaN;
-  if (!(Number.isSafeInteger(value) && value >= min && value <= max)) {
-    throw invalidFlag(option, raw, `must be a whole number from ${min} to ${formatCount(max)}`);
-  }
-  return value;
 }
 
 const phaseNames: Record<SeedProgress['phase'], string> = {
@@ -72,10 +55,10 @@ export function registerDevCommand(program: Command, io: CliIo): void {
     .option('--end <time>', 'end of the generated window (ISO 8601); now when not given')
     .option('--json', 'print the summary as JSON')
     .action(async (flags: SeedLogsFlags) => {
-      const signIns = wholeNumber('--signins', flags.signins, 0, 1_000_000_000);
-      const audits = wholeNumber('--audits', flags.audits, 0, 1_000_000_000);
-      const days = wholeNumber('--days', flags.days, 1, 3650);
-      const users = wholeNumber('--users', flags.users, 1, 10_000_000);
+      const signIns = parseWholeNumber('--signins', flags.signins, 0, 1_000_000_000);
+      const audits = parseWholeNumber('--audits', flags.audits, 0, 1_000_000_000);
+      const days = parseWholeNumber('--days', flags.days, 1, 3650);
+      const users = parseWholeNumber('--users', flags.users, 1, 10_000_000);
       const end = flags.end === undefined ? new Date() : new Date(flags.end);
       if (Number.isNaN(end.getTime())) {
         throw invalidFlag(
@@ -86,8 +69,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
       }
       const config = configOrExit(io);
       // A redrawn bar only on a real terminal this process owns; otherwise a line every ten seconds.
-      const tty = io === processIo && process.stderr.isTTY ? process.stderr : undefined;
-      const progress = createProgress<SeedProgress>(io, tty, renderProgress);
+      const progress = createProgress<SeedProgress>(io, progressTtyOf(io), renderProgress);
       let phase: SeedProgress | undefined;
       const result = await seedLogs(config.databaseUrl, {
         signIns,
@@ -106,7 +88,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
       if (phase) progress.finish(phase);
       const summary = { ...result, seconds: { ...result.seconds, total: progress.elapsedSeconds() } };
       if (flags.json) {
-        io.out(JSON.stringify(summary, null, 2));
+        printJson(io, summary);
         return;
       }
       io.out(

@@ -7,6 +7,7 @@ import {
 import type { LockoutView } from '../lockout/lockout-service.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { SettingsChange } from '../settings/settings-service.js';
+import { jsonOption, printJson } from './command-helpers.js';
 import { type CliIo, withDirectory } from './context.js';
 
 /*
@@ -20,10 +21,6 @@ import { type CliIo, withDirectory } from './context.js';
  * Unlike a password policy change, a lockout change makes nobody's password invalid and shortens
  * no lock in force, so `set` applies at once without asking; the audit row records it.
  */
-
-function printJson(io: CliIo, value: unknown): void {
-  io.out(JSON.stringify(value, null, 2));
-}
 
 function printSettings(io: CliIo, settings: SmartLockoutSettings): void {
   const { lockoutThreshold, lockoutDurationInSeconds } = settings;
@@ -89,7 +86,6 @@ async function setLockout(
 
 /** Adds `rekey lockout` and its subcommands to the program. */
 export function registerLockoutCommand(program: Command, io: CliIo): void {
-  const json = ['--json', 'print JSON (for scripts) instead of text'] as const;
   const lockout = program
     .command('lockout')
     .description('Smart lockout settings: how many wrong passwords lock an account, and for how long.');
@@ -97,7 +93,7 @@ export function registerLockoutCommand(program: Command, io: CliIo): void {
   lockout
     .command('show')
     .description('Show the lockout threshold and duration in effect.')
-    .option(...json)
+    .option(...jsonOption)
     .action(async (flags: { json?: boolean }) => {
       await withDirectory(io, async (directory) => {
         const settings = await directory.settings.getSmartLockout();
@@ -118,6 +114,6 @@ export function registerLockoutCommand(program: Command, io: CliIo): void {
       '--duration <seconds>',
       `length of the first lockout in seconds (${lockoutDurationInSeconds.minimum}-${lockoutDurationInSeconds.maximum})`,
     )
-    .option(...json)
+    .option(...jsonOption)
     .action((flags: { threshold?: string; duration?: string; json?: boolean }) => setLockout(io, flags));
 }

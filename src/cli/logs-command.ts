@@ -12,13 +12,13 @@ import {
   type LogName,
   logNames,
 } from '../logs/log-export.js';
-import { createLogRetention, type PurgeCounts } from '../logs/log-retention.js';
+import type { PurgeCounts } from '../logs/log-retention.js';
 import { type SignInSummary, summariseSignIns } from '../logs/log-summary.js';
 import { resolveLogTimeRange } from '../logs/time-range.js';
 import { systemClock } from '../platform/clock.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
-import { createLogger } from '../platform/log.js';
-import { type CliIo, processIo, withDirectory } from './context.js';
+import { jsonOption, ownsProcessStreams, printJson, progressTtyOf } from './command-helpers.js';
+import { type CliIo, withDirectory } from './context.js';
 import { createProgress, formatBar, formatCount, formatDuration } from './progress.js';
 
 /*
@@ -42,8 +42,7 @@ export interface LogsTerminal {
 
 function defaultTerminal(io: CliIo): LogsTerminal {
   // Only a process that owns its output streams writes to them directly.
-  if (io !== processIo) return { stdout: undefined, progressTty: undefined };
-  return { stdout: process.stdout, progressTty: process.stderr.isTTY ? process.stderr : undefined };
+  return { stdout: ownsProcessStreams(io) ? process.stdout : undefined, progressTty: progressTtyOf(io) };
 }
 
 const logLabels: Readonly<Record<LogName, string>> = { signins: 'sign-ins', audits: 'audit events' };
@@ -204,25 +203,19 @@ async function summaryCommand(io: CliIo, flags: { since?: string; json?: boolean
   const summary = await withDirectory(io, (directory) =>
     summariseSignIns(directory.db.kysely, directory.tenant.id, range),
   );
-  if (flags.json) io.out(JSON.stringify(summary, null, 2));
+  if (flags.json) printJson(io, summary);
   else printSummary(io, summary);
 }
 
 async function purgeCommand(io: CliIo, flags: { dryRun?: boolean; json?: boolean }) {
   await withDirectory(io, async (directory, context) => {
     const retentionDays = directory.config.logRetentionDays;
-    const retention = createLogRetention({
-      db: directory.db,
-      clock: systemClock,
-      // The command prints the counts itself.
-      logger: createLogger('silent'),
-      retentionDays,
-    });
+    // The command prints the counts itself; the directory's logger passes errors only.
     const counts: PurgeCounts = flags.dryRun
-      ? await retention.countExpired()
-      : await retention.purgeNow({ context, tenantId: directory.tenant.id });
+      ? await directory.logRetention.countExpired()
+      : await directory.logRetention.purgeNow({ context, tenantId: directory.tenant.id });
     if (flags.json) {
-      io.out(JSON.stringify({ dryRun: flags.dryRun === true, retentionDays, ...counts }, null, 2));
+      printJson(io, { dryRun: flags.dryRun === true, retentionDays, ...counts });
       return;
     }
     const what = `${formatCount(counts.signIns)} sign-ins and ${formatCount(counts.audits)} audit events (${formatCount(counts.auditTargets)} audit target rows) older than ${counts.cutoff} (retention: ${retentionDays} days)`;
@@ -277,7 +270,7 @@ export function registerLogsCommand(program: Command, io: CliIo, terminal?: Logs
     .command('summary')
     .description('Count sign-ins per error code, with the name of each code: what is failing, and how often.')
     .option('--since <time>', 'a duration back from now (24h, 7d, 30m) or an ISO date-time (default 24h)')
-    .option('--json', 'print JSON (for scripts) instead of text')
+    .option(...jsonOption)
     .action((flags: { since?: string; json?: boolean }) => summaryCommand(io, flags));
 
   logs
@@ -286,6 +279,6 @@ export function registerLogsCommand(program: Command, io: CliIo, terminal?: Logs
       'Delete sign-ins and audit events older than REKEY_LOG_RETENTION_DAYS now, in small batches, as the background purge of `rekey serve` does.',
     )
     .option('--dry-run', 'count what would be deleted, and delete nothing')
-    .option('--json', 'print JSON (for scripts) instead of text')
+    .option(...jsonOption)
     .action((flags: { dryRun?: boolean; json?: boolean }) => purgeCommand(io, flags));
 }

@@ -15,7 +15,8 @@ import type {
   SettingsPreview,
 } from '../settings/settings-service.js';
 import { type BreachedTerminal, readPasswordFrom } from './breached-command.js';
-import { type CliIo, configOrExit, processIo, withDirectory } from './context.js';
+import { canPrompt, collect, jsonOption, printJson } from './command-helpers.js';
+import { type CliIo, configOrExit, withDirectory } from './context.js';
 
 /*
  * `rekey policy ...`: the password policy and Password Protection from a shell, through the same
@@ -39,14 +40,7 @@ export interface PolicyTerminal {
 }
 
 function defaultTerminal(io: CliIo): PolicyTerminal {
-  return {
-    stdin: process.stdin,
-    interactive: io === processIo && process.stdin.isTTY === true && process.stderr.isTTY === true,
-  };
-}
-
-function printJson(io: CliIo, value: unknown): void {
-  io.out(JSON.stringify(value, null, 2));
+  return { stdin: process.stdin, interactive: canPrompt(io) };
 }
 
 function show(value: unknown): string {
@@ -278,10 +272,6 @@ interface ProtectionFlags {
   readonly json?: boolean;
 }
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 /** The terms of a list file: one per line; blank lines and lines starting with # are skipped. */
 async function readTermsFile(file: string): Promise<string[]> {
   const text = await readFile(file, 'utf8').catch((error: unknown) => {
@@ -439,7 +429,6 @@ async function testPassword(
 /** Adds `rekey policy` and its subcommands to the program. */
 export function registerPolicyCommand(program: Command, io: CliIo, terminal?: PolicyTerminal): void {
   const term = terminal ?? defaultTerminal(io);
-  const json = ['--json', 'print JSON (for scripts) instead of text'] as const;
   const yes = ['--yes', 'apply without asking (for scripts); the preview is still printed'] as const;
   const policy = program
     .command('policy')
@@ -450,7 +439,7 @@ export function registerPolicyCommand(program: Command, io: CliIo, terminal?: Po
   policy
     .command('show')
     .description('Show the password policy and the Password Protection settings.')
-    .option(...json)
+    .option(...jsonOption)
     .action((flags: { json?: boolean }) => showPolicy(io, flags));
 
   const set = policy
@@ -464,7 +453,7 @@ export function registerPolicyCommand(program: Command, io: CliIo, terminal?: Po
   }
   set
     .option(...yes)
-    .option(...json)
+    .option(...jsonOption)
     .action((flags: Flags) => setPolicy(io, term, flags));
 
   const protection = policy
@@ -473,7 +462,7 @@ export function registerPolicyCommand(program: Command, io: CliIo, terminal?: Po
   protection
     .command('show')
     .description('Show the Password Protection settings and the custom banned terms.')
-    .option(...json)
+    .option(...jsonOption)
     .action((flags: { json?: boolean }) => showProtection(io, flags));
   protection
     .command('set')
@@ -487,7 +476,7 @@ export function registerPolicyCommand(program: Command, io: CliIo, terminal?: Po
     .option('--add-term <term>', 'add a custom banned term (4-16 characters; repeatable)', collect)
     .option('--remove-term <term>', 'remove a custom banned term (repeatable)', collect)
     .option(...yes)
-    .option(...json)
+    .option(...jsonOption)
     .action((flags: ProtectionFlags) => setProtection(io, term, flags));
 
   policy
@@ -501,7 +490,7 @@ export function registerPolicyCommand(program: Command, io: CliIo, terminal?: Po
     )
     .option('--user <upn>', 'judge it for this user (user principal name or object id)')
     .option('--check-history', "also compare it with the user's recent passwords (recorded in the audit log)")
-    .option(...json)
+    .option(...jsonOption)
     .action(
       (password: string | undefined, flags: { user?: string; checkHistory?: boolean; json?: boolean }) =>
         testPassword(io, term, password, flags),

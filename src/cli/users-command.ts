@@ -1,14 +1,7 @@
 import type { Command } from 'commander';
-import type { Directory } from '../app/open-directory.js';
-import { systemClock } from '../platform/clock.js';
 import { isRekeyError, RekeyError } from '../platform/errors/rekey-error.js';
 import { applySelect, parseQueryOptions, parseSelect } from '../platform/odata/index.js';
-import {
-  createRoleService,
-  type RoleService,
-  roleFromName,
-  toRoleAssignment,
-} from '../roles/role-service.js';
+import { roleFromName, toRoleAssignment } from '../roles/role-service.js';
 import { type DirectoryRole, directoryRoleByTemplateId } from '../users/roles.js';
 import { toGraphUser } from '../users/user-mapper.js';
 import { deletedUsersResource, usersResource } from '../users/user-query.js';
@@ -18,6 +11,7 @@ import {
   createUserBody,
   toCreateUserInput,
 } from '../users/user-schemas.js';
+import { collect, jsonOption, printJson } from './command-helpers.js';
 import { type CliIo, withDirectory } from './context.js';
 import { lockoutLines } from './lockout-command.js';
 
@@ -37,10 +31,6 @@ type Row = Record<string, unknown>;
 const listColumns = 'userPrincipalName,displayName,accountEnabled';
 /** Page size used while collecting a list; Graph's largest $top. */
 const pageSize = 999;
-
-function printJson(io: CliIo, value: unknown): void {
-  io.out(JSON.stringify(value, null, 2));
-}
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';
@@ -339,11 +329,6 @@ async function unlockUser(io: CliIo, user: string, json: boolean | undefined): P
   });
 }
 
-/** Commander's collector for an option that may be given more than once. */
-function collect(value: string, previous: readonly string[]): string[] {
-  return [...previous, value];
-}
-
 function distinct<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
 }
@@ -352,16 +337,6 @@ interface RolesFlags {
   readonly add: readonly string[];
   readonly remove: readonly string[];
   readonly json?: boolean;
-}
-
-/** The role service over the CLI's directory; the same rules and audit rows as the Graph API. */
-function roleServiceOf(directory: Directory): RoleService {
-  return createRoleService({
-    db: directory.db,
-    tenantId: directory.tenant.id,
-    clock: systemClock,
-    users: directory.users,
-  });
 }
 
 /**
@@ -380,7 +355,8 @@ async function manageRoles(io: CliIo, user: string, flags: RolesFlags): Promise<
     });
   }
   await withDirectory(io, async (directory, context) => {
-    const roles = roleServiceOf(directory);
+    // The directory's role service: the same rules and audit rows as the Graph API.
+    const { roles } = directory;
     const target = await directory.users.getUser(user);
     const upn = target.user_principal_name;
     const added: DirectoryRole[] = [];
@@ -434,7 +410,6 @@ export function registerUsersCommand(program: Command, io: CliIo): void {
   const users = program
     .command('users')
     .description('Manage directory users on the configured database (no server needed).');
-  const json = ['--json', 'print JSON (for scripts) instead of text'] as const;
 
   users
     .command('list')
@@ -444,7 +419,7 @@ export function registerUsersCommand(program: Command, io: CliIo): void {
     .option('--orderby <property>', 'displayName or userPrincipalName, optionally followed by desc')
     .option('--top <n>', 'show at most n users')
     .option('--deleted', 'list soft-deleted users instead')
-    .option(...json)
+    .option(...jsonOption)
     .action((flags: ListFlags) => listUsers(io, flags));
 
   users
@@ -452,7 +427,7 @@ export function registerUsersCommand(program: Command, io: CliIo): void {
     .description('Show one user as key: value lines (every property unless --select).')
     .argument('<user>', 'user principal name or object id')
     .option('--select <properties>', 'comma-separated properties, e.g. accountEnabled,passwordPolicies')
-    .option(...json)
+    .option(...jsonOption)
     .action((user: string, flags: { select?: string; json?: boolean }) => getUser(io, user, flags));
 
   users
@@ -478,7 +453,7 @@ export function registerUsersCommand(program: Command, io: CliIo): void {
       collect,
       [],
     )
-    .option(...json)
+    .option(...jsonOption)
     .action((flags: CreateFlags) => createUser(io, flags));
 
   users
@@ -492,7 +467,7 @@ export function registerUsersCommand(program: Command, io: CliIo): void {
       [],
     )
     .option('--remove <role>', 'remove a role by name (repeatable)', collect, [])
-    .option(...json)
+    .option(...jsonOption)
     .action((user: string, flags: RolesFlags) => manageRoles(io, user, flags));
 
   users
@@ -502,41 +477,41 @@ export function registerUsersCommand(program: Command, io: CliIo): void {
     .option('--password <password>', 'the new password (it may stay in your shell history)')
     .option('--generate', 'generate a strong password and print it once (the default)')
     .option('--no-force-change', 'do not require a new password at the next sign-in')
-    .option(...json)
+    .option(...jsonOption)
     .action((user: string, flags: SetPasswordFlags) => setPassword(io, user, flags));
 
   users
     .command('unlock')
     .description('End the smart lockout of an account and restart its failure counts (audited).')
     .argument('<user>', 'user principal name or object id')
-    .option(...json)
+    .option(...jsonOption)
     .action((user: string, flags: { json?: boolean }) => unlockUser(io, user, flags.json));
 
   users
     .command('disable')
     .description('Disable an account and revoke its sessions.')
     .argument('<user>', 'user principal name or object id')
-    .option(...json)
+    .option(...jsonOption)
     .action((user: string, flags: { json?: boolean }) => setEnabled(io, user, false, flags.json));
 
   users
     .command('enable')
     .description('Enable an account.')
     .argument('<user>', 'user principal name or object id')
-    .option(...json)
+    .option(...jsonOption)
     .action((user: string, flags: { json?: boolean }) => setEnabled(io, user, true, flags.json));
 
   users
     .command('delete')
     .description('Delete a user (soft delete: it can be restored).')
     .argument('<user>', 'user principal name or object id')
-    .option(...json)
+    .option(...jsonOption)
     .action((user: string, flags: { json?: boolean }) => deleteUser(io, user, flags.json));
 
   users
     .command('restore')
     .description('Restore a deleted user.')
     .argument('<user>', 'object id (or user principal name) of the deleted user')
-    .option(...json)
+    .option(...jsonOption)
     .action((user: string, flags: { json?: boolean }) => restoreUser(io, user, flags.json));
 }

@@ -1,25 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type CatalogEntry, findCatalogEntry } from '../platform/errors/catalog.js';
+import { describeCode } from '../platform/errors/describe-code.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** The JSON explanation of one code, as `/error` and `rekey errors` show it. */
-export function describeCode(entry: CatalogEntry): Record<string, unknown> {
-  return {
-    code: entry.code,
-    aadsts: entry.isEntraCode ? `AADSTS${entry.code}` : null,
-    name: entry.name,
-    message: entry.message,
-    category: entry.category,
-    httpStatus: entry.httpStatus,
-    retryable: entry.retryable,
-    remediation: entry.remediation,
-  };
 }
 
 function renderHtml(entry: CatalogEntry): string {

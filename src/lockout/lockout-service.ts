@@ -10,6 +10,7 @@ import { findResetTarget, privilegedTargetRefusal } from '../passwords/reset-aut
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, LockoutNetwork, LockoutStateRow, UserRow } from '../platform/db/schema.js';
+import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
@@ -114,12 +115,6 @@ const familiarRefreshMs = 60 * 60 * 1000;
  */
 const maxWriteRounds = 64;
 const networks: readonly LockoutNetwork[] = ['familiar', 'unfamiliar'];
-
-/** A write that lost to another (PostgreSQL serialization failure or deadlock), to retry like a CAS miss. */
-function isWriteConflict(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return code === '40001' || code === '40P01';
-}
 
 /** A short random pause that grows with the round, so that the losers of a round spread out. */
 function backoff(round: number): Promise<void> {
@@ -243,6 +238,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
           now.toISOString(),
         );
       } catch (error) {
+        // A write that lost to another is retried like a compare-and-set miss.
         if (!isWriteConflict(error)) throw error;
         written = false;
       }
@@ -449,7 +445,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
       () =>
         db.kysely.transaction().execute(async (trx) => {
           // Judged again on the locked row: the user may have been given a role since the first look.
-          const current = await findUserById(trx, tenantId, user.id, { lock: db.dialect === 'postgres' });
+          const current = await findUserById(trx, tenantId, user.id, { lock: true });
           if (!current) throw new RekeyError(7700008, { details: { id } });
           const refusal =
             actorRoles &&

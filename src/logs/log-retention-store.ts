@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DialectName } from '../platform/db/database.js';
+import type { Db } from '../platform/db/database.js';
 import type { Database } from '../platform/db/schema.js';
 
 /*
@@ -18,6 +18,9 @@ import type { Database } from '../platform/db/schema.js';
  * subquery: PostgreSQL may read such a subquery lazily while the delete runs, and a `skip locked`
  * select then skips the rows already deleted and returns the next ones, so one "batch" deletes
  * everything (observed on directory_audit_targets, even with the batch as a materialized CTE).
+ *
+ * So the two delete functions take the open database, not a transaction: they choose the
+ * statements by its dialect and run their own transaction.
  */
 
 /** Every tenant's id: retention runs per tenant so that each batch is one index range. */
@@ -40,8 +43,7 @@ const keyedLogs = {
  * every query).
  */
 export async function deleteLogRowsBefore(
-  db: Kysely<Database>,
-  dialect: DialectName,
+  { kysely: db, dialect }: Db,
   table: keyof typeof keyedLogs,
   tenantId: string,
   cutoff: string,
@@ -75,8 +77,7 @@ export async function deleteLogRowsBefore(
  * which both databases accept.
  */
 export async function deleteAuditTargetsBefore(
-  db: Kysely<Database>,
-  dialect: DialectName,
+  { kysely: db, dialect }: Db,
   tenantId: string,
   cutoff: string,
   limit: number,

@@ -97,15 +97,13 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
     const totals = { signIns: 0, audits: 0, auditTargets: 0, batches: 0 };
     for (const tenantId of await listTenantIds(db.kysely)) {
       const signIns = await drain(signal, () =>
-        deleteLogRowsBefore(db.kysely, db.dialect, 'sign_ins', tenantId, cutoff, batchSize),
+        deleteLogRowsBefore(db, 'sign_ins', tenantId, cutoff, batchSize),
       );
       // Events first, then their targets: a crash in between leaves only target rows no query sees.
       const audits = await drain(signal, () =>
-        deleteLogRowsBefore(db.kysely, db.dialect, 'directory_audits', tenantId, cutoff, batchSize),
+        deleteLogRowsBefore(db, 'directory_audits', tenantId, cutoff, batchSize),
       );
-      const targets = await drain(signal, () =>
-        deleteAuditTargetsBefore(db.kysely, db.dialect, tenantId, cutoff, batchSize),
-      );
+      const targets = await drain(signal, () => deleteAuditTargetsBefore(db, tenantId, cutoff, batchSize));
       totals.signIns += signIns.rows;
       totals.audits += audits.rows;
       totals.auditTargets += targets.rows;

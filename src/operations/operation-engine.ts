@@ -215,8 +215,10 @@ export function createOperationEngine(deps: OperationEngineDeps) {
 
   /** The index of the step to run next, from the step an operation last recorded. */
   function resumeIndex(job: RunnableJob, step: string): number {
-    const index = job.steps.findIndex((s) => s.name === step);
-    return index < 0 ? 0 : index;
+    return Math.max(
+      0,
+      job.steps.findIndex((s) => s.name === step),
+    );
   }
 
   function toRekeyError(error: unknown, operationId: string): RekeyError {

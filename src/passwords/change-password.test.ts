@@ -13,8 +13,6 @@ import { listOperationEvents } from '../operations/operation-store.js';
 import { createOperationWorker } from '../operations/operation-worker.js';
 import { systemClock } from '../platform/clock.js';
 import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
-import { createSecretBox } from '../platform/crypto/secret-box.js';
-import { loadSecretKey } from '../platform/crypto/secret-key.js';
 import type { RekeyError } from '../platform/errors/rekey-error.js';
 import { createLogger } from '../platform/log.js';
 import { systemContext } from '../platform/request-context.js';

@@ -68,7 +68,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
       secretBox: createSecretBox(loadSecretKey(rekey.config.secretKey, rekey.dataDir)),
       logger: createLogger('trace', lineSink(logLines)),
       settings: defaultOperationSettings,
-      jobs: createPasswordJobs({ db: rekey.db, tenantId: rekey.tenant.id, hasher }),
+      jobs: createPasswordJobs({ tenantId: rekey.tenant.id, hasher }),
     });
   }
 

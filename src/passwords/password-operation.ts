@@ -9,7 +9,6 @@ import {
   type RunnableJob,
 } from '../operations/operation-engine.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
-import type { Db } from '../platform/db/database.js';
 import type { Database, OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
 import { findCatalogEntry, getCatalogEntry } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
@@ -89,7 +88,6 @@ interface PasswordWork {
 }
 
 export interface PasswordOperationDeps {
-  readonly db: Db;
   readonly tenantId: string;
   readonly hasher: PasswordHasher;
 }
@@ -99,7 +97,7 @@ export interface PasswordOperationDeps {
  * arrives as the operation's secret and is hashed before any transaction begins.
  */
 export function createPasswordOperationJob(deps: PasswordOperationDeps): RunnableJob {
-  const { db, tenantId, hasher } = deps;
+  const { tenantId, hasher } = deps;
 
   function userOf(work: PasswordWork): UserRow {
     if (!work.user) throw new Error('the validate step runs first');
@@ -172,11 +170,9 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
       async run(work, trx) {
         const { operation } = work;
         const judged = operation.kind === 'adminReset' && operation.requested_by_user_id !== null;
-        // Locked on PostgreSQL for a reset that is judged: a role assignment to this user waits
-        // for this commit, or this commit sees the role (SQLite's single writer orders them anyway).
-        work.user = await findUserById(trx, tenantId, operation.user_id, {
-          lock: judged && db.dialect === 'postgres',
-        });
+        // Locked for a reset that is judged: a role assignment to this user waits for this
+        // commit, or this commit sees the role.
+        work.user = await findUserById(trx, tenantId, operation.user_id, { lock: judged });
         if (!work.user) throw new RekeyError(7700105);
         await assertResetStillAllowed(trx, operation, work.user);
       },

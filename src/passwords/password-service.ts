@@ -7,6 +7,7 @@ import { findOperationByIdempotencyKey } from '../operations/operation-store.js'
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
+import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { parseRoles, passwordResetRoles } from '../users/roles.js';
@@ -279,9 +280,10 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     } catch (error) {
       // Two requests with one Idempotency-Key raced past the look-up; the unique index let one
       // insert win, and the other answers with the winner's operation.
-      const earlier = input.idempotencyKey
-        ? await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey)
-        : undefined;
+      const earlier =
+        input.idempotencyKey && isWriteConflict(error, 'uniqueViolation')
+          ? await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey)
+          : undefined;
       if (earlier) return { operation: earlier, generatedPassword: undefined };
       throw error;
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { generatePassword } from '../passwords/generate-password.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
+import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { systemContext } from '../platform/request-context.js';
 import type { UserService } from '../users/user-service.js';
@@ -93,7 +94,7 @@ async function createTenant(db: Db, clock: Clock, settings: BootstrapSettings): 
     });
   } catch (error) {
     // A second process bootstrapping the same database lost the race on the domain's key.
-    const winner = await findTenant(db.kysely);
+    const winner = isWriteConflict(error) ? await findTenant(db.kysely) : undefined;
     if (winner) return winner;
     throw error;
   }

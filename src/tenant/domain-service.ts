@@ -2,6 +2,7 @@ import { insertAudit } from '../audit/audit-store.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { DomainRow } from '../platform/db/schema.js';
+import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { domainNameTaken, findDomain, insertDomain, listDomains } from './tenant-store.js';
@@ -178,7 +179,7 @@ export function createDomainService(deps: {
       });
     } catch (error) {
       // Two additions racing for one name: the primary key decides, the loser gets the same 409.
-      if (await domainNameTaken(db.kysely, name)) {
+      if (isWriteConflict(error) && (await domainNameTaken(db.kysely, name))) {
         throw conflict();
       }
       throw error;

@@ -12,6 +12,7 @@ import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, UserRow, UserUpdate } from '../platform/db/schema.js';
+import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { QueryOptions } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
@@ -315,7 +316,10 @@ export function createUserService(deps: UserServiceDeps) {
       });
     } catch (error) {
       // Two creates racing for one UPN: the unique index decides, and the loser gets the same 409.
-      if (await findUserByUpn(db.kysely, tenantId, input.userPrincipalName, { includeDeleted: true })) {
+      if (
+        isWriteConflict(error) &&
+        (await findUserByUpn(db.kysely, tenantId, input.userPrincipalName, { includeDeleted: true }))
+      ) {
         throw new RekeyError(7700010, {
           details: { userPrincipalName: input.userPrincipalName },
           cause: error,
@@ -389,20 +393,19 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   /**
-   * Reads `id` again inside `trx` for a change judged on it, locked until the transaction ends
-   * on PostgreSQL (SQLite's single writer needs none), so a concurrent role assignment to the
-   * user either waits for the change or is seen by it. With `lockAdministrators`, the enabled
-   * Global Administrators' rows are locked first: every transaction takes these locks in that
-   * one order, so two of them never wait on each other in a cycle.
+   * Reads `id` again inside `trx` for a change judged on it, locked until the transaction ends,
+   * so a concurrent role assignment to the user either waits for the change or is seen by it.
+   * With `lockAdministrators`, the enabled Global Administrators' rows are locked first: every
+   * transaction takes these locks in that one order, so two of them never wait on each other in
+   * a cycle.
    */
   async function lockUserForChange(
     trx: Kysely<Database>,
     id: string,
     lockAdministrators: boolean,
   ): Promise<UserRow | undefined> {
-    const lock = db.dialect === 'postgres';
-    if (lockAdministrators && lock) await listEnabledGlobalAdministratorIds(trx, tenantId, { lock });
-    return findUserById(trx, tenantId, id, { lock });
+    if (lockAdministrators) await listEnabledGlobalAdministratorIds(trx, tenantId, { lock: true });
+    return findUserById(trx, tenantId, id, { lock: true });
   }
 
   /**
@@ -415,7 +418,7 @@ export function createUserService(deps: UserServiceDeps) {
     message?: string,
   ): Promise<void> {
     if (target.account_enabled !== 1 || !parseRoles(target.roles).includes('Global Administrator')) return;
-    const ids = await listEnabledGlobalAdministratorIds(trx, tenantId, { lock: db.dialect === 'postgres' });
+    const ids = await listEnabledGlobalAdministratorIds(trx, tenantId, { lock: true });
     if (!ids.some((id) => id !== target.id)) {
       throw new RekeyError(7700106, {
         ...(message === undefined ? {} : { message }),

@@ -49,8 +49,8 @@ export async function insertUser(db: Kysely<Database>, row: NewUserRow): Promise
 
 /**
  * Finds a user by object id; deleted users only when asked for. With `lock` the row stays locked
- * until the transaction ends (PostgreSQL `FOR UPDATE`; pass false on SQLite, whose single writer
- * needs none), for read-modify-write of a column such as `roles`.
+ * until the transaction ends (`FOR UPDATE`, which platform/db makes a plain read on SQLite: see
+ * row-locks.ts), for read-modify-write of a column such as `roles`.
  */
 export async function findUserById(
   db: Kysely<Database>,
@@ -264,9 +264,9 @@ export async function purgeDeletedUser(
 
 /**
  * The ids of the live, enabled users that hold the Global Administrator role. With `lock` the
- * rows stay locked until the transaction ends (PostgreSQL `FOR UPDATE`), so two administrators
- * disabling each other at the same moment cannot both pass the last-administrator check. SQLite
- * needs no lock: it runs one write transaction at a time.
+ * rows stay locked until the transaction ends (`FOR UPDATE`; see platform/db/row-locks.ts for
+ * SQLite), so two administrators disabling each other at the same moment cannot both pass the
+ * last-administrator check.
  */
 export async function listEnabledGlobalAdministratorIds(
   db: Kysely<Database>,

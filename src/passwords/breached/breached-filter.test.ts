@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BreachedFilter, parseSha1Hex, sha1Words } from './breached-filter.js';
+import { BreachedFilter, sha1Words } from './breached-filter.js';
 import { measureFalsePositiveRate } from './false-positive-rate.js';
 import { blockBits, blockedFalsePositiveRate, classicBloomParameters, planFilter } from './filter-sizing.js';
+import { parseSha1Hex } from './sha1-hex.test-support.js';
 
 function emptyFilter(expectedEntries: number, keyForm: 'exact' | 'lowerCase' = 'exact', rate = 0.001) {
   return BreachedFilter.create({ expectedEntries, targetFalsePositiveRate: rate, source: 'test', keyForm });

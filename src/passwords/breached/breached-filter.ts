@@ -81,13 +81,6 @@ export function sha1Words(text: string): DigestWords {
   ];
 }
 
-/** Reads a 40-digit hex SHA-1 (either case); undefined if it is not one. */
-export function parseSha1Hex(hex: string): DigestWords | undefined {
-  if (!/^[0-9a-fA-F]{40}$/.test(hex)) return undefined;
-  const word = (i: number) => Number.parseInt(hex.slice(i * 8, i * 8 + 8), 16);
-  return [word(0), word(1), word(2), word(3), word(4)];
-}
-
 /** What building or loading a filter needs to know besides its bits. */
 export interface FilterShape {
   readonly blocks: number;

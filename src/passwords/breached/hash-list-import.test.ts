@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isRekeyError } from '../../platform/errors/rekey-error.js';
-import { parseSha1Hex } from './breached-filter.js';
 import { type DigestSink, type HashListOptions, HashListParser, importHashList } from './hash-list-import.js';
+import { parseSha1Hex } from './sha1-hex.test-support.js';
 
 const sha1 = (text: string) => createHash('sha1').update(text, 'utf8').digest('hex').toUpperCase();
 

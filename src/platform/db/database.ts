@@ -17,7 +17,9 @@ import * as initial from './migrations/0001-initial.js';
 import * as tenantSettings from './migrations/0002-tenant-settings.js';
 import * as lockoutAndLogs from './migrations/0003-lockout-and-logs.js';
 import * as auditTargetOrder from './migrations/0004-audit-target-order.js';
+import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
+import { withWriteConflicts } from './write-conflict.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -78,7 +80,11 @@ export function withStatementCache(sqlite: SQLite.Database, capacity = 256): Sql
   };
 }
 
-/** Opens the database named by `url` (`sqlite:<file>`, `sqlite::memory:` or `postgres://...`). */
+/**
+ * Opens the database named by `url` (`sqlite:<file>`, `sqlite::memory:` or `postgres://...`).
+ * Either way, a write that loses a race throws `WriteConflictError` (write-conflict.ts), and a
+ * store's `.forUpdate()` locks rows where the database has row locks (row-locks.ts).
+ */
 export function openDatabase(url: string, options: { readonly poolSize?: number } = {}): Db {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
@@ -100,14 +106,15 @@ export function openDatabase(url: string, options: { readonly poolSize?: number 
     // limit), so the log indexes are chosen well without a separate ANALYZE step.
     sqlite.pragma('optimize = 0x10002');
     const kysely = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+      dialect: withWriteConflicts(new SqliteDialect({ database: withStatementCache(sqlite) })),
+      plugins: [new SqliteRowLocksPlugin()],
     });
     return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const kysely = new Kysely<Database>({ dialect: withWriteConflicts(new PostgresDialect({ pool })) });
   return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
 }
 

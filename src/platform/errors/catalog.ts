@@ -48,7 +48,8 @@ export interface CatalogEntry {
   readonly isEntraCode: boolean;
 }
 
-type EntryInput = Omit<CatalogEntry, 'code' | 'isEntraCode'> & { readonly isEntraCode?: boolean };
+/** An entry as written below: its code is the key, and whether it is Entra's follows from the number. */
+type EntryInput = Omit<CatalogEntry, 'code' | 'isEntraCode'>;
 
 const entries = {
   // --- Sign-in -------------------------------------------------------------------------------

@@ -30,15 +30,6 @@ export class RekeyError extends Error {
   }
 }
 
-/** Throws a RekeyError with `code` unless `condition` holds. */
-export function assertThat(
-  condition: unknown,
-  code: ErrorCode,
-  options?: { details?: ErrorDetails; message?: string },
-): asserts condition {
-  if (!condition) throw new RekeyError(code, options);
-}
-
 export function isRekeyError(error: unknown): error is RekeyError {
   return error instanceof RekeyError;
 }

@@ -1,0 +1,180 @@
+import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } from '../auth/password-check.js';
+import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
+import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
+import { createOperationEngine, type OperationEngine } from '../operations/operation-engine.js';
+import { loadBreachedSet } from '../passwords/breached/breached-set.js';
+import { createPasswordJobs } from '../passwords/password-operation.js';
+import {
+  createPasswordPolicyService,
+  type PasswordPolicyService,
+} from '../passwords/password-policy-service.js';
+import { createPasswordService, type PasswordService } from '../passwords/password-service.js';
+import { createPolicyEngine, type PolicyEngine } from '../passwords/policy/index.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import type { Config } from '../platform/config.js';
+import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
+import { createSecretBox, type SecretBox } from '../platform/crypto/secret-box.js';
+import { loadSecretKey } from '../platform/crypto/secret-key.js';
+import type { Db } from '../platform/db/database.js';
+import type { Logger } from '../platform/log.js';
+import { createRoleService, type RoleService } from '../roles/role-service.js';
+import { createSettingsService, type SettingsService } from '../settings/settings-service.js';
+import { createDomainService, type DomainService } from '../tenant/domain-service.js';
+import { createUserService, type UserService } from '../users/user-service.js';
+
+/** What every service is built from. */
+export interface ServicePorts {
+  readonly config: Config;
+  /** An open database whose schema is up to date: createServices neither migrates nor checks. */
+  readonly db: Db;
+  readonly logger: Logger;
+  /** The system clock unless given (tests freeze or move time). */
+  readonly clock?: Clock;
+  /** argon2id with the configured parameters unless given. */
+  readonly hasher?: PasswordHasher;
+  /**
+   * Told when a password operation is enqueued, so that a worker in this process picks it up at
+   * once instead of at its next poll. The server passes its worker's nudge; the CLI, which
+   * completes each operation before the command returns, passes nothing.
+   */
+  readonly onOperationEnqueued?: () => void;
+}
+
+/** The services of one tenant: what the API, the CLI and a worker act on the directory through. */
+export interface TenantServices {
+  readonly users: UserService;
+  readonly domains: DomainService;
+  readonly roles: RoleService;
+  /** The tenant's settings documents; a change recompiles the banned-term matcher at once. */
+  readonly settings: SettingsService;
+  /** The policy engine applied to the directory's users (checks, dry run, expiry). */
+  readonly passwordPolicy: PasswordPolicyService;
+  /** Smart lockout: failure counters, locks, admin unlock. */
+  readonly lockout: LockoutService;
+  /** The one password check: smart lockout in front of the credential verifier. */
+  readonly checkPassword: PasswordCheck;
+  /** The job engine: runs password operations, retries them, ends them. */
+  readonly operations: OperationEngine;
+  /** Password changes and resets, run as operations. */
+  readonly passwords: PasswordService;
+}
+
+/** Every service of a Rekey process, built once; entry points add their own edges on top. */
+export interface Services {
+  readonly clock: Clock;
+  readonly hasher: PasswordHasher;
+  /** Seals secrets at rest (the new password of a pending operation, signing keys). */
+  readonly secretBox: SecretBox;
+  /** The one policy engine, with the breached-password set loaded when the services were built. */
+  readonly policyEngine: PolicyEngine;
+  /** Purges sign-in and audit rows past retention, for every tenant; `serve` starts it. */
+  readonly logRetention: LogRetention;
+  /**
+   * The services of `tenantId`, built on the first call and the same objects on every later one
+   * (the settings service and the compiled matchers it keeps are per tenant and per process).
+   */
+  forTenant(tenantId: string): TenantServices;
+}
+
+/**
+ * Builds every service from the configuration, the database and the process's clock, hasher and
+ * logger: the one composition root behind `createRekey` (the server), `openDirectory` (the CLI)
+ * and a worker process. It reads the secret key and the breached-password set from the data
+ * directory; it neither migrates nor creates a tenant.
+ */
+export async function createServices(ports: ServicePorts): Promise<Services> {
+  const { config, db, logger } = ports;
+  const clock = ports.clock ?? systemClock;
+  const hasher = ports.hasher ?? createArgon2Hasher(config.argon2);
+  const secretKey = loadSecretKey(config.secretKey, config.dataDir);
+  const secretBox = createSecretBox(secretKey);
+  // Built once per process: the breached set is read from disk here, and the engine keeps the
+  // compiled banned-term matcher of each settings version.
+  const policyEngine = createPolicyEngine({
+    hasher,
+    breached: await loadBreachedSet({ dataDir: config.dataDir }),
+  });
+  const logRetention = createLogRetention({
+    db,
+    clock,
+    logger: logger.child({ component: 'logRetention' }),
+    retentionDays: config.logRetentionDays,
+  });
+
+  const tenants = new Map<string, TenantServices>();
+  function build(tenantId: string): TenantServices {
+    const settings = createSettingsService({
+      db,
+      tenantId,
+      clock,
+      // Compiles the matcher on the administrator's change, not on the next user's password.
+      onChanged: (changed) => policyEngine.matcherFor(changed.passwordProtection, config.tenantName),
+    });
+    const passwordPolicy = createPasswordPolicyService({
+      db,
+      tenantId,
+      tenantName: config.tenantName,
+      engine: policyEngine,
+      settings,
+      clock,
+      logger: logger.child({ component: 'passwordPolicy' }),
+    });
+    const users = createUserService({ db, tenantId, hasher, clock, passwordPolicy });
+    const lockout = createLockoutService({
+      db,
+      tenantId,
+      clock,
+      settings,
+      secretKey,
+      logger: logger.child({ component: 'lockout' }),
+    });
+    const onEnqueued = ports.onOperationEnqueued;
+    const operations = createOperationEngine({
+      db,
+      tenantId,
+      clock,
+      random: Math.random,
+      secretBox,
+      logger: logger.child({ component: 'operations' }),
+      settings: config.operations,
+      jobs: createPasswordJobs({ tenantId, hasher }),
+      onAccepted: onEnqueued ? () => onEnqueued() : undefined,
+    });
+    const checkPassword = createPasswordCheck({ verifier: createStoredHashVerifier(hasher), lockout });
+    const passwords = createPasswordService({
+      db,
+      tenantId,
+      clock,
+      operations,
+      checkPassword,
+      passwordPolicy,
+    });
+    return {
+      users,
+      domains: createDomainService({ db, tenantId, clock }),
+      roles: createRoleService({ db, tenantId, clock, users }),
+      settings,
+      passwordPolicy,
+      lockout,
+      checkPassword,
+      operations,
+      passwords,
+    };
+  }
+
+  return {
+    clock,
+    hasher,
+    secretBox,
+    policyEngine,
+    logRetention,
+    forTenant(tenantId) {
+      let services = tenants.get(tenantId);
+      if (!services) {
+        services = build(tenantId);
+        tenants.set(tenantId, services);
+      }
+      return services;
+    },
+  };
+}

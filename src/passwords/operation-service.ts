@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { type AuditEntry, failureReason, insertAudit } from '../audit/audit-store.js';
+import type { AuditActivityName } from '../audit/audit-activities.js';
+import { failureReason, insertAudit } from '../audit/audit-store.js';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import { describeClearedLockout, type LockoutService } from '../lockout/lockout-service.js';
 import { resetLockoutStates } from '../lockout/lockout-store.js';
@@ -68,23 +69,12 @@ const deadlineSeconds = 15 * 60;
  */
 const historyDepth = 24;
 
-const audits: Record<OperationKind, Pick<AuditEntry, 'activityDisplayName' | 'loggedByService'>> = {
-  selfChange: {
-    activityDisplayName: 'Change password (self-service)',
-    loggedByService: 'Self-service Password Management',
-  },
-  expiredChange: {
-    activityDisplayName: 'Change password (self-service)',
-    loggedByService: 'Self-service Password Management',
-  },
-  adminReset: {
-    activityDisplayName: 'Reset password (by admin)',
-    loggedByService: 'Self-service Password Management',
-  },
-  selfServiceReset: {
-    activityDisplayName: 'Reset password (self-service)',
-    loggedByService: 'Self-service Password Management',
-  },
+/** The audit activity of each kind of operation. */
+const audits: Record<OperationKind, AuditActivityName> = {
+  selfChange: 'changePasswordSelfService',
+  expiredChange: 'changePasswordSelfService',
+  adminReset: 'resetPasswordByAdmin',
+  selfServiceReset: 'resetPasswordSelfService',
 };
 
 /** The operations that end a smart lockout when they complete. */
@@ -323,16 +313,13 @@ export function createOperationService(deps: OperationServiceDeps) {
       tenantId,
       context,
       {
-        ...audits[kind],
-        category: 'UserManagement',
-        operationType: 'Update',
+        activity: audits[kind],
         result: 'failure',
         resultReason: failureReason(error),
         targets: [
           {
             id: user.id,
             displayName: user.display_name,
-            type: 'User',
             userPrincipalName: user.user_principal_name,
           },
         ],
@@ -372,16 +359,13 @@ export function createOperationService(deps: OperationServiceDeps) {
         actor: await requesterOf(trx, tenantId, operation),
       },
       {
-        ...audits[operation.kind],
-        category: 'UserManagement',
-        operationType: 'Update',
+        activity: audits[operation.kind],
         result: 'failure',
         resultReason: failureReason(terminated),
         targets: [
           {
             id: operation.user_id,
             displayName: user?.display_name ?? null,
-            type: 'User',
             userPrincipalName: user?.user_principal_name ?? null,
           },
         ],
@@ -476,15 +460,12 @@ export function createOperationService(deps: OperationServiceDeps) {
             actor: await requesterOf(trx, tenantId, operation),
           },
           {
-            ...audits[operation.kind],
-            category: 'UserManagement',
-            operationType: 'Update',
+            activity: audits[operation.kind],
             result: 'success',
             targets: [
               {
                 id: user.id,
                 displayName: user.display_name,
-                type: 'User',
                 userPrincipalName: user.user_principal_name,
               },
             ],

@@ -133,22 +133,19 @@ describe.each(dialects)('directory audit API on %s', (dialect) => {
     });
     expect(policy.statusCode, policy.body).toBe(200);
     // Older rows at known times, for the time-range filters.
-    for (const [day, name] of [
-      ['01', 'Disable account'],
-      ['02', 'Enable account'],
-      ['03', 'Reset password (by admin)'],
+    for (const [day, activity] of [
+      ['01', 'disableAccount'],
+      ['02', 'enableAccount'],
+      ['03', 'resetPasswordByAdmin'],
     ] as const) {
       await insertAudit(
         rekey.db.kysely,
         rekey.tenant.id,
         systemContext(`aud-past-${day}`),
         {
-          activityDisplayName: name,
-          category: 'UserManagement',
-          loggedByService: 'Core Directory',
-          operationType: 'Update',
+          activity,
           result: 'success',
-          targets: [{ id: `past-target-${day}`, displayName: null, type: 'User', userPrincipalName: null }],
+          targets: [{ id: `past-target-${day}`, displayName: null, userPrincipalName: null }],
         },
         `2024-03-${day}T08:00:00.000Z`,
       );

@@ -13,12 +13,9 @@ const target = 'target-of-history';
 
 function entry(targets: readonly string[], result: 'success' | 'failure'): AuditEntry {
   return {
-    activityDisplayName: result === 'success' ? 'Update user' : 'Reset password (by admin)',
-    category: 'UserManagement',
-    loggedByService: 'Core Directory',
-    operationType: 'Update',
+    activity: result === 'success' ? 'updateUser' : 'resetPasswordByAdmin',
     result,
-    targets: targets.map((id) => ({ id, displayName: null, type: 'User', userPrincipalName: null })),
+    targets: targets.map((id) => ({ id, displayName: null, userPrincipalName: null })),
   };
 }
 

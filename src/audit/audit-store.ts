@@ -10,6 +10,7 @@ import {
   type ListRequest,
 } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { type AuditActivityName, type AuditTargetType, auditActivities } from './audit-activities.js';
 import { directoryAuditFields } from './audit-query.js';
 
 export const auditColumns = [
@@ -38,29 +39,45 @@ export interface ModifiedProperty {
   readonly newValue: string | null;
 }
 
+/**
+ * One object an audit event is about. Its Graph `type` is not given here: it is the activity's
+ * `targetType` in the catalog.
+ */
 export interface AuditTarget {
   readonly id: string;
   readonly displayName: string | null;
-  readonly type: 'User' | 'Domain' | 'Policy' | 'Other';
   readonly userPrincipalName: string | null;
   readonly modifiedProperties?: readonly ModifiedProperty[];
 }
 
+/** A target as it is stored and shown: Graph's `targetResource`. */
+export interface AuditTargetResource {
+  readonly id: string;
+  readonly displayName: string | null;
+  readonly type: AuditTargetType;
+  readonly userPrincipalName: string | null;
+  readonly modifiedProperties: readonly ModifiedProperty[];
+}
+
 /** A directory audit event about to be written (Graph's `directoryAudit`). */
 export interface AuditEntry {
-  readonly activityDisplayName: string;
-  readonly category:
-    | 'UserManagement'
-    | 'DirectoryManagement'
-    | 'RoleManagement'
-    | 'Policy'
-    | 'ApplicationManagement';
-  readonly loggedByService: 'Core Directory' | 'Self-service Password Management' | 'Authentication Methods';
-  readonly operationType: 'Add' | 'Update' | 'Delete' | 'Assign' | 'Unassign' | 'Other';
+  /** What happened; its display name, category, operation type and service come from the catalog. */
+  readonly activity: AuditActivityName;
   readonly result: 'success' | 'failure' | 'timeout';
   readonly resultReason?: string;
   readonly targets: readonly AuditTarget[];
   readonly additionalDetails?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
+}
+
+/** `target` as a row of `activity` stores it, with the activity's target type. */
+export function auditTargetResource(activity: AuditActivityName, target: AuditTarget): AuditTargetResource {
+  return {
+    id: target.id,
+    displayName: target.displayName,
+    type: auditActivities[activity].targetType,
+    userPrincipalName: target.userPrincipalName,
+    modifiedProperties: target.modifiedProperties ?? [],
+  };
 }
 
 /**
@@ -90,6 +107,7 @@ export async function insertAudit(
         app: { appId: actor.appId, displayName: actor.appDisplayName },
       }
     : { user: null, app: { appId: null, displayName: 'Rekey' } };
+  const activity = auditActivities[entry.activity];
   const targetIds = [...new Set(entry.targets.map((target) => target.id))];
   const write = async (trx: Kysely<Database>) => {
     await trx
@@ -98,11 +116,11 @@ export async function insertAudit(
         id,
         tenant_id: tenantId,
         activity_at: at,
-        activity_display_name: entry.activityDisplayName,
-        category: entry.category,
+        activity_display_name: activity.displayName,
+        category: activity.category,
         correlation_id: context.correlationId,
-        logged_by_service: entry.loggedByService,
-        operation_type: entry.operationType,
+        logged_by_service: activity.loggedByService,
+        operation_type: activity.operationType,
         result: entry.result,
         result_reason: entry.resultReason ?? '',
         initiated_by_user_id: actor?.userId ?? null,
@@ -110,7 +128,7 @@ export async function insertAudit(
         initiated_by_app_id: actor?.appId ?? null,
         initiated_by: JSON.stringify(initiatedBy),
         target_resources: JSON.stringify(
-          entry.targets.map((t) => ({ ...t, modifiedProperties: t.modifiedProperties ?? [] })),
+          entry.targets.map((target) => auditTargetResource(entry.activity, target)),
         ),
         additional_details: JSON.stringify(entry.additionalDetails ?? []),
       })

@@ -157,12 +157,9 @@ describe.each(dialects)('rekey logs on %s', (dialect) => {
       tenantId,
       systemContext('corr-cli-audit'),
       {
-        activityDisplayName: 'Update password policy',
-        category: 'Policy',
-        loggedByService: 'Core Directory',
-        operationType: 'Update',
+        activity: 'updatePasswordPolicy',
         result: 'success',
-        targets: [{ id: 'policy', displayName: 'Password policy', type: 'Policy', userPrincipalName: null }],
+        targets: [{ id: 'policy', displayName: 'Password policy', userPrincipalName: null }],
       },
       '2021-03-03T03:03:03.000Z',
     );
@@ -272,12 +269,9 @@ describe.each(dialects)('rekey logs on %s', (dialect) => {
       tenantId,
       systemContext('corr-purge'),
       {
-        activityDisplayName: 'Delete user',
-        category: 'UserManagement',
-        loggedByService: 'Core Directory',
-        operationType: 'Delete',
+        activity: 'deleteUser',
         result: 'success',
-        targets: [{ id: 'gone', displayName: 'Gone', type: 'User', userPrincipalName: null }],
+        targets: [{ id: 'gone', displayName: 'Gone', userPrincipalName: null }],
       },
       ago(45 * dayMs),
     );

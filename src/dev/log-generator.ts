@@ -1,4 +1,10 @@
-import { failureReason } from '../audit/audit-store.js';
+import { type AuditActivityName, auditActivities } from '../audit/audit-activities.js';
+import {
+  type AuditTargetResource,
+  auditTargetResource,
+  failureReason,
+  type ModifiedProperty,
+} from '../audit/audit-store.js';
 import { lockLogDetails } from '../lockout/lockout-policy.js';
 import type { DirectoryAuditRow, SignInRow } from '../platform/db/schema.js';
 import { findCatalogEntry } from '../platform/errors/catalog.js';
@@ -556,173 +562,36 @@ export interface GeneratedAudit {
   readonly targetIds: readonly string[];
 }
 
-type Category = 'UserManagement' | 'DirectoryManagement' | 'Policy';
-type Service = 'Core Directory' | 'Self-service Password Management' | 'Authentication Methods';
-type OperationType = 'Add' | 'Update' | 'Delete' | 'Other';
 /** Who starts an activity: the target themself, an administrator, or Rekey (the CLI / worker). */
 type Initiator = 'self' | 'admin' | 'system';
 
-interface Activity {
-  readonly name: string;
-  readonly category: Category;
-  readonly service: Service;
-  readonly operationType: OperationType;
+/** How often an activity of the catalog happens, and who starts it. */
+interface GeneratedActivity {
+  readonly name: AuditActivityName;
   readonly weight: number;
   readonly initiator: Initiator;
   /** Share of failures (password changes refused by policy or a wrong current password). */
   readonly failureShare?: number;
-  readonly target: 'user' | 'policy' | 'domain';
 }
 
-/** The activities Rekey audits (see the insertAudit calls), in proportions of a busy tenant. */
-const activities: readonly Activity[] = [
-  {
-    name: 'Change password (self-service)',
-    category: 'UserManagement',
-    service: 'Self-service Password Management',
-    operationType: 'Update',
-    weight: 42,
-    initiator: 'self',
-    failureShare: 0.12,
-    target: 'user',
-  },
-  {
-    name: 'Reset password (self-service)',
-    category: 'UserManagement',
-    service: 'Self-service Password Management',
-    operationType: 'Update',
-    weight: 9,
-    initiator: 'self',
-    failureShare: 0.05,
-    target: 'user',
-  },
-  {
-    name: 'Reset password (by admin)',
-    category: 'UserManagement',
-    service: 'Self-service Password Management',
-    operationType: 'Update',
-    weight: 10,
-    initiator: 'admin',
-    failureShare: 0.02,
-    target: 'user',
-  },
-  {
-    name: 'Evaluate password against password history',
-    category: 'UserManagement',
-    service: 'Authentication Methods',
-    operationType: 'Other',
-    weight: 7,
-    initiator: 'admin',
-    target: 'user',
-  },
-  {
-    name: 'Update user',
-    category: 'UserManagement',
-    service: 'Core Directory',
-    operationType: 'Update',
-    weight: 12,
-    initiator: 'admin',
-    target: 'user',
-  },
-  {
-    name: 'Add user',
-    category: 'UserManagement',
-    service: 'Core Directory',
-    operationType: 'Add',
-    weight: 6,
-    initiator: 'admin',
-    target: 'user',
-  },
-  {
-    name: 'Disable account',
-    category: 'UserManagement',
-    service: 'Core Directory',
-    operationType: 'Update',
-    weight: 2,
-    initiator: 'admin',
-    target: 'user',
-  },
-  {
-    name: 'Enable account',
-    category: 'UserManagement',
-    service: 'Core Directory',
-    operationType: 'Update',
-    weight: 1.5,
-    initiator: 'admin',
-    target: 'user',
-  },
-  {
-    name: 'Set force change user password',
-    category: 'UserManagement',
-    service: 'Core Directory',
-    operationType: 'Update',
-    weight: 3,
-    initiator: 'admin',
-    target: 'user',
-  },
-  {
-    name: 'Delete user',
-    category: 'UserManagement',
-    service: 'Core Directory',
-    operationType: 'Delete',
-    weight: 1,
-    initiator: 'admin',
-    target: 'user',
-  },
-  {
-    name: 'Restore user',
-    category: 'UserManagement',
-    service: 'Core Directory',
-    operationType: 'Update',
-    weight: 0.3,
-    initiator: 'admin',
-    target: 'user',
-  },
-  {
-    name: 'Hard delete user',
-    category: 'UserManagement',
-    service: 'Core Directory',
-    operationType: 'Delete',
-    weight: 0.2,
-    initiator: 'admin',
-    target: 'user',
-  },
-  {
-    name: 'Password Protection audit-only result',
-    category: 'Policy',
-    service: 'Authentication Methods',
-    operationType: 'Other',
-    weight: 5,
-    initiator: 'self',
-    target: 'user',
-  },
-  {
-    name: 'Update password policy',
-    category: 'Policy',
-    service: 'Authentication Methods',
-    operationType: 'Update',
-    weight: 0.05,
-    initiator: 'admin',
-    target: 'policy',
-  },
-  {
-    name: 'Update password protection policy',
-    category: 'Policy',
-    service: 'Authentication Methods',
-    operationType: 'Update',
-    weight: 0.05,
-    initiator: 'admin',
-    target: 'policy',
-  },
-  {
-    name: 'Add verified domain to company',
-    category: 'DirectoryManagement',
-    service: 'Core Directory',
-    operationType: 'Add',
-    weight: 0.01,
-    initiator: 'admin',
-    target: 'domain',
-  },
+/** The activities Rekey audits (from the audit catalog), in proportions of a busy tenant. */
+const generatedActivities: readonly GeneratedActivity[] = [
+  { name: 'changePasswordSelfService', weight: 42, initiator: 'self', failureShare: 0.12 },
+  { name: 'resetPasswordSelfService', weight: 9, initiator: 'self', failureShare: 0.05 },
+  { name: 'resetPasswordByAdmin', weight: 10, initiator: 'admin', failureShare: 0.02 },
+  { name: 'evaluatePasswordAgainstHistory', weight: 7, initiator: 'admin' },
+  { name: 'updateUser', weight: 12, initiator: 'admin' },
+  { name: 'addUser', weight: 6, initiator: 'admin' },
+  { name: 'disableAccount', weight: 2, initiator: 'admin' },
+  { name: 'enableAccount', weight: 1.5, initiator: 'admin' },
+  { name: 'setForceChangeUserPassword', weight: 3, initiator: 'admin' },
+  { name: 'deleteUser', weight: 1, initiator: 'admin' },
+  { name: 'restoreUser', weight: 0.3, initiator: 'admin' },
+  { name: 'hardDeleteUser', weight: 0.2, initiator: 'admin' },
+  { name: 'passwordProtectionAuditOnlyResult', weight: 5, initiator: 'self' },
+  { name: 'updatePasswordPolicy', weight: 0.05, initiator: 'admin' },
+  { name: 'updatePasswordProtectionPolicy', weight: 0.05, initiator: 'admin' },
+  { name: 'addVerifiedDomain', weight: 0.01, initiator: 'admin' },
 ];
 
 /** Why a password change or reset failed, as the operation service words resultReason. */
@@ -735,17 +604,20 @@ function resultReasonFor(code: number): string {
 }
 const changeFailureReasons = changeFailureCodes.map(resultReasonFor);
 
-function userTarget(user: ModelUser, modifiedProperties: readonly object[] = []) {
-  return {
+function userTarget(
+  activity: AuditActivityName,
+  user: ModelUser,
+  modifiedProperties: readonly ModifiedProperty[] = [],
+): AuditTargetResource {
+  return auditTargetResource(activity, {
     id: user.id,
     displayName: user.displayName,
-    type: 'User',
     userPrincipalName: user.userPrincipalName,
     modifiedProperties,
-  };
+  });
 }
 
-function modified(displayName: string, oldValue: unknown, newValue: unknown) {
+function modified(displayName: string, oldValue: unknown, newValue: unknown): ModifiedProperty {
   return { displayName, oldValue: JSON.stringify(oldValue), newValue: JSON.stringify(newValue) };
 }
 
@@ -761,20 +633,22 @@ export function* generateAudits(
   const random = new SeededRandom(`${model.options.seed}:audits:${count}`);
   const ids = new IdClock(random);
   const timeline = new TimeLine(model.startMs, model.endMs, count, 0);
-  const picker = new WeightedPicker(activities.map((activity) => activity.weight));
+  const picker = new WeightedPicker(generatedActivities.map((activity) => activity.weight));
   const portal = modelApplications[1] ?? { appId: '', displayName: '' };
   const cli = modelApplications[0] ?? { appId: '', displayName: '' };
   const tenantId = model.options.tenantId;
   let batch: GeneratedAudit[] = [];
   for (let index = 0; index < count; index += 1) {
     const { ms } = timeline.at(index, random.next());
-    const activity = activities[picker.pick(random)];
-    if (!activity) throw new Error('no activity picked');
+    const generated = generatedActivities[picker.pick(random)];
+    if (!generated) throw new Error('no activity picked');
+    const name = generated.name;
+    const activity = auditActivities[name];
     const subject = model.users[model.activity.pick(random)];
     if (!subject) throw new Error('activity picked no user');
-    const failed = activity.failureShare !== undefined && random.next() < activity.failureShare;
+    const failed = generated.failureShare !== undefined && random.next() < generated.failureShare;
     // Administrative work is done through the portal, some of it from the CLI with no actor.
-    let initiator: Initiator = activity.initiator;
+    let initiator: Initiator = generated.initiator;
     if (initiator === 'admin' && random.next() < 0.1) initiator = 'system';
     const actorUser =
       initiator === 'self' ? subject : initiator === 'admin' ? random.pick(model.administrators) : undefined;
@@ -791,49 +665,47 @@ export function* generateAudits(
           app: { appId: app.appId, displayName: app.displayName },
         }
       : { user: null, app: { appId: null, displayName: 'Rekey' } };
-    let targets: object[];
+    let targets: AuditTargetResource[];
     let targetIds: string[];
     let additionalDetails: { key: string; value: string }[] = [];
     let resultReason = '';
-    if (activity.target === 'policy') {
-      const id = activity.name === 'Update password policy' ? 'passwordPolicy' : 'passwordProtection';
+    if (activity.targetType === 'Policy') {
+      const id = name === 'updatePasswordPolicy' ? 'passwordPolicy' : 'passwordProtection';
       targets = [
-        {
+        auditTargetResource(name, {
           id,
           displayName: id === 'passwordPolicy' ? 'Password policy' : 'Password protection',
-          type: 'Policy',
           userPrincipalName: null,
           modifiedProperties: [modified('minimumLength', 12, 14)],
-        },
+        }),
       ];
       targetIds = [id];
       additionalDetails = [{ key: 'settingsVersion', value: String(2 + random.below(20)) }];
-    } else if (activity.target === 'domain') {
-      const name = `branch${random.below(100)}.${model.options.tenantDomain}`;
+    } else if (activity.targetType === 'Domain') {
+      const domain = `branch${random.below(100)}.${model.options.tenantDomain}`;
       targets = [
-        {
-          id: name,
-          displayName: name,
-          type: 'Domain',
+        auditTargetResource(name, {
+          id: domain,
+          displayName: domain,
           userPrincipalName: null,
           modifiedProperties: [modified('AuthenticationType', null, 'Managed')],
-        },
+        }),
       ];
-      targetIds = [name];
+      targetIds = [domain];
     } else {
-      let properties: object[] = [];
-      if (activity.name === 'Update user') properties = [modified('JobTitle', null, 'Analyst')];
-      else if (activity.name === 'Disable account') properties = [modified('AccountEnabled', true, false)];
-      else if (activity.name === 'Enable account') properties = [modified('AccountEnabled', false, true)];
-      else if (activity.name === 'Set force change user password') {
+      let properties: ModifiedProperty[] = [];
+      if (name === 'updateUser') properties = [modified('JobTitle', null, 'Analyst')];
+      else if (name === 'disableAccount') properties = [modified('AccountEnabled', true, false)];
+      else if (name === 'enableAccount') properties = [modified('AccountEnabled', false, true)];
+      else if (name === 'setForceChangeUserPassword') {
         properties = [modified('ForceChangePasswordNextSignIn', false, true)];
       }
-      targets = [userTarget(subject, properties)];
+      targets = [userTarget(name, subject, properties)];
       targetIds = [subject.id];
       if (failed) resultReason = random.pick(changeFailureReasons);
-      else if (activity.service === 'Self-service Password Management') {
+      else if (activity.loggedByService === 'Self-service Password Management') {
         additionalDetails = [{ key: 'operationId', value: random.guid() }];
-      } else if (activity.name === 'Evaluate password against password history') {
+      } else if (name === 'evaluatePasswordAgainstHistory') {
         const reused = random.next() < 0.2;
         resultReason = reused
           ? "The password given is one of the user's recent passwords."
@@ -842,7 +714,7 @@ export function* generateAudits(
           { key: 'historyEntriesCompared', value: String(1 + random.below(24)) },
           { key: 'matchedHistory', value: String(reused) },
         ];
-      } else if (activity.name === 'Password Protection audit-only result') {
+      } else if (name === 'passwordProtectionAuditOnlyResult') {
         const score = random.below(5);
         resultReason = `Password Protection is in Audit mode: the password scored ${score} of the 5 points needed and would have been refused (AADSTS120018); it was accepted.`;
         additionalDetails = [
@@ -859,10 +731,10 @@ export function* generateAudits(
         id: ids.next(ms),
         tenant_id: tenantId,
         activity_at: new Date(ms).toISOString(),
-        activity_display_name: activity.name,
+        activity_display_name: activity.displayName,
         category: activity.category,
         correlation_id: random.guid(),
-        logged_by_service: activity.service,
+        logged_by_service: activity.loggedByService,
         operation_type: activity.operationType,
         result: failed ? 'failure' : 'success',
         result_reason: resultReason,

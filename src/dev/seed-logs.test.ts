@@ -3,6 +3,7 @@ import { version as uuidVersion } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliTestRekey, runRekeyCli, startCliTestRekey } from '../../test/support/cli-run.js';
 import { dialects } from '../../test/support/databases.js';
+import { listAuditActivities } from '../audit/audit-activities.js';
 import { directoryAuditsResource } from '../audit/audit-query.js';
 import { insertAudit, listAuditsPage, toGraphDirectoryAudit } from '../audit/audit-store.js';
 import type { DirectoryAuditRow, SignInRow } from '../platform/db/schema.js';
@@ -282,6 +283,26 @@ describe.each(dialects)('rekey dev seed-logs on %s', (dialect) => {
     expect(page.rows.map((row) => row.id)).toContain(sample.id);
   });
 
+  it('writes only activities of the audit catalog, as the catalog describes them', () => {
+    for (const row of auditRows) {
+      const activity = listAuditActivities().find(
+        (entry) =>
+          entry.displayName === row.activity_display_name && entry.operationType === row.operation_type,
+      );
+      expect(activity, row.activity_display_name).toBeDefined();
+      const targets = JSON.parse(row.target_resources) as Array<{ type: string }>;
+      expect({
+        category: row.category,
+        loggedByService: row.logged_by_service,
+        targetTypes: targets.map((target) => target.type),
+      }).toEqual({
+        category: activity?.category,
+        loggedByService: activity?.loggedByService,
+        targetTypes: [activity?.targetType],
+      });
+    }
+  });
+
   it('shapes initiatedBy and targetResources exactly as insertAudit does', async () => {
     const generated = auditRows.find(
       (row) => row.activity_display_name === 'Reset password (by admin)' && row.initiated_by_user_id !== null,
@@ -308,10 +329,7 @@ describe.each(dialects)('rekey dev seed-logs on %s', (dialect) => {
         },
       },
       {
-        activityDisplayName: generated.activity_display_name,
-        category: 'UserManagement',
-        loggedByService: 'Self-service Password Management',
-        operationType: 'Update',
+        activity: 'resetPasswordByAdmin',
         result: generated.result,
         resultReason: generated.result_reason,
         targets: JSON.parse(generated.target_resources),

@@ -363,17 +363,13 @@ export function createLockoutService(deps: LockoutServiceDeps) {
         : error;
     // A refused unlock of an existing user is audited as a failure, like a refused reset.
     const refusedUnlock = (target: UserRow, refusal: RekeyError): AuditEntry => ({
-      activityDisplayName: 'Unlock user account',
-      category: 'UserManagement',
-      loggedByService: 'Core Directory',
-      operationType: 'Update',
+      activity: 'unlockUserAccount',
       result: 'failure',
       resultReason: failureReason(asUnlockError(refusal)),
       targets: [
         {
           id: target.id,
           displayName: target.display_name,
-          type: 'User',
           userPrincipalName: target.user_principal_name,
         },
       ],
@@ -400,7 +396,6 @@ export function createLockoutService(deps: LockoutServiceDeps) {
       const target: AuditTarget = {
         id: user.id,
         displayName: user.display_name,
-        type: 'User',
         userPrincipalName: user.user_principal_name,
         modifiedProperties: networks.map((network) => {
           const row = before.find((r) => r.network === network);
@@ -421,10 +416,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
         tenantId,
         context,
         {
-          activityDisplayName: 'Unlock user account',
-          category: 'UserManagement',
-          loggedByService: 'Core Directory',
-          operationType: 'Update',
+          activity: 'unlockUserAccount',
           result: 'success',
           targets: [target],
           additionalDetails: [{ key: 'smartLockout', value: describeClearedLockout(before, now) }],

@@ -210,12 +210,9 @@ describe.each(dialects)('log export on %s', (dialect) => {
       tenantId,
       admin,
       {
-        activityDisplayName: 'Reset user password',
-        category: 'UserManagement',
-        loggedByService: 'Self-service Password Management',
-        operationType: 'Update',
+        activity: 'resetPasswordByAdmin',
         result: 'success',
-        targets: [{ id: 'u-1', displayName: 'Ada', type: 'User', userPrincipalName: 'ada@example.com' }],
+        targets: [{ id: 'u-1', displayName: 'Ada', userPrincipalName: 'ada@example.com' }],
       },
       '2021-03-05T12:00:00.000Z',
     );
@@ -224,10 +221,7 @@ describe.each(dialects)('log export on %s', (dialect) => {
       tenantId,
       systemContext('corr-audit-2'),
       {
-        activityDisplayName: 'Update password policy',
-        category: 'Policy',
-        loggedByService: 'Core Directory',
-        operationType: 'Update',
+        activity: 'updatePasswordPolicy',
         result: 'failure',
         resultReason: 'Rejected, invalid value',
         targets: [],
@@ -248,7 +242,7 @@ describe.each(dialects)('log export on %s', (dialect) => {
       correlationId: 'corr-audit-1',
       result: 'success',
       resultReason: '',
-      activityDisplayName: 'Reset user password',
+      activityDisplayName: 'Reset password (by admin)',
       activityDateTime: '2021-03-05T12:00:00.000Z',
       loggedByService: 'Self-service Password Management',
       operationType: 'Update',
@@ -276,10 +270,10 @@ describe.each(dialects)('log export on %s', (dialect) => {
     const csv = await run('audits', 'csv');
     expect(csv.text.split('\n')).toEqual([
       'id,category,correlationId,result,resultReason,activityDisplayName,activityDateTime,loggedByService,operationType,initiatedBy.user.id,initiatedBy.user.displayName,initiatedBy.user.userPrincipalName,initiatedBy.user.ipAddress,initiatedBy.app.appId,initiatedBy.app.displayName,targetResources,additionalDetails',
-      `${first},UserManagement,corr-audit-1,success,,Reset user password,2021-03-05T12:00:00.000Z,Self-service Password Management,Update,9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a,Admin,admin@example.com,198.51.100.7,7c3e9a14-5d2b-4f86-a1e0-3b9d8c6f2e45,Rekey portal,"[{""id"":""u-1"",""displayName"":""Ada"",""type"":""User"",""userPrincipalName"":""ada@example.com"",""modifiedProperties"":[]}]",[]`,
+      `${first},UserManagement,corr-audit-1,success,,Reset password (by admin),2021-03-05T12:00:00.000Z,Self-service Password Management,Update,9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a,Admin,admin@example.com,198.51.100.7,7c3e9a14-5d2b-4f86-a1e0-3b9d8c6f2e45,Rekey portal,"[{""id"":""u-1"",""displayName"":""Ada"",""type"":""User"",""userPrincipalName"":""ada@example.com"",""modifiedProperties"":[]}]",[]`,
       // The system actor has no user: its columns are empty. JSON text is never formula-escaped
       // (it starts with [ or {), and a formula inside it stays inert text.
-      `${second},Policy,corr-audit-2,failure,"Rejected, invalid value",Update password policy,2021-03-06T12:00:00.000Z,Core Directory,Update,,,,,,Rekey,[],"[{""key"":""minimumLength"",""value"":""=1+1""}]"`,
+      `${second},Policy,corr-audit-2,failure,"Rejected, invalid value",Update password policy,2021-03-06T12:00:00.000Z,Authentication Methods,Update,,,,,,Rekey,[],"[{""key"":""minimumLength"",""value"":""=1+1""}]"`,
       '',
     ]);
 

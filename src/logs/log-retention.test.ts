@@ -109,17 +109,9 @@ describe.each(dialects)('log retention on %s', (dialect) => {
       tenantId,
       systemContext('retention-test'),
       {
-        activityDisplayName: 'Reset user password',
-        category: 'UserManagement',
-        loggedByService: 'Core Directory',
-        operationType: 'Update',
+        activity: 'resetPasswordByAdmin',
         result: 'success',
-        targets: targetIds.map((id) => ({
-          id,
-          displayName: id,
-          type: 'User' as const,
-          userPrincipalName: null,
-        })),
+        targets: targetIds.map((id) => ({ id, displayName: id, userPrincipalName: null })),
       },
       at,
     );

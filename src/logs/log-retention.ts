@@ -173,16 +173,12 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
           requestedBy.tenantId,
           requestedBy.context,
           {
-            activityDisplayName: 'Purge logs past retention',
-            category: 'DirectoryManagement',
-            loggedByService: 'Core Directory',
-            operationType: 'Delete',
+            activity: 'purgeLogsPastRetention',
             result: 'success',
             targets: [
               {
                 id: 'auditLogs',
                 displayName: 'Sign-in and audit logs',
-                type: 'Other',
                 userPrincipalName: null,
               },
             ],

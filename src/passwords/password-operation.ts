@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import { type AuditEntry, failureReason, insertAudit } from '../audit/audit-store.js';
+import type { AuditActivityName } from '../audit/audit-activities.js';
+import { failureReason, insertAudit } from '../audit/audit-store.js';
 import { describeClearedLockout } from '../lockout/lockout-service.js';
 import { resetLockoutStates } from '../lockout/lockout-store.js';
 import {
@@ -31,29 +32,16 @@ import { privilegedTargetRefusal } from './reset-authorization.js';
  */
 const historyDepth = 24;
 
-/** How each kind of password operation appears in the directory audit log. */
-const audits: Record<OperationKind, Pick<AuditEntry, 'activityDisplayName' | 'loggedByService'>> = {
-  selfChange: {
-    activityDisplayName: 'Change password (self-service)',
-    loggedByService: 'Self-service Password Management',
-  },
-  expiredChange: {
-    activityDisplayName: 'Change password (self-service)',
-    loggedByService: 'Self-service Password Management',
-  },
-  adminReset: {
-    activityDisplayName: 'Reset password (by admin)',
-    loggedByService: 'Self-service Password Management',
-  },
-  selfServiceReset: {
-    activityDisplayName: 'Reset password (self-service)',
-    loggedByService: 'Self-service Password Management',
-  },
+/** The audit activity of each kind of operation. */
+const audits: Record<OperationKind, AuditActivityName> = {
+  selfChange: 'changePasswordSelfService',
+  expiredChange: 'changePasswordSelfService',
+  adminReset: 'resetPasswordByAdmin',
+  selfServiceReset: 'resetPasswordSelfService',
 };
 
-export function auditActivityOf(
-  kind: OperationKind,
-): Pick<AuditEntry, 'activityDisplayName' | 'loggedByService'> {
+/** The audit activity of an operation of `kind`. */
+export function auditActivityOf(kind: OperationKind): AuditActivityName {
   return audits[kind];
 }
 
@@ -236,15 +224,12 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
           actor: await requesterOf(trx, operation, origin),
         },
         {
-          ...audits[operation.kind],
-          category: 'UserManagement',
-          operationType: 'Update',
+          activity: audits[operation.kind],
           result: 'success',
           targets: [
             {
               id: user.id,
               displayName: user.display_name,
-              type: 'User',
               userPrincipalName: user.user_principal_name,
             },
           ],
@@ -277,16 +262,13 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
           actor: await requesterOf(trx, operation, origin),
         },
         {
-          ...audits[operation.kind],
-          category: 'UserManagement',
-          operationType: 'Update',
+          activity: audits[operation.kind],
           result: 'failure',
           resultReason: failureReason(terminated),
           targets: [
             {
               id: operation.user_id,
               displayName: user?.display_name ?? null,
-              type: 'User',
               userPrincipalName: user?.user_principal_name ?? null,
             },
           ],

@@ -247,17 +247,13 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
       tenantId,
       context,
       {
-        activityDisplayName: 'Password Protection audit-only result',
-        category: 'Policy',
-        loggedByService: 'Authentication Methods',
-        operationType: 'Other',
+        activity: 'passwordProtectionAuditOnlyResult',
         result: 'success',
         resultReason: `Password Protection is in Audit mode: the password scored ${protection.score} of the ${protection.required} points needed and would have been refused (AADSTS120018); it was accepted.`,
         targets: [
           {
             id: target.id,
             displayName: target.displayName,
-            type: 'User',
             userPrincipalName: target.userPrincipalName,
           },
         ],
@@ -354,10 +350,7 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
         tenantId,
         context,
         {
-          activityDisplayName: 'Evaluate password against password history',
-          category: 'UserManagement',
-          loggedByService: 'Authentication Methods',
-          operationType: 'Other',
+          activity: 'evaluatePasswordAgainstHistory',
           result: 'success',
           resultReason: reused
             ? "The password given is one of the user's recent passwords."
@@ -366,7 +359,6 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
             {
               id: row.id,
               displayName: row.display_name,
-              type: 'User',
               userPrincipalName: row.user_principal_name,
             },
           ],

@@ -99,16 +99,13 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       tenantId,
       context,
       {
-        ...auditActivityOf(kind),
-        category: 'UserManagement',
-        operationType: 'Update',
+        activity: auditActivityOf(kind),
         result: 'failure',
         resultReason: failureReason(error),
         targets: [
           {
             id: user.id,
             displayName: user.display_name,
-            type: 'User',
             userPrincipalName: user.user_principal_name,
           },
         ],

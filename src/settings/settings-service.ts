@@ -1,3 +1,4 @@
+import type { AuditActivityName } from '../audit/audit-activities.js';
 import { insertAudit, type ModifiedProperty } from '../audit/audit-store.js';
 import {
   applySmartLockoutPatch,
@@ -268,7 +269,7 @@ export function createSettingsService(deps: SettingsServiceDeps) {
     name: SettingsDocumentName,
     current: (loaded: Loaded) => T,
     apply: (settings: T) => T,
-    audit: { readonly activityDisplayName: string; readonly targetDisplayName: string },
+    audit: { readonly activity: AuditActivityName; readonly targetDisplayName: string },
   ): Promise<{ readonly settings: T; readonly changes: SettingsChange[] }> {
     for (let attempt = 0; attempt < writeAttempts; attempt += 1) {
       const loaded = await load();
@@ -292,16 +293,12 @@ export function createSettingsService(deps: SettingsServiceDeps) {
           tenantId,
           context,
           {
-            activityDisplayName: audit.activityDisplayName,
-            category: 'Policy',
-            loggedByService: 'Authentication Methods',
-            operationType: 'Update',
+            activity: audit.activity,
             result: 'success',
             targets: [
               {
                 id: name,
                 displayName: audit.targetDisplayName,
-                type: 'Policy',
                 userPrincipalName: null,
                 modifiedProperties: changes.map(auditProperty),
               },
@@ -340,7 +337,7 @@ export function createSettingsService(deps: SettingsServiceDeps) {
       'passwordPolicy',
       (loaded) => loaded.settings.passwordPolicy,
       (settings) => applyPasswordPolicyPatch(settings, patch),
-      { activityDisplayName: 'Update password policy', targetDisplayName: 'Password policy' },
+      { activity: 'updatePasswordPolicy', targetDisplayName: 'Password policy' },
     );
   }
 
@@ -352,7 +349,7 @@ export function createSettingsService(deps: SettingsServiceDeps) {
       (loaded) => loaded.settings.passwordProtection,
       (settings) => applyPasswordProtectionPatch(settings, patch),
       {
-        activityDisplayName: 'Update password protection policy',
+        activity: 'updatePasswordProtectionPolicy',
         targetDisplayName: 'Password protection policy',
       },
     );
@@ -418,7 +415,7 @@ export function createSettingsService(deps: SettingsServiceDeps) {
       'smartLockout',
       (loaded) => loaded.smartLockout,
       (settings) => applySmartLockoutPatch(settings, patch),
-      { activityDisplayName: 'Update smart lockout policy', targetDisplayName: 'Smart lockout policy' },
+      { activity: 'updateSmartLockoutPolicy', targetDisplayName: 'Smart lockout policy' },
     );
   }
 

@@ -144,16 +144,12 @@ export function createDomainService(deps: {
           tenantId,
           context,
           {
-            activityDisplayName: 'Add verified domain to company',
-            category: 'DirectoryManagement',
-            loggedByService: 'Core Directory',
-            operationType: 'Add',
+            activity: 'addVerifiedDomain',
             result: 'success',
             targets: [
               {
                 id: name,
                 displayName: name,
-                type: 'Domain',
                 userPrincipalName: null,
                 modifiedProperties: [
                   {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { AuditActivityName } from '../audit/audit-activities.js';
 import {
   type AuditEntry,
   auditRefusals as auditRefusalsOf,
@@ -126,7 +127,6 @@ function auditTarget(user: UserRow, modifiedProperties: readonly ModifiedPropert
   return {
     id: user.id,
     displayName: user.display_name,
-    type: 'User' as const,
     userPrincipalName: user.user_principal_name,
     modifiedProperties,
   };
@@ -149,10 +149,7 @@ export function roleMembershipAuditEntry(
     newValue: adding ? JSON.stringify(value) : null,
   });
   return {
-    activityDisplayName: adding ? 'Add member to role' : 'Remove member from role',
-    category: 'RoleManagement',
-    loggedByService: 'Core Directory',
-    operationType: adding ? 'Assign' : 'Unassign',
+    activity: adding ? 'addMemberToRole' : 'removeMemberFromRole',
     result: outcome.result,
     ...(outcome.result === 'failure' ? { resultReason: outcome.reason } : {}),
     targets: [
@@ -280,16 +277,12 @@ export function createUserService(deps: UserServiceDeps) {
           tenantId,
           context,
           {
-            activityDisplayName: 'Add user',
-            category: 'UserManagement',
-            loggedByService: 'Core Directory',
-            operationType: 'Add',
+            activity: 'addUser',
             result: 'success',
             targets: [
               {
                 id: row.id,
                 displayName: row.display_name,
-                type: 'User',
                 userPrincipalName: row.user_principal_name,
               },
             ],
@@ -333,16 +326,10 @@ export function createUserService(deps: UserServiceDeps) {
   async function audit(
     trx: Kysely<Database>,
     context: RequestContext,
-    entry: Omit<AuditEntry, 'category' | 'loggedByService' | 'result'>,
+    entry: Omit<AuditEntry, 'result'>,
     at: string,
   ): Promise<void> {
-    await insertAudit(
-      trx,
-      tenantId,
-      context,
-      { ...entry, category: 'UserManagement', loggedByService: 'Core Directory', result: 'success' },
-      at,
-    );
+    await insertAudit(trx, tenantId, context, { ...entry, result: 'success' }, at);
   }
 
   /**
@@ -352,7 +339,7 @@ export function createUserService(deps: UserServiceDeps) {
    */
   function auditRefusals<T>(
     context: RequestContext,
-    activity: Pick<AuditEntry, 'activityDisplayName' | 'operationType'>,
+    activity: AuditActivityName,
     target: UserRow,
     action: () => Promise<T>,
   ): Promise<T> {
@@ -363,9 +350,7 @@ export function createUserService(deps: UserServiceDeps) {
         context,
         codes: refusalCodes,
         entry: (refusal) => ({
-          ...activity,
-          category: 'UserManagement',
-          loggedByService: 'Core Directory',
+          activity,
           result: 'failure',
           resultReason: failureReason(refusal),
           targets: [auditTarget(target)],
@@ -449,10 +434,7 @@ export function createUserService(deps: UserServiceDeps) {
     options: UpdateUserOptions = {},
   ): Promise<UserRow> {
     const target = await getUser(idOrUpn);
-    const activity = {
-      activityDisplayName: changes.accountEnabled === false ? 'Disable account' : 'Update user',
-      operationType: 'Update' as const,
-    };
+    const activity = changes.accountEnabled === false ? 'disableAccount' : 'updateUser';
     return auditRefusals(context, activity, target, () =>
       updateLiveUser(context, idOrUpn, target, changes, options),
     );
@@ -540,16 +522,7 @@ export function createUserService(deps: UserServiceDeps) {
       await updateUserRow(trx, current.id, { ...update, updated_at: at });
       const after = { ...current, ...update };
       if (profile.length > 0) {
-        await audit(
-          trx,
-          context,
-          {
-            activityDisplayName: 'Update user',
-            operationType: 'Update',
-            targets: [auditTarget(after, profile)],
-          },
-          at,
-        );
+        await audit(trx, context, { activity: 'updateUser', targets: [auditTarget(after, profile)] }, at);
       }
       if (enabling) {
         const accountEnabled = [
@@ -559,8 +532,7 @@ export function createUserService(deps: UserServiceDeps) {
           trx,
           context,
           {
-            activityDisplayName: update.account_enabled === 1 ? 'Enable account' : 'Disable account',
-            operationType: 'Update',
+            activity: update.account_enabled === 1 ? 'enableAccount' : 'disableAccount',
             targets: [auditTarget(after, accountEnabled)],
           },
           at,
@@ -572,11 +544,7 @@ export function createUserService(deps: UserServiceDeps) {
         await audit(
           trx,
           context,
-          {
-            activityDisplayName: 'Set force change user password',
-            operationType: 'Update',
-            targets: [auditTarget(after, force)],
-          },
+          { activity: 'setForceChangeUserPassword', targets: [auditTarget(after, force)] },
           at,
         );
       }
@@ -590,51 +558,31 @@ export function createUserService(deps: UserServiceDeps) {
    */
   async function deleteUser(context: RequestContext, idOrUpn: string): Promise<void> {
     const target = await getUser(idOrUpn);
-    await auditRefusals(
-      context,
-      { activityDisplayName: 'Delete user', operationType: 'Delete' },
-      target,
-      async () => {
-        if (context.actor?.userId === target.id) throw new RekeyError(7700107);
-        assertMayManage(context, target);
-        const at = clock.now().toISOString();
-        await db.kysely.transaction().execute(async (trx) => {
-          const current = await lockUserForChange(trx, target.id, true);
-          if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
-          assertMayManage(context, current);
-          await assertNotLastGlobalAdministrator(trx, current);
-          if (!(await markUserDeleted(trx, current.id, at)))
-            throw new RekeyError(7700008, { details: { id: idOrUpn } });
-          await revokeSessions(trx, current.id, at);
-          await audit(
-            trx,
-            context,
-            { activityDisplayName: 'Delete user', operationType: 'Delete', targets: [auditTarget(current)] },
-            at,
-          );
-        });
-      },
-    );
+    await auditRefusals(context, 'deleteUser', target, async () => {
+      if (context.actor?.userId === target.id) throw new RekeyError(7700107);
+      assertMayManage(context, target);
+      const at = clock.now().toISOString();
+      await db.kysely.transaction().execute(async (trx) => {
+        const current = await lockUserForChange(trx, target.id, true);
+        if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
+        assertMayManage(context, current);
+        await assertNotLastGlobalAdministrator(trx, current);
+        if (!(await markUserDeleted(trx, current.id, at)))
+          throw new RekeyError(7700008, { details: { id: idOrUpn } });
+        await revokeSessions(trx, current.id, at);
+        await audit(trx, context, { activity: 'deleteUser', targets: [auditTarget(current)] }, at);
+      });
+    });
   }
 
   /** Restores a soft-deleted user with everything it had (roles, password, settings). */
   async function restoreUser(context: RequestContext, id: string): Promise<UserRow> {
     const target = await getDeletedUser(id);
-    await auditRefusals(
-      context,
-      { activityDisplayName: 'Restore user', operationType: 'Update' },
-      target,
-      async () => assertMayManage(context, target),
-    );
+    await auditRefusals(context, 'restoreUser', target, async () => assertMayManage(context, target));
     const at = clock.now().toISOString();
     await db.kysely.transaction().execute(async (trx) => {
       if (!(await clearUserDeleted(trx, target.id, at))) throw new RekeyError(7700008, { details: { id } });
-      await audit(
-        trx,
-        context,
-        { activityDisplayName: 'Restore user', operationType: 'Update', targets: [auditTarget(target)] },
-        at,
-      );
+      await audit(trx, context, { activity: 'restoreUser', targets: [auditTarget(target)] }, at);
     });
     return getUser(target.id);
   }
@@ -642,20 +590,10 @@ export function createUserService(deps: UserServiceDeps) {
   /** Deletes a soft-deleted user permanently; the audit log keeps its id and name. */
   async function purgeUser(context: RequestContext, id: string): Promise<void> {
     const target = await getDeletedUser(id);
-    await auditRefusals(
-      context,
-      { activityDisplayName: 'Hard delete user', operationType: 'Delete' },
-      target,
-      async () => assertMayManage(context, target),
-    );
+    await auditRefusals(context, 'hardDeleteUser', target, async () => assertMayManage(context, target));
     const at = clock.now().toISOString();
     await db.kysely.transaction().execute(async (trx) => {
-      await audit(
-        trx,
-        context,
-        { activityDisplayName: 'Hard delete user', operationType: 'Delete', targets: [auditTarget(target)] },
-        at,
-      );
+      await audit(trx, context, { activity: 'hardDeleteUser', targets: [auditTarget(target)] }, at);
       if (!(await purgeDeletedUser(trx, tenantId, target.id)))
         throw new RekeyError(7700008, { details: { id } });
     });

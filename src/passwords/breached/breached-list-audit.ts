@@ -7,7 +7,6 @@ import type { RequestContext } from '../../platform/request-context.js';
 export const breachedListTarget: AuditTarget = {
   id: 'breachedPasswordList',
   displayName: 'Breached-password list',
-  type: 'Policy',
   userPrincipalName: null,
 };
 
@@ -49,10 +48,7 @@ export async function recordBreachedListImport(
     tenantId,
     context,
     {
-      activityDisplayName: 'Import breached password list',
-      category: 'Policy',
-      loggedByService: 'Authentication Methods',
-      operationType: record.replaced ? 'Update' : 'Add',
+      activity: record.replaced ? 'replaceBreachedPasswordList' : 'importBreachedPasswordList',
       result: 'success',
       targets: [breachedListTarget],
       additionalDetails: [

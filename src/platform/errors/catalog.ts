@@ -637,6 +637,24 @@ const entries = {
 /** A number that the catalog defines. */
 export type ErrorCode = keyof typeof entries;
 
+/** The catalog's name of a code. */
+type NameOf<C extends ErrorCode> = (typeof entries)[C]['name'];
+
+/** Each catalog name with its code, as a number literal type (names are unique: a test holds it). */
+export type CodesByName = { readonly [C in ErrorCode as NameOf<C>]: C };
+
+/** A catalog name (`InvalidUserNameOrPassword`, `InsufficientPrivileges`...). */
+export type ErrorName = keyof CodesByName;
+
+/**
+ * Every code under its catalog name, for call sites: `new RekeyError(Codes.InsufficientPrivileges)`
+ * reads as what it means, and its type is the number literal (7700103), so it is checked as an
+ * `ErrorCode` exactly as the bare number was. Derived from the entries, so it cannot drift.
+ */
+export const Codes: CodesByName = Object.freeze(
+  Object.fromEntries(Object.entries(entries).map(([code, entry]) => [entry.name, Number(code)])),
+) as CodesByName;
+
 const catalog: ReadonlyMap<number, CatalogEntry> = new Map(
   Object.entries(entries).map(([code, entry]) => {
     const number = Number(code);

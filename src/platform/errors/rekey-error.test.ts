@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createLogger } from '../log.js';
-import { listCatalogEntries } from './catalog.js';
+import { Codes, type ErrorCode, listCatalogEntries } from './catalog.js';
 import { RekeyError } from './rekey-error.js';
 
 describe('RekeyError', () => {
@@ -41,5 +41,23 @@ describe('the catalog', () => {
   it('has unique names', () => {
     const names = listCatalogEntries().map((e) => e.name);
     expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('names every code in Codes by its catalog name, and nothing else', () => {
+    expect(Object.entries(Codes).sort(([, a], [, b]) => a - b)).toEqual(
+      listCatalogEntries().map((entry) => [entry.name, entry.code]),
+    );
+    expect(Object.isFrozen(Codes)).toBe(true);
+  });
+
+  it('types each named code as its number, so call sites are checked as with the bare number', () => {
+    expectTypeOf(Codes.InsufficientPrivileges).toEqualTypeOf<7700103>();
+    expectTypeOf(Codes.InvalidUserNameOrPassword).toEqualTypeOf<50126>();
+    expectTypeOf(Codes.InvalidUserNameOrPassword).toExtend<ErrorCode>();
+    // @ts-expect-error: a name the catalog does not define is not a code
+    expect(Codes.NoSuchError).toBeUndefined();
+    const error = new RekeyError(Codes.PasswordChangeIncorrectCurrentPassword);
+    expect(error.code).toBe(120000);
+    expect(error.entry.name).toBe('PasswordChangeIncorrectCurrentPassword');
   });
 });

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf } from '../auth/guard.js';
 import type { RekeyApp } from '../platform/http/app.js';
-import { directoryReaderRoles, passwordResetRoles } from '../users/roles.js';
+import { directoryReaderRoles, passwordResetRoles } from '../roles/directory-roles.js';
 import type { LockoutService } from './lockout-service.js';
 
 /*

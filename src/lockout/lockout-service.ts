@@ -13,8 +13,8 @@ import type { Database, LockoutNetwork, LockoutStateRow, UserRow } from '../plat
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { passwordResetRoles } from '../roles/directory-roles.js';
 import type { SettingsService } from '../settings/settings-service.js';
-import { passwordResetRoles } from '../users/roles.js';
 import { findUserById, findUserByUpn } from '../users/user-store.js';
 import {
   createFingerprinter,

@@ -13,14 +13,14 @@ import { findCatalogEntry, getCatalogEntry } from '../platform/errors/catalog.js
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
-import { findApplication } from '../tenant/tenant-store.js';
 import {
   type DirectoryRole,
   hasAnyRole,
   parseRoles,
   passwordResetRoles,
   privilegedPasswordResetRoles,
-} from '../users/roles.js';
+} from '../roles/directory-roles.js';
+import { findApplication } from '../tenant/tenant-store.js';
 import {
   addPasswordHistory,
   findUserById,

@@ -6,8 +6,13 @@ import type { Database, UserRow } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
+import {
+  hasAnyRole,
+  parseRoles,
+  passwordResetRoles,
+  privilegedPasswordResetRoles,
+} from '../roles/directory-roles.js';
 import type { SettingsService } from '../settings/settings-service.js';
-import { hasAnyRole, parseRoles, passwordResetRoles, privilegedPasswordResetRoles } from '../users/roles.js';
 import { findUserById, findUserByUpn, listPasswordHistory } from '../users/user-store.js';
 import { generatePassword } from './generate-password.js';
 import {

@@ -5,9 +5,9 @@ import type { Db } from '../platform/db/database.js';
 import type { PasswordOperationRow } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
+import { hasAnyRole, passwordResetRoles } from '../roles/directory-roles.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import type { TenantRecord } from '../tenant/tenant-store.js';
-import { hasAnyRole, passwordResetRoles } from '../users/roles.js';
 import { describeOperationStatus, graphOperationStatus, type OperationService } from './operation-service.js';
 
 /** Graph's fixed id of the password authentication method. */

@@ -4,7 +4,7 @@ import { aadstsCodeOf, bearer } from '../../test/support/http-helpers.js';
 import { adminUpn, cliClientId, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { listAuditsByCorrelation } from '../audit/audit-store.js';
 import { systemContext } from '../platform/request-context.js';
-import type { DirectoryRole } from '../users/roles.js';
+import type { DirectoryRole } from '../roles/directory-roles.js';
 import { listOperationEvents } from './operation-store.js';
 import { passwordMethodId } from './password-routes.js';
 

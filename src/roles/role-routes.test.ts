@@ -4,8 +4,8 @@ import { dialects } from '../../test/support/databases.js';
 import { bearer, expectErrorCode, type Json } from '../../test/support/http-helpers.js';
 import { adminUpn, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { systemContext } from '../platform/request-context.js';
-import { directoryRoles, directoryRoleTemplates } from '../users/roles.js';
 import { listEnabledGlobalAdministratorIds } from '../users/user-store.js';
+import { directoryRoles, directoryRoleTemplates } from './directory-roles.js';
 
 const password = 'Granite-Beacon-62-Wq!';
 const base = '/v1.0/roleManagement/directory';

@@ -4,6 +4,7 @@ import type { Db } from '../platform/db/database.js';
 import type { UserRow } from '../platform/db/schema.js';
 import { isRekeyError, RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { type RoleChange, roleMembershipAuditEntry, type UserService } from '../users/user-service.js';
 import {
   type DirectoryRole,
   directoryRoleByName,
@@ -12,8 +13,7 @@ import {
   directoryRoleTemplates,
   hasAnyRole,
   roleAssignmentRoles,
-} from '../users/roles.js';
-import { type RoleChange, roleMembershipAuditEntry, type UserService } from '../users/user-service.js';
+} from './directory-roles.js';
 import { decodeAssignmentId, encodeAssignmentId } from './role-assignment-id.js';
 
 /*

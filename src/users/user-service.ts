@@ -15,8 +15,8 @@ import type { Database, UserRow, UserUpdate } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { QueryOptions } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { type DirectoryRole, directoryRoleTemplates, parseRoles } from '../roles/directory-roles.js';
 import { findDomain } from '../tenant/tenant-store.js';
-import { type DirectoryRole, directoryRoleTemplates, parseRoles } from './roles.js';
 import { parseUserPrincipalName } from './upn.js';
 import {
   addPasswordHistory,

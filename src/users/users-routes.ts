@@ -13,7 +13,7 @@ import {
   type ResourceDescription,
   selectContextSuffix,
 } from '../platform/odata/index.js';
-import { directoryReaderRoles, hasAnyRole, userAdministrationRoles } from './roles.js';
+import { directoryReaderRoles, hasAnyRole, userAdministrationRoles } from '../roles/directory-roles.js';
 import { toDefaultGraphUser, toGraphUser } from './user-mapper.js';
 import { deletedUsersResource, usersResource } from './user-query.js';
 import {

@@ -27,7 +27,7 @@ export interface DirectoryRoleTemplate {
 /**
  * The one table of roles: Entra's template ids (from Entra's built-in roles reference) and what
  * each role allows here. The route guards use the role lists below; the role-management API
- * (`src/roles/`) publishes this table and stores assignments as names in `users.roles`.
+ * beside this file publishes this table and stores assignments as names in `users.roles`.
  * The `Record` type makes the compiler refuse a role without an entry.
  */
 export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRoleTemplate>> = {

@@ -12,6 +12,13 @@ export const directoryRoles = [
   'Security Reader',
   'Security Operator',
   'Security Administrator',
+  'Password Administrator',
+  'Directory Readers',
+  'Guest Inviter',
+  'Groups Administrator',
+  'Message Center Reader',
+  'User Experience Success Manager',
+  'Usage Summary Reports Reader',
 ] as const;
 
 export type DirectoryRole = (typeof directoryRoles)[number];
@@ -83,6 +90,43 @@ export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRol
     templateId: '194ae4cb-b126-40b2-bd5b-6091b380977d',
     description: 'Reads the sign-in log and the directory audit log for security operations.',
   },
+  'Password Administrator': {
+    templateId: '966707d0-3269-4727-9be2-8c3a10f19b9d',
+    description:
+      'Resets the passwords of users who hold no administrator role and of other Password Administrators, and reads the directory.',
+  },
+  'Directory Readers': {
+    templateId: '88d8e3e3-8f55-4a1e-953a-9b9898b8876b',
+    description: 'Reads the directory (users, deleted users, role holders, lock state) and changes nothing.',
+  },
+  // The five roles below have no Rekey feature to grant yet. Rekey knows them so that assignments
+  // carried over from Entra keep their names, and so that the reset and sensitive-action rules
+  // protect their holders as Entra does.
+  'Guest Inviter': {
+    templateId: '95e79109-95c0-4d8e-aee3-d01accf2d47b',
+    description:
+      'Invites guest users. Rekey has no guest invitations, so the role grants nothing beyond what every user may do.',
+  },
+  'Groups Administrator': {
+    templateId: 'fdd7a751-b60b-444a-984c-02652fe8fa1c',
+    description:
+      'Manages groups and their settings. Rekey has no groups yet, so the role grants nothing here.',
+  },
+  'Message Center Reader': {
+    templateId: '790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b',
+    description:
+      "Reads the service's announcements to administrators. Rekey publishes none yet, so the role grants nothing here.",
+  },
+  'User Experience Success Manager': {
+    templateId: '27460883-1df1-4691-b032-3b79643e5e63',
+    description:
+      'Reads adoption and usage reports and service announcements. Rekey has neither yet, so the role grants nothing here.',
+  },
+  'Usage Summary Reports Reader': {
+    templateId: '75934031-6c7e-415a-99d7-48dbd49e875e',
+    description:
+      'Reads tenant-wide usage summaries, never per-user data. Rekey has no usage reports yet, so the role grants nothing here.',
+  },
 };
 
 /** Finds a role by name, ignoring case as people type it ("reports reader"). */
@@ -138,6 +182,8 @@ export const directoryReaderRoles: readonly DirectoryRole[] = [
   'Helpdesk Administrator',
   'Privileged Authentication Administrator',
   'Authentication Administrator',
+  'Password Administrator',
+  'Directory Readers',
 ];
 
 /**

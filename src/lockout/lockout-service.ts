@@ -6,15 +6,14 @@ import {
   failureReason,
   insertAudit,
 } from '../audit/audit-store.js';
-import { findResetTarget, privilegedTargetRefusal } from '../passwords/operation-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, LockoutNetwork, LockoutStateRow, UserRow } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { passwordResetRoles } from '../roles/directory-roles.js';
 import type { SettingsService } from '../settings/settings-service.js';
+import { findUserToActOn, refusalToActOn } from '../users/authorization.js';
 import { findUserById, findUserByUpn } from '../users/user-store.js';
 import {
   createFingerprinter,
@@ -354,17 +353,10 @@ export function createLockoutService(deps: LockoutServiceDeps) {
 
   /**
    * An administrator ends a user's locks and restarts both counters, audited as "Unlock user
-   * account". Who may: those who may reset the user's password (the privileged-target rule
-   * included); a context without an actor is the operator at the CLI.
+   * account". Who may: the authorization module's `unlock` rule, which follows the password reset
+   * table; a context without an actor is the operator at the CLI.
    */
   async function unlock(context: RequestContext, id: string): Promise<LockoutView> {
-    // findResetTarget words its refusal of one's own account for resets; this one is an unlock.
-    const asUnlockError = (error: RekeyError): RekeyError =>
-      error.code === 7700104
-        ? new RekeyError(7700104, {
-            message: 'Administrators cannot unlock their own account; ask another administrator.',
-          })
-        : error;
     // A refused unlock of an existing user is audited as a failure, like a refused reset.
     const refusedUnlock = (target: UserRow, refusal: RekeyError): AuditEntry => ({
       activityDisplayName: 'Unlock user account',
@@ -372,7 +364,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
       loggedByService: 'Core Directory',
       operationType: 'Update',
       result: 'failure',
-      resultReason: failureReason(asUnlockError(refusal)),
+      resultReason: failureReason(refusal),
       targets: [
         {
           id: target.id,
@@ -391,12 +383,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
         clock.now().toISOString(),
       );
     };
-    let user: UserRow;
-    try {
-      user = await findResetTarget(db, tenantId, context, id, passwordResetRoles, auditRefusal);
-    } catch (error) {
-      throw error instanceof RekeyError ? asUnlockError(error) : error;
-    }
+    const user = await findUserToActOn(db, tenantId, context, id, 'unlock', auditRefusal);
     const now = clock.now();
     const at = now.toISOString();
     async function unlockInside(trx: Kysely<Database>): Promise<void> {
@@ -436,7 +423,6 @@ export function createLockoutService(deps: LockoutServiceDeps) {
         at,
       );
     }
-    const actorRoles = context.actor?.roles;
     await auditRefusals(
       {
         db: db.kysely,
@@ -451,13 +437,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
           // Judged again on the locked row: the user may have been given a role since the first look.
           const current = await findUserById(trx, tenantId, user.id, { lock: db.dialect === 'postgres' });
           if (!current) throw new RekeyError(7700008, { details: { id } });
-          const refusal =
-            actorRoles &&
-            privilegedTargetRefusal(
-              actorRoles,
-              current,
-              'Only a Global Administrator or Privileged Authentication Administrator can unlock a user who holds a directory role.',
-            );
+          const refusal = refusalToActOn('unlock', context.actor, current);
           if (refusal) throw refusal;
           await unlockInside(trx);
         }),

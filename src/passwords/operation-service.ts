@@ -13,14 +13,9 @@ import { findCatalogEntry, getCatalogEntry } from '../platform/errors/catalog.js
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
-import {
-  type DirectoryRole,
-  hasAnyRole,
-  parseRoles,
-  passwordResetRoles,
-  privilegedPasswordResetRoles,
-} from '../roles/directory-roles.js';
+import { parseRoles } from '../roles/directory-roles.js';
 import { findApplication } from '../tenant/tenant-store.js';
+import { assertResetStillAllowed, findUserToActOn, targetRefusal } from '../users/authorization.js';
 import {
   addPasswordHistory,
   findUserById,
@@ -90,44 +85,6 @@ const audits: Record<OperationKind, Pick<AuditEntry, 'activityDisplayName' | 'lo
 /** The operations that end a smart lockout when they complete. */
 const resets: ReadonlySet<OperationKind> = new Set(['adminReset', 'selfServiceReset']);
 
-/** Every role that may reset someone's password by some path (User Administrator through PATCH). */
-const anyResetRoles: readonly DirectoryRole[] = [...passwordResetRoles, 'User Administrator'];
-
-/**
- * An administrator's reset is judged again when it commits, on the requester and the target as
- * they are then: the reset was accepted against the roles of that moment, and roles change.
- * A target made an administrator since (or a requester who lost the role that allowed it, or
- * was disabled or deleted) ends the operation with 7700103 instead of handing over an account
- * the requester may no longer reset. Without a requesting user (the CLI) there is nothing to
- * judge: the operator holds the database.
- */
-async function assertResetStillAllowed(
-  trx: Kysely<Database>,
-  db: Db,
-  tenantId: string,
-  operation: PasswordOperationRow,
-): Promise<void> {
-  if (operation.kind !== 'adminReset' || operation.requested_by_user_id === null) return;
-  // Locked on PostgreSQL: a role assignment to this user waits for this commit, or this commit
-  // sees the role (SQLite's single writer orders them anyway).
-  const target = await findUserById(trx, tenantId, operation.user_id, { lock: db.dialect === 'postgres' });
-  if (!target) throw new RekeyError(7700105);
-  const requester = await findUserById(trx, tenantId, operation.requested_by_user_id);
-  const roles = requester && requester.account_enabled === 1 ? parseRoles(requester.roles) : [];
-  if (!hasAnyRole(roles, anyResetRoles)) {
-    throw new RekeyError(7700103, {
-      message: 'The administrator who asked for this reset may no longer reset passwords.',
-      details: { requiredRoles: anyResetRoles },
-    });
-  }
-  const refusal = privilegedTargetRefusal(
-    roles,
-    target,
-    'The user was given a directory role after this reset was accepted; only a Global Administrator or Privileged Authentication Administrator can reset it.',
-  );
-  if (refusal) throw refusal;
-}
-
 /** Graph's `longRunningOperation` status of an operation state. */
 export function graphOperationStatus(
   row: PasswordOperationRow,
@@ -162,55 +119,30 @@ export function describeOperationStatus(row: PasswordOperationRow): string | nul
 }
 
 /**
- * The user an administrator may reset (or unlock), or a 403/404. A context without an actor is the
- * operator at the CLI, who holds the database and may reset anyone. `onRefused` hears the refusals
- * that concern a known target (their own account, a role holder beyond the actor's roles) before
- * they are thrown, so the caller can audit them.
+ * The user an administrator may reset, or a 403/404; `onRefused` hears the refusals that concern
+ * a known user (their own account, a target beyond the actor's roles) so the caller can audit
+ * them. The rules are the authorization module's (src/users/authorization.ts).
  */
-export async function findResetTarget(
+export function findResetTarget(
   db: Db,
   tenantId: string,
   context: RequestContext,
   targetId: string,
-  allowedRoles: readonly DirectoryRole[],
   onRefused?: (target: UserRow, error: RekeyError) => Promise<void>,
 ): Promise<UserRow> {
-  const actor = context.actor;
-  if (actor && !hasAnyRole(actor.roles, allowedRoles)) {
-    throw new RekeyError(7700103, { details: { requiredRoles: allowedRoles } });
-  }
-  const target = targetId.includes('@')
-    ? await findUserByUpn(db.kysely, tenantId, targetId)
-    : await findUserById(db.kysely, tenantId, targetId);
-  if (!target) throw new RekeyError(7700008, { details: { id: targetId } });
-  const refuse = async (error: RekeyError): Promise<never> => {
-    await onRefused?.(target, error);
-    throw error;
-  };
-  if (actor) {
-    if (target.id === actor.userId) return refuse(new RekeyError(7700104));
-    const refusal = privilegedTargetRefusal(actor.roles, target);
-    if (refusal) return refuse(refusal);
-  }
-  return target;
+  return findUserToActOn(db, tenantId, context, targetId, 'resetPassword', onRefused);
 }
 
 /**
- * The refusal when someone holding `roles` resets (or unlocks) `target`, a user who holds a
- * directory role, without a privileged role; undefined when allowed. Resetting an administrator's
- * password is taking over their account: only the privileged roles may, as in Entra.
+ * The refusal when someone holding `roles` resets `target`, whose roles the reset table does not
+ * let them reach; undefined when allowed. The rules are the authorization module's.
  */
 export function privilegedTargetRefusal(
   roles: readonly string[],
   target: UserRow,
-  message = 'Only a Global Administrator or Privileged Authentication Administrator can reset the password of a user who holds a directory role.',
+  message?: string,
 ): RekeyError | undefined {
-  const targetRoles = parseRoles(target.roles);
-  if (targetRoles.length === 0 || hasAnyRole(roles, privilegedPasswordResetRoles)) return undefined;
-  return new RekeyError(7700103, {
-    message,
-    details: { requiredRoles: privilegedPasswordResetRoles, targetRoles },
-  });
+  return targetRefusal('resetPassword', roles, target, message);
 }
 
 /**
@@ -656,14 +588,7 @@ export function createOperationService(deps: OperationServiceDeps) {
     targetId: string,
     input: { readonly newPassword: string | undefined; readonly idempotencyKey: string | undefined },
   ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
-    const target = await findResetTarget(
-      db,
-      tenantId,
-      context,
-      targetId,
-      passwordResetRoles,
-      auditRefusal(context),
-    );
+    const target = await findResetTarget(db, tenantId, context, targetId, auditRefusal(context));
     if (input.idempotencyKey) {
       const earlier = await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey);
       if (earlier) return { operation: earlier, generatedPassword: undefined };
@@ -734,22 +659,15 @@ export function createOperationService(deps: OperationServiceDeps) {
   /**
    * An administrator's reset that is finished before it returns, for PATCH /users/{id} with a
    * `passwordProfile.password` and for `rekey users set-password`: the same policy check, audit
-   * and session revocation as resetPassword. A User Administrator may reset users who hold no
-   * directory role. A context without an actor is the operator at the CLI, who holds the database.
+   * and session revocation as resetPassword, judged by the same reset table. A context without an
+   * actor is the operator at the CLI, who holds the database.
    */
   async function resetPasswordNow(
     context: RequestContext,
     targetId: string,
     input: { readonly newPassword: string | undefined; readonly forceChange: boolean },
   ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
-    const target = await findResetTarget(
-      db,
-      tenantId,
-      context,
-      targetId,
-      [...passwordResetRoles, 'User Administrator'],
-      auditRefusal(context),
-    );
+    const target = await findResetTarget(db, tenantId, context, targetId, auditRefusal(context));
     const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);
     const row = newOperation(context, target, 'adminReset', password, { forceChange: input.forceChange });
     await enqueue(context, row, target, evaluation);

@@ -17,6 +17,7 @@ import type { QueryOptions } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { type DirectoryRole, directoryRoleTemplates, parseRoles } from '../roles/directory-roles.js';
 import { findDomain } from '../tenant/tenant-store.js';
+import { assertMayActOn, type UserAction } from './authorization.js';
 import { parseUserPrincipalName } from './upn.js';
 import {
   addPasswordHistory,
@@ -161,6 +162,19 @@ export function roleMembershipAuditEntry(
       ]),
     ],
   };
+}
+
+/**
+ * What a PATCH asks for, as the authorization module's actions: each one is judged, and every one
+ * must be allowed. A PATCH that names no property is judged as a change, as any PATCH is.
+ */
+function actionsOf(changes: UserChanges, options: UpdateUserOptions): UserAction[] {
+  const { accountEnabled, ...properties } = changes;
+  const actions: UserAction[] = [];
+  if (accountEnabled !== undefined) actions.push(accountEnabled ? 'enable' : 'disable');
+  const changesProperties = Object.values(properties).some((value) => value !== undefined);
+  if (changesProperties || options.resetPassword || actions.length === 0) actions.push('updateUser');
+  return actions;
 }
 
 /** The role names stored for a user, unknown ones kept: a rewrite must not drop what it cannot read. */
@@ -373,22 +387,6 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   /**
-   * Only a Global Administrator may change, disable or delete a user who holds a directory role,
-   * so a User Administrator cannot take over an administrator's account. A context without an
-   * actor is the operator at the CLI, who already holds the database.
-   */
-  function assertMayManage(context: RequestContext, target: UserRow): void {
-    const actor = context.actor;
-    if (!actor || actor.roles.includes('Global Administrator')) return;
-    if (parseRoles(target.roles).length > 0) {
-      throw new RekeyError(7700103, {
-        message: 'Only a Global Administrator may change a user who holds a directory role.',
-        details: { requiredRoles: ['Global Administrator'], targetRoles: parseRoles(target.roles) },
-      });
-    }
-  }
-
-  /**
    * Reads `id` again inside `trx` for a change judged on it, locked until the transaction ends
    * on PostgreSQL (SQLite's single writer needs none), so a concurrent role assignment to the
    * user either waits for the change or is seen by it. With `lockAdministrators`, the enabled
@@ -462,7 +460,8 @@ export function createUserService(deps: UserServiceDeps) {
     changes: UserChanges,
     options: UpdateUserOptions,
   ): Promise<UserRow> {
-    assertMayManage(context, target);
+    const actions = actionsOf(changes, options);
+    for (const action of actions) assertMayActOn(action, context.actor, target);
     const passwordPolicies =
       changes.passwordPolicies === undefined
         ? undefined
@@ -478,7 +477,7 @@ export function createUserService(deps: UserServiceDeps) {
       const current = await lockUserForChange(trx, target.id, changes.accountEnabled === false);
       if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
       // Judged again on the locked row: the user may have been given a role since the first look.
-      assertMayManage(context, current);
+      for (const action of actions) assertMayActOn(action, context.actor, current);
       const update: UserUpdate = {};
       const profile: ModifiedProperty[] = [];
       const record = (
@@ -592,13 +591,12 @@ export function createUserService(deps: UserServiceDeps) {
       { activityDisplayName: 'Delete user', operationType: 'Delete' },
       target,
       async () => {
-        if (context.actor?.userId === target.id) throw new RekeyError(7700107);
-        assertMayManage(context, target);
+        assertMayActOn('delete', context.actor, target);
         const at = clock.now().toISOString();
         await db.kysely.transaction().execute(async (trx) => {
           const current = await lockUserForChange(trx, target.id, true);
           if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
-          assertMayManage(context, current);
+          assertMayActOn('delete', context.actor, current);
           await assertNotLastGlobalAdministrator(trx, current);
           if (!(await markUserDeleted(trx, current.id, at)))
             throw new RekeyError(7700008, { details: { id: idOrUpn } });
@@ -621,7 +619,7 @@ export function createUserService(deps: UserServiceDeps) {
       context,
       { activityDisplayName: 'Restore user', operationType: 'Update' },
       target,
-      async () => assertMayManage(context, target),
+      async () => assertMayActOn('restore', context.actor, target),
     );
     const at = clock.now().toISOString();
     await db.kysely.transaction().execute(async (trx) => {
@@ -643,7 +641,7 @@ export function createUserService(deps: UserServiceDeps) {
       context,
       { activityDisplayName: 'Hard delete user', operationType: 'Delete' },
       target,
-      async () => assertMayManage(context, target),
+      async () => assertMayActOn('purge', context.actor, target),
     );
     const at = clock.now().toISOString();
     await db.kysely.transaction().execute(async (trx) => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 /** CPU time counters at one instant, in clock ticks (units cancel out, so CLK_TCK is not needed). */
@@ -73,4 +73,26 @@ export function interference(before: CpuSnapshot, after: CpuSnapshot): CpuInterf
  */
 export function freeCores(measured: CpuInterference): number {
   return Math.max(0.25, availableParallelism() - measured.otherCores - measured.stealCores);
+}
+
+/**
+ * CPU time one live process has used so far, in milliseconds: the sum over its threads of the
+ * nanoseconds each spent on a CPU (/proc/<pid>/task/<tid>/schedstat, first field), so the figure
+ * needs no clock-tick size and counts the hashing threads as well as the event loop. Undefined
+ * without /proc.
+ */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    let nanoseconds = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        nanoseconds += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0] ?? 0);
+      } catch {
+        // A thread that ended between the listing and the read: its time is gone with it.
+      }
+    }
+    return nanoseconds / 1e6;
+  } catch {
+    return undefined;
+  }
 }

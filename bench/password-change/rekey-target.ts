@@ -35,8 +35,8 @@ export const rekeyContract = {
   /**
    * argon2id operations per cycle: sign-in verifies once (sign-in-service.ts; a rehash only when the
    * parameters changed, not here); a change verifies the current password and hashes the new one
-   * (operation-service.ts changeOwnPassword + runOperation; the same-as-current rule compares plain
-   * text). Re-check when the policy engine gains history depth: comparing against older passwords
+   * (password-check.ts, then password-operation.ts's `begin`; the same-as-current rule compares
+   * plain text). Re-check when the policy engine gains history depth: comparing against older passwords
    * would add a verify per history entry, and alternating two passwords would then be refused.
    */
   hashesPerSignInAndChange: 3,

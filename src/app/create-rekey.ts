@@ -3,6 +3,7 @@ import fastifyPlugin from 'fastify-plugin';
 import { directoryAuditRoutes } from '../audit/audit-routes.js';
 import { createTokenIssuer, type TokenIssuer } from '../auth/access-token.js';
 import { type AuthGuard, createAuthGuard } from '../auth/guard.js';
+import { createPasswordCheck, createStoredHashVerifier } from '../auth/password-check.js';
 import { createSignInService, type SignInService } from '../auth/sign-in-service.js';
 import { createKeyRing } from '../auth/signing-keys.js';
 import { tokenRoutes } from '../auth/token-routes.js';
@@ -11,15 +12,17 @@ import { healthRoutes } from '../health/health-routes.js';
 import { lockoutRoutes } from '../lockout/lockout-routes.js';
 import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
+import { createOperationEngine, type OperationEngine } from '../operations/operation-engine.js';
+import { createOperationWorker, type OperationWorker } from '../operations/operation-worker.js';
 import { loadBreachedSet } from '../passwords/breached/breached-set.js';
-import { createOperationService, type OperationService } from '../passwords/operation-service.js';
-import { createOperationWorker, type OperationWorker } from '../passwords/operation-worker.js';
+import { createPasswordJobs } from '../passwords/password-operation.js';
 import { passwordPolicyRoutes } from '../passwords/password-policy-routes.js';
 import {
   createPasswordPolicyService,
   type PasswordPolicyService,
 } from '../passwords/password-policy-service.js';
 import { passwordRoutes } from '../passwords/password-routes.js';
+import { createPasswordService, type PasswordService } from '../passwords/password-service.js';
 import { createPolicyEngine, type PolicyEngine } from '../passwords/policy/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
@@ -49,7 +52,10 @@ export interface Rekey {
   readonly app: RekeyApp;
   readonly users: UserService;
   readonly signIns: SignInService;
-  readonly operations: OperationService;
+  /** The job engine: runs password operations, retries them, ends them. */
+  readonly operations: OperationEngine;
+  /** Password changes and resets. */
+  readonly passwords: PasswordService;
   /** Smart lockout: failure counters, locks, admin unlock. */
   readonly lockout: LockoutService;
   /** The tenant's password policy and Password Protection settings. */
@@ -145,6 +151,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       secretKey,
       logger: logger.child({ component: 'lockout' }),
     });
+    const checkPassword = createPasswordCheck({ verifier: createStoredHashVerifier(hasher), lockout });
     const signIns = createSignInService({
       db,
       tenant,
@@ -156,20 +163,29 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       passwordPolicy,
       publicUrl: config.publicUrl,
       signInLog: config.signInLog,
+      checkPassword,
       lockout,
     });
     const guard = createAuthGuard({ db, tenantId: tenant.id, tokens });
     let worker: OperationWorker | undefined;
-    const operations = createOperationService({
+    const operations = createOperationEngine({
       db,
       tenantId: tenant.id,
-      hasher,
-      secretBox,
       clock,
+      random: Math.random,
+      secretBox,
       logger: logger.child({ component: 'operations' }),
+      settings: config.operations,
+      jobs: createPasswordJobs({ db, tenantId: tenant.id, hasher }),
+      onAccepted: () => worker?.nudge(),
+    });
+    const passwords = createPasswordService({
+      db,
+      tenantId: tenant.id,
+      clock,
+      operations,
+      checkPassword,
       passwordPolicy,
-      lockout,
-      onEnqueued: () => worker?.nudge(),
     });
     worker = createOperationWorker(operations, logger.child({ component: 'worker' }));
     const logRetention = createLogRetention({
@@ -186,6 +202,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       users,
       signIns,
       operations,
+      passwords,
       lockout,
       settings,
       passwordPolicy,
@@ -209,8 +226,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         healthRoutes(db),
         errorPageRoutes(),
         tokenRoutes({ signIns, keyRing, issuerFor: () => tokens.issuer, publicUrl: config.publicUrl }),
-        passwordRoutes({ db, tenant, guard, operations, publicUrl: config.publicUrl }),
-        usersRoutes({ guard, users, operations, publicUrl: config.publicUrl }),
+        passwordRoutes({ db, tenant, guard, passwords, publicUrl: config.publicUrl }),
+        usersRoutes({ guard, users, passwords, publicUrl: config.publicUrl }),
         passwordPolicyRoutes({ guard, passwordPolicy }),
         settingsRoutes({ guard, settings }),
         lockoutRoutes({ guard, lockout }),

@@ -1,10 +1,13 @@
+import { createPasswordCheck, createStoredHashVerifier } from '../auth/password-check.js';
 import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
+import { createOperationEngine } from '../operations/operation-engine.js';
 import { loadBreachedSet } from '../passwords/breached/breached-set.js';
-import { createOperationService, type OperationService } from '../passwords/operation-service.js';
+import { createPasswordJobs } from '../passwords/password-operation.js';
 import {
   createPasswordPolicyService,
   type PasswordPolicyService,
 } from '../passwords/password-policy-service.js';
+import { createPasswordService, type PasswordService } from '../passwords/password-service.js';
 import { createPolicyEngine } from '../passwords/policy/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
@@ -26,7 +29,7 @@ export interface Directory {
   readonly tenant: TenantRecord;
   readonly users: UserService;
   readonly domains: DomainService;
-  readonly operations: OperationService;
+  readonly passwords: PasswordService;
   readonly settings: SettingsService;
   readonly passwordPolicy: PasswordPolicyService;
   readonly lockout: LockoutService;
@@ -82,15 +85,22 @@ export async function openDirectory(
     });
     const domains = createDomainService({ db, tenantId: tenant.id, clock });
     // No worker here: the CLI completes each password operation before the command returns.
-    const operations = createOperationService({
+    const passwords = createPasswordService({
       db,
       tenantId: tenant.id,
-      hasher,
-      secretBox,
       clock,
-      logger: options.logger.child({ component: 'operations' }),
+      operations: createOperationEngine({
+        db,
+        tenantId: tenant.id,
+        clock,
+        random: Math.random,
+        secretBox,
+        logger: options.logger.child({ component: 'operations' }),
+        settings: config.operations,
+        jobs: createPasswordJobs({ db, tenantId: tenant.id, hasher }),
+      }),
+      checkPassword: createPasswordCheck({ verifier: createStoredHashVerifier(hasher), lockout }),
       passwordPolicy,
-      lockout,
     });
     return {
       config,
@@ -98,7 +108,7 @@ export async function openDirectory(
       tenant,
       users,
       domains,
-      operations,
+      passwords,
       settings,
       passwordPolicy,
       lockout,

@@ -15,6 +15,7 @@ import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import { findApplication, type TenantRecord } from '../tenant/tenant-store.js';
 import { findUserById, getForPasswordCheck, replaceHashIfUnchanged } from '../users/user-store.js';
 import { type AccessTokenClaims, grantedScopes, type TokenIssuer } from './access-token.js';
+import type { CredentialSubject, PasswordCheck, PasswordCheckResult } from './password-check.js';
 
 export interface TokenResponse {
   readonly token_type: 'Bearer';
@@ -62,8 +63,10 @@ export interface SignInServiceDeps {
   readonly publicUrl: string;
   /** False only when measuring what the sign-in log costs (`REKEY_SIGN_IN_LOG=off`). */
   readonly signInLog?: boolean;
-  /** Smart lockout: counts wrong passwords and refuses attempts while the account is locked. */
-  readonly lockout: Pick<LockoutService, 'open' | 'recordFailure' | 'recordSuccess' | 'rememberNetwork'>;
+  /** The one password check, with smart lockout in front of it. */
+  readonly checkPassword: PasswordCheck;
+  /** Smart lockout: remembers the networks a user signs in from. */
+  readonly lockout: Pick<LockoutService, 'rememberNetwork'>;
 }
 
 /** What an attempt found out, for its sign-in log row. */
@@ -77,6 +80,17 @@ interface AttemptFindings {
   successLogged?: boolean;
 }
 
+/** The sign-in answer to each way a password check can fail. */
+const signInRefusals = {
+  unknownUser: 50034,
+  noPassword: 50126,
+  wrongPassword: 50126,
+  locked: 50053,
+} as const satisfies Record<
+  Exclude<PasswordCheckResult<CredentialSubject>['outcome'], 'verified'>,
+  ErrorCode
+>;
+
 /** How a resource-owner password sign-in appears in the sign-in log. */
 const clientAppUsed = 'Mobile Apps and Desktop clients';
 
@@ -89,9 +103,6 @@ export type SignInService = ReturnType<typeof createSignInService>;
 /** The token endpoint's logic: password and refresh-token grants, each logged as one sign-in event. */
 export function createSignInService(deps: SignInServiceDeps) {
   const { db, tenant, hasher, clock, tokens } = deps;
-  // Verified against when the user does not exist, so that an unknown user costs the same time
-  // as a wrong password and response timing does not reveal which accounts exist.
-  let dummyHash: Promise<string> | undefined;
 
   const resolveTenant = (segment: string) => assertTenantSegment(db, tenant, segment);
 
@@ -236,34 +247,17 @@ export function createSignInService(deps: SignInServiceDeps) {
       context,
       { upn, appId: app.appId, appName: app.displayName, interactive: true },
       async (found) => {
-        const user = upn.length <= 113 ? await getForPasswordCheck(db.kysely, tenant.id, { upn }) : undefined;
-        if (!user || user.password_hash === null) {
-          dummyHash ??= hasher.hash(randomBytes(16).toString('hex'));
-          await hasher.verify(await dummyHash, password);
-          fail(user ? 50126 : 50034);
+        const candidate =
+          upn.length <= 113 ? await getForPasswordCheck(db.kysely, tenant.id, { upn }) : undefined;
+        found.user = candidate;
+        const checked = await deps.checkPassword(candidate, password, context.ipAddress);
+        if (checked.outcome !== 'verified') {
+          // The log names the account only where one with a password was tried.
+          if (checked.outcome === 'unknownUser' || checked.outcome === 'noPassword') found.user = undefined;
+          if (checked.outcome === 'locked') found.lock = checked.lock;
+          fail(signInRefusals[checked.outcome]);
         }
-        found.user = user;
-        // While locked the password is not even checked: no hashing work for an attacker to
-        // spend, nothing counted, and the lock is not extended.
-        const { attempt, lock } = await deps.lockout.open(user.id, context.ipAddress);
-        if (lock) {
-          found.lock = lock;
-          fail(50053);
-        }
-        if (!(await hasher.verify(user.password_hash, password))) {
-          const locked = await deps.lockout.recordFailure(attempt, password);
-          if (locked) {
-            found.lock = locked;
-            fail(50053);
-          }
-          fail(50126);
-        }
-        // The right password counts only if the account did not lock while it was being checked.
-        const raced = await deps.lockout.recordSuccess(attempt);
-        if (raced) {
-          found.lock = raced;
-          fail(50053);
-        }
+        const user = checked.subject;
         // Account state is revealed only to someone who knows the password.
         if (user.account_enabled !== 1) fail(50057);
         if (user.force_change_password_next_sign_in === 1) fail(50055);
@@ -274,7 +268,7 @@ export function createSignInService(deps: SignInServiceDeps) {
         if (hasher.needsRehash(user.password_hash)) {
           await replaceHashIfUnchanged(db.kysely, user.id, user.password_hash, await hasher.hash(password));
         }
-        await deps.lockout.rememberNetwork(attempt);
+        await deps.lockout.rememberNetwork(checked.attempt);
         const response = await issue(user, app.appId, grant.scope, found);
         if (!expiry.inWarningWindow || expiry.expiresAt === null) return response;
         return {

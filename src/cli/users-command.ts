@@ -247,7 +247,7 @@ async function setPassword(io: CliIo, user: string, flags: SetPasswordFlags): Pr
     generateByDefault: true,
   });
   await withDirectory(io, async (directory, context) => {
-    const { operation, generatedPassword } = await directory.operations.resetPasswordNow(context, user, {
+    const { operation, generatedPassword } = await directory.passwords.resetPasswordNow(context, user, {
       newPassword: choice.password,
       forceChange: flags.forceChange,
     });

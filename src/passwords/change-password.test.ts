@@ -8,6 +8,9 @@ import {
   type TestRekey,
 } from '../../test/support/rekey-harness.js';
 import { listAuditsByCorrelation } from '../audit/audit-store.js';
+import { createPasswordCheck, createStoredHashVerifier } from '../auth/password-check.js';
+import { listOperationEvents } from '../operations/operation-store.js';
+import { createOperationWorker } from '../operations/operation-worker.js';
 import { systemClock } from '../platform/clock.js';
 import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
 import { createSecretBox } from '../platform/crypto/secret-box.js';
@@ -15,9 +18,7 @@ import { loadSecretKey } from '../platform/crypto/secret-key.js';
 import type { RekeyError } from '../platform/errors/rekey-error.js';
 import { createLogger } from '../platform/log.js';
 import { systemContext } from '../platform/request-context.js';
-import { createOperationService } from './operation-service.js';
-import { listOperationEvents } from './operation-store.js';
-import { createOperationWorker } from './operation-worker.js';
+import { createPasswordService } from './password-service.js';
 
 describe.each(dialects)('password change on %s', (dialect) => {
   let rekey: TestRekey;
@@ -308,15 +309,17 @@ describe.each(dialects)('password change on %s', (dialect) => {
       },
       needsRehash: (phc) => real.needsRehash(phc),
     };
-    const service = createOperationService({
+    // The same services as the server's, but verifying through the counting hasher.
+    const service = createPasswordService({
       db: rekey.db,
       tenantId: rekey.tenant.id,
-      hasher: counting,
-      secretBox: createSecretBox(loadSecretKey(rekey.config.secretKey, rekey.dataDir)),
       clock: systemClock,
-      logger: createLogger('silent'),
+      operations: rekey.operations,
+      checkPassword: createPasswordCheck({
+        verifier: createStoredHashVerifier(counting),
+        lockout: rekey.lockout,
+      }),
       passwordPolicy: rekey.passwordPolicy,
-      lockout: rekey.lockout,
     });
     const user = await rekey.createUser('timing.known', 'Amber-Lantern-8!');
     const passwordless = await rekey.createUser('timing.nopassword', 'Amber-Lantern-8!');

@@ -9,6 +9,19 @@ import {
   type TestRekey,
 } from '../../test/support/rekey-harness.js';
 import { listAuditsByCorrelation } from '../audit/audit-store.js';
+import { createPasswordCheck, createStoredHashVerifier } from '../auth/password-check.js';
+import {
+  createOperationEngine,
+  defaultOperationSettings,
+  type OperationEngine,
+} from '../operations/operation-engine.js';
+import {
+  claimOperation,
+  findOperation,
+  listOperationEvents,
+  transitionOperation,
+} from '../operations/operation-store.js';
+import { createOperationWorker } from '../operations/operation-worker.js';
 import type { Clock } from '../platform/clock.js';
 import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
 import { createSecretBox } from '../platform/crypto/secret-box.js';
@@ -16,15 +29,9 @@ import { loadSecretKey } from '../platform/crypto/secret-key.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { createLogger } from '../platform/log.js';
 import { systemContext } from '../platform/request-context.js';
-import { createOperationService, type OperationService } from './operation-service.js';
-import {
-  claimOperation,
-  findOperation,
-  listOperationEvents,
-  transitionOperation,
-} from './operation-store.js';
-import { createOperationWorker } from './operation-worker.js';
+import { createPasswordJobs } from './password-operation.js';
 import { passwordMethodId } from './password-routes.js';
+import { createPasswordService, type PasswordService } from './password-service.js';
 
 /** A clock that only moves when the test moves it. */
 class TestClock implements Clock {
@@ -49,20 +56,37 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
   afterAll(async () => rekey?.close());
 
   /**
-   * A second operation service over the same database, as another worker process would have,
-   * with its own hasher so a test can make one step fail.
+   * A second engine over the same database, as another worker process would have, with its own
+   * hasher so a test can make one step fail.
    */
-  function otherService(hasher: PasswordHasher): OperationService {
-    return createOperationService({
+  function otherEngine(hasher: PasswordHasher): OperationEngine {
+    return createOperationEngine({
       db: rekey.db,
       tenantId: rekey.tenant.id,
-      hasher,
-      secretBox: createSecretBox(loadSecretKey(rekey.config.secretKey, rekey.dataDir)),
       clock,
+      random: Math.random,
+      secretBox: createSecretBox(loadSecretKey(rekey.config.secretKey, rekey.dataDir)),
       logger: createLogger('trace', lineSink(logLines)),
-      passwordPolicy: rekey.passwordPolicy,
-      lockout: rekey.lockout,
+      settings: defaultOperationSettings,
+      jobs: createPasswordJobs({ db: rekey.db, tenantId: rekey.tenant.id, hasher }),
     });
+  }
+
+  /** Password changes and resets run by such an engine. */
+  function otherPasswords(hasher: PasswordHasher): PasswordService & { readonly engine: OperationEngine } {
+    const engine = otherEngine(hasher);
+    const passwords = createPasswordService({
+      db: rekey.db,
+      tenantId: rekey.tenant.id,
+      clock,
+      operations: engine,
+      checkPassword: createPasswordCheck({
+        verifier: createStoredHashVerifier(hasher),
+        lockout: rekey.lockout,
+      }),
+      passwordPolicy: rekey.passwordPolicy,
+    });
+    return { ...passwords, engine };
   }
 
   const realHasher = createArgon2Hasher({ memoryKib: 1024, iterations: 1, parallelism: 1 });
@@ -145,9 +169,9 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
     // A worker claims the operation for five seconds and then dies without a word.
     const now = clock.now();
     const lease = new Date(now.getTime() + 5000).toISOString();
-    expect(await claimOperation(rekey.db.kysely, operationId, 'dead-worker', now.toISOString(), lease)).toBe(
-      true,
-    );
+    expect(
+      await claimOperation(rekey.db.kysely, operationId, 'dead-worker', now.toISOString(), lease),
+    ).toMatchObject({ id: operationId, state: 'running', lease_owner: 'dead-worker', attempts: 1 });
     expect(await graphView(location)).toMatchObject({ status: 'running' });
 
     // While its lease lives nobody else may run it.
@@ -193,7 +217,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
   it('commits once when several runs of one operation race, in one process or two', async () => {
     const { user, operationId, correlationId } = await acceptedReset('racing.runs');
     const before = await effects(user.id, correlationId);
-    const second = otherService(realHasher);
+    const second = otherEngine(realHasher);
     const results = await Promise.all([
       rekey.operations.runOperation(operationId),
       rekey.operations.runOperation(operationId),
@@ -216,7 +240,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
     const { user, operationId, location, correlationId, newPassword } = await acceptedReset('retry.later');
     const before = await effects(user.id, correlationId);
     const flaky = flakyHasher(1);
-    const worker = otherService(flaky);
+    const worker = otherEngine(flaky);
 
     const failedAt = clock.now();
     const first = await worker.runOperation(operationId);
@@ -265,7 +289,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
 
   it('backs off exponentially between retries', async () => {
     const { operationId } = await acceptedReset('retry.backoff');
-    const worker = otherService(flakyHasher(4));
+    const worker = otherEngine(flakyHasher(4));
     const waits: number[] = [];
     for (let attempt = 1; attempt <= 4; attempt += 1) {
       const at = clock.now();
@@ -307,7 +331,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
 
   it('keeps the last failure in the statusDetail when retries run out at the deadline', async () => {
     const { operationId, location } = await acceptedReset('retries.exhausted');
-    const worker = otherService(flakyHasher(1_000));
+    const worker = otherEngine(flakyHasher(1_000));
     expect((await worker.runOperation(operationId))?.state).toBe('retryScheduled');
     clock.advance(15 * 60 + 1);
     const row = await worker.runOperation(operationId);
@@ -335,7 +359,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
 
   it('does not let a self-service change that failed in the request complete later', async () => {
     const user = await rekey.createUser('inline.failure', 'Willow-Brook-31!');
-    const service = otherService(flakyHasher(1));
+    const service = otherPasswords(flakyHasher(1));
     const error = await service
       .changeOwnPassword(systemContext(`inline-${dialect}`), user.id, {
         currentPassword: 'Willow-Brook-31!',
@@ -371,7 +395,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
       value: 'AADSTS120020',
     });
     clock.advance(600);
-    expect(await service.runDueOperations()).toBe(0);
+    expect(await service.engine.runDueOperations()).toBe(0);
     expect(await rekey.signInCode(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
     expect(await rekey.signInCode(user.userPrincipalName, 'Granite-Valley-58!')).toBe(50126);
   });
@@ -414,7 +438,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
 
   it('does not let an immediate admin reset that failed in the request complete later', async () => {
     const user = await rekey.createUser('inline.reset.failure', 'Willow-Brook-31!');
-    const service = otherService(flakyHasher(1));
+    const service = otherPasswords(flakyHasher(1));
     const error = await service
       .resetPasswordNow(systemContext(`inline-reset-${dialect}`), user.id, {
         newPassword: 'Granite-Valley-58!',
@@ -426,7 +450,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
       );
     expect((error as RekeyError).code).toBe(120008);
     clock.advance(600);
-    expect(await service.runDueOperations()).toBe(0);
+    expect(await service.engine.runDueOperations()).toBe(0);
     expect(await rekey.signInCode(user.userPrincipalName, 'Willow-Brook-31!')).toBe(0);
   });
 

@@ -7,7 +7,8 @@ import type { RekeyApp } from '../platform/http/app.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import type { TenantRecord } from '../tenant/tenant-store.js';
 import { assertMayReadPasswordOperation, isSelf, passwordResetRoles } from '../users/authorization.js';
-import { describeOperationStatus, graphOperationStatus, type OperationService } from './operation-service.js';
+import { describeOperationStatus, graphOperationStatus } from './operation-mapper.js';
+import type { PasswordService } from './password-service.js';
 
 /** Graph's fixed id of the password authentication method. */
 export const passwordMethodId = '28c10230-6103-485e-b985-444c60001490';
@@ -36,12 +37,12 @@ export function passwordRoutes(deps: {
   readonly db: Db;
   readonly tenant: TenantRecord;
   readonly guard: AuthGuard;
-  readonly operations: OperationService;
+  readonly passwords: PasswordService;
   readonly publicUrl: string;
 }): FastifyPluginAsync {
   return async (plugin) => {
     const app = plugin as unknown as RekeyApp;
-    const { guard, operations } = deps;
+    const { guard, passwords } = deps;
 
     app.post(
       '/v1.0/me/changePassword',
@@ -55,7 +56,7 @@ export function passwordRoutes(deps: {
         },
       },
       async (request, reply) => {
-        await operations.changeOwnPassword(contextOf(request), principalOf(request).user.id, {
+        await passwords.changeOwnPassword(contextOf(request), principalOf(request).user.id, {
           ...request.body,
           kind: 'selfChange',
         });
@@ -80,7 +81,7 @@ export function passwordRoutes(deps: {
       },
       async (request, reply) => {
         await assertTenantSegment(deps.db, deps.tenant, request.params.tenant);
-        await operations.changeExpiredPassword(contextOf(request), request.body);
+        await passwords.changeExpiredPassword(contextOf(request), request.body);
         return reply.status(204).send();
       },
     );
@@ -103,7 +104,7 @@ export function passwordRoutes(deps: {
         },
       },
       async (request, reply) => {
-        const { operation, generatedPassword } = await operations.resetPassword(
+        const { operation, generatedPassword } = await passwords.resetPassword(
           contextOf(request),
           request.params.id,
           {
@@ -139,7 +140,7 @@ export function passwordRoutes(deps: {
         const principal = principalOf(request);
         assertMayReadPasswordOperation(principal.actor, request.params.id);
         const userId = isSelf(principal.actor, request.params.id) ? principal.user.id : request.params.id;
-        const row = await operations.getOperation(userId, request.params.operationId);
+        const row = await passwords.getOperation(userId, request.params.operationId);
         return toLongRunningOperation(row, deps.publicUrl);
       },
     );

@@ -3,9 +3,9 @@ import { dialects } from '../../test/support/databases.js';
 import { aadstsCodeOf, bearer } from '../../test/support/http-helpers.js';
 import { adminUpn, cliClientId, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { listAuditsByCorrelation } from '../audit/audit-store.js';
+import { listOperationEvents } from '../operations/operation-store.js';
 import { systemContext } from '../platform/request-context.js';
 import type { DirectoryRole } from '../roles/directory-roles.js';
-import { listOperationEvents } from './operation-store.js';
 import { passwordMethodId } from './password-routes.js';
 
 const guid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';

@@ -24,6 +24,13 @@ export interface Config {
   readonly refreshTokenLifetimeSeconds: number;
   /** Whether `serve` also runs the operation worker in the same process. */
   readonly runWorker: boolean;
+  /** The job engine's timings, in seconds (see docs/configuration.md). */
+  readonly operations: {
+    readonly leaseSeconds: number;
+    readonly deadlineSeconds: number;
+    readonly backoffBaseSeconds: number;
+    readonly backoffMaxSeconds: number;
+  };
   /** Sign-in and audit log rows older than this many days are purged in the background. */
   readonly logRetentionDays: number;
   /**
@@ -162,6 +169,12 @@ export function loadConfig(env: Env): Config {
     accessTokenLifetimeSeconds: integer('REKEY_ACCESS_TOKEN_LIFETIME', 3600, 60, 86400),
     refreshTokenLifetimeSeconds: integer('REKEY_REFRESH_TOKEN_LIFETIME', 14 * 86400, 300, 90 * 86400),
     runWorker: boolean('REKEY_RUN_WORKER', true),
+    operations: Object.freeze({
+      leaseSeconds: integer('REKEY_OPERATION_LEASE', 30, 5, 3600),
+      deadlineSeconds: integer('REKEY_OPERATION_DEADLINE', 15 * 60, 10, 7 * 86400),
+      backoffBaseSeconds: integer('REKEY_OPERATION_BACKOFF_BASE', 1, 1, 3600),
+      backoffMaxSeconds: integer('REKEY_OPERATION_BACKOFF_MAX', 300, 1, 86400),
+    }),
     logRetentionDays: integer('REKEY_LOG_RETENTION_DAYS', 30, 1, 3650),
     signInLog: boolean('REKEY_SIGN_IN_LOG', true),
   };

@@ -347,20 +347,18 @@ export async function findUserToActOn(
  * target as they are then: the reset was accepted against the roles of that moment, and roles
  * change. A target given a role the requester's column does not cover, or a requester who lost
  * the role that allowed the reset (or was disabled or deleted), ends the operation with 7700103
- * rather than handing over an account the requester may no longer reset. The target is read
- * locked on PostgreSQL, so a role assignment to it waits for this commit or is seen by it
- * (SQLite's single writer orders them anyway). Without a requesting user (the CLI) there is
- * nothing to judge.
+ * rather than handing over an account the requester may no longer reset. `target` is the user's
+ * row read in `trx`, locked on PostgreSQL so that a role assignment to it waits for this commit
+ * or is seen by it (SQLite's single writer orders them anyway). Without a requesting user (the
+ * CLI) there is nothing to judge.
  */
 export async function assertResetStillAllowed(
   trx: Kysely<Database>,
-  db: Pick<Db, 'dialect'>,
   tenantId: string,
-  operation: Pick<PasswordOperationRow, 'kind' | 'user_id' | 'requested_by_user_id'>,
+  operation: Pick<PasswordOperationRow, 'kind' | 'requested_by_user_id'>,
+  target: Pick<UserRow, 'id' | 'roles'>,
 ): Promise<void> {
   if (operation.kind !== 'adminReset' || operation.requested_by_user_id === null) return;
-  const target = await findUserById(trx, tenantId, operation.user_id, { lock: db.dialect === 'postgres' });
-  if (!target) throw new RekeyError(7700105);
   const requester = await findUserById(trx, tenantId, operation.requested_by_user_id);
   const roles = requester && requester.account_enabled === 1 ? parseRoles(requester.roles) : [];
   const resetters = rolesThatMay('resetPassword');

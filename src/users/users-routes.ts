@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { type AuthGuard, contextOf, principalOf } from '../auth/guard.js';
-import type { OperationService } from '../passwords/operation-service.js';
+import type { PasswordService } from '../passwords/password-service.js';
 import type { UserRow } from '../platform/db/schema.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { odataQueryOf } from '../platform/http/read-only-collection.js';
@@ -43,13 +43,13 @@ import type { UserListPage } from './user-store.js';
 export interface UsersRoutesDeps {
   readonly guard: AuthGuard;
   readonly users: UserService;
-  readonly operations: OperationService;
+  readonly passwords: PasswordService;
   readonly publicUrl: string;
 }
 
 /** /v1.0/users, /v1.0/me and the users under /v1.0/directory/deletedItems. */
 export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
-  const { guard, users, operations, publicUrl } = deps;
+  const { guard, users, passwords, publicUrl } = deps;
   const metadata = (fragment: string) => `${publicUrl}/v1.0/$metadata#${fragment}`;
 
   function selected(row: UserRow, options: QueryOptions): Record<string, unknown> {
@@ -131,7 +131,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
                 resetPassword: async (target) => {
                   // Graph: a password set this way must be changed at the next sign-in, unless the
                   // administrator says otherwise in the same passwordProfile.
-                  await operations.resetPasswordNow(context, target.id, {
+                  await passwords.resetPasswordNow(context, target.id, {
                     newPassword: password,
                     forceChange: profile?.forceChangePasswordNextSignIn ?? true,
                   });

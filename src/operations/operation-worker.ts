@@ -1,5 +1,5 @@
 import type { Logger } from '../platform/log.js';
-import type { OperationService } from './operation-service.js';
+import type { OperationEngine } from './operation-engine.js';
 
 export interface OperationWorker {
   start(): void;
@@ -10,12 +10,12 @@ export interface OperationWorker {
 }
 
 /**
- * Runs due password operations in the background: polls the database, and runs sooner when
+ * Runs due operations in the background: polls the database, and runs sooner when
  * nudged after an insert. Several workers (in several processes) can run over one database; the
  * operation lease decides who runs what.
  */
 export function createOperationWorker(
-  operations: Pick<OperationService, 'runDueOperations'>,
+  operations: Pick<OperationEngine, 'runDueOperations'>,
   logger: Logger,
   options: { readonly pollMs?: number } = {},
 ): OperationWorker {

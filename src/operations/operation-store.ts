@@ -32,23 +32,40 @@ const operationColumns = [
   'completed_at',
 ] as const satisfies ReadonlyArray<keyof PasswordOperationsTable>;
 
-/** Inserts an operation and its first event; run in the transaction of the request that asks for it. */
-export async function insertOperation(db: Kysely<Database>, row: PasswordOperationRow): Promise<void> {
+/** One entry of an operation's history. */
+export interface OperationEvent {
+  readonly at: string;
+  readonly state: OperationState;
+  readonly step: string;
+  readonly detail: string | null;
+}
+
+/**
+ * Inserts an operation with its history so far (at least its first state); run in the
+ * transaction of the request that asks for it, so an accepted operation is never lost.
+ */
+export async function insertOperation(
+  db: Kysely<Database>,
+  row: PasswordOperationRow,
+  events: readonly OperationEvent[] = [
+    { at: row.created_at, state: row.state, step: row.step, detail: null },
+  ],
+): Promise<void> {
   await db.insertInto('password_operations').values(row).execute();
-  await appendOperationEvent(db, row.id, row.created_at, row.state, row.step, null);
+  await db
+    .insertInto('password_operation_events')
+    .values(events.map((event) => ({ operation_id: row.id, ...event })))
+    .execute();
 }
 
 export async function appendOperationEvent(
   db: Kysely<Database>,
   operationId: string,
-  at: string,
-  state: OperationState,
-  step: string,
-  detail: string | null,
+  event: OperationEvent,
 ): Promise<void> {
   await db
     .insertInto('password_operation_events')
-    .values({ operation_id: operationId, at, state, step, detail })
+    .values({ operation_id: operationId, ...event })
     .execute();
 }
 
@@ -88,10 +105,10 @@ export async function listOperationEvents(db: Kysely<Database>, operationId: str
 }
 
 /**
- * Takes the lease on an operation if it is due and nobody holds a live lease, and records the
- * `running` state in its history. A conditional UPDATE, so two workers (or two processes) can
- * never both win; works the same on both dialects. Run it in a transaction so the claim and its
- * event are kept together.
+ * Takes the lease on an operation if it is due and nobody holds a live lease, records the
+ * `running` state in its history, and returns the operation as claimed. A conditional UPDATE, so
+ * two workers (or two processes) can never both win; works the same on both dialects (RETURNING
+ * saves reading the row back). Run it in a transaction so the claim and its event stay together.
  */
 export async function claimOperation(
   db: Kysely<Database>,
@@ -99,8 +116,8 @@ export async function claimOperation(
   owner: string,
   now: string,
   leaseUntil: string,
-): Promise<boolean> {
-  const result = await db
+): Promise<PasswordOperationRow | undefined> {
+  const claimed = await db
     .updateTable('password_operations')
     .set((eb) => ({
       lease_owner: owner,
@@ -113,15 +130,37 @@ export async function claimOperation(
     .where('state', 'in', ['notStarted', 'retryScheduled', 'running'])
     .where('next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', now)]))
+    .returning(operationColumns)
     .executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) return false;
-  const claimed = await db
-    .selectFrom('password_operations')
-    .select(['step', 'attempts'])
+  if (!claimed) return undefined;
+  await appendOperationEvent(db, operationId, {
+    at: now,
+    state: 'running',
+    step: claimed.step,
+    detail: `attempt ${claimed.attempts}`,
+  });
+  return claimed;
+}
+
+/**
+ * Extends the lease `owner` holds on a running operation. Returns false when the lease was lost
+ * (expired and taken over, or the operation moved on): the attempt must then stop.
+ */
+export async function renewLease(
+  db: Kysely<Database>,
+  operationId: string,
+  owner: string,
+  now: string,
+  leaseUntil: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('password_operations')
+    .set({ lease_expires_at: leaseUntil, updated_at: now })
     .where('id', '=', operationId)
-    .executeTakeFirstOrThrow();
-  await appendOperationEvent(db, operationId, now, 'running', claimed.step, `attempt ${claimed.attempts}`);
-  return true;
+    .where('lease_owner', '=', owner)
+    .where('state', '=', 'running')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 /**
@@ -134,19 +173,15 @@ export async function abandonOperation(
   at: string,
   detail: string,
 ): Promise<boolean> {
-  const result = await db
+  const abandoned = await db
     .updateTable('password_operations')
     .set({ state: 'terminated', updated_at: at, completed_at: at, secret_ciphertext: null })
     .where('id', '=', operationId)
     .where('state', 'in', ['notStarted', 'retryScheduled'])
+    .returning('step')
     .executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) return false;
-  const row = await db
-    .selectFrom('password_operations')
-    .select('step')
-    .where('id', '=', operationId)
-    .executeTakeFirstOrThrow();
-  await appendOperationEvent(db, operationId, at, 'terminated', row.step, detail);
+  if (!abandoned) return false;
+  await appendOperationEvent(db, operationId, { at, state: 'terminated', step: abandoned.step, detail });
   return true;
 }
 
@@ -168,22 +203,26 @@ export async function listDueOperationIds(
   return rows.map((r) => r.id);
 }
 
+/** A move of an operation that a lease holder makes. */
+export interface OperationTransition {
+  readonly state: OperationState;
+  readonly step: string;
+  readonly at: string;
+  readonly nextAttemptAt?: string;
+  readonly error?: { readonly code: number; readonly retryable: boolean; readonly detail: string } | null;
+  readonly detail?: string | null;
+}
+
 /**
- * Moves an operation that `owner` holds to a new state. Returns false if the lease was lost (the
- * caller must then roll back whatever it did in the same transaction).
+ * Moves an operation that `owner` holds to a new state (or, with the same `running` state, to a
+ * new step: a checkpoint). Returns false if the lease was lost (the caller must then roll back
+ * whatever it did in the same transaction).
  */
 export async function transitionOperation(
   db: Kysely<Database>,
   operationId: string,
   owner: string,
-  change: {
-    readonly state: OperationState;
-    readonly step: string;
-    readonly at: string;
-    readonly nextAttemptAt?: string;
-    readonly error?: { readonly code: number; readonly retryable: boolean; readonly detail: string } | null;
-    readonly detail?: string | null;
-  },
+  change: OperationTransition,
 ): Promise<boolean> {
   const finished = change.state === 'succeeded' || change.state === 'terminated';
   const released = finished || change.state === 'retryScheduled';
@@ -210,13 +249,11 @@ export async function transitionOperation(
     .where('state', '=', 'running')
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) !== 1) return false;
-  await appendOperationEvent(
-    db,
-    operationId,
-    change.at,
-    change.state,
-    change.step,
-    change.detail ?? change.error?.detail ?? null,
-  );
+  await appendOperationEvent(db, operationId, {
+    at: change.at,
+    state: change.state,
+    step: change.step,
+    detail: change.detail ?? change.error?.detail ?? null,
+  });
   return true;
 }

@@ -1,0 +1,283 @@
+import type { Kysely } from 'kysely';
+import { type AuditEntry, failureReason, insertAudit } from '../audit/audit-store.js';
+import { describeClearedLockout } from '../lockout/lockout-service.js';
+import { resetLockoutStates } from '../lockout/lockout-store.js';
+import {
+  defineJob,
+  type OperationStep,
+  type Origin,
+  type RunnableJob,
+} from '../operations/operation-engine.js';
+import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
+import type { Db } from '../platform/db/database.js';
+import type { Database, OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
+import { findCatalogEntry, getCatalogEntry } from '../platform/errors/catalog.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { Actor } from '../platform/request-context.js';
+import { parseRoles } from '../roles/directory-roles.js';
+import { findApplication } from '../tenant/tenant-store.js';
+import { assertResetStillAllowed } from '../users/authorization.js';
+import {
+  addPasswordHistory,
+  findUserById,
+  revokeSessions,
+  trimPasswordHistory,
+  updateUser,
+  upsertCredential,
+} from '../users/user-store.js';
+
+/**
+ * Password history entries kept per user: the most either history setting (historyCountOnChange,
+ * historyCountOnReset) can ask for, so raising a setting finds the history already there.
+ */
+const historyDepth = 24;
+
+/** How each kind of password operation appears in the directory audit log. */
+const audits: Record<OperationKind, Pick<AuditEntry, 'activityDisplayName' | 'loggedByService'>> = {
+  selfChange: {
+    activityDisplayName: 'Change password (self-service)',
+    loggedByService: 'Self-service Password Management',
+  },
+  expiredChange: {
+    activityDisplayName: 'Change password (self-service)',
+    loggedByService: 'Self-service Password Management',
+  },
+  adminReset: {
+    activityDisplayName: 'Reset password (by admin)',
+    loggedByService: 'Self-service Password Management',
+  },
+  selfServiceReset: {
+    activityDisplayName: 'Reset password (self-service)',
+    loggedByService: 'Self-service Password Management',
+  },
+};
+
+export function auditActivityOf(
+  kind: OperationKind,
+): Pick<AuditEntry, 'activityDisplayName' | 'loggedByService'> {
+  return audits[kind];
+}
+
+/** The operations that end a smart lockout when they complete. */
+const resets: ReadonlySet<OperationKind> = new Set(['adminReset', 'selfServiceReset']);
+
+/**
+ * The steps of every password operation, in order. Each is safe to repeat: the database steps
+ * commit together with the operation's record of having run them.
+ *
+ * - `validate`: the account still exists, and an administrator's reset is still allowed;
+ * - `commitCloud`: the new hash, the history, the password's dates, and the end of a lockout
+ *   for a reset;
+ * - `revokeSessions`: every token issued before the change stops working.
+ *
+ * The hybrid path adds `writeOnPremises` before `commitCloud`, and `notify` comes last.
+ */
+export const passwordSteps = ['validate', 'commitCloud', 'revokeSessions'] as const;
+
+/** What one attempt at a password operation works with. */
+interface PasswordWork {
+  readonly operation: PasswordOperationRow;
+  readonly origin: Origin;
+  readonly passwordHash: string;
+  /** Read by `validate`, inside the transaction that commits. */
+  user: UserRow | undefined;
+  /** What a reset did to the smart lockout, for the audit row. */
+  lockoutCleared: string | undefined;
+}
+
+export interface PasswordOperationDeps {
+  readonly db: Db;
+  readonly tenantId: string;
+  readonly hasher: PasswordHasher;
+}
+
+/**
+ * The password operation: what the engine runs for every change and reset. The new password
+ * arrives as the operation's secret and is hashed before any transaction begins.
+ */
+export function createPasswordOperationJob(deps: PasswordOperationDeps): RunnableJob {
+  const { db, tenantId, hasher } = deps;
+
+  function userOf(work: PasswordWork): UserRow {
+    if (!work.user) throw new Error('the validate step runs first');
+    return work.user;
+  }
+
+  /**
+   * Whoever asked for an operation, as the actor of the audit rows written when it ends. A
+   * request that runs the operation knows; for the worker the operation row keeps only their
+   * ids, so the user and application are read back. A requester deleted since is still named;
+   * without a requesting user (the CLI), Rekey itself is.
+   */
+  async function requesterOf(
+    trx: Kysely<Database>,
+    operation: PasswordOperationRow,
+    origin: Origin,
+  ): Promise<Actor | undefined> {
+    if (origin.actor) return origin.actor;
+    const user = operation.requested_by_user_id
+      ? await findUserById(trx, tenantId, operation.requested_by_user_id, { includeDeleted: true })
+      : undefined;
+    if (!user) return undefined;
+    const app = operation.requested_by_app_id
+      ? await findApplication(trx, tenantId, operation.requested_by_app_id)
+      : undefined;
+    return {
+      userId: user.id,
+      userPrincipalName: user.user_principal_name,
+      displayName: user.display_name,
+      roles: parseRoles(user.roles),
+      appId: operation.requested_by_app_id ?? '',
+      appDisplayName: app?.displayName ?? '',
+    };
+  }
+
+  const steps: ReadonlyArray<OperationStep<PasswordWork>> = [
+    {
+      name: 'validate',
+      touches: 'database',
+      async run(work, trx) {
+        const { operation } = work;
+        const judged = operation.kind === 'adminReset' && operation.requested_by_user_id !== null;
+        // Locked on PostgreSQL for a reset that is judged: a role assignment to this user waits
+        // for this commit, or this commit sees the role (SQLite's single writer orders them anyway).
+        work.user = await findUserById(trx, tenantId, operation.user_id, {
+          lock: judged && db.dialect === 'postgres',
+        });
+        if (!work.user) throw new RekeyError(7700105);
+        await assertResetStillAllowed(trx, tenantId, operation, work.user);
+      },
+    },
+    {
+      name: 'commitCloud',
+      touches: 'database',
+      async run(work, trx, at) {
+        const user = userOf(work);
+        await upsertCredential(trx, user.id, work.passwordHash, at);
+        await addPasswordHistory(trx, user.id, work.passwordHash, at);
+        await trimPasswordHistory(trx, user.id, historyDepth);
+        await updateUser(trx, user.id, {
+          last_password_change_at: at,
+          force_change_password_next_sign_in: work.operation.force_change,
+          force_change_password_next_sign_in_with_mfa: 0,
+          updated_at: at,
+        });
+        // A reset ends any smart lockout and restarts its counts: the old password, and every
+        // wrong guess at it, no longer matter.
+        if (resets.has(work.operation.kind)) {
+          work.lockoutCleared = describeClearedLockout(
+            await resetLockoutStates(trx, user.id, at),
+            new Date(at),
+          );
+        }
+      },
+    },
+    {
+      name: 'revokeSessions',
+      touches: 'database',
+      async run(work, trx, at) {
+        await revokeSessions(trx, userOf(work).id, at);
+      },
+    },
+  ];
+
+  return defineJob<PasswordWork>({
+    async begin(operation, start) {
+      if (start.secret === undefined)
+        throw new RekeyError(120020, { message: 'The operation lost its new password.' });
+      return {
+        operation,
+        origin: start.origin,
+        passwordHash: await hasher.hash(start.secret),
+        user: undefined,
+        lockoutCleared: undefined,
+      };
+    },
+    steps,
+    async succeeded(trx, work, at) {
+      const user = userOf(work);
+      const { operation, origin } = work;
+      await insertAudit(
+        trx,
+        tenantId,
+        {
+          correlationId: operation.correlation_id,
+          ipAddress: origin.ipAddress,
+          userAgent: origin.userAgent,
+          actor: await requesterOf(trx, operation, origin),
+        },
+        {
+          ...audits[operation.kind],
+          category: 'UserManagement',
+          operationType: 'Update',
+          result: 'success',
+          targets: [
+            {
+              id: user.id,
+              displayName: user.display_name,
+              type: 'User',
+              userPrincipalName: user.user_principal_name,
+            },
+          ],
+          additionalDetails: [
+            { key: 'operationId', value: operation.id },
+            ...(work.lockoutCleared === undefined
+              ? []
+              : [{ key: 'smartLockout', value: work.lockoutCleared }]),
+          ],
+        },
+        at,
+      );
+    },
+    /**
+     * Records that an operation ended without changing the password: "failed" with 120008 as
+     * Graph's operation says, the cause in the details, under the operation's correlation ID and
+     * attributed to whoever asked for it (as its success would be).
+     */
+    async terminated(trx, operation, cause, origin, at) {
+      const user = await findUserById(trx, tenantId, operation.user_id, { includeDeleted: true });
+      const terminated = getCatalogEntry(120008);
+      const causeEntry = findCatalogEntry(cause.code);
+      await insertAudit(
+        trx,
+        tenantId,
+        {
+          correlationId: operation.correlation_id,
+          ipAddress: origin.ipAddress,
+          userAgent: origin.userAgent,
+          actor: await requesterOf(trx, operation, origin),
+        },
+        {
+          ...audits[operation.kind],
+          category: 'UserManagement',
+          operationType: 'Update',
+          result: 'failure',
+          resultReason: failureReason(terminated),
+          targets: [
+            {
+              id: operation.user_id,
+              displayName: user?.display_name ?? null,
+              type: 'User',
+              userPrincipalName: user?.user_principal_name ?? null,
+            },
+          ],
+          additionalDetails: [
+            { key: 'operationId', value: operation.id },
+            { key: 'causeCode', value: `AADSTS${cause.code}` },
+            { key: 'causeName', value: causeEntry?.name ?? '' },
+            { key: 'causeDetail', value: cause.detail ?? causeEntry?.message ?? '' },
+          ],
+        },
+        at,
+      );
+    },
+  });
+}
+
+/** The engine's map of jobs: every kind of password operation runs the same steps. */
+export function createPasswordJobs(
+  deps: PasswordOperationDeps,
+): Readonly<Record<OperationKind, RunnableJob>> {
+  const job = createPasswordOperationJob(deps);
+  return { selfChange: job, expiredChange: job, adminReset: job, selfServiceReset: job };
+}

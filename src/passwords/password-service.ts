@@ -1,0 +1,360 @@
+import { randomUUID } from 'node:crypto';
+import { failureReason, insertAudit } from '../audit/audit-store.js';
+import type { PasswordCheck } from '../auth/password-check.js';
+import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
+import { type NewOperation, type OperationEngine, originOf } from '../operations/operation-engine.js';
+import { findOperationByIdempotencyKey } from '../operations/operation-store.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/database.js';
+import type { OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { Actor, RequestContext } from '../platform/request-context.js';
+import { parseRoles } from '../roles/directory-roles.js';
+import { assertMayChangePassword, findUserToActOn } from '../users/authorization.js';
+import { getForPasswordCheck } from '../users/user-store.js';
+import { describeOperationStatus } from './operation-mapper.js';
+import { auditActivityOf } from './password-operation.js';
+import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
+import type { PolicyEvaluation } from './policy/index.js';
+
+export interface PasswordServiceDeps {
+  readonly db: Db;
+  readonly tenantId: string;
+  readonly clock: Clock;
+  /** The job engine that runs every change and reset as a durable operation. */
+  readonly operations: OperationEngine;
+  /** The one password check (smart lockout in front of the credential verifier). */
+  readonly checkPassword: PasswordCheck;
+  /** The password policy every new password must pass. */
+  readonly passwordPolicy: PasswordPolicyService;
+}
+
+/**
+ * The actor of the expired-or-forced change: the user who is changing their own password. The
+ * request carries no token, so there is no application; the audit rows name the user and keep
+ * the caller's address, whether the current password was right or not (as the sign-in log names
+ * the account a failed sign-in tried).
+ */
+function selfActor(user: UserRow): Actor {
+  return {
+    userId: user.id,
+    userPrincipalName: user.user_principal_name,
+    displayName: user.display_name,
+    roles: parseRoles(user.roles),
+    appId: '',
+    appDisplayName: '',
+  };
+}
+
+/** The self-service change's answer to each way the current-password check can fail. */
+const changeRefusals = {
+  unknownUser: 120000,
+  noPassword: 120000,
+  wrongPassword: 120000,
+  locked: 7700501,
+} as const;
+
+export type PasswordService = ReturnType<typeof createPasswordService>;
+
+/**
+ * Password changes and resets: who may ask, whether the new password is acceptable, and the
+ * operation that carries it out. A change is decided here; the operation's steps
+ * (`password-operation.ts`) apply it, exactly once.
+ */
+export function createPasswordService(deps: PasswordServiceDeps) {
+  const { db, tenantId, clock, operations, passwordPolicy } = deps;
+
+  function newOperation(
+    context: RequestContext,
+    user: UserRow,
+    kind: OperationKind,
+    options: { readonly forceChange: boolean; readonly idempotencyKey?: string | undefined },
+  ): NewOperation {
+    return {
+      id: randomUUID(),
+      tenant_id: tenantId,
+      user_id: user.id,
+      kind,
+      requested_by_user_id: context.actor?.userId ?? null,
+      // The expired change has a user but no application: stored as none rather than ''.
+      requested_by_app_id: context.actor?.appId || null,
+      correlation_id: context.correlationId,
+      idempotency_key: options.idempotencyKey ?? null,
+      force_change: options.forceChange ? 1 : 0,
+      created_at: clock.now().toISOString(),
+    };
+  }
+
+  /** A refused change or reset as a failure row; written on its own, nothing rolls back with it. */
+  async function auditFailure(
+    context: RequestContext,
+    user: UserRow,
+    kind: OperationKind,
+    error: RekeyError,
+    additionalDetails: ReadonlyArray<{ readonly key: string; readonly value: string }> = [],
+  ) {
+    await insertAudit(
+      db.kysely,
+      tenantId,
+      context,
+      {
+        ...auditActivityOf(kind),
+        category: 'UserManagement',
+        operationType: 'Update',
+        result: 'failure',
+        resultReason: failureReason(error),
+        targets: [
+          {
+            id: user.id,
+            displayName: user.display_name,
+            type: 'User',
+            userPrincipalName: user.user_principal_name,
+          },
+        ],
+        additionalDetails,
+      },
+      clock.now().toISOString(),
+    );
+  }
+
+  /** Curried for findUserToActOn: a refused reset (own account, privileged target) as a failure row. */
+  function auditRefusal(context: RequestContext): (target: UserRow, error: RekeyError) => Promise<void> {
+    return (target, error) => auditFailure(context, target, 'adminReset', error);
+  }
+
+  /** Records, with the operation, that its password passed only because Password Protection audits. */
+  function recordAuditOnly(
+    context: RequestContext,
+    target: UserRow,
+    kind: OperationKind,
+    evaluation: PolicyEvaluation,
+  ) {
+    return (trx: Parameters<PasswordPolicyService['recordAuditOnly']>[0]) =>
+      passwordPolicy.recordAuditOnly(
+        trx,
+        context,
+        { id: target.id, displayName: target.display_name, userPrincipalName: target.user_principal_name },
+        kind === 'adminReset' ? 'reset' : 'change',
+        evaluation,
+      );
+  }
+
+  /** Raises the catalog error that an operation run for a waiting caller ended with. */
+  function assertSucceeded(row: PasswordOperationRow): void {
+    if (row.state === 'succeeded') return;
+    throw new RekeyError(120008, {
+      details: {
+        operationId: row.id,
+        state: row.state,
+        cause: row.error_code,
+        statusDetail: describeOperationStatus(row),
+      },
+    });
+  }
+
+  /**
+   * A user changes their own password, knowing the current one. Completed before returning for
+   * cloud-only users; the operation record keeps the history either way.
+   */
+  async function changeOwnPassword(
+    context: RequestContext,
+    userId: string,
+    input: {
+      readonly currentPassword: string;
+      readonly newPassword: string;
+      readonly kind: 'selfChange' | 'expiredChange';
+    },
+  ): Promise<PasswordOperationRow> {
+    const user = await getForPasswordCheck(db.kysely, tenantId, { id: userId });
+    if (!user) throw new RekeyError(7700008);
+    return changeCheckedPassword(context, user, input);
+  }
+
+  async function changeCheckedPassword(
+    context: RequestContext,
+    user: UserRow & { readonly password_hash: string | null },
+    input: {
+      readonly currentPassword: string;
+      readonly newPassword: string;
+      readonly kind: 'selfChange' | 'expiredChange';
+    },
+  ): Promise<PasswordOperationRow> {
+    assertMayChangePassword(context.actor, user.id);
+    // A locked account cannot change its password: refused before the current password is
+    // checked, so a lock also stops guessing through the change endpoints; a wrong current
+    // password counts toward the lock like a wrong sign-in.
+    const checked = await deps.checkPassword(user, input.currentPassword, context.ipAddress);
+    if (checked.outcome !== 'verified') {
+      const error = new RekeyError(changeRefusals[checked.outcome]);
+      const lock: LockDescription | undefined = checked.outcome === 'locked' ? checked.lock : undefined;
+      // The caller learns only that the account is locked; the audit log says which counter and
+      // until when, for administrators.
+      await auditFailure(
+        context,
+        user,
+        input.kind,
+        error,
+        lock ? [{ key: 'smartLockout', value: lockLogDetails(lock) }] : [],
+      );
+      throw error;
+    }
+    if (input.kind === 'expiredChange' && user.account_enabled !== 1) throw new RekeyError(50057);
+    let evaluation: PolicyEvaluation;
+    try {
+      evaluation = await passwordPolicy.assertAcceptable('change', policyUserOf(user), input.newPassword, {
+        currentPassword: input.currentPassword,
+      });
+    } catch (error) {
+      if (error instanceof RekeyError) await auditFailure(context, user, input.kind, error);
+      throw error;
+    }
+    const operation = newOperation(context, user, input.kind, { forceChange: false });
+    const finished = await operations.runNow(
+      operation,
+      input.newPassword,
+      originOf(context),
+      recordAuditOnly(context, user, input.kind, evaluation),
+    );
+    assertSucceeded(finished);
+    return finished;
+  }
+
+  /** The expired-or-forced change: signs in by user name and current password, then changes. */
+  async function changeExpiredPassword(
+    context: RequestContext,
+    input: {
+      readonly userPrincipalName: string;
+      readonly currentPassword: string;
+      readonly newPassword: string;
+    },
+  ): Promise<PasswordOperationRow> {
+    const user = await getForPasswordCheck(db.kysely, tenantId, { upn: input.userPrincipalName });
+    if (!user) {
+      // Same answer, and the same hashing time, as a wrong password, so this endpoint does not
+      // reveal which accounts exist.
+      await deps.checkPassword(undefined, input.currentPassword, context.ipAddress);
+      throw new RekeyError(120000);
+    }
+    return changeCheckedPassword({ ...context, actor: selfActor(user) }, user, {
+      ...input,
+      kind: 'expiredChange',
+    });
+  }
+
+  /**
+   * An administrator resets another user's password (Graph resetPassword). Returns the accepted
+   * operation at once; a worker completes it. Without `newPassword` one is generated and returned.
+   */
+  async function resetPassword(
+    context: RequestContext,
+    targetId: string,
+    input: { readonly newPassword: string | undefined; readonly idempotencyKey: string | undefined },
+  ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
+    const target = await findUserToActOn(
+      db,
+      tenantId,
+      context,
+      targetId,
+      'resetPassword',
+      auditRefusal(context),
+    );
+    if (input.idempotencyKey) {
+      const earlier = await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey);
+      if (earlier) return { operation: earlier, generatedPassword: undefined };
+    }
+    const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);
+    let row: PasswordOperationRow;
+    try {
+      row = await db.kysely.transaction().execute(async (trx) => {
+        const accepted = await operations.accept(
+          trx,
+          newOperation(context, target, 'adminReset', {
+            forceChange: true,
+            idempotencyKey: input.idempotencyKey,
+          }),
+          password,
+        );
+        await recordAuditOnly(context, target, 'adminReset', evaluation)(trx);
+        return accepted;
+      });
+    } catch (error) {
+      // Two requests with one Idempotency-Key raced past the look-up; the unique index let one
+      // insert win, and the other answers with the winner's operation.
+      const earlier = input.idempotencyKey
+        ? await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey)
+        : undefined;
+      if (earlier) return { operation: earlier, generatedPassword: undefined };
+      throw error;
+    }
+    operations.accepted(row.id);
+    return { operation: row, generatedPassword: input.newPassword === undefined ? password : undefined };
+  }
+
+  /**
+   * An administrator's reset that is finished before it returns, for PATCH /users/{id} with a
+   * `passwordProfile.password` and for `rekey users set-password`: the same policy check, audit
+   * and session revocation as resetPassword, judged by the same reset table. A context without an
+   * actor is the operator at the CLI, who holds the database.
+   */
+  async function resetPasswordNow(
+    context: RequestContext,
+    targetId: string,
+    input: { readonly newPassword: string | undefined; readonly forceChange: boolean },
+  ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
+    const target = await findUserToActOn(
+      db,
+      tenantId,
+      context,
+      targetId,
+      'resetPassword',
+      auditRefusal(context),
+    );
+    const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);
+    const finished = await operations.runNow(
+      newOperation(context, target, 'adminReset', { forceChange: input.forceChange }),
+      password,
+      originOf(context),
+      recordAuditOnly(context, target, 'adminReset', evaluation),
+    );
+    assertSucceeded(finished);
+    return {
+      operation: finished,
+      generatedPassword: input.newPassword === undefined ? password : undefined,
+    };
+  }
+
+  /**
+   * The reset's password (the one given, or a generated one) once it passes the policy as a
+   * `reset`: history to `historyCountOnReset`, no minimum age.
+   */
+  async function acceptableResetPassword(
+    context: RequestContext,
+    target: UserRow,
+    newPassword: string | undefined,
+  ): Promise<{ readonly password: string; readonly evaluation: PolicyEvaluation }> {
+    try {
+      if (newPassword === undefined)
+        return await passwordPolicy.generateAcceptable(policyUserOf(target), 'reset');
+      const evaluation = await passwordPolicy.assertAcceptable('reset', policyUserOf(target), newPassword);
+      return { password: newPassword, evaluation };
+    } catch (error) {
+      if (error instanceof RekeyError) await auditFailure(context, target, 'adminReset', error);
+      throw error;
+    }
+  }
+
+  /** An operation of a user, for Graph's operations endpoint. */
+  async function getOperation(userId: string, operationId: string): Promise<PasswordOperationRow> {
+    const row = await operations.getOperation(operationId);
+    if (!row || row.user_id !== userId) throw new RekeyError(7700008, { details: { id: operationId } });
+    return row;
+  }
+
+  return {
+    changeOwnPassword,
+    changeExpiredPassword,
+    resetPassword,
+    resetPasswordNow,
+    getOperation,
+  };
+}

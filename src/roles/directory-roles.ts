@@ -71,7 +71,7 @@ export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRol
   'Helpdesk Administrator': {
     templateId: '729827e3-9c14-49f7-bb1b-9608f156bbb8',
     description:
-      'Resets passwords, ends lockouts and revokes sessions of users with no role or only a reader role and of Helpdesk and Password Administrators; reads the directory.',
+      'Resets passwords and ends lockouts of users with no role or only a reader role, and of Helpdesk and Password Administrators; reads the directory.',
   },
   'Global Reader': {
     templateId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { AuthGuard } from '../auth/guard.js';
 import type { Db } from '../platform/db/database.js';
 import { readOnlyCollectionRoutes } from '../platform/http/read-only-collection.js';
-import { logReaderRoles } from '../users/roles.js';
+import { logReaderRoles } from '../users/authorization.js';
 import { directoryAuditsResource } from './audit-query.js';
 import { findAuditById, listAuditsPage, toGraphDirectoryAudit } from './audit-store.js';
 

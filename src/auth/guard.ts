@@ -3,8 +3,9 @@ import type { Db } from '../platform/db/database.js';
 import type { UserRow } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
+import { type DirectoryRole, parseRoles } from '../roles/directory-roles.js';
 import { findApplication } from '../tenant/tenant-store.js';
-import { type DirectoryRole, hasAnyRole, parseRoles } from '../users/roles.js';
+import { hasAnyRole } from '../users/authorization.js';
 import { findUserById } from '../users/user-store.js';
 import type { TokenIssuer } from './access-token.js';
 

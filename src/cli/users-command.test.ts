@@ -578,6 +578,27 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
     });
   });
 
+  it('assigns the roles of the reset and sensitive-action rules by name', async () => {
+    const ruth = await rekey.createUser('cli.ruth', 'Quiet-Harbor-7!');
+    const names = [
+      'Password Administrator',
+      'Directory Readers',
+      'Guest Inviter',
+      'Groups Administrator',
+      'Message Center Reader',
+      'User Experience Success Manager',
+      'Usage Summary Reports Reader',
+    ];
+    const added = await json<{ added: string[] }>(
+      'users',
+      'roles',
+      ruth.userPrincipalName,
+      ...names.flatMap((name) => ['--add', name.toLowerCase()]),
+    );
+    expect(added.added).toEqual(names);
+    expect((await rekey.users.listRoleHolders({ userId: ruth.id }))[0]?.roles).toEqual(names);
+  });
+
   it('refuses a database that Rekey has not prepared', async () => {
     const fresh = mkdtempSync(path.join(tmpdir(), 'rekey-cli-empty-'));
     const saved = env;

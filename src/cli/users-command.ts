@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { isRekeyError, RekeyError } from '../platform/errors/rekey-error.js';
 import { applySelect, parseQueryOptions, parseSelect } from '../platform/odata/index.js';
+import { type DirectoryRole, directoryRoleByTemplateId } from '../roles/directory-roles.js';
 import { roleFromName, toRoleAssignment } from '../roles/role-service.js';
-import { type DirectoryRole, directoryRoleByTemplateId } from '../users/roles.js';
 import { toGraphUser } from '../users/user-mapper.js';
 import { deletedUsersResource, usersResource } from '../users/user-query.js';
 import {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf } from '../auth/guard.js';
 import type { RekeyApp } from '../platform/http/app.js';
-import { directoryReaderRoles, passwordResetRoles } from '../users/roles.js';
+import { directoryReaderRoles, passwordResetRoles } from '../users/authorization.js';
 import type { LockoutService } from './lockout-service.js';
 
 /*
@@ -11,8 +11,7 @@ import type { LockoutService } from './lockout-service.js';
  *                                           in effect (directory readers, password administrators)
  *   POST /rekey/v1/users/{id|upn}/unlock    ends the locks and restarts the counts, audited; 200
  *                                           with the new state (those who may reset the user's
- *                                           password; a user with a directory role needs a
- *                                           privileged role, as for a reset)
+ *                                           password, by the reset table of authorization.ts)
  * The user's own sign-in never learns any of this: it only gets 50053 while locked.
  */
 

@@ -6,7 +6,6 @@ import {
   failureReason,
   insertAudit,
 } from '../audit/audit-store.js';
-import { findResetTarget, privilegedTargetRefusal } from '../passwords/reset-authorization.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, LockoutNetwork, LockoutStateRow, UserRow } from '../platform/db/schema.js';
@@ -15,7 +14,7 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { SettingsService } from '../settings/settings-service.js';
-import { passwordResetRoles } from '../users/roles.js';
+import { findUserToActOn, refusalToActOn } from '../users/authorization.js';
 import { findUserById, findUserByUpn } from '../users/user-store.js';
 import {
   createFingerprinter,
@@ -350,22 +349,15 @@ export function createLockoutService(deps: LockoutServiceDeps) {
 
   /**
    * An administrator ends a user's locks and restarts both counters, audited as "Unlock user
-   * account". Who may: those who may reset the user's password (the privileged-target rule
-   * included); a context without an actor is the operator at the CLI.
+   * account". Who may: the authorization module's `unlock` rule, which follows the password reset
+   * table; a context without an actor is the operator at the CLI.
    */
   async function unlock(context: RequestContext, id: string): Promise<LockoutView> {
-    // findResetTarget words its refusal of one's own account for resets; this one is an unlock.
-    const asUnlockError = (error: RekeyError): RekeyError =>
-      error.code === 7700104
-        ? new RekeyError(7700104, {
-            message: 'Administrators cannot unlock their own account; ask another administrator.',
-          })
-        : error;
     // A refused unlock of an existing user is audited as a failure, like a refused reset.
     const refusedUnlock = (target: UserRow, refusal: RekeyError): AuditEntry => ({
       activity: 'unlockUserAccount',
       result: 'failure',
-      resultReason: failureReason(asUnlockError(refusal)),
+      resultReason: failureReason(refusal),
       targets: [
         {
           id: target.id,
@@ -383,12 +375,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
         clock.now().toISOString(),
       );
     };
-    let user: UserRow;
-    try {
-      user = await findResetTarget(db, tenantId, context, id, passwordResetRoles, auditRefusal);
-    } catch (error) {
-      throw error instanceof RekeyError ? asUnlockError(error) : error;
-    }
+    const user = await findUserToActOn(db, tenantId, context, id, 'unlock', auditRefusal);
     const now = clock.now();
     const at = now.toISOString();
     async function unlockInside(trx: Kysely<Database>): Promise<void> {
@@ -424,7 +411,6 @@ export function createLockoutService(deps: LockoutServiceDeps) {
         at,
       );
     }
-    const actorRoles = context.actor?.roles;
     await auditRefusals(
       {
         db: db.kysely,
@@ -439,13 +425,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
           // Judged again on the locked row: the user may have been given a role since the first look.
           const current = await findUserById(trx, tenantId, user.id, { lock: true });
           if (!current) throw new RekeyError(7700008, { details: { id } });
-          const refusal =
-            actorRoles &&
-            privilegedTargetRefusal(
-              actorRoles,
-              current,
-              'Only a Global Administrator or Privileged Authentication Administrator can unlock a user who holds a directory role.',
-            );
+          const refusal = refusalToActOn('unlock', context.actor, current);
           if (refusal) throw refusal;
           await unlockInside(trx);
         }),

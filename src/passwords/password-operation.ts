@@ -14,8 +14,9 @@ import type { Database, OperationKind, PasswordOperationRow, UserRow } from '../
 import { findCatalogEntry, getCatalogEntry } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor } from '../platform/request-context.js';
+import { parseRoles } from '../roles/directory-roles.js';
 import { findApplication } from '../tenant/tenant-store.js';
-import { type DirectoryRole, hasAnyRole, parseRoles, passwordResetRoles } from '../users/roles.js';
+import { assertResetStillAllowed } from '../users/authorization.js';
 import {
   addPasswordHistory,
   findUserById,
@@ -24,7 +25,6 @@ import {
   updateUser,
   upsertCredential,
 } from '../users/user-store.js';
-import { privilegedTargetRefusal } from './reset-authorization.js';
 
 /**
  * Password history entries kept per user: the most either history setting (historyCountOnChange,
@@ -47,9 +47,6 @@ export function auditActivityOf(kind: OperationKind): AuditActivityName {
 
 /** The operations that end a smart lockout when they complete. */
 const resets: ReadonlySet<OperationKind> = new Set(['adminReset', 'selfServiceReset']);
-
-/** Every role that may reset someone's password by some path (User Administrator through PATCH). */
-const anyResetRoles: readonly DirectoryRole[] = [...passwordResetRoles, 'User Administrator'];
 
 /**
  * The steps of every password operation, in order. Each is safe to repeat: the database steps
@@ -121,36 +118,6 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
     };
   }
 
-  /**
-   * An administrator's reset is judged again when it commits, on the requester and the target as
-   * they are then: the reset was accepted against the roles of that moment, and roles change.
-   * A target made an administrator since (or a requester who lost the role that allowed it, or
-   * was disabled or deleted) ends the operation with 7700103 instead of handing over an account
-   * the requester may no longer reset. Without a requesting user (the CLI) there is nothing to
-   * judge: the operator holds the database.
-   */
-  async function assertResetStillAllowed(
-    trx: Kysely<Database>,
-    operation: PasswordOperationRow,
-    target: UserRow,
-  ): Promise<void> {
-    if (operation.kind !== 'adminReset' || operation.requested_by_user_id === null) return;
-    const requester = await findUserById(trx, tenantId, operation.requested_by_user_id);
-    const roles = requester && requester.account_enabled === 1 ? parseRoles(requester.roles) : [];
-    if (!hasAnyRole(roles, anyResetRoles)) {
-      throw new RekeyError(7700103, {
-        message: 'The administrator who asked for this reset may no longer reset passwords.',
-        details: { requiredRoles: anyResetRoles },
-      });
-    }
-    const refusal = privilegedTargetRefusal(
-      roles,
-      target,
-      'The user was given a directory role after this reset was accepted; only a Global Administrator or Privileged Authentication Administrator can reset it.',
-    );
-    if (refusal) throw refusal;
-  }
-
   const steps: ReadonlyArray<OperationStep<PasswordWork>> = [
     {
       name: 'validate',
@@ -162,7 +129,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
         // commit, or this commit sees the role.
         work.user = await findUserById(trx, tenantId, operation.user_id, { lock: judged });
         if (!work.user) throw new RekeyError(7700105);
-        await assertResetStillAllowed(trx, operation, work.user);
+        await assertResetStillAllowed(trx, tenantId, operation, work.user);
       },
     },
     {

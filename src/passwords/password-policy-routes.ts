@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf } from '../auth/guard.js';
 import type { RekeyApp } from '../platform/http/app.js';
-import { passwordPolicyEvaluationRoles } from '../users/roles.js';
+import { passwordPolicyEvaluationRoles } from '../users/authorization.js';
 import type { PasswordPolicyService } from './password-policy-service.js';
 
 /** The password field of the dry run: as long as any password Rekey accepts elsewhere. */

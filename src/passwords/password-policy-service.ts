@@ -7,7 +7,7 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { SettingsService } from '../settings/settings-service.js';
-import { hasAnyRole, parseRoles, passwordResetRoles, privilegedPasswordResetRoles } from '../users/roles.js';
+import { assertMayCheckPasswordHistory } from '../users/authorization.js';
 import { findUserById, findUserByUpn, listPasswordHistory } from '../users/user-store.js';
 import { generatePassword } from './generate-password.js';
 import {
@@ -281,21 +281,6 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
     );
   }
 
-  /** Who may compare a password with this user's history: whoever may reset the user's password. */
-  function assertMayCheckHistory(context: RequestContext, target: UserRow): void {
-    const actor = context.actor;
-    // No actor: the operator at the CLI, who holds the database.
-    if (!actor || actor.userId === target.id) return;
-    const required = parseRoles(target.roles).length > 0 ? privilegedPasswordResetRoles : passwordResetRoles;
-    if (!hasAnyRole(actor.roles, required)) {
-      throw new RekeyError(7700103, {
-        message:
-          "Comparing a password with a user's recent passwords needs a role that may reset that user's password.",
-        details: { requiredRoles: required },
-      });
-    }
-  }
-
   /**
    * The dry run of `POST /rekey/v1/passwordPolicy/evaluate` and `rekey policy test`: every rule,
    * judged as a change by the named user (or by nobody, or by a new account with the given user
@@ -323,7 +308,7 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
         details: { fields: [{ field: 'body/checkHistory', problem: 'needs an existing user' }] },
       });
     }
-    if (request.checkHistory && row) assertMayCheckHistory(context, row);
+    if (request.checkHistory && row) assertMayCheckPasswordHistory(context.actor, row);
 
     const known = row ? policyUserOf(row) : undefined;
     const user: PolicyUser = {

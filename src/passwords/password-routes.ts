@@ -3,11 +3,10 @@ import { Type } from 'typebox';
 import { type AuthGuard, contextOf, principalOf } from '../auth/guard.js';
 import type { Db } from '../platform/db/database.js';
 import type { PasswordOperationRow } from '../platform/db/schema.js';
-import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import type { TenantRecord } from '../tenant/tenant-store.js';
-import { hasAnyRole, passwordResetRoles } from '../users/roles.js';
+import { assertMayReadPasswordOperation, isSelf, passwordResetRoles } from '../users/authorization.js';
 import { describeOperationStatus, graphOperationStatus } from './operation-mapper.js';
 import type { PasswordService } from './password-service.js';
 
@@ -139,13 +138,8 @@ export function passwordRoutes(deps: {
       },
       async (request) => {
         const principal = principalOf(request);
-        const self =
-          request.params.id === principal.user.id ||
-          request.params.id.toLowerCase() === principal.user.upn_key;
-        if (!self && !hasAnyRole(principal.actor.roles, passwordResetRoles)) {
-          throw new RekeyError(7700103, { details: { requiredRoles: passwordResetRoles } });
-        }
-        const userId = self ? principal.user.id : request.params.id;
+        assertMayReadPasswordOperation(principal.actor, request.params.id);
+        const userId = isSelf(principal.actor, request.params.id) ? principal.user.id : request.params.id;
         const row = await passwords.getOperation(userId, request.params.operationId);
         return toLongRunningOperation(row, deps.publicUrl);
       },

@@ -10,13 +10,13 @@ import type { OperationKind, PasswordOperationRow, UserRow } from '../platform/d
 import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
-import { parseRoles, passwordResetRoles } from '../users/roles.js';
+import { parseRoles } from '../roles/directory-roles.js';
+import { assertMayChangePassword, findUserToActOn } from '../users/authorization.js';
 import { getForPasswordCheck } from '../users/user-store.js';
 import { describeOperationStatus } from './operation-mapper.js';
 import { auditActivityOf } from './password-operation.js';
 import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
 import type { PolicyEvaluation } from './policy/index.js';
-import { findResetTarget } from './reset-authorization.js';
 
 export interface PasswordServiceDeps {
   readonly db: Db;
@@ -115,7 +115,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     );
   }
 
-  /** Curried for findResetTarget: a refused reset (own account, privileged target) as a failure row. */
+  /** Curried for findUserToActOn: a refused reset (own account, privileged target) as a failure row. */
   function auditRefusal(context: RequestContext): (target: UserRow, error: RekeyError) => Promise<void> {
     return (target, error) => auditFailure(context, target, 'adminReset', error);
   }
@@ -177,6 +177,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       readonly kind: 'selfChange' | 'expiredChange';
     },
   ): Promise<PasswordOperationRow> {
+    assertMayChangePassword(context.actor, user.id);
     // A locked account cannot change its password: refused before the current password is
     // checked, so a lock also stops guessing through the change endpoints; a wrong current
     // password counts toward the lock like a wrong sign-in.
@@ -247,12 +248,12 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     targetId: string,
     input: { readonly newPassword: string | undefined; readonly idempotencyKey: string | undefined },
   ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
-    const target = await findResetTarget(
+    const target = await findUserToActOn(
       db,
       tenantId,
       context,
       targetId,
-      passwordResetRoles,
+      'resetPassword',
       auditRefusal(context),
     );
     if (input.idempotencyKey) {
@@ -291,20 +292,20 @@ export function createPasswordService(deps: PasswordServiceDeps) {
   /**
    * An administrator's reset that is finished before it returns, for PATCH /users/{id} with a
    * `passwordProfile.password` and for `rekey users set-password`: the same policy check, audit
-   * and session revocation as resetPassword. A User Administrator may reset users who hold no
-   * directory role. A context without an actor is the operator at the CLI, who holds the database.
+   * and session revocation as resetPassword, judged by the same reset table. A context without an
+   * actor is the operator at the CLI, who holds the database.
    */
   async function resetPasswordNow(
     context: RequestContext,
     targetId: string,
     input: { readonly newPassword: string | undefined; readonly forceChange: boolean },
   ): Promise<{ operation: PasswordOperationRow; generatedPassword: string | undefined }> {
-    const target = await findResetTarget(
+    const target = await findUserToActOn(
       db,
       tenantId,
       context,
       targetId,
-      [...passwordResetRoles, 'User Administrator'],
+      'resetPassword',
       auditRefusal(context),
     );
     const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);

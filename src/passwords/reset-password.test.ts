@@ -5,7 +5,7 @@ import { adminUpn, cliClientId, startTestRekey, type TestRekey } from '../../tes
 import { listAuditsByCorrelation } from '../audit/audit-store.js';
 import { listOperationEvents } from '../operations/operation-store.js';
 import { systemContext } from '../platform/request-context.js';
-import type { DirectoryRole } from '../users/roles.js';
+import type { DirectoryRole } from '../roles/directory-roles.js';
 import { passwordMethodId } from './password-routes.js';
 
 const guid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -170,10 +170,14 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
     expect(rows.map((r) => r.idempotency_key).sort()).toEqual([`key-${dialect}-1`, `key-${dialect}-2`]);
   });
 
+  // Entra's reset table lets a User, Helpdesk or Password Administrator reset a plain user through
+  // resetPassword too; Rekey refused the first two here before it applied that table.
   it.each([
     ['no directory role', 403, [] as DirectoryRole[]],
-    ['User Administrator', 403, ['User Administrator'] as DirectoryRole[]],
-    ['Helpdesk Administrator', 403, ['Helpdesk Administrator'] as DirectoryRole[]],
+    ['Global Reader', 403, ['Global Reader'] as DirectoryRole[]],
+    ['User Administrator', 202, ['User Administrator'] as DirectoryRole[]],
+    ['Helpdesk Administrator', 202, ['Helpdesk Administrator'] as DirectoryRole[]],
+    ['Password Administrator', 202, ['Password Administrator'] as DirectoryRole[]],
     ['Authentication Administrator', 202, ['Authentication Administrator'] as DirectoryRole[]],
     [
       'Privileged Authentication Administrator',

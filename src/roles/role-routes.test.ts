@@ -4,8 +4,8 @@ import { dialects } from '../../test/support/databases.js';
 import { bearer, expectErrorCode, type Json } from '../../test/support/http-helpers.js';
 import { adminUpn, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { systemContext } from '../platform/request-context.js';
-import { directoryRoles, directoryRoleTemplates } from '../users/roles.js';
 import { listEnabledGlobalAdministratorIds } from '../users/user-store.js';
+import { directoryRoles, directoryRoleTemplates } from './directory-roles.js';
 
 const password = 'Granite-Beacon-62-Wq!';
 const base = '/v1.0/roleManagement/directory';
@@ -28,6 +28,13 @@ const entraTemplateIds: Readonly<Record<string, string>> = {
   'Security Reader': '5d6b6bb7-de71-4623-b4af-96380a352509',
   'Security Operator': '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f',
   'Security Administrator': '194ae4cb-b126-40b2-bd5b-6091b380977d',
+  'Password Administrator': '966707d0-3269-4727-9be2-8c3a10f19b9d',
+  'Directory Readers': '88d8e3e3-8f55-4a1e-953a-9b9898b8876b',
+  'Guest Inviter': '95e79109-95c0-4d8e-aee3-d01accf2d47b',
+  'Groups Administrator': 'fdd7a751-b60b-444a-984c-02652fe8fa1c',
+  'Message Center Reader': '790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b',
+  'User Experience Success Manager': '27460883-1df1-4691-b032-3b79643e5e63',
+  'Usage Summary Reports Reader': '75934031-6c7e-415a-99d7-48dbd49e875e',
 };
 
 interface AssignmentJson {
@@ -166,6 +173,35 @@ describe.each(dialects)('role management API on %s', (dialect) => {
       admin,
     );
     expectErrorCode(unsupported, 400, 7700007);
+  });
+
+  it('assigns each role the reset and sensitive-action rules name, and lists it back', async () => {
+    const added = [
+      'Password Administrator',
+      'Directory Readers',
+      'Guest Inviter',
+      'Groups Administrator',
+      'Message Center Reader',
+      'User Experience Success Manager',
+      'Usage Summary Reports Reader',
+    ] as const;
+    const holder = await rekey.createUser('new.roles', password);
+    for (const role of added) {
+      const created = await assign(admin, holder.id, entraTemplateIds[role] ?? '');
+      expect(created.statusCode, created.body).toBe(201);
+    }
+    expect(await rolesOf(holder.id)).toEqual([...added]);
+    const listed = await call(
+      'GET',
+      `${base}/roleAssignments?$filter=${encodeURIComponent(`principalId eq '${holder.id}'`)}`,
+      admin,
+    );
+    expect(
+      listed
+        .json<{ value: AssignmentJson[] }>()
+        .value.map((a) => a.roleDefinitionId)
+        .sort(),
+    ).toEqual(added.map((role) => entraTemplateIds[role]).sort());
   });
 
   it('assigns Reports Reader through the API: the same token reads the sign-in log at once, and loses it on removal', async () => {

@@ -10,7 +10,7 @@ import {
   type QueryOptions,
   selectContextSuffix,
 } from '../platform/odata/index.js';
-import { directoryReaderRoles } from '../users/roles.js';
+import { directoryReaderRoles } from '../users/authorization.js';
 import {
   type InMemoryPage,
   queryInMemory,

@@ -4,16 +4,15 @@ import type { Db } from '../platform/db/database.js';
 import type { UserRow } from '../platform/db/schema.js';
 import { isRekeyError, RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { assertMayAssignRoles } from '../users/authorization.js';
+import { type RoleChange, roleMembershipAuditEntry, type UserService } from '../users/user-service.js';
 import {
   type DirectoryRole,
   directoryRoleByName,
   directoryRoleByTemplateId,
   directoryRoles,
   directoryRoleTemplates,
-  hasAnyRole,
-  roleAssignmentRoles,
-} from '../users/roles.js';
-import { type RoleChange, roleMembershipAuditEntry, type UserService } from '../users/user-service.js';
+} from './directory-roles.js';
 import { decodeAssignmentId, encodeAssignmentId } from './role-assignment-id.js';
 
 /*
@@ -184,19 +183,6 @@ export function createRoleService(deps: RoleServiceDeps) {
     );
   }
 
-  /**
-   * Only a Global Administrator or a Privileged Role Administrator may change who holds a role.
-   * A context without an actor is the operator at the CLI, who already holds the database.
-   */
-  function assertMayAssignRoles(context: RequestContext): void {
-    const actor = context.actor;
-    if (!actor || hasAnyRole(actor.roles, roleAssignmentRoles)) return;
-    throw new RekeyError(7700103, {
-      message: 'Only a Global Administrator or a Privileged Role Administrator may assign or remove roles.',
-      details: { requiredRoles: roleAssignmentRoles },
-    });
-  }
-
   async function liveUser(principalId: string): Promise<UserRow> {
     // Graph names principals by object id; the user service would also take a UPN.
     if (principalId.includes('@')) throw new RekeyError(7700008, { details: { principalId } });
@@ -226,7 +212,7 @@ export function createRoleService(deps: RoleServiceDeps) {
     // Object ids are lower case: an upper-case spelling must name the same user in the audit row.
     const principalId = input.principalId.toLowerCase();
     return auditRefusals(context, change, principalId, async () => {
-      assertMayAssignRoles(context);
+      assertMayAssignRoles(context.actor);
       const user = await liveUser(principalId);
       const assignment = toRoleAssignment(role, user.id);
       const result = await users.changeDirectoryRole(context, user.id, change);
@@ -251,7 +237,7 @@ export function createRoleService(deps: RoleServiceDeps) {
     if (!key || !role) throw new RekeyError(7700008, { details: { id } });
     const change: RoleChange = { action: 'remove', role };
     await auditRefusals(context, change, key.principalId, async () => {
-      assertMayAssignRoles(context);
+      assertMayAssignRoles(context.actor);
       const user = await liveUser(key.principalId);
       const result = await users.changeDirectoryRole(context, user.id, change);
       if (!result.changed) throw new RekeyError(7700008, { details: { id } });

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf } from '../auth/guard.js';
 import type { RekeyApp } from '../platform/http/app.js';
-import { passwordPolicyAdministrationRoles, passwordPolicyReaderRoles } from '../users/roles.js';
+import { passwordPolicyAdministrationRoles, passwordPolicyReaderRoles } from '../users/authorization.js';
 import type { SettingsService } from './settings-service.js';
 
 /*

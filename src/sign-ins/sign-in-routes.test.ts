@@ -16,7 +16,7 @@ import {
   startTestRekey,
   type TestRekey,
 } from '../../test/support/rekey-harness.js';
-import type { DirectoryRole } from '../users/roles.js';
+import type { DirectoryRole } from '../roles/directory-roles.js';
 import { insertSignIn, type NewSignIn } from './sign-in-store.js';
 
 type SignInJson = Json & {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { AuthGuard } from '../auth/guard.js';
 import type { Db } from '../platform/db/database.js';
 import { readOnlyCollectionRoutes } from '../platform/http/read-only-collection.js';
-import { logReaderRoles } from '../users/roles.js';
+import { logReaderRoles } from '../users/authorization.js';
 import { signInsResource } from './sign-in-query.js';
 import { findSignInById, listSignInsPage, toGraphSignIn } from './sign-in-store.js';
 

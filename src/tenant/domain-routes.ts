@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf } from '../auth/guard.js';
 import type { RekeyApp } from '../platform/http/app.js';
+import { domainAdministrationRoles } from '../users/authorization.js';
 import type { DomainService } from './domain-service.js';
 import { toGraphDomain } from './domain-service.js';
 
@@ -48,7 +49,7 @@ export function domainRoutes(deps: {
 
     app.post(
       '/v1.0/domains',
-      { preHandler: guard.requireRole(['Global Administrator']), schema: { body: addDomainBody } },
+      { preHandler: guard.requireRole(domainAdministrationRoles), schema: { body: addDomainBody } },
       async (request, reply) => {
         const row = await domains.addDomain(contextOf(request), request.body);
         const all = await domains.listTenantDomains();

@@ -1,5 +1,5 @@
 import type { UserRow } from '../platform/db/schema.js';
-import { parseRoles } from './roles.js';
+import { parseRoles } from '../roles/directory-roles.js';
 
 /** Properties Graph returns for a user when no `$select` is given. */
 export const defaultUserProperties = [

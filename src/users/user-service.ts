@@ -17,8 +17,9 @@ import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { QueryOptions } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { type DirectoryRole, directoryRoleTemplates, parseRoles } from '../roles/directory-roles.js';
 import { findDomain } from '../tenant/tenant-store.js';
-import { type DirectoryRole, directoryRoleTemplates, parseRoles } from './roles.js';
+import { assertMayActOn, type UserAction } from './authorization.js';
 import { parseUserPrincipalName } from './upn.js';
 import {
   addPasswordHistory,
@@ -159,6 +160,19 @@ export function roleMembershipAuditEntry(
       ]),
     ],
   };
+}
+
+/**
+ * What a PATCH asks for, as the authorization module's actions: each one is judged, and every one
+ * must be allowed. A PATCH that names no property is judged as a change, as any PATCH is.
+ */
+function actionsOf(changes: UserChanges, options: UpdateUserOptions): UserAction[] {
+  const { accountEnabled, ...properties } = changes;
+  const actions: UserAction[] = [];
+  if (accountEnabled !== undefined) actions.push(accountEnabled ? 'enable' : 'disable');
+  const changesProperties = Object.values(properties).some((value) => value !== undefined);
+  if (changesProperties || options.resetPassword || actions.length === 0) actions.push('updateUser');
+  return actions;
 }
 
 /** The role names stored for a user, unknown ones kept: a rewrite must not drop what it cannot read. */
@@ -362,27 +376,10 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   /**
-   * Only a Global Administrator may change, disable or delete a user who holds a directory role,
-   * so a User Administrator cannot take over an administrator's account. A context without an
-   * actor is the operator at the CLI, who already holds the database.
-   */
-  function assertMayManage(context: RequestContext, target: UserRow): void {
-    const actor = context.actor;
-    if (!actor || actor.roles.includes('Global Administrator')) return;
-    if (parseRoles(target.roles).length > 0) {
-      throw new RekeyError(7700103, {
-        message: 'Only a Global Administrator may change a user who holds a directory role.',
-        details: { requiredRoles: ['Global Administrator'], targetRoles: parseRoles(target.roles) },
-      });
-    }
-  }
-
-  /**
    * Reads `id` again inside `trx` for a change judged on it, locked until the transaction ends,
-   * so a concurrent role assignment to the user either waits for the change or is seen by it.
-   * With `lockAdministrators`, the enabled Global Administrators' rows are locked first: every
-   * transaction takes these locks in that one order, so two of them never wait on each other in
-   * a cycle.
+   * so a concurrent role assignment to the user either waits for the change or is seen by it. With `lockAdministrators`, the enabled
+   * Global Administrators' rows are locked first: every transaction takes these locks in that
+   * one order, so two of them never wait on each other in a cycle.
    */
   async function lockUserForChange(
     trx: Kysely<Database>,
@@ -447,7 +444,8 @@ export function createUserService(deps: UserServiceDeps) {
     changes: UserChanges,
     options: UpdateUserOptions,
   ): Promise<UserRow> {
-    assertMayManage(context, target);
+    const actions = actionsOf(changes, options);
+    for (const action of actions) assertMayActOn(action, context.actor, target);
     const passwordPolicies =
       changes.passwordPolicies === undefined
         ? undefined
@@ -463,7 +461,7 @@ export function createUserService(deps: UserServiceDeps) {
       const current = await lockUserForChange(trx, target.id, changes.accountEnabled === false);
       if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
       // Judged again on the locked row: the user may have been given a role since the first look.
-      assertMayManage(context, current);
+      for (const action of actions) assertMayActOn(action, context.actor, current);
       const update: UserUpdate = {};
       const profile: ModifiedProperty[] = [];
       const record = (
@@ -559,13 +557,12 @@ export function createUserService(deps: UserServiceDeps) {
   async function deleteUser(context: RequestContext, idOrUpn: string): Promise<void> {
     const target = await getUser(idOrUpn);
     await auditRefusals(context, 'deleteUser', target, async () => {
-      if (context.actor?.userId === target.id) throw new RekeyError(7700107);
-      assertMayManage(context, target);
+      assertMayActOn('delete', context.actor, target);
       const at = clock.now().toISOString();
       await db.kysely.transaction().execute(async (trx) => {
         const current = await lockUserForChange(trx, target.id, true);
         if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
-        assertMayManage(context, current);
+        assertMayActOn('delete', context.actor, current);
         await assertNotLastGlobalAdministrator(trx, current);
         if (!(await markUserDeleted(trx, current.id, at)))
           throw new RekeyError(7700008, { details: { id: idOrUpn } });
@@ -578,7 +575,9 @@ export function createUserService(deps: UserServiceDeps) {
   /** Restores a soft-deleted user with everything it had (roles, password, settings). */
   async function restoreUser(context: RequestContext, id: string): Promise<UserRow> {
     const target = await getDeletedUser(id);
-    await auditRefusals(context, 'restoreUser', target, async () => assertMayManage(context, target));
+    await auditRefusals(context, 'restoreUser', target, async () =>
+      assertMayActOn('restore', context.actor, target),
+    );
     const at = clock.now().toISOString();
     await db.kysely.transaction().execute(async (trx) => {
       if (!(await clearUserDeleted(trx, target.id, at))) throw new RekeyError(7700008, { details: { id } });
@@ -590,7 +589,9 @@ export function createUserService(deps: UserServiceDeps) {
   /** Deletes a soft-deleted user permanently; the audit log keeps its id and name. */
   async function purgeUser(context: RequestContext, id: string): Promise<void> {
     const target = await getDeletedUser(id);
-    await auditRefusals(context, 'hardDeleteUser', target, async () => assertMayManage(context, target));
+    await auditRefusals(context, 'hardDeleteUser', target, async () =>
+      assertMayActOn('purge', context.actor, target),
+    );
     const at = clock.now().toISOString();
     await db.kysely.transaction().execute(async (trx) => {
       await audit(trx, context, { activity: 'hardDeleteUser', targets: [auditTarget(target)] }, at);

@@ -8,7 +8,7 @@ import {
   type PageRequest,
   whereFilter,
 } from '../platform/odata/index.js';
-import { parseRoles } from './roles.js';
+import { parseRoles } from '../roles/directory-roles.js';
 import { deletedUserFields, userFields } from './user-query.js';
 
 /** Every column of `users`; the table holds no secrets (hashes live in `credentials`). */

@@ -2,7 +2,6 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { type AuthGuard, contextOf, principalOf } from '../auth/guard.js';
 import type { PasswordService } from '../passwords/password-service.js';
 import type { UserRow } from '../platform/db/schema.js';
-import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { odataQueryOf } from '../platform/http/read-only-collection.js';
 import {
@@ -13,7 +12,13 @@ import {
   type ResourceDescription,
   selectContextSuffix,
 } from '../platform/odata/index.js';
-import { directoryReaderRoles, hasAnyRole, userAdministrationRoles } from './roles.js';
+import {
+  assertMayReadUser,
+  directoryReaderRoles,
+  rolesThatMay,
+  userAdministrationRoles,
+  userCreationRoles,
+} from './authorization.js';
 import { toDefaultGraphUser, toGraphUser } from './user-mapper.js';
 import { deletedUsersResource, usersResource } from './user-query.js';
 import {
@@ -78,7 +83,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
 
     app.post(
       '/v1.0/users',
-      { preHandler: guard.requireRole(userAdministrationRoles), schema: { body: createUserBody } },
+      { preHandler: guard.requireRole(userCreationRoles), schema: { body: createUserBody } },
       async (request, reply) => {
         const row = await users.createUser(contextOf(request), toCreateUserInput(request.body));
         reply.status(201).header('location', `${publicUrl}/v1.0/users/${row.id}`);
@@ -95,13 +100,8 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
       '/v1.0/users/:id',
       { preHandler: guard.authenticate, schema: { params: idParams } },
       async (request) => {
-        const principal = principalOf(request);
         const id = request.params.id;
-        const self = id === principal.user.id || id.toLowerCase() === principal.user.upn_key;
-        // Everyone may read their own object; the rest of the directory needs a reader role.
-        if (!self && !hasAnyRole(principal.actor.roles, directoryReaderRoles)) {
-          throw new RekeyError(7700103, { details: { requiredRoles: directoryReaderRoles } });
-        }
+        assertMayReadUser(principalOf(request).actor, id);
         const options = parseQueryOptions(odataQueryOf(request), usersResource);
         const row = await users.getUser(id);
         return {
@@ -202,7 +202,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
 
     app.delete(
       '/v1.0/directory/deletedItems/:id',
-      { preHandler: guard.requireRole(userAdministrationRoles), schema: { params: idParams } },
+      { preHandler: guard.requireRole(rolesThatMay('purge')), schema: { params: idParams } },
       async (request, reply) => {
         await users.purgeUser(contextOf(request), request.params.id);
         return reply.status(204).send();

@@ -12,6 +12,13 @@ export const directoryRoles = [
   'Security Reader',
   'Security Operator',
   'Security Administrator',
+  'Password Administrator',
+  'Directory Readers',
+  'Guest Inviter',
+  'Groups Administrator',
+  'Message Center Reader',
+  'User Experience Success Manager',
+  'Usage Summary Reports Reader',
 ] as const;
 
 export type DirectoryRole = (typeof directoryRoles)[number];
@@ -26,8 +33,9 @@ export interface DirectoryRoleTemplate {
 
 /**
  * The one table of roles: Entra's template ids (from Entra's built-in roles reference) and what
- * each role allows here. The route guards use the role lists below; the role-management API
- * (`src/roles/`) publishes this table and stores assignments as names in `users.roles`.
+ * each role allows here. Who may do what is decided in `src/users/authorization.ts`; the
+ * role-management API beside this file publishes this table and stores assignments as names in
+ * `users.roles`.
  * The `Record` type makes the compiler refuse a role without an entry.
  */
 export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRoleTemplate>> = {
@@ -44,12 +52,12 @@ export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRol
   'Privileged Authentication Administrator': {
     templateId: '7be44c8a-adaf-4e2a-84d6-ab2649e08a13',
     description:
-      'Resets passwords and ends lockouts of any user, role holders included, and reads the directory.',
+      'Resets passwords, ends lockouts, changes, disables, deletes and restores any user, administrators included, and reads the directory.',
   },
   'Authentication Administrator': {
     templateId: 'c4e39bd9-1100-46d3-8c65-fb160da0071f',
     description:
-      'Resets passwords and ends lockouts of users who hold no directory role, and reads the directory.',
+      'Resets passwords, ends lockouts, changes, disables, deletes and restores users with no role or only a reader role, Password Administrators and other Authentication Administrators; reads the directory.',
   },
   'Authentication Policy Administrator': {
     templateId: '0526716b-113d-4c15-b2c8-68e3c22b9f80',
@@ -57,11 +65,13 @@ export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRol
   },
   'User Administrator': {
     templateId: 'fe930be7-5e62-47db-91af-98c3a49a38b1',
-    description: 'Creates, changes, disables and deletes users who hold no directory role.',
+    description:
+      'Creates users; changes, disables, deletes, restores and resets the passwords of users up to Helpdesk, Groups and User Administrators; reads the directory.',
   },
   'Helpdesk Administrator': {
     templateId: '729827e3-9c14-49f7-bb1b-9608f156bbb8',
-    description: 'Reads the directory and the lockout state of accounts, to help users with theirs.',
+    description:
+      'Resets passwords and ends lockouts of users with no role or only a reader role, and of Helpdesk and Password Administrators; reads the directory.',
   },
   'Global Reader': {
     templateId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',
@@ -83,6 +93,43 @@ export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRol
     templateId: '194ae4cb-b126-40b2-bd5b-6091b380977d',
     description: 'Reads the sign-in log and the directory audit log for security operations.',
   },
+  'Password Administrator': {
+    templateId: '966707d0-3269-4727-9be2-8c3a10f19b9d',
+    description:
+      'Resets passwords and ends lockouts of users with no role, Directory Readers, Guest Inviters and other Password Administrators; reads the directory.',
+  },
+  'Directory Readers': {
+    templateId: '88d8e3e3-8f55-4a1e-953a-9b9898b8876b',
+    description: 'Reads the directory (users, deleted users, role holders, lock state) and changes nothing.',
+  },
+  // The five roles below have no Rekey feature to grant yet. Rekey knows them so that assignments
+  // carried over from Entra keep their names, and so that the reset and sensitive-action rules
+  // protect their holders as Entra does.
+  'Guest Inviter': {
+    templateId: '95e79109-95c0-4d8e-aee3-d01accf2d47b',
+    description:
+      'Invites guest users. Rekey has no guest invitations, so the role grants nothing beyond what every user may do.',
+  },
+  'Groups Administrator': {
+    templateId: 'fdd7a751-b60b-444a-984c-02652fe8fa1c',
+    description:
+      'Manages groups and their settings. Rekey has no groups yet, so the role grants nothing here.',
+  },
+  'Message Center Reader': {
+    templateId: '790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b',
+    description:
+      "Reads the service's announcements to administrators. Rekey publishes none yet, so the role grants nothing here.",
+  },
+  'User Experience Success Manager': {
+    templateId: '27460883-1df1-4691-b032-3b79643e5e63',
+    description:
+      'Reads adoption and usage reports and service announcements. Rekey has neither yet, so the role grants nothing here.',
+  },
+  'Usage Summary Reports Reader': {
+    templateId: '75934031-6c7e-415a-99d7-48dbd49e875e',
+    description:
+      'Reads tenant-wide usage summaries, never per-user data. Rekey has no usage reports yet, so the role grants nothing here.',
+  },
 };
 
 /** Finds a role by name, ignoring case as people type it ("reports reader"). */
@@ -97,97 +144,15 @@ export function directoryRoleByTemplateId(templateId: string): DirectoryRole | u
   return directoryRoles.find((role) => directoryRoleTemplates[role].templateId === wanted);
 }
 
-/**
- * Roles that may assign and remove directory roles (`roleManagement/directory/roleAssignments`).
- * Either can make anyone, themselves included, a Global Administrator, as in Entra: hand them
- * out as carefully as Global Administrator itself.
- */
-export const roleAssignmentRoles: readonly DirectoryRole[] = [
-  'Global Administrator',
-  'Privileged Role Administrator',
-];
-
-/** Roles that may reset other users' passwords (Graph's resetPassword requirement). */
-export const passwordResetRoles: readonly DirectoryRole[] = [
-  'Global Administrator',
-  'Privileged Authentication Administrator',
-  'Authentication Administrator',
-];
-
-/** Roles that may also reset the passwords of users who hold a directory role. */
-export const privilegedPasswordResetRoles: readonly DirectoryRole[] = [
-  'Global Administrator',
-  'Privileged Authentication Administrator',
-];
-
-/** Roles that may create, change and delete users. */
-export const userAdministrationRoles: readonly DirectoryRole[] = [
-  'Global Administrator',
-  'User Administrator',
-];
-
-/**
- * Roles that may read the whole directory. The Privileged Role Administrator is here because
- * assigning a role starts with finding the user's id.
- */
-export const directoryReaderRoles: readonly DirectoryRole[] = [
-  'Global Administrator',
-  'Privileged Role Administrator',
-  'Global Reader',
-  'User Administrator',
-  'Helpdesk Administrator',
-  'Privileged Authentication Administrator',
-  'Authentication Administrator',
-];
-
-/**
- * Roles that may read the sign-in and audit logs (`/v1.0/auditLogs/...`), the roles Entra names
- * for reading them. The user administrators are not among them: the logs show every account's
- * activity, administrators' included, which is more than managing users needs.
- */
-export const logReaderRoles: readonly DirectoryRole[] = [
-  'Global Administrator',
-  'Global Reader',
-  'Reports Reader',
-  'Security Reader',
-  'Security Operator',
-  'Security Administrator',
-];
-
-/** Roles that may change the tenant's password policy and Password Protection settings. */
-export const passwordPolicyAdministrationRoles: readonly DirectoryRole[] = [
-  'Global Administrator',
-  'Authentication Policy Administrator',
-];
-
-/** Roles that may read those settings: the directory readers and the policy administrators. */
-export const passwordPolicyReaderRoles: readonly DirectoryRole[] = [
-  ...directoryReaderRoles,
-  'Authentication Policy Administrator',
-];
-
-/**
- * Roles that may dry-run a password against the policy (`/rekey/v1/passwordPolicy/evaluate`):
- * the policy administrators and those who reset passwords, who need to explain a refusal.
- */
-export const passwordPolicyEvaluationRoles: readonly DirectoryRole[] = [
-  'Global Administrator',
-  'Authentication Policy Administrator',
-  'Privileged Authentication Administrator',
-  'Authentication Administrator',
-];
-
+/** Whether `value` is the name of a role Rekey knows. */
 export function isDirectoryRole(value: string): value is DirectoryRole {
   return (directoryRoles as readonly string[]).includes(value);
 }
 
+/** The roles Rekey knows in a stored `users.roles` value; other names are left out. */
 export function parseRoles(json: string): DirectoryRole[] {
   const parsed: unknown = JSON.parse(json);
   return Array.isArray(parsed)
     ? parsed.filter((r): r is DirectoryRole => typeof r === 'string' && isDirectoryRole(r))
     : [];
-}
-
-export function hasAnyRole(roles: readonly string[], allowed: readonly DirectoryRole[]): boolean {
-  return roles.some((role) => (allowed as readonly string[]).includes(role));
 }

@@ -4,8 +4,8 @@ import {
   type AuditTarget,
   auditRefusals,
   failureReason,
-  insertAudit,
-} from '../audit/audit-store.js';
+  recordAudit,
+} from '../audit/audit-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, LockoutNetwork, LockoutStateRow, UserRow } from '../platform/db/schema.js';
@@ -367,7 +367,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
       ],
     });
     const auditRefusal = async (target: UserRow, refusal: RekeyError): Promise<void> => {
-      await insertAudit(
+      await recordAudit(
         db.kysely,
         tenantId,
         context,
@@ -398,7 +398,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
           };
         }),
       };
-      await insertAudit(
+      await recordAudit(
         trx,
         tenantId,
         context,

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { AuditActivityName } from '../audit/audit-activities.js';
-import { failureReason, insertAudit } from '../audit/audit-store.js';
+import { failureReason, recordAudit } from '../audit/audit-service.js';
 import { describeClearedLockout } from '../lockout/lockout-service.js';
 import { resetLockoutStates } from '../lockout/lockout-store.js';
 import {
@@ -181,7 +181,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
     async succeeded(trx, work, at) {
       const user = userOf(work);
       const { operation, origin } = work;
-      await insertAudit(
+      await recordAudit(
         trx,
         tenantId,
         {
@@ -219,7 +219,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
       const user = await findUserById(trx, tenantId, operation.user_id, { includeDeleted: true });
       const terminated = getCatalogEntry(120008);
       const causeEntry = findCatalogEntry(cause.code);
-      await insertAudit(
+      await recordAudit(
         trx,
         tenantId,
         {

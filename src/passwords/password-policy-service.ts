@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { insertAudit } from '../audit/audit-store.js';
+import { recordAudit } from '../audit/audit-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, UserRow } from '../platform/db/schema.js';
@@ -242,7 +242,7 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
     const protection = evaluation.passwordProtection;
     if (!protection.auditOnly) return;
     const at = clock.now().toISOString();
-    await insertAudit(
+    await recordAudit(
       trx,
       tenantId,
       context,
@@ -330,7 +330,7 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
 
     if (withHistory && row) {
       const reused = evaluation.failures.some((failure) => failure.rule === 'history');
-      await insertAudit(
+      await recordAudit(
         db.kysely,
         tenantId,
         context,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { failureReason, insertAudit } from '../audit/audit-store.js';
+import { failureReason, recordAudit } from '../audit/audit-service.js';
 import type { PasswordCheck } from '../auth/password-check.js';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import { type NewOperation, type OperationEngine, originOf } from '../operations/operation-engine.js';
@@ -94,7 +94,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     error: RekeyError,
     additionalDetails: ReadonlyArray<{ readonly key: string; readonly value: string }> = [],
   ) {
-    await insertAudit(
+    await recordAudit(
       db.kysely,
       tenantId,
       context,

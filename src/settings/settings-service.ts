@@ -1,5 +1,5 @@
 import type { AuditActivityName } from '../audit/audit-activities.js';
-import { insertAudit, type ModifiedProperty } from '../audit/audit-store.js';
+import { type ModifiedProperty, recordAudit } from '../audit/audit-service.js';
 import {
   applySmartLockoutPatch,
   loadSmartLockoutSettings,
@@ -288,7 +288,7 @@ export function createSettingsService(deps: SettingsServiceDeps) {
           by: context.actor?.userPrincipalName ?? null,
         });
         if (!ok) return false;
-        await insertAudit(
+        await recordAudit(
           trx,
           tenantId,
           context,

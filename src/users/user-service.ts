@@ -5,9 +5,9 @@ import {
   type AuditEntry,
   auditRefusals as auditRefusalsOf,
   failureReason,
-  insertAudit,
   type ModifiedProperty,
-} from '../audit/audit-store.js';
+  recordAudit,
+} from '../audit/audit-service.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -286,7 +286,7 @@ export function createUserService(deps: UserServiceDeps) {
         await insertUser(trx, row);
         await upsertCredential(trx, row.id, passwordHash, now);
         await addPasswordHistory(trx, row.id, passwordHash, now);
-        await insertAudit(
+        await recordAudit(
           trx,
           tenantId,
           context,
@@ -312,7 +312,7 @@ export function createUserService(deps: UserServiceDeps) {
         );
         // A role given at creation is a role assignment like any other, and audited as one.
         for (const role of roles) {
-          await insertAudit(
+          await recordAudit(
             trx,
             tenantId,
             context,
@@ -343,7 +343,7 @@ export function createUserService(deps: UserServiceDeps) {
     entry: Omit<AuditEntry, 'result'>,
     at: string,
   ): Promise<void> {
-    await insertAudit(trx, tenantId, context, { ...entry, result: 'success' }, at);
+    await recordAudit(trx, tenantId, context, { ...entry, result: 'success' }, at);
   }
 
   /**
@@ -658,7 +658,7 @@ export function createUserService(deps: UserServiceDeps) {
         change.action === 'add' ? [...stored, change.role] : stored.filter((role) => role !== change.role),
       );
       await updateUserRow(trx, current.id, { roles, updated_at: at });
-      await insertAudit(
+      await recordAudit(
         trx,
         tenantId,
         context,

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import type { LockoutService } from '../lockout/lockout-service.js';
+import { storeRehashedPassword } from '../passwords/credential-service.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -13,7 +14,7 @@ import type { RequestContext } from '../platform/request-context.js';
 import { insertSignIn } from '../sign-ins/sign-in-store.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import { findApplication, type TenantRecord } from '../tenant/tenant-store.js';
-import { findUserById, getForPasswordCheck, replaceHashIfUnchanged } from '../users/user-store.js';
+import { findUserById, getForPasswordCheck } from '../users/user-store.js';
 import { type AccessTokenClaims, grantedScopes, type TokenIssuer } from './access-token.js';
 import type { CredentialSubject, PasswordCheck, PasswordCheckResult } from './password-check.js';
 import { findRefreshTokenForGrant, insertRefreshToken, spendRefreshToken } from './refresh-token-store.js';
@@ -264,7 +265,7 @@ export function createSignInService(deps: SignInServiceDeps) {
         const expiry = await expiryOf(user);
         if (expiry.expired) fail(50055);
         if (hasher.needsRehash(user.password_hash)) {
-          await replaceHashIfUnchanged(db.kysely, user.id, user.password_hash, await hasher.hash(password));
+          await storeRehashedPassword(db.kysely, user.id, user.password_hash, await hasher.hash(password));
         }
         await deps.lockout.rememberNetwork(checked.attempt);
         const response = await issue(user, app.appId, grant.scope, found);

@@ -17,20 +17,8 @@ import type { Actor } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
 import { findApplication } from '../tenant/tenant-store.js';
 import { assertResetStillAllowed } from '../users/authorization.js';
-import {
-  addPasswordHistory,
-  findUserById,
-  revokeSessions,
-  trimPasswordHistory,
-  updateUser,
-  upsertCredential,
-} from '../users/user-store.js';
-
-/**
- * Password history entries kept per user: the most either history setting (historyCountOnChange,
- * historyCountOnReset) can ask for, so raising a setting finds the history already there.
- */
-const historyDepth = 24;
+import { findUserById, revokeSessions, updateUser } from '../users/user-store.js';
+import { storePasswordHash } from './credential-service.js';
 
 /** The audit activity of each kind of operation. */
 const audits: Record<OperationKind, AuditActivityName> = {
@@ -137,9 +125,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
       touches: 'database',
       async run(work, trx, at) {
         const user = userOf(work);
-        await upsertCredential(trx, user.id, work.passwordHash, at);
-        await addPasswordHistory(trx, user.id, work.passwordHash, at);
-        await trimPasswordHistory(trx, user.id, historyDepth);
+        await storePasswordHash(trx, user.id, work.passwordHash, at);
         await updateUser(trx, user.id, {
           last_password_change_at: at,
           force_change_password_next_sign_in: work.operation.force_change,

@@ -8,7 +8,8 @@ import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { assertMayCheckPasswordHistory } from '../users/authorization.js';
-import { findUserById, findUserByUpn, listPasswordHistory } from '../users/user-store.js';
+import { findUserById, findUserByUpn } from '../users/user-store.js';
+import { findCurrentPasswordHash, findPasswordSetAt, listPasswordHistory } from './credential-store.js';
 import { generatePassword } from './generate-password.js';
 import {
   type PasswordExpiry,
@@ -19,7 +20,6 @@ import {
   passwordExpiry,
   policyErrorFor,
 } from './policy/index.js';
-import { findCurrentPasswordHash, findPasswordSetAt } from './policy-store.js';
 
 /*
  * The policy engine put to work: every path that sets a password (self-service and forced change,

@@ -8,6 +8,7 @@ import {
   type ModifiedProperty,
   recordAudit,
 } from '../audit/audit-service.js';
+import { storePasswordHash } from '../passwords/credential-service.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -22,7 +23,6 @@ import { findDomain } from '../tenant/tenant-store.js';
 import { assertMayActOn, type UserAction } from './authorization.js';
 import { parseUserPrincipalName } from './upn.js';
 import {
-  addPasswordHistory,
   clearUserDeleted,
   findUserById,
   findUserByUpn,
@@ -35,7 +35,6 @@ import {
   revokeSessions,
   type UserListPage,
   updateUser as updateUserRow,
-  upsertCredential,
 } from './user-store.js';
 
 export interface CreateUserInput {
@@ -284,8 +283,7 @@ export function createUserService(deps: UserServiceDeps) {
     try {
       await db.kysely.transaction().execute(async (trx) => {
         await insertUser(trx, row);
-        await upsertCredential(trx, row.id, passwordHash, now);
-        await addPasswordHistory(trx, row.id, passwordHash, now);
+        await storePasswordHash(trx, row.id, passwordHash, now);
         await recordAudit(
           trx,
           tenantId,

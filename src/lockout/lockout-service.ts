@@ -32,6 +32,7 @@ import {
   clearLockoutStateIfUnlocked,
   compareAndSetLockoutState,
   countersOf,
+  countLockedUsers,
   ensureLockoutState,
   findFamiliarNetwork,
   findLockoutState,
@@ -162,6 +163,23 @@ export function describeClearedLockout(before: readonly LockoutStateRow[], now: 
   return parts.length === 0
     ? 'No lock and no failed attempts to clear.'
     : `Lock ended and counts restarted: ${parts.join('; ')}.`;
+}
+
+/**
+ * Ends a user's locks and restarts both counters, inside the transaction of a password reset:
+ * the old password, and every wrong guess at it, no longer matter. Returns what was cleared, in
+ * the words of {@link describeClearedLockout}, for the reset's audit row.
+ */
+export async function endLockoutForReset(trx: Kysely<Database>, userId: string, at: string): Promise<string> {
+  return describeClearedLockout(await resetLockoutStates(trx, userId, at), new Date(at));
+}
+
+/**
+ * How many users of the tenant are locked on some network at `now`: what a preview of a change
+ * to the smart lockout settings tells the administrator about locks already in force.
+ */
+export function countUsersLockedAt(db: Kysely<Database>, tenantId: string, now: string): Promise<number> {
+  return countLockedUsers(db, tenantId, now);
 }
 
 export type LockoutService = ReturnType<typeof createLockoutService>;

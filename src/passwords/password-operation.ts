@@ -1,8 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AuditActivityName } from '../audit/audit-activities.js';
 import { failureReason, recordAudit } from '../audit/audit-service.js';
-import { describeClearedLockout } from '../lockout/lockout-service.js';
-import { resetLockoutStates } from '../lockout/lockout-store.js';
+import { endLockoutForReset } from '../lockout/lockout-service.js';
 import {
   defineJob,
   type OperationStep,
@@ -135,10 +134,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
         // A reset ends any smart lockout and restarts its counts: the old password, and every
         // wrong guess at it, no longer matter.
         if (resets.has(work.operation.kind)) {
-          work.lockoutCleared = describeClearedLockout(
-            await resetLockoutStates(trx, user.id, at),
-            new Date(at),
-          );
+          work.lockoutCleared = await endLockoutForReset(trx, user.id, at);
         }
       },
     },

@@ -3,7 +3,6 @@ import { failureReason, recordAudit } from '../audit/audit-service.js';
 import type { PasswordCheck } from '../auth/password-check.js';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import { type NewOperation, type OperationEngine, originOf } from '../operations/operation-engine.js';
-import { findOperationByIdempotencyKey } from '../operations/operation-store.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
@@ -257,7 +256,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       auditRefusal(context),
     );
     if (input.idempotencyKey) {
-      const earlier = await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey);
+      const earlier = await operations.findByIdempotencyKey(target.id, input.idempotencyKey);
       if (earlier) return { operation: earlier, generatedPassword: undefined };
     }
     const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);
@@ -280,7 +279,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       // insert win, and the other answers with the winner's operation.
       const earlier =
         input.idempotencyKey && isWriteConflict(error, 'uniqueViolation')
-          ? await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey)
+          ? await operations.findByIdempotencyKey(target.id, input.idempotencyKey)
           : undefined;
       if (earlier) return { operation: earlier, generatedPassword: undefined };
       throw error;

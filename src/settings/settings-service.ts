@@ -5,7 +5,7 @@ import {
   loadSmartLockoutSettings,
   type SmartLockoutSettings,
 } from '../lockout/lockout-policy.js';
-import { countLockedUsers } from '../lockout/lockout-store.js';
+import { countUsersLockedAt } from '../lockout/lockout-service.js';
 import {
   applyPasswordPolicyPatch,
   applyPasswordProtectionPatch,
@@ -427,7 +427,7 @@ export function createSettingsService(deps: SettingsServiceDeps) {
     const before = (await load()).smartLockout;
     const after = applySmartLockoutPatch(before, patch);
     const changes = diff(before, after);
-    const usersLockedNow = await countLockedUsers(db.kysely, tenantId, clock.now().toISOString());
+    const usersLockedNow = await countUsersLockedAt(db.kysely, tenantId, clock.now().toISOString());
     const notes = [
       changes.length === 0
         ? 'Nothing would change.'

@@ -4,7 +4,7 @@ import type { UserRow } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { type DirectoryRole, parseRoles } from '../roles/directory-roles.js';
-import { findApplication } from '../tenant/tenant-store.js';
+import { findClientApplication } from '../tenant/tenant-service.js';
 import { hasAnyRole } from '../users/authorization.js';
 import { findUserById } from '../users/user-store.js';
 import type { TokenIssuer } from './access-token.js';
@@ -58,7 +58,7 @@ export function createAuthGuard(deps: {
   async function appName(appId: string): Promise<string> {
     const cached = appNames.get(appId);
     if (cached) return cached;
-    const app = await findApplication(deps.db.kysely, deps.tenantId, appId);
+    const app = await findClientApplication(deps.db.kysely, deps.tenantId, appId);
     const name = app?.displayName ?? appId;
     appNames.set(appId, name);
     return name;

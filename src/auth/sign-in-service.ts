@@ -13,7 +13,7 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { insertSignIn } from '../sign-ins/sign-in-store.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
-import { findApplication, type TenantRecord } from '../tenant/tenant-store.js';
+import { findClientApplication, type TenantRecord } from '../tenant/tenant-service.js';
 import { findUserById, getForPasswordCheck } from '../users/user-store.js';
 import { type AccessTokenClaims, grantedScopes, type TokenIssuer } from './access-token.js';
 import type { CredentialSubject, PasswordCheck, PasswordCheckResult } from './password-check.js';
@@ -110,7 +110,7 @@ export function createSignInService(deps: SignInServiceDeps) {
 
   async function resolveClient(clientId: string | undefined) {
     if (!clientId) throw new RekeyError(900144, { details: { parameter: 'client_id' } });
-    const app = await findApplication(db.kysely, tenant.id, clientId);
+    const app = await findClientApplication(db.kysely, tenant.id, clientId);
     if (!app) throw new RekeyError(700016, { details: { client_id: clientId } });
     return app;
   }

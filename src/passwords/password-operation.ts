@@ -14,7 +14,7 @@ import { findCatalogEntry, getCatalogEntry } from '../platform/errors/catalog.js
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
-import { findApplication } from '../tenant/tenant-store.js';
+import { findClientApplication } from '../tenant/tenant-service.js';
 import { assertResetStillAllowed } from '../users/authorization.js';
 import { findUserById, revokeSessions, updateUser } from '../users/user-store.js';
 import { storePasswordHash } from './credential-service.js';
@@ -93,7 +93,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
       : undefined;
     if (!user) return undefined;
     const app = operation.requested_by_app_id
-      ? await findApplication(trx, tenantId, operation.requested_by_app_id)
+      ? await findClientApplication(trx, tenantId, operation.requested_by_app_id)
       : undefined;
     return {
       userId: user.id,

@@ -5,7 +5,7 @@ import type { Db } from '../platform/db/database.js';
 import type { PasswordOperationRow } from '../platform/db/schema.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
-import type { TenantRecord } from '../tenant/tenant-store.js';
+import type { TenantRecord } from '../tenant/tenant-service.js';
 import { assertMayReadPasswordOperation, isSelf, passwordResetRoles } from '../users/authorization.js';
 import { describeOperationStatus, graphOperationStatus } from './operation-mapper.js';
 import type { PasswordService } from './password-service.js';

@@ -19,7 +19,7 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { QueryOptions } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { type DirectoryRole, directoryRoleTemplates, parseRoles } from '../roles/directory-roles.js';
-import { findDomain } from '../tenant/tenant-store.js';
+import { findTenantDomain } from '../tenant/tenant-service.js';
 import { assertMayActOn, type UserAction } from './authorization.js';
 import { parseUserPrincipalName } from './upn.js';
 import {
@@ -207,7 +207,7 @@ export function createUserService(deps: UserServiceDeps) {
    */
   async function createUser(context: RequestContext, input: CreateUserInput): Promise<UserRow> {
     const { domain } = parseUserPrincipalName(input.userPrincipalName);
-    const domainRow = await findDomain(db.kysely, tenantId, domain);
+    const domainRow = await findTenantDomain(db.kysely, tenantId, domain);
     if (domainRow?.is_verified !== 1) {
       throw new RekeyError(7700009, {
         message: `The domain ${domain} is not a verified domain of this tenant.`,

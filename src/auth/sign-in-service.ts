@@ -14,7 +14,7 @@ import type { RequestContext } from '../platform/request-context.js';
 import { insertSignIn } from '../sign-ins/sign-in-store.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import { findClientApplication, type TenantRecord } from '../tenant/tenant-service.js';
-import { findUserById, getForPasswordCheck } from '../users/user-store.js';
+import { findLiveUser, findUserForPasswordCheck } from '../users/user-service.js';
 import { type AccessTokenClaims, grantedScopes, type TokenIssuer } from './access-token.js';
 import type { CredentialSubject, PasswordCheck, PasswordCheckResult } from './password-check.js';
 import { findRefreshTokenForGrant, insertRefreshToken, spendRefreshToken } from './refresh-token-store.js';
@@ -247,7 +247,7 @@ export function createSignInService(deps: SignInServiceDeps) {
       { upn, appId: app.appId, appName: app.displayName, interactive: true },
       async (found) => {
         const candidate =
-          upn.length <= 113 ? await getForPasswordCheck(db.kysely, tenant.id, { upn }) : undefined;
+          upn.length <= 113 ? await findUserForPasswordCheck(db.kysely, tenant.id, { upn }) : undefined;
         found.user = candidate;
         const checked = await deps.checkPassword(candidate, password, context.ipAddress);
         if (checked.outcome !== 'verified') {
@@ -290,7 +290,7 @@ export function createSignInService(deps: SignInServiceDeps) {
     const tokenHash = sha256(grant.refreshToken);
     const stored = await findRefreshTokenForGrant(db.kysely, tokenHash);
     if (!stored || stored.client_id !== app.appId) throw new RekeyError(70000);
-    const user = await findUserById(db.kysely, tenant.id, stored.user_id);
+    const user = await findLiveUser(db.kysely, tenant.id, { id: stored.user_id });
     return logged(
       context,
       {

@@ -15,7 +15,7 @@ import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { findUserToActOn, refusalToActOn } from '../users/authorization.js';
-import { findUserById, findUserByUpn } from '../users/user-store.js';
+import { findLiveUser, lockUserForChange } from '../users/user-service.js';
 import {
   createFingerprinter,
   emptyCounters,
@@ -358,9 +358,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
 
   /** A user's lock state for administrators (`id` is an object id or a user principal name). */
   async function getLockout(id: string): Promise<LockoutView> {
-    const user = id.includes('@')
-      ? await findUserByUpn(db.kysely, tenantId, id)
-      : await findUserById(db.kysely, tenantId, id);
+    const user = await findLiveUser(db.kysely, tenantId, id.includes('@') ? { upn: id } : { id });
     if (!user) throw new RekeyError(7700008, { details: { id } });
     return view(user, await deps.settings.getSmartLockout());
   }
@@ -441,7 +439,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
       () =>
         db.kysely.transaction().execute(async (trx) => {
           // Judged again on the locked row: the user may have been given a role since the first look.
-          const current = await findUserById(trx, tenantId, user.id, { lock: true });
+          const current = await lockUserForChange(trx, tenantId, user.id);
           if (!current) throw new RekeyError(7700008, { details: { id } });
           const refusal = refusalToActOn('unlock', context.actor, current);
           if (refusal) throw refusal;

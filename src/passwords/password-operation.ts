@@ -16,7 +16,13 @@ import type { Actor } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
 import { findClientApplication } from '../tenant/tenant-service.js';
 import { assertResetStillAllowed } from '../users/authorization.js';
-import { findUserById, revokeSessions, updateUser } from '../users/user-store.js';
+import {
+  findLiveUser,
+  findUserForLog,
+  lockUserForChange,
+  recordPasswordChange,
+  revokeUserSessions,
+} from '../users/user-service.js';
 import { storePasswordHash } from './credential-service.js';
 
 /** The audit activity of each kind of operation. */
@@ -89,7 +95,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
   ): Promise<Actor | undefined> {
     if (origin.actor) return origin.actor;
     const user = operation.requested_by_user_id
-      ? await findUserById(trx, tenantId, operation.requested_by_user_id, { includeDeleted: true })
+      ? await findUserForLog(trx, tenantId, operation.requested_by_user_id)
       : undefined;
     if (!user) return undefined;
     const app = operation.requested_by_app_id
@@ -114,7 +120,9 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
         const judged = operation.kind === 'adminReset' && operation.requested_by_user_id !== null;
         // Locked for a reset that is judged: a role assignment to this user waits for this
         // commit, or this commit sees the role.
-        work.user = await findUserById(trx, tenantId, operation.user_id, { lock: judged });
+        work.user = judged
+          ? await lockUserForChange(trx, tenantId, operation.user_id)
+          : await findLiveUser(trx, tenantId, { id: operation.user_id });
         if (!work.user) throw new RekeyError(7700105);
         await assertResetStillAllowed(trx, tenantId, operation, work.user);
       },
@@ -125,11 +133,9 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
       async run(work, trx, at) {
         const user = userOf(work);
         await storePasswordHash(trx, user.id, work.passwordHash, at);
-        await updateUser(trx, user.id, {
-          last_password_change_at: at,
-          force_change_password_next_sign_in: work.operation.force_change,
-          force_change_password_next_sign_in_with_mfa: 0,
-          updated_at: at,
+        await recordPasswordChange(trx, user.id, {
+          at,
+          forceChangeNextSignIn: work.operation.force_change === 1,
         });
         // A reset ends any smart lockout and restarts its counts: the old password, and every
         // wrong guess at it, no longer matter.
@@ -142,7 +148,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
       name: 'revokeSessions',
       touches: 'database',
       async run(work, trx, at) {
-        await revokeSessions(trx, userOf(work).id, at);
+        await revokeUserSessions(trx, userOf(work).id, at);
       },
     },
   ];
@@ -198,7 +204,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
      * attributed to whoever asked for it (as its success would be).
      */
     async terminated(trx, operation, cause, origin, at) {
-      const user = await findUserById(trx, tenantId, operation.user_id, { includeDeleted: true });
+      const user = await findUserForLog(trx, tenantId, operation.user_id);
       const terminated = getCatalogEntry(120008);
       const causeEntry = findCatalogEntry(cause.code);
       await recordAudit(

@@ -8,7 +8,7 @@ import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { assertMayCheckPasswordHistory } from '../users/authorization.js';
-import { findUserById, findUserByUpn } from '../users/user-store.js';
+import { findLiveUser } from '../users/user-service.js';
 import { findCurrentPasswordHash, findPasswordSetAt, listPasswordHistory } from './credential-store.js';
 import { generatePassword } from './generate-password.js';
 import {
@@ -297,10 +297,10 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
     }
     let row: UserRow | undefined;
     if (request.userId !== undefined) {
-      row = await findUserById(db.kysely, tenantId, request.userId);
+      row = await findLiveUser(db.kysely, tenantId, { id: request.userId });
       if (!row) throw new RekeyError(7700008, { details: { id: request.userId } });
     } else if (request.userPrincipalName !== undefined) {
-      row = await findUserByUpn(db.kysely, tenantId, request.userPrincipalName);
+      row = await findLiveUser(db.kysely, tenantId, { upn: request.userPrincipalName });
     }
     if (request.checkHistory && !row) {
       throw new RekeyError(7700001, {

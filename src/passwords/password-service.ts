@@ -11,7 +11,7 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
 import { assertMayChangePassword, findUserToActOn } from '../users/authorization.js';
-import { getForPasswordCheck } from '../users/user-store.js';
+import { findUserForPasswordCheck } from '../users/user-service.js';
 import { describeOperationStatus } from './operation-mapper.js';
 import { auditActivityOf } from './password-operation.js';
 import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
@@ -162,7 +162,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       readonly kind: 'selfChange' | 'expiredChange';
     },
   ): Promise<PasswordOperationRow> {
-    const user = await getForPasswordCheck(db.kysely, tenantId, { id: userId });
+    const user = await findUserForPasswordCheck(db.kysely, tenantId, { id: userId });
     if (!user) throw new RekeyError(7700008);
     return changeCheckedPassword(context, user, input);
   }
@@ -225,7 +225,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       readonly newPassword: string;
     },
   ): Promise<PasswordOperationRow> {
-    const user = await getForPasswordCheck(db.kysely, tenantId, { upn: input.userPrincipalName });
+    const user = await findUserForPasswordCheck(db.kysely, tenantId, { upn: input.userPrincipalName });
     if (!user) {
       // Same answer, and the same hashing time, as a wrong password, so this endpoint does not
       // reveal which accounts exist.

@@ -28,8 +28,7 @@ import {
   toUserChanges,
   updateUserBody,
 } from './user-schemas.js';
-import type { UserService } from './user-service.js';
-import type { UserListPage } from './user-store.js';
+import type { UserListPage, UserService } from './user-service.js';
 
 /*
  * Graph's directory API for users: /v1.0/users, /v1.0/me and /v1.0/directory/deletedItems.

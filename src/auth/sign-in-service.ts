@@ -11,7 +11,7 @@ import type { Database, UserRow } from '../platform/db/schema.js';
 import type { ErrorCode } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { insertSignIn } from '../sign-ins/sign-in-store.js';
+import { recordSignIn } from '../sign-ins/sign-in-log-service.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import { findClientApplication, type TenantRecord } from '../tenant/tenant-service.js';
 import { findLiveUser, findUserForPasswordCheck } from '../users/user-service.js';
@@ -179,7 +179,7 @@ export function createSignInService(deps: SignInServiceDeps) {
     },
   ): Promise<void> {
     if (deps.signInLog === false) return;
-    await insertSignIn(into, {
+    await recordSignIn(into, {
       tenant_id: tenant.id,
       created_at: clock.now().toISOString(),
       user_id: attempt.user?.id ?? null,

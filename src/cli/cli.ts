@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { describeCode } from '../error-page/error-page-routes.js';
+import { describeCode } from '../error-page/error-page-mapper.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
 import { registerBreachedCommand } from './breached-command.js';

@@ -12,12 +12,14 @@ import {
  * The building blocks of every route's `schema.response`: the two error envelopes, the empty
  * answer, and Graph's entity and collection envelopes.
  *
- * Fastify serializes a reply with the schema of its status code, and that serializer drops every
- * property the schema does not name and coerces values to the declared type. So every object a
- * response schema describes is open (`additionalProperties: true`): the schema documents the
- * shape (for the OpenAPI document and the portal's types) and never removes data. The test
- * harness checks each reply against its schema, so a property the schema forgets to name fails a
- * test instead of passing silently (see test/support/response-contract.ts).
+ * Fastify serializes a reply with the schema of its status code (fast-json-stringify), and that
+ * serializer drops every property the schema does not name, coerces values to the declared type,
+ * and writes required properties before optional ones. So every object a response schema
+ * describes is open (`additionalProperties: true`), and a property that may be missing is never
+ * declared before a required one unless the output puts it there too. The test harness checks
+ * each reply against its schema, so a schema that would drop, change or reorder anything, or
+ * forgets to name a property, fails a test instead of passing silently (see
+ * test/support/response-contract.ts).
  */
 
 /** An object schema that lets unnamed properties through unchanged; every response object uses it. */
@@ -100,7 +102,12 @@ export function graphEntitySchema<Properties extends TProperties>(
   return responseObject({ '@odata.context': Type.String(), ...entity.properties }, description);
 }
 
-/** Graph's collection envelope around `item`: one page of a list. */
+/**
+ * Graph's collection envelope around `item`: one page of a list. `value` is always sent; the
+ * schema leaves it optional because the serializer writes required properties before optional
+ * ones, and Graph's order puts `@odata.count` and `@odata.nextLink` before `value`. The static
+ * type of a page is GraphCollection (graph-envelope.ts), where `value` is required.
+ */
 export function graphCollectionSchema<Item extends TSchema>(item: Item, description?: string) {
   return responseObject(
     {
@@ -109,7 +116,7 @@ export function graphCollectionSchema<Item extends TSchema>(item: Item, descript
       '@odata.count': Type.Optional(Type.Integer()),
       /** The next page's URL, when more rows follow. */
       '@odata.nextLink': Type.Optional(Type.String()),
-      value: Type.Array(item),
+      value: Type.Optional(Type.Array(item)),
     },
     description,
   );

@@ -2,34 +2,27 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf, principalOf } from '../auth/guard.js';
 import type { Db } from '../platform/db/database.js';
-import type { PasswordOperationRow } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
+import { graphErrorResponses, noContent } from '../platform/http/response-schemas.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import type { TenantRecord } from '../tenant/tenant-store.js';
 import { hasAnyRole, passwordResetRoles } from '../users/roles.js';
-import { describeOperationStatus, graphOperationStatus, type OperationService } from './operation-service.js';
+import type { OperationService } from './operation-service.js';
+import { toLongRunningOperation, toPasswordResetResponse } from './password-mapper.js';
+import {
+  changePasswordBody,
+  expiredPasswordChangeBody,
+  longRunningOperationSchema,
+  passwordResetResponseSchema,
+  resetPasswordBody,
+} from './password-schemas.js';
 
 /** Graph's fixed id of the password authentication method. */
 export const passwordMethodId = '28c10230-6103-485e-b985-444c60001490';
 
-const password = Type.String({ minLength: 1, maxLength: 1024 });
-
 function operationLocation(userId: string, operationId: string): string {
   return `/v1.0/users/${userId}/authentication/operations/${operationId}`;
-}
-
-/** Graph's `longRunningOperation` resource of an operation. */
-export function toLongRunningOperation(row: PasswordOperationRow, baseUrl: string): Record<string, unknown> {
-  return {
-    '@odata.context': `${baseUrl}/v1.0/$metadata#microsoft.graph.longRunningOperation`,
-    id: row.id,
-    createdDateTime: row.created_at,
-    lastActionDateTime: row.updated_at,
-    resourceLocation: `${baseUrl}/v1.0/users/${row.user_id}`,
-    status: graphOperationStatus(row),
-    statusDetail: describeOperationStatus(row),
-  };
 }
 
 /** Self-service change, the expired-password change, admin reset and operation status. */
@@ -48,12 +41,7 @@ export function passwordRoutes(deps: {
       '/v1.0/me/changePassword',
       {
         preHandler: guard.authenticate,
-        schema: {
-          body: Type.Object(
-            { currentPassword: password, newPassword: password },
-            { additionalProperties: false },
-          ),
-        },
+        schema: { body: changePasswordBody, response: { 204: noContent, ...graphErrorResponses } },
       },
       async (request, reply) => {
         await operations.changeOwnPassword(contextOf(request), principalOf(request).user.id, {
@@ -69,14 +57,8 @@ export function passwordRoutes(deps: {
       {
         schema: {
           params: Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 256 }) }),
-          body: Type.Object(
-            {
-              userPrincipalName: Type.String({ minLength: 3, maxLength: 113 }),
-              currentPassword: password,
-              newPassword: password,
-            },
-            { additionalProperties: false },
-          ),
+          body: expiredPasswordChangeBody,
+          response: { 204: noContent, ...graphErrorResponses },
         },
       },
       async (request, reply) => {
@@ -97,10 +79,11 @@ export function passwordRoutes(deps: {
         preHandler: guard.requireRole(passwordResetRoles),
         schema: {
           params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 113 }) }),
-          body: Type.Object({ newPassword: Type.Optional(password) }, { additionalProperties: false }),
+          body: resetPasswordBody,
           headers: Type.Object({
             'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
           }),
+          response: { 202: passwordResetResponseSchema, ...graphErrorResponses },
         },
       },
       async (request, reply) => {
@@ -116,12 +99,7 @@ export function passwordRoutes(deps: {
           .status(202)
           .header('location', `${deps.publicUrl}${operationLocation(operation.user_id, operation.id)}`)
           .header('retry-after', '1');
-        return generatedPassword === undefined
-          ? {}
-          : {
-              '@odata.context': `${deps.publicUrl}/v1.0/$metadata#microsoft.graph.passwordResetResponse`,
-              newPassword: generatedPassword,
-            };
+        return toPasswordResetResponse(generatedPassword, deps.publicUrl);
       },
     );
 
@@ -134,6 +112,7 @@ export function passwordRoutes(deps: {
             id: Type.String({ minLength: 1, maxLength: 113 }),
             operationId: Type.String({ format: 'uuid' }),
           }),
+          response: { 200: longRunningOperationSchema, ...graphErrorResponses },
         },
       },
       async (request) => {

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { responseObject } from '../platform/http/response-schemas.js';
+import { responseArray, responseObject } from '../platform/http/response-schemas.js';
 
 /*
  * What the token endpoint, OIDC discovery and the JWKS answer. The request side is read by the
@@ -37,7 +37,10 @@ export const publicJwkSchema = responseObject({
 });
 
 /** The JWKS: the public halves of the token signing keys. */
-export const jwksSchema = responseObject({ keys: Type.Array(publicJwkSchema) }, 'Token signing keys (JWKS)');
+export const jwksSchema = responseObject(
+  { keys: responseArray(publicJwkSchema) },
+  'Token signing keys (JWKS)',
+);
 export type Jwks = Static<typeof jwksSchema>;
 
 /** The OpenID Connect discovery document of one tenant segment. */
@@ -46,13 +49,13 @@ export const openIdConfigurationSchema = responseObject(
     issuer: Type.String(),
     token_endpoint: Type.String(),
     jwks_uri: Type.String(),
-    grant_types_supported: Type.Array(Type.String()),
-    response_types_supported: Type.Array(Type.String()),
-    subject_types_supported: Type.Array(Type.String()),
-    id_token_signing_alg_values_supported: Type.Array(Type.String()),
-    token_endpoint_auth_methods_supported: Type.Array(Type.String()),
-    scopes_supported: Type.Array(Type.String()),
-    claims_supported: Type.Array(Type.String()),
+    grant_types_supported: responseArray(Type.String()),
+    response_types_supported: responseArray(Type.String()),
+    subject_types_supported: responseArray(Type.String()),
+    id_token_signing_alg_values_supported: responseArray(Type.String()),
+    token_endpoint_auth_methods_supported: responseArray(Type.String()),
+    scopes_supported: responseArray(Type.String()),
+    claims_supported: responseArray(Type.String()),
   },
   'OpenID Connect discovery document',
 );

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { nullable, responseObject } from '../platform/http/response-schemas.js';
+import { nullable, responseArray, responseObject } from '../platform/http/response-schemas.js';
 
 /** One catalog code explained, as `GET /error?code=N` (JSON) and `rekey errors --json` show it. */
 export const codeDescriptionSchema = responseObject(
@@ -14,7 +14,7 @@ export const codeDescriptionSchema = responseObject(
     httpStatus: Type.Integer(),
     retryable: Type.Boolean(),
     /** What to do about it, in order. */
-    remediation: Type.Array(Type.String()),
+    remediation: responseArray(Type.String()),
   },
   'One error code explained',
 );

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { nullable, responseObject } from '../platform/http/response-schemas.js';
+import { nullable, responseArray, responseObject } from '../platform/http/response-schemas.js';
 
 /*
  * The password API's requests and answers: the self-service change, the expired-password change,
@@ -85,7 +85,7 @@ export const policyEvaluationSchema = responseObject(
   {
     valid: Type.Boolean(),
     /** Every failing rule, in rule order. */
-    failures: Type.Array(
+    failures: responseArray(
       responseObject({
         rule: Type.String(),
         /** 120002, 120003 or 120018. */
@@ -97,9 +97,9 @@ export const policyEvaluationSchema = responseObject(
       score: Type.Number(),
       required: Type.Number(),
       /** Distinct banned terms and names found, normalised. */
-      matchedTerms: Type.Array(Type.String()),
+      matchedTerms: responseArray(Type.String()),
       /** `global`, `custom`, `tenantName`, `userName`. */
-      matchedSources: Type.Array(Type.String()),
+      matchedSources: responseArray(Type.String()),
       mode: Type.Union([Type.Literal('Enforced'), Type.Literal('Audit')]),
       enabled: Type.Boolean(),
       passed: Type.Boolean(),
@@ -107,7 +107,7 @@ export const policyEvaluationSchema = responseObject(
       auditOnly: Type.Boolean(),
     }),
     /** The rules applied, so "passed" reads apart from "not checked". */
-    rulesChecked: Type.Array(Type.String()),
+    rulesChecked: responseArray(Type.String()),
     /** Who the password was judged for; null when no user was named. */
     user: nullable(
       responseObject({

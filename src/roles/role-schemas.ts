@@ -5,6 +5,7 @@ import {
   graphEntitySchema,
   nullable,
   openObject,
+  responseArray,
   responseObject,
   selectableSchema,
 } from '../platform/http/response-schemas.js';
@@ -24,9 +25,9 @@ export const roleDefinitionSchema = responseObject(
     isBuiltIn: Type.Boolean(),
     isEnabled: Type.Boolean(),
     templateId: Type.String(),
-    resourceScopes: Type.Array(Type.String()),
+    resourceScopes: responseArray(Type.String()),
     version: nullable(Type.String()),
-    rolePermissions: Type.Array(openObject),
+    rolePermissions: responseArray(openObject),
   },
   "Graph's unifiedRoleDefinition",
 );

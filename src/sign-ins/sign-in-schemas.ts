@@ -5,6 +5,7 @@ import {
   graphEntitySchema,
   nullable,
   openObject,
+  responseArray,
   responseObject,
   selectableSchema,
 } from '../platform/http/response-schemas.js';
@@ -34,7 +35,7 @@ export const signInSchema = responseObject(
     riskLevelAggregated: Type.String(),
     riskLevelDuringSignIn: Type.String(),
     riskState: Type.String(),
-    riskEventTypes_v2: Type.Array(Type.String()),
+    riskEventTypes_v2: responseArray(Type.String()),
     resourceDisplayName: Type.String(),
     resourceId: Type.String(),
     status: responseObject({
@@ -58,7 +59,7 @@ export const signInSchema = responseObject(
       countryOrRegion: nullable(Type.String()),
       geoCoordinates: nullable(openObject),
     }),
-    appliedConditionalAccessPolicies: Type.Array(openObject),
+    appliedConditionalAccessPolicies: responseArray(openObject),
   },
   "Graph's signIn",
 );

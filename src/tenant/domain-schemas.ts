@@ -5,6 +5,7 @@ import {
   graphEntitySchema,
   nullable,
   openObject,
+  responseArray,
   responseObject,
 } from '../platform/http/response-schemas.js';
 
@@ -27,7 +28,7 @@ export const domainSchema = responseObject(
     passwordNotificationWindowInDays: Type.Integer(),
     /** 2147483647 means the password never expires. */
     passwordValidityPeriodInDays: Type.Integer(),
-    supportedServices: Type.Array(Type.String()),
+    supportedServices: responseArray(Type.String()),
     state: nullable(openObject),
     /** Rekey's extension, on federated domains only: the external identity provider's change page. */
     passwordChangeUrl: Type.Optional(nullable(Type.String())),

@@ -6,6 +6,7 @@ import {
   graphCollectionSchema,
   graphEntitySchema,
   nullable,
+  responseArray,
   responseObject,
   selectableSchema,
 } from '../platform/http/response-schemas.js';
@@ -148,13 +149,13 @@ export function assertValidBody<T extends typeof createUserBody | typeof updateU
 }
 
 /** Graph's `assignedLicense` (Rekey assigns no licences yet: the list is always empty). */
-const assignedLicense = responseObject({ skuId: Type.String(), disabledPlans: Type.Array(Type.String()) });
+const assignedLicense = responseObject({ skuId: Type.String(), disabledPlans: responseArray(Type.String()) });
 
 /** Graph's `user`: every property Rekey supports, in output order (see toGraphUser). */
 export const userSchema = responseObject(
   {
     id: Type.String(),
-    businessPhones: Type.Array(Type.String()),
+    businessPhones: responseArray(Type.String()),
     displayName: Type.String(),
     givenName: nullable(Type.String()),
     jobTitle: nullable(Type.String()),
@@ -185,9 +186,9 @@ export const userSchema = responseObject(
     onPremisesDistinguishedName: nullable(Type.String()),
     onPremisesSamAccountName: nullable(Type.String()),
     onPremisesLastSyncDateTime: nullable(Type.String()),
-    assignedLicenses: Type.Array(assignedLicense),
+    assignedLicenses: responseArray(assignedLicense),
     /** The user's directory roles by name (Rekey's addition). */
-    directoryRoles: Type.Array(Type.String()),
+    directoryRoles: responseArray(Type.String()),
   },
   "Graph's user",
 );

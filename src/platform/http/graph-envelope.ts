@@ -20,7 +20,7 @@ export interface GraphCollection<Entity> {
   readonly '@odata.context': string;
   readonly '@odata.count'?: number;
   readonly '@odata.nextLink'?: string;
-  readonly value: Entity[];
+  readonly value: readonly Entity[];
 }
 
 /** `<publicUrl>/v1.0/$metadata#<fragment>`, Graph's `@odata.context`. */

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fastifySwagger from '@fastify/swagger';
 import { Type } from 'typebox';
 import type { RekeyApp } from './app.js';
-import { graphErrorResponses, openObject, responseObject } from './response-schemas.js';
+import { graphErrorResponses, openObject, responseArray, responseObject } from './response-schemas.js';
 
 /*
  * `GET /openapi.json`: the OpenAPI 3.1 document @fastify/swagger builds from the routes' own
@@ -49,7 +49,7 @@ export const openApiDocumentSchema = responseObject(
       version: Type.String(),
       description: Type.Optional(Type.String()),
     }),
-    servers: Type.Optional(Type.Array(responseObject({ url: Type.String() }))),
+    servers: Type.Optional(responseArray(responseObject({ url: Type.String() }))),
     paths: openObject,
     components: Type.Optional(openObject),
   },

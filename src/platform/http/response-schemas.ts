@@ -33,6 +33,14 @@ export function responseObject<Properties extends TProperties>(
   });
 }
 
+/**
+ * An array in a response. Its static type is a readonly array, so the services' readonly lists
+ * fit it as they are.
+ */
+export function responseArray<Item extends TSchema>(item: Item) {
+  return Type.Immutable(Type.Array(item));
+}
+
 /** `T` or null. */
 export function nullable<T extends TSchema>(type: T) {
   return Type.Union([type, Type.Null()]);
@@ -70,7 +78,7 @@ export const oauthErrorSchema = responseObject(
     error: Type.String(),
     /** `AADSTS<code>: <message>`, then trace ID, correlation ID and timestamp lines. */
     error_description: Type.String(),
-    error_codes: Type.Array(Type.Integer()),
+    error_codes: responseArray(Type.Integer()),
     /** `2026-01-02 03:04:05Z`. */
     timestamp: Type.String(),
     trace_id: Type.String(),
@@ -116,7 +124,7 @@ export function graphCollectionSchema<Item extends TSchema>(item: Item, descript
       '@odata.count': Type.Optional(Type.Integer()),
       /** The next page's URL, when more rows follow. */
       '@odata.nextLink': Type.Optional(Type.String()),
-      value: Type.Optional(Type.Array(item)),
+      value: Type.Optional(responseArray(item)),
     },
     description,
   );

@@ -31,6 +31,7 @@ export function tokenRoutes(deps: {
       '/:tenant/oauth2/v2.0/token',
       {
         schema: {
+          consumes: ['application/x-www-form-urlencoded'],
           params: tenantParams,
           body: tokenBody,
           response: { 200: tokenResponseSchema, ...oauthErrorResponses },

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifySwagger from '@fastify/swagger';
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import type { RekeyApp } from './app.js';
 import { graphErrorResponses, openObject, responseArray, responseObject } from './response-schemas.js';
 
@@ -40,7 +40,11 @@ function readPackageInfo(): PackageInfo {
   }
 }
 
-/** The document's outline; the paths and their schemas are passed through as they are. */
+/**
+ * The document's outline; the paths and their schemas are passed through as they are. Only
+ * `openapi` and `info` are required here: the serializer writes required properties first, and
+ * the generator writes `components` before `paths` and `servers`.
+ */
 export const openApiDocumentSchema = responseObject(
   {
     openapi: Type.String(),
@@ -49,9 +53,9 @@ export const openApiDocumentSchema = responseObject(
       version: Type.String(),
       description: Type.Optional(Type.String()),
     }),
-    servers: Type.Optional(responseArray(responseObject({ url: Type.String() }))),
-    paths: openObject,
     components: Type.Optional(openObject),
+    paths: Type.Optional(openObject),
+    servers: Type.Optional(responseArray(responseObject({ url: Type.String() }))),
   },
   'OpenAPI document of this Rekey',
 );
@@ -71,21 +75,12 @@ export async function registerOpenApiGenerator(app: RekeyApp, publicUrl: string)
   });
 }
 
-/** Adds `GET /openapi.json`; the document is built on the first request and kept. */
+/** Adds `GET /openapi.json`; the generator builds the document on the first request and keeps it. */
 export function addOpenApiRoute(app: RekeyApp): void {
   app.get(
     '/openapi.json',
     { schema: { response: { 200: openApiDocumentSchema, ...graphErrorResponses } } },
-    async () => openApiDocumentOf(app),
+    // The generator's type covers Swagger 2.0 too; configured for OpenAPI 3, it has this outline.
+    async () => app.swagger() as unknown as Static<typeof openApiDocumentSchema>,
   );
-}
-
-/** The generated document, typed as its outline. */
-function openApiDocumentOf(app: RekeyApp) {
-  const document = app.swagger() as unknown as {
-    openapi: string;
-    info: { title: string; version: string; description?: string };
-    paths: Record<string, unknown>;
-  };
-  return document;
 }

@@ -1,14 +1,16 @@
 import SQLite from 'better-sqlite3';
 import { type CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { toGraphDirectoryAudit } from '../../src/audit/audit-mapper.js';
 import { directoryAuditsResource } from '../../src/audit/audit-query.js';
-import { listAuditsPage, toGraphDirectoryAudit } from '../../src/audit/audit-store.js';
+import { listAuditsPage } from '../../src/audit/audit-store.js';
 import { hex4, hex8, SeededRandom } from '../../src/dev/seeded-random.js';
 import { openDatabase } from '../../src/platform/db/database.js';
 import type { Database } from '../../src/platform/db/schema.js';
 import { parseQueryOptions } from '../../src/platform/odata/index.js';
+import { toGraphSignIn } from '../../src/sign-ins/sign-in-mapper.js';
 import { signInsResource } from '../../src/sign-ins/sign-in-query.js';
-import { countSignInsByErrorCode, listSignInsPage, toGraphSignIn } from '../../src/sign-ins/sign-in-store.js';
+import { countSignInsByErrorCode, listSignInsPage } from '../../src/sign-ins/sign-in-store.js';
 import { type LatencySummary, summarize } from '../lib/stats.js';
 import type { Dataset } from './dataset.js';
 

@@ -169,7 +169,8 @@ async function measureTarget(
           serverCoreMsPerCycle,
           nonHashCoreMsPerCycle:
             serverCoreMsPerCycle !== undefined && limit
-              ? serverCoreMsPerCycle - flow.hashesPerCycle * limit.hash.coreMsPerOperation
+              ? serverCoreMsPerCycle -
+                flow.hashesPerCycle * (limit.hash.measuredCoreMsPerOperation ?? limit.hash.coreMsPerOperation)
               : undefined,
         });
       }
@@ -192,6 +193,7 @@ function limitTable(limit: LimitWorkerOutput): string {
     fixed(figures.perSecond, 1),
     fixed(figures.meanMs, 2),
     fixed(figures.coreMsPerOperation, 2),
+    fixed(figures.measuredCoreMsPerOperation, 2),
     fixed(figures.interference?.otherCores, 2),
   ];
   return formatTable(
@@ -202,6 +204,7 @@ function limitTable(limit: LimitWorkerOutput): string {
       { header: 'ops/s', align: 'right' },
       { header: 'ms/op (wall)', align: 'right' },
       { header: 'core-ms/op', align: 'right' },
+      { header: 'CPU ms/op', align: 'right' },
       { header: 'other CPU', align: 'right' },
     ],
     [row('hash', limit.hash), row('verify', limit.verify)],
@@ -403,7 +406,7 @@ async function run(context: BenchContext): Promise<void> {
       '"other CPU" = cores used on average by anything but the harness, its children and the server (from /proc/stat minus their own CPU time).',
       '"adjusted" = the ratio to its left with both sides taken per free core (cores minus other CPU and hypervisor steal).',
       'Rekey/peer = changes/s of each Rekey cycle over those of the peer sign-in + change cycle at the same users.',
-      "server core-ms/cycle = CPU time of all the server's threads during the window over the cycles completed in it; non-hash = that minus hashes/cycle x the limit's core-ms per hash.",
+      "server core-ms/cycle = CPU time of all the server's threads during the window over the cycles completed in it; non-hash = that minus hashes/cycle x one hash's CPU time as the limit worker measured it (its own threads' schedstat).",
     ],
   };
   let failure: unknown;

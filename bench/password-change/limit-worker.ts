@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
 import { assertOwaspPhc, owaspArgon2id } from '../lib/argon2-options.js';
-import { type CpuSnapshot, cpuSnapshot, interference } from '../lib/cpu-accounting.js';
+import { type CpuSnapshot, cpuSnapshot, interference, processCpuMs } from '../lib/cpu-accounting.js';
 import type { LimitFigures, LimitWorkerOutput } from './limit.js';
 
 const warmupMs = Number(process.argv[2]);
@@ -27,11 +27,17 @@ async function measure(operation: () => Promise<unknown>): Promise<LimitFigures>
   // Snapshots exactly at the window's edges; this worker has no children, so "own" is just itself.
   let atStart: CpuSnapshot | undefined;
   let atEnd: CpuSnapshot | undefined;
+  // This process's own CPU time (every thread) at the edges: what one operation really costs,
+  // whatever else the machine was doing meanwhile.
+  let cpuMsAtStart: number | undefined;
+  let cpuMsAtEnd: number | undefined;
   setTimeout(() => {
     atStart = cpuSnapshot();
+    cpuMsAtStart = processCpuMs(process.pid);
   }, warmupMs);
   setTimeout(() => {
     atEnd = cpuSnapshot();
+    cpuMsAtEnd = processCpuMs(process.pid);
   }, warmupMs + durationMs);
   const loop = async (): Promise<void> => {
     while (performance.now() < windowEnd) {
@@ -52,6 +58,9 @@ async function measure(operation: () => Promise<unknown>): Promise<LimitFigures>
     perSecond,
     meanMs: latencies.reduce((sum, value) => sum + value, 0) / latencies.length,
     coreMsPerOperation: (concurrency * 1000) / perSecond,
+    ...(cpuMsAtStart !== undefined && cpuMsAtEnd !== undefined && latencies.length > 0
+      ? { measuredCoreMsPerOperation: (cpuMsAtEnd - cpuMsAtStart) / latencies.length }
+      : {}),
     interference: atStart && atEnd ? interference(atStart, atEnd) : undefined,
   };
 }

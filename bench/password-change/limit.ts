@@ -10,6 +10,11 @@ export interface LimitFigures {
   readonly meanMs: number;
   /** Core time one operation costs: cores / (operations per second). */
   readonly coreMsPerOperation: number;
+  /**
+   * Core time one operation cost by the worker's own CPU clock (every thread, /proc schedstat):
+   * unlike coreMsPerOperation, not inflated when something else shares the cores. Absent without /proc.
+   */
+  readonly measuredCoreMsPerOperation?: number;
   /** CPU others used during the window (undefined without /proc); see cpu-accounting.ts. */
   readonly interference: CpuInterference | undefined;
 }

@@ -3,8 +3,10 @@ import type { AuthGuard } from '../auth/guard.js';
 import type { Db } from '../platform/db/database.js';
 import { readOnlyCollectionRoutes } from '../platform/http/read-only-collection.js';
 import { logReaderRoles } from '../users/authorization.js';
+import { toGraphDirectoryAudit } from './audit-mapper.js';
 import { directoryAuditsResource } from './audit-query.js';
-import { findAuditById, listAuditsPage, toGraphDirectoryAudit } from './audit-store.js';
+import { directoryAuditCollectionSchema, directoryAuditEntitySchema } from './audit-schemas.js';
+import { findAuditById, listAuditsPage } from './audit-store.js';
 
 /*
  * Graph's audit log: one row per administrative or password action, newest first, readable by
@@ -28,6 +30,7 @@ export function directoryAuditRoutes(deps: DirectoryAuditRoutesDeps): FastifyPlu
       contextPath: 'auditLogs/directoryAudits',
       resource: directoryAuditsResource,
       preHandler: deps.guard.requireRole(logReaderRoles),
+      schemas: { entity: directoryAuditEntitySchema, collection: directoryAuditCollectionSchema },
       list: (options, count) =>
         listAuditsPage(db.kysely, tenantId, { filter: options.filter, page: options, count }),
       find: (id) => findAuditById(db.kysely, tenantId, id),

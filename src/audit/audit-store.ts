@@ -9,6 +9,9 @@ import {
 } from '../platform/odata/index.js';
 import { directoryAuditFields } from './audit-query.js';
 
+// The Graph shape of a row lives in audit-mapper.ts; re-exported for the tests that import it from here.
+export { toGraphDirectoryAudit } from './audit-mapper.js';
+
 export const auditColumns = [
   'id',
   'tenant_id',
@@ -169,22 +172,4 @@ export async function listAuditsByCorrelation(
     .orderBy('activity_at')
     .orderBy('id')
     .execute();
-}
-
-/** Graph's `directoryAudit` shape of a stored row. */
-export function toGraphDirectoryAudit(row: DirectoryAuditRow): Record<string, unknown> {
-  return {
-    id: row.id,
-    category: row.category,
-    correlationId: row.correlation_id,
-    result: row.result,
-    resultReason: row.result_reason,
-    activityDisplayName: row.activity_display_name,
-    activityDateTime: row.activity_at,
-    loggedByService: row.logged_by_service,
-    operationType: row.operation_type,
-    initiatedBy: JSON.parse(row.initiated_by),
-    targetResources: JSON.parse(row.target_resources),
-    additionalDetails: JSON.parse(row.additional_details),
-  };
 }

@@ -3,6 +3,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
+import { graphErrorResponses, oauthErrorResponses } from '../platform/http/response-schemas.js';
+import { toOpenIdConfiguration } from './auth-mapper.js';
+import { jwksSchema, openIdConfigurationSchema, tokenResponseSchema } from './auth-schemas.js';
 import { contextOf } from './guard.js';
 import type { SignInService } from './sign-in-service.js';
 import type { KeyRing } from './signing-keys.js';
@@ -26,7 +29,15 @@ export function tokenRoutes(deps: {
 
     app.post(
       '/:tenant/oauth2/v2.0/token',
-      { schema: { params: tenantParams, body: tokenBody }, config: { errorFormat: 'oauth' } },
+      {
+        schema: {
+          consumes: ['application/x-www-form-urlencoded'],
+          params: tenantParams,
+          body: tokenBody,
+          response: { 200: tokenResponseSchema, ...oauthErrorResponses },
+        },
+        config: { errorFormat: 'oauth' },
+      },
       async (request, reply) => {
         const body = request.body;
         const context = contextOf(request);
@@ -58,40 +69,26 @@ export function tokenRoutes(deps: {
       },
     );
 
-    app.get('/:tenant/discovery/v2.0/keys', { schema: { params: tenantParams } }, async () =>
-      deps.keyRing.publicJwks(),
+    app.get(
+      '/:tenant/discovery/v2.0/keys',
+      { schema: { params: tenantParams, response: { 200: jwksSchema, ...graphErrorResponses } } },
+      async () => deps.keyRing.publicJwks(),
     );
 
     app.get(
       '/:tenant/v2.0/.well-known/openid-configuration',
-      { schema: { params: tenantParams } },
-      async (request) => {
-        const base = `${deps.publicUrl}/${request.params.tenant}`;
-        return {
-          issuer: deps.issuerFor(request.params.tenant),
-          token_endpoint: `${base}/oauth2/v2.0/token`,
-          jwks_uri: `${base}/discovery/v2.0/keys`,
-          grant_types_supported: ['password', 'refresh_token'],
-          response_types_supported: ['token', 'id_token'],
-          subject_types_supported: ['pairwise'],
-          id_token_signing_alg_values_supported: ['RS256'],
-          token_endpoint_auth_methods_supported: ['none'],
-          scopes_supported: ['openid', 'profile', 'offline_access', 'https://graph.microsoft.com/.default'],
-          claims_supported: [
-            'sub',
-            'oid',
-            'tid',
-            'iss',
-            'aud',
-            'iat',
-            'nbf',
-            'exp',
-            'name',
-            'preferred_username',
-            'upn',
-          ],
-        };
+      {
+        schema: {
+          params: tenantParams,
+          response: { 200: openIdConfigurationSchema, ...graphErrorResponses },
+        },
       },
+      async (request) =>
+        toOpenIdConfiguration({
+          publicUrl: deps.publicUrl,
+          tenant: request.params.tenant,
+          issuer: deps.issuerFor(request.params.tenant),
+        }),
     );
   };
 }

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import { describeCode } from '../error-page/error-page-mapper.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
-import { describeCode } from '../platform/errors/describe-code.js';
 import { registerBreachedCommand } from './breached-command.js';
 import { type CliIo, configOrExit, processIo, reportFailure } from './context.js';
 import { registerDevCommand } from './dev-command.js';

@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf } from '../auth/guard.js';
 import type { RekeyApp } from '../platform/http/app.js';
+import { graphErrorResponses } from '../platform/http/response-schemas.js';
 import { directoryReaderRoles, passwordResetRoles } from '../users/authorization.js';
+import { lockoutViewSchema } from './lockout-schemas.js';
 import type { LockoutService } from './lockout-service.js';
 
 /*
@@ -28,7 +30,10 @@ export function lockoutRoutes(deps: {
 
     app.get(
       '/rekey/v1/users/:id/lockout',
-      { preHandler: guard.requireRole(directoryReaderRoles), schema: { params } },
+      {
+        preHandler: guard.requireRole(directoryReaderRoles),
+        schema: { params, response: { 200: lockoutViewSchema, ...graphErrorResponses } },
+      },
       async (request) => lockout.getLockout(request.params.id),
     );
 
@@ -37,7 +42,7 @@ export function lockoutRoutes(deps: {
       {
         // No body is needed; one sent anyway (`{}`) is accepted and ignored.
         preHandler: guard.requireRole(passwordResetRoles),
-        schema: { params },
+        schema: { params, response: { 200: lockoutViewSchema, ...graphErrorResponses } },
       },
       async (request) => lockout.unlock(contextOf(request), request.params.id),
     );

@@ -1,8 +1,9 @@
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import type { Kysely } from 'kysely';
+import { toGraphDirectoryAudit } from '../audit/audit-mapper.js';
 import { directoryAuditsResource } from '../audit/audit-query.js';
-import { listAuditsPage, toGraphDirectoryAudit } from '../audit/audit-store.js';
+import { listAuditsPage } from '../audit/audit-store.js';
 import type { Database, DirectoryAuditRow, SignInRow } from '../platform/db/schema.js';
 import {
   type CheckedField,
@@ -13,8 +14,9 @@ import {
   parseQueryOptions,
   type ResourceDescription,
 } from '../platform/odata/index.js';
+import { toGraphSignIn } from '../sign-ins/sign-in-mapper.js';
 import { signInsResource } from '../sign-ins/sign-in-query.js';
-import { listSignInsPage, toGraphSignIn } from '../sign-ins/sign-in-store.js';
+import { listSignInsPage } from '../sign-ins/sign-in-store.js';
 import type { LogTimeRange } from './time-range.js';
 
 /*

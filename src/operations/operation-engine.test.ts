@@ -309,6 +309,26 @@ describe.each(dialects)('the operation engine on %s', (dialect) => {
     expect(l.calls).toEqual(['reserve', 'callOut', 'record', 'succeeded']);
   });
 
+  it('runs an operation with an external step for a waiting caller, and ends it if it would have to wait for a retry', async () => {
+    const l = ledger();
+    const engine = engineFor(l);
+    const origin = { ipAddress: '127.0.0.1', userAgent: undefined };
+    const done = await engine.runNow(newOperation(), 'Inline-Secret-1!', origin);
+    expect(done).toMatchObject({ state: 'succeeded', secret_ciphertext: null });
+    expect(l.calls).toEqual(['reserve', 'callOut', 'record', 'succeeded']);
+
+    l.calls.length = 0;
+    l.failOnce.set('callOut', 120020);
+    const failed = await engine.runNow(newOperation(), 'Inline-Secret-2!', origin);
+    // The caller is answered now, so the retry the failure asked for never comes: the
+    // operation ends, with the failure that stopped it, and the job records the end once.
+    expect(failed).toMatchObject({ state: 'terminated', error_code: 120020, secret_ciphertext: null });
+    expect(l.calls).toEqual(['reserve', 'callOut', 'terminated 120020']);
+    clock.advance(settings.backoffMaxSeconds + 1);
+    expect(await engine.runOperation(failed.id)).toMatchObject({ state: 'terminated', attempts: 1 });
+    expect(l.calls).toEqual(['reserve', 'callOut', 'terminated 120020']);
+  });
+
   it('runs a database-only operation for a waiting caller in one transaction, never storing its secret', async () => {
     const l = ledger();
     const databaseOnly = defineJob<undefined>({

@@ -2,34 +2,26 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf, principalOf } from '../auth/guard.js';
 import type { Db } from '../platform/db/database.js';
-import type { PasswordOperationRow } from '../platform/db/schema.js';
 import type { RekeyApp } from '../platform/http/app.js';
+import { graphErrorResponses, noContent } from '../platform/http/response-schemas.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import type { TenantRecord } from '../tenant/tenant-service.js';
 import { assertMayReadPasswordOperation, isSelf, passwordResetRoles } from '../users/authorization.js';
-import { describeOperationStatus, graphOperationStatus } from './operation-mapper.js';
+import { toLongRunningOperation, toPasswordResetResponse } from './password-mapper.js';
+import {
+  changePasswordBody,
+  expiredPasswordChangeBody,
+  longRunningOperationSchema,
+  passwordResetResponseSchema,
+  resetPasswordBody,
+} from './password-schemas.js';
 import type { PasswordService } from './password-service.js';
 
 /** Graph's fixed id of the password authentication method. */
 export const passwordMethodId = '28c10230-6103-485e-b985-444c60001490';
 
-const password = Type.String({ minLength: 1, maxLength: 1024 });
-
 function operationLocation(userId: string, operationId: string): string {
   return `/v1.0/users/${userId}/authentication/operations/${operationId}`;
-}
-
-/** Graph's `longRunningOperation` resource of an operation. */
-export function toLongRunningOperation(row: PasswordOperationRow, baseUrl: string): Record<string, unknown> {
-  return {
-    '@odata.context': `${baseUrl}/v1.0/$metadata#microsoft.graph.longRunningOperation`,
-    id: row.id,
-    createdDateTime: row.created_at,
-    lastActionDateTime: row.updated_at,
-    resourceLocation: `${baseUrl}/v1.0/users/${row.user_id}`,
-    status: graphOperationStatus(row),
-    statusDetail: describeOperationStatus(row),
-  };
 }
 
 /** Self-service change, the expired-password change, admin reset and operation status. */
@@ -48,12 +40,7 @@ export function passwordRoutes(deps: {
       '/v1.0/me/changePassword',
       {
         preHandler: guard.authenticate,
-        schema: {
-          body: Type.Object(
-            { currentPassword: password, newPassword: password },
-            { additionalProperties: false },
-          ),
-        },
+        schema: { body: changePasswordBody, response: { 204: noContent, ...graphErrorResponses } },
       },
       async (request, reply) => {
         await passwords.changeOwnPassword(contextOf(request), principalOf(request).user.id, {
@@ -69,14 +56,8 @@ export function passwordRoutes(deps: {
       {
         schema: {
           params: Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 256 }) }),
-          body: Type.Object(
-            {
-              userPrincipalName: Type.String({ minLength: 3, maxLength: 113 }),
-              currentPassword: password,
-              newPassword: password,
-            },
-            { additionalProperties: false },
-          ),
+          body: expiredPasswordChangeBody,
+          response: { 204: noContent, ...graphErrorResponses },
         },
       },
       async (request, reply) => {
@@ -97,10 +78,11 @@ export function passwordRoutes(deps: {
         preHandler: guard.requireRole(passwordResetRoles),
         schema: {
           params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 113 }) }),
-          body: Type.Object({ newPassword: Type.Optional(password) }, { additionalProperties: false }),
+          body: resetPasswordBody,
           headers: Type.Object({
             'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
           }),
+          response: { 202: passwordResetResponseSchema, ...graphErrorResponses },
         },
       },
       async (request, reply) => {
@@ -116,12 +98,7 @@ export function passwordRoutes(deps: {
           .status(202)
           .header('location', `${deps.publicUrl}${operationLocation(operation.user_id, operation.id)}`)
           .header('retry-after', '1');
-        return generatedPassword === undefined
-          ? {}
-          : {
-              '@odata.context': `${deps.publicUrl}/v1.0/$metadata#microsoft.graph.passwordResetResponse`,
-              newPassword: generatedPassword,
-            };
+        return toPasswordResetResponse(generatedPassword, deps.publicUrl);
       },
     );
 
@@ -134,6 +111,7 @@ export function passwordRoutes(deps: {
             id: Type.String({ minLength: 1, maxLength: 113 }),
             operationId: Type.String({ format: 'uuid' }),
           }),
+          response: { 200: longRunningOperationSchema, ...graphErrorResponses },
         },
       },
       async (request) => {

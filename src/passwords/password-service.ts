@@ -12,7 +12,7 @@ import type { Actor, RequestContext } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
 import { assertMayChangePassword, findUserToActOn } from '../users/authorization.js';
 import { findUserForPasswordCheck } from '../users/user-service.js';
-import { describeOperationStatus } from './operation-mapper.js';
+import { describeOperationStatus } from './password-mapper.js';
 import { auditActivityOf } from './password-operation.js';
 import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
 import type { PolicyEvaluation } from './policy/index.js';

@@ -136,6 +136,27 @@ describe('loadConfig', () => {
     expect(problems[0]).toMatch(message);
   });
 
+  it('reads the operation engine timings, with defaults, and refuses ones out of range', () => {
+    expect(loadConfig({}).operations).toEqual({
+      leaseSeconds: 30,
+      deadlineSeconds: 900,
+      backoffBaseSeconds: 1,
+      backoffMaxSeconds: 300,
+    });
+    expect(
+      loadConfig({
+        REKEY_OPERATION_LEASE: '60',
+        REKEY_OPERATION_DEADLINE: '300',
+        REKEY_OPERATION_BACKOFF_BASE: '2',
+        REKEY_OPERATION_BACKOFF_MAX: '120',
+      }).operations,
+    ).toEqual({ leaseSeconds: 60, deadlineSeconds: 300, backoffBaseSeconds: 2, backoffMaxSeconds: 120 });
+    expect(problemsOf({ REKEY_OPERATION_LEASE: '1', REKEY_OPERATION_DEADLINE: 'soon' })).toEqual([
+      'REKEY_OPERATION_LEASE=1 must be a whole number from 5 to 3600',
+      'REKEY_OPERATION_DEADLINE=soon must be a whole number from 10 to 604800',
+    ]);
+  });
+
   it('refuses TLS files that do not exist', () => {
     const problems = problemsOf({
       REKEY_TLS_CERT: path.join(dir, 'nope.pem'),

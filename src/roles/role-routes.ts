@@ -1,23 +1,24 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf } from '../auth/guard.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { odataQueryOf, readOnlyCollectionRoutes } from '../platform/http/read-only-collection.js';
-import {
-  applySelect,
-  buildNextLink,
-  parseQueryOptions,
-  type QueryOptions,
-  selectContextSuffix,
-} from '../platform/odata/index.js';
+import { graphErrorResponses, noContent } from '../platform/http/response-schemas.js';
+import { parseQueryOptions } from '../platform/odata/index.js';
 import { directoryReaderRoles } from '../users/authorization.js';
 import {
-  type InMemoryPage,
-  queryInMemory,
-  roleAssignmentsResource,
-  roleDefinitionsResource,
-} from './role-query.js';
-import type { RoleAssignment, RoleService } from './role-service.js';
+  toCreatedRoleAssignmentEntity,
+  toRoleAssignmentCollection,
+  toRoleAssignmentEntity,
+} from './role-mapper.js';
+import { queryInMemory, roleAssignmentsResource, roleDefinitionsResource } from './role-query.js';
+import {
+  roleAssignmentCollectionSchema,
+  roleAssignmentEntitySchema,
+  roleDefinitionCollectionSchema,
+  roleDefinitionEntitySchema,
+} from './role-schemas.js';
+import type { RoleService } from './role-service.js';
 
 /*
  * Graph's `/v1.0/roleManagement/directory`: role definitions (readable by every signed-in user,
@@ -51,24 +52,6 @@ export interface RoleManagementRoutesDeps {
 export function roleManagementRoutes(deps: RoleManagementRoutesDeps): FastifyPluginAsync {
   const { guard, roles, publicUrl } = deps;
   const base = '/v1.0/roleManagement/directory';
-  const metadata = (fragment: string) => `${publicUrl}/v1.0/$metadata#roleManagement/directory/${fragment}`;
-
-  function listBody(
-    request: FastifyRequest,
-    options: QueryOptions,
-    page: InMemoryPage<RoleAssignment>,
-  ): Record<string, unknown> {
-    // `@odata.count` belongs to the first page only, as in Graph.
-    const counted = options.count && options.cursor === undefined;
-    return {
-      '@odata.context': metadata(`roleAssignments${selectContextSuffix(options.select)}`),
-      ...(counted ? { '@odata.count': page.count } : {}),
-      ...(page.nextSkipToken === undefined
-        ? {}
-        : { '@odata.nextLink': buildNextLink(`${publicUrl}${request.url}`, page.nextSkipToken) }),
-      value: page.rows.map((row) => applySelect(row, options.select.properties)),
-    };
-  }
 
   return async (plugin) => {
     const app = plugin as unknown as RekeyApp;
@@ -80,6 +63,7 @@ export function roleManagementRoutes(deps: RoleManagementRoutesDeps): FastifyPlu
           contextPath: 'roleManagement/directory/roleDefinitions',
           resource: roleDefinitionsResource,
           preHandler: guard.authenticate,
+          schemas: { entity: roleDefinitionEntitySchema, collection: roleDefinitionCollectionSchema },
           list: async (options, count) => {
             const page = queryInMemory(roles.listDefinitions(), options);
             return { ...page, count: count ? page.count : undefined };
@@ -93,41 +77,60 @@ export function roleManagementRoutes(deps: RoleManagementRoutesDeps): FastifyPlu
 
     app.get(
       `${base}/roleAssignments`,
-      { preHandler: guard.requireRole(directoryReaderRoles) },
+      {
+        preHandler: guard.requireRole(directoryReaderRoles),
+        schema: { response: { 200: roleAssignmentCollectionSchema, ...graphErrorResponses } },
+      },
       async (request) => {
         const options = parseQueryOptions(odataQueryOf(request), roleAssignmentsResource);
         // Assignment ids are base64url: `id eq` compares them exactly, as GET by id does.
         const page = queryInMemory(await roles.listAssignments(), options, new Set(['id']));
-        return listBody(request, options, page);
+        // `@odata.count` belongs to the first page only, as in Graph.
+        const counted = options.count && options.cursor === undefined;
+        return toRoleAssignmentCollection(page, {
+          selection: options.select,
+          counted,
+          publicUrl,
+          requestUrl: request.url,
+        });
       },
     );
 
     app.get(
       `${base}/roleAssignments/:id`,
-      { preHandler: guard.requireRole(directoryReaderRoles), schema: { params: idParams } },
+      {
+        preHandler: guard.requireRole(directoryReaderRoles),
+        schema: { params: idParams, response: { 200: roleAssignmentEntitySchema, ...graphErrorResponses } },
+      },
       async (request) => {
         const options = parseQueryOptions(odataQueryOf(request), roleAssignmentsResource);
         const assignment = await roles.getAssignment(request.params.id);
-        return {
-          '@odata.context': metadata(`roleAssignments${selectContextSuffix(options.select)}/$entity`),
-          ...applySelect(assignment, options.select.properties),
-        };
+        return toRoleAssignmentEntity(assignment, options.select, publicUrl);
       },
     );
 
     app.post(
       `${base}/roleAssignments`,
-      { preHandler: guard.authenticate, schema: { body: newAssignmentBody } },
+      {
+        preHandler: guard.authenticate,
+        schema: {
+          body: newAssignmentBody,
+          response: { 201: roleAssignmentEntitySchema, ...graphErrorResponses },
+        },
+      },
       async (request, reply) => {
         const assignment = await roles.assign(contextOf(request), request.body);
         reply.status(201).header('location', `${publicUrl}${base}/roleAssignments/${assignment.id}`);
-        return { '@odata.context': metadata('roleAssignments/$entity'), ...assignment };
+        return toCreatedRoleAssignmentEntity(assignment, publicUrl);
       },
     );
 
     app.delete(
       `${base}/roleAssignments/:id`,
-      { preHandler: guard.authenticate, schema: { params: idParams } },
+      {
+        preHandler: guard.authenticate,
+        schema: { params: idParams, response: { 204: noContent, ...graphErrorResponses } },
+      },
       async (request, reply) => {
         await roles.remove(contextOf(request), request.params.id);
         return reply.status(204).send();

@@ -2,7 +2,16 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf } from '../auth/guard.js';
 import type { RekeyApp } from '../platform/http/app.js';
+import { graphErrorResponses } from '../platform/http/response-schemas.js';
 import { passwordPolicyAdministrationRoles, passwordPolicyReaderRoles } from '../users/authorization.js';
+import {
+  passwordPolicyPatchResponse,
+  passwordPolicySettingsResponse,
+  passwordProtectionPatchResponse,
+  passwordProtectionSettingsResponse,
+  smartLockoutPatchResponse,
+  smartLockoutSettingsResponse,
+} from './settings-schemas.js';
 import type { SettingsService } from './settings-service.js';
 
 /*
@@ -28,7 +37,10 @@ export function settingsRoutes(deps: {
 
     app.get(
       '/rekey/v1/settings/passwordPolicy',
-      { preHandler: guard.requireRole(passwordPolicyReaderRoles) },
+      {
+        preHandler: guard.requireRole(passwordPolicyReaderRoles),
+        schema: { response: { 200: passwordPolicySettingsResponse, ...graphErrorResponses } },
+      },
       async () => settings.getPasswordPolicy(),
     );
 
@@ -36,7 +48,10 @@ export function settingsRoutes(deps: {
       '/rekey/v1/settings/passwordPolicy',
       {
         preHandler: guard.requireRole(passwordPolicyAdministrationRoles),
-        schema: { querystring: patchQuery },
+        schema: {
+          querystring: patchQuery,
+          response: { 200: passwordPolicyPatchResponse, ...graphErrorResponses },
+        },
       },
       async (request) => {
         if (request.query.preview === true) return settings.previewPasswordPolicy(request.body);
@@ -46,7 +61,10 @@ export function settingsRoutes(deps: {
 
     app.get(
       '/rekey/v1/settings/smartLockout',
-      { preHandler: guard.requireRole(passwordPolicyReaderRoles) },
+      {
+        preHandler: guard.requireRole(passwordPolicyReaderRoles),
+        schema: { response: { 200: smartLockoutSettingsResponse, ...graphErrorResponses } },
+      },
       async () => settings.getSmartLockout(),
     );
 
@@ -54,7 +72,10 @@ export function settingsRoutes(deps: {
       '/rekey/v1/settings/smartLockout',
       {
         preHandler: guard.requireRole(passwordPolicyAdministrationRoles),
-        schema: { querystring: patchQuery },
+        schema: {
+          querystring: patchQuery,
+          response: { 200: smartLockoutPatchResponse, ...graphErrorResponses },
+        },
       },
       async (request) => {
         if (request.query.preview === true) return settings.previewSmartLockout(request.body);
@@ -64,7 +85,10 @@ export function settingsRoutes(deps: {
 
     app.get(
       '/rekey/v1/settings/passwordProtection',
-      { preHandler: guard.requireRole(passwordPolicyReaderRoles) },
+      {
+        preHandler: guard.requireRole(passwordPolicyReaderRoles),
+        schema: { response: { 200: passwordProtectionSettingsResponse, ...graphErrorResponses } },
+      },
       async () => settings.getPasswordProtection(),
     );
 
@@ -72,7 +96,10 @@ export function settingsRoutes(deps: {
       '/rekey/v1/settings/passwordProtection',
       {
         preHandler: guard.requireRole(passwordPolicyAdministrationRoles),
-        schema: { querystring: patchQuery },
+        schema: {
+          querystring: patchQuery,
+          response: { 200: passwordProtectionPatchResponse, ...graphErrorResponses },
+        },
       },
       async (request) => {
         if (request.query.preview === true) return settings.previewPasswordProtection(request.body);

@@ -3,8 +3,10 @@ import type { AuthGuard } from '../auth/guard.js';
 import type { Db } from '../platform/db/database.js';
 import { readOnlyCollectionRoutes } from '../platform/http/read-only-collection.js';
 import { logReaderRoles } from '../users/authorization.js';
+import { toGraphSignIn } from './sign-in-mapper.js';
 import { signInsResource } from './sign-in-query.js';
-import { findSignInById, listSignInsPage, toGraphSignIn } from './sign-in-store.js';
+import { signInCollectionSchema, signInEntitySchema } from './sign-in-schemas.js';
+import { findSignInById, listSignInsPage } from './sign-in-store.js';
 
 /*
  * Graph's sign-in log: every token-endpoint attempt, newest first. Reading it needs one of the
@@ -31,6 +33,7 @@ export function signInLogRoutes(deps: SignInLogRoutesDeps): FastifyPluginAsync {
       contextPath: 'auditLogs/signIns',
       resource: signInsResource,
       preHandler: deps.guard.requireRole(logReaderRoles),
+      schemas: { entity: signInEntitySchema, collection: signInCollectionSchema },
       list: (options, count) =>
         listSignInsPage(db.kysely, tenantId, { filter: options.filter, page: options, count }),
       find: (id) => findSignInById(db.kysely, tenantId, id),

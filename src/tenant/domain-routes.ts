@@ -2,9 +2,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf } from '../auth/guard.js';
 import type { RekeyApp } from '../platform/http/app.js';
+import { graphErrorResponses } from '../platform/http/response-schemas.js';
 import { domainAdministrationRoles } from '../users/authorization.js';
+import { toDomainCollection, toDomainEntity } from './domain-mapper.js';
+import { domainCollectionSchema, domainEntitySchema } from './domain-schemas.js';
 import type { DomainService } from './domain-service.js';
-import { toGraphDomain } from './domain-service.js';
 
 const nameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253 }) });
 
@@ -27,34 +29,43 @@ export function domainRoutes(deps: {
   readonly publicUrl: string;
 }): FastifyPluginAsync {
   const { guard, domains, publicUrl } = deps;
-  const metadata = (fragment: string) => `${publicUrl}/v1.0/$metadata#${fragment}`;
 
   return async (plugin) => {
     const app = plugin as unknown as RekeyApp;
 
-    app.get('/v1.0/domains', { preHandler: guard.authenticate }, async () => {
-      const rows = await domains.listTenantDomains();
-      return { '@odata.context': metadata('domains'), value: rows.map((row) => toGraphDomain(row, rows)) };
-    });
+    app.get(
+      '/v1.0/domains',
+      {
+        preHandler: guard.authenticate,
+        schema: { response: { 200: domainCollectionSchema, ...graphErrorResponses } },
+      },
+      async () => toDomainCollection(await domains.listTenantDomains(), publicUrl),
+    );
 
     app.get(
       '/v1.0/domains/:name',
-      { preHandler: guard.authenticate, schema: { params: nameParams } },
+      {
+        preHandler: guard.authenticate,
+        schema: { params: nameParams, response: { 200: domainEntitySchema, ...graphErrorResponses } },
+      },
       async (request) => {
         const row = await domains.getDomain(request.params.name);
         const all = await domains.listTenantDomains();
-        return { '@odata.context': metadata('domains/$entity'), ...toGraphDomain(row, all) };
+        return toDomainEntity(row, all, publicUrl);
       },
     );
 
     app.post(
       '/v1.0/domains',
-      { preHandler: guard.requireRole(domainAdministrationRoles), schema: { body: addDomainBody } },
+      {
+        preHandler: guard.requireRole(domainAdministrationRoles),
+        schema: { body: addDomainBody, response: { 201: domainEntitySchema, ...graphErrorResponses } },
+      },
       async (request, reply) => {
         const row = await domains.addDomain(contextOf(request), request.body);
         const all = await domains.listTenantDomains();
         reply.status(201).header('location', `${publicUrl}/v1.0/domains/${row.name}`);
-        return { '@odata.context': metadata('domains/$entity'), ...toGraphDomain(row, all) };
+        return toDomainEntity(row, all, publicUrl);
       },
     );
   };

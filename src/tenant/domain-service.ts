@@ -14,45 +14,12 @@ import { domainNameTaken, findDomain, insertDomain, listDomains } from './tenant
  * than hidden behind a verification call that would check nothing.
  */
 
-/** Graph's "never expires" value of passwordValidityPeriodInDays (Int32.MaxValue). */
-export const passwordNeverExpires = 2_147_483_647;
-/** Graph's default passwordNotificationWindowInDays. */
-export const defaultPasswordNotificationWindowInDays = 14;
-
 const dnsName = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 export interface AddDomainInput {
   readonly id: string;
   readonly authenticationType?: 'Managed' | 'Federated';
   readonly passwordChangeUrl?: string | null;
-}
-
-/**
- * Graph's `domain` resource of a stored row. `isRoot` needs the tenant's other domains: a
- * verified domain is a root unless another verified domain of the tenant is its parent.
- * `passwordChangeUrl` is Rekey's extension, present on federated domains only.
- */
-export function toGraphDomain(row: DomainRow, tenantDomains: readonly DomainRow[]): Record<string, unknown> {
-  const isVerified = row.is_verified === 1;
-  const hasVerifiedParent = tenantDomains.some(
-    (other) => other.is_verified === 1 && other.name !== row.name && row.name.endsWith(`.${other.name}`),
-  );
-  return {
-    id: row.name,
-    authenticationType: row.authentication_type,
-    availabilityStatus: null,
-    isAdminManaged: true,
-    isDefault: row.is_default === 1,
-    isInitial: row.is_initial === 1,
-    isRoot: isVerified && !hasVerifiedParent,
-    isVerified,
-    // Rekey's password policy sets no expiry yet, so every domain reports Graph's "never".
-    passwordNotificationWindowInDays: defaultPasswordNotificationWindowInDays,
-    passwordValidityPeriodInDays: passwordNeverExpires,
-    supportedServices: [],
-    state: null,
-    ...(row.authentication_type === 'Federated' ? { passwordChangeUrl: row.password_change_url } : {}),
-  };
 }
 
 function checkPasswordChangeUrl(value: string): string {

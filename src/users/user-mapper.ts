@@ -1,5 +1,20 @@
 import type { UserRow } from '../platform/db/schema.js';
+import {
+  type GraphPage,
+  metadataUrl,
+  selectedContext,
+  selectProperties,
+  toGraphCollection,
+} from '../platform/http/graph-envelope.js';
+import type { Selection } from '../platform/odata/index.js';
 import { parseRoles } from '../roles/directory-roles.js';
+import type {
+  DeletedUserEntity,
+  GraphUser,
+  SelectedUser,
+  UserCollection,
+  UserEntity,
+} from './user-schemas.js';
 
 /** Properties Graph returns for a user when no `$select` is given. */
 export const defaultUserProperties = [
@@ -16,11 +31,14 @@ export const defaultUserProperties = [
   'userPrincipalName',
 ] as const;
 
+/** Graph's default property set of a user. */
+export type DefaultGraphUser = Pick<GraphUser, (typeof defaultUserProperties)[number]>;
+
 /**
  * The Graph `user` resource of a stored row: every property Rekey supports. The output mapper is
  * the only way a user leaves Rekey, and it has no access to credentials.
  */
-export function toGraphUser(row: UserRow): Record<string, unknown> {
+export function toGraphUser(row: UserRow): GraphUser {
   return {
     id: row.id,
     businessPhones: [],
@@ -58,7 +76,65 @@ export function toGraphUser(row: UserRow): Record<string, unknown> {
 }
 
 /** Graph's default property set of a user. */
-export function toDefaultGraphUser(row: UserRow): Record<string, unknown> {
+export function toDefaultGraphUser(row: UserRow): DefaultGraphUser {
   const full = toGraphUser(row);
-  return Object.fromEntries(defaultUserProperties.map((p) => [p, full[p]]));
+  return Object.fromEntries(defaultUserProperties.map((p) => [p, full[p]])) as DefaultGraphUser;
+}
+
+/** The user with the selected properties only. */
+function toSelectedUser(row: UserRow, selection: Selection): SelectedUser {
+  return selectProperties(toGraphUser(row), selection);
+}
+
+/** `GET /v1.0/users/{id}` and `/v1.0/me`: one user with `$select` applied. */
+export function toUserEntity(row: UserRow, selection: Selection, publicUrl: string): UserEntity {
+  return {
+    '@odata.context': selectedContext(publicUrl, 'users', selection, '/$entity'),
+    ...toSelectedUser(row, selection),
+  };
+}
+
+/** `POST /v1.0/users`: the new user, with Graph's default properties. */
+export function toCreatedUserEntity(row: UserRow, publicUrl: string): UserEntity {
+  return { '@odata.context': metadataUrl(publicUrl, 'users/$entity'), ...toDefaultGraphUser(row) };
+}
+
+/** One page of users (`entitySet` is `users` or `directory/deletedItems/microsoft.graph.user`). */
+export function toUserCollection(
+  page: GraphPage<UserRow>,
+  options: {
+    readonly entitySet: string;
+    readonly selection: Selection;
+    readonly publicUrl: string;
+    /** The request's URL as Fastify has it (path and query), for `@odata.nextLink`. */
+    readonly requestUrl: string;
+  },
+): UserCollection {
+  return toGraphCollection(page, {
+    context: selectedContext(options.publicUrl, options.entitySet, options.selection),
+    requestUrl: `${options.publicUrl}${options.requestUrl}`,
+    toEntity: (row) => toSelectedUser(row, options.selection),
+  });
+}
+
+/** A deleted user under `directory/deletedItems`, with `$select` applied. */
+export function toDeletedUserEntity(
+  row: UserRow,
+  selection: Selection,
+  publicUrl: string,
+): DeletedUserEntity {
+  return {
+    '@odata.context': metadataUrl(publicUrl, 'directoryObjects/$entity'),
+    '@odata.type': '#microsoft.graph.user',
+    ...toSelectedUser(row, selection),
+  };
+}
+
+/** A restored user: the directory object with Graph's default properties. */
+export function toRestoredUserEntity(row: UserRow, publicUrl: string): DeletedUserEntity {
+  return {
+    '@odata.context': metadataUrl(publicUrl, 'directoryObjects/$entity'),
+    '@odata.type': '#microsoft.graph.user',
+    ...toDefaultGraphUser(row),
+  };
 }

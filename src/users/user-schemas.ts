@@ -1,12 +1,22 @@
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
 import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { GraphCollection } from '../platform/http/graph-envelope.js';
+import {
+  graphCollectionSchema,
+  graphEntitySchema,
+  nullable,
+  responseArray,
+  responseObject,
+  selectableSchema,
+} from '../platform/http/response-schemas.js';
 import type { CreateUserInput, UserChanges } from './user-service.js';
 
 /*
- * The request bodies of the user API in Graph's shapes. The HTTP routes validate with them at the
+ * The user API in Graph's shapes. The request bodies: the HTTP routes validate with them at the
  * edge; the CLI builds the same bodies from its flags and validates them here, so both accept
- * exactly the same values.
+ * exactly the same values. The responses: Graph's `user` as user-mapper.ts builds it, and the
+ * entity and collection envelopes around it; their static types are for the portal.
  */
 
 const nullableText = (maxLength: number) => Type.Union([Type.String({ maxLength }), Type.Null()]);
@@ -137,3 +147,69 @@ export function assertValidBody<T extends typeof createUserBody | typeof updateU
     .map((error) => ({ field: `body${error.instancePath}`, problem: error.message }));
   if (fields.length > 0) throw new RekeyError(7700001, { details: { fields } });
 }
+
+/** Graph's `assignedLicense` (Rekey assigns no licences yet: the list is always empty). */
+const assignedLicense = responseObject({ skuId: Type.String(), disabledPlans: responseArray(Type.String()) });
+
+/** Graph's `user`: every property Rekey supports, in output order (see toGraphUser). */
+export const userSchema = responseObject(
+  {
+    id: Type.String(),
+    businessPhones: responseArray(Type.String()),
+    displayName: Type.String(),
+    givenName: nullable(Type.String()),
+    jobTitle: nullable(Type.String()),
+    mail: nullable(Type.String()),
+    mailNickname: Type.String(),
+    mobilePhone: nullable(Type.String()),
+    officeLocation: nullable(Type.String()),
+    preferredLanguage: nullable(Type.String()),
+    surname: nullable(Type.String()),
+    userPrincipalName: Type.String(),
+    accountEnabled: Type.Boolean(),
+    /** `None`, `DisablePasswordExpiration`, `DisableStrongPassword` or both, comma-separated. */
+    passwordPolicies: Type.String(),
+    passwordProfile: responseObject({
+      forceChangePasswordNextSignIn: Type.Boolean(),
+      forceChangePasswordNextSignInWithMfa: Type.Boolean(),
+      /** Never returned: always null. */
+      password: Type.Null(),
+    }),
+    lastPasswordChangeDateTime: nullable(Type.String()),
+    signInSessionsValidFromDateTime: Type.String(),
+    createdDateTime: Type.String(),
+    deletedDateTime: nullable(Type.String()),
+    userType: Type.Union([Type.Literal('Member'), Type.Literal('Guest')]),
+    usageLocation: nullable(Type.String()),
+    onPremisesSyncEnabled: nullable(Type.Boolean()),
+    onPremisesImmutableId: nullable(Type.String()),
+    onPremisesDistinguishedName: nullable(Type.String()),
+    onPremisesSamAccountName: nullable(Type.String()),
+    onPremisesLastSyncDateTime: nullable(Type.String()),
+    assignedLicenses: responseArray(assignedLicense),
+    /** The user's directory roles by name (Rekey's addition). */
+    directoryRoles: responseArray(Type.String()),
+  },
+  "Graph's user",
+);
+export type GraphUser = Static<typeof userSchema>;
+
+/** A user as `$select` leaves it: `id` and the chosen properties (the default set without `$select`). */
+export const selectedUserSchema = selectableSchema(userSchema, "Graph's user, with the selected properties");
+export type SelectedUser = Static<typeof selectedUserSchema>;
+
+/** One user, read or created: `@odata.context`, then the user. */
+export const userEntitySchema = graphEntitySchema(selectedUserSchema);
+export type UserEntity = Static<typeof userEntitySchema>;
+
+/** One deleted user under `directory/deletedItems`: the entity with its `@odata.type`. */
+export const deletedUserEntitySchema = responseObject({
+  '@odata.context': Type.String(),
+  '@odata.type': Type.Literal('#microsoft.graph.user'),
+  ...selectedUserSchema.properties,
+});
+export type DeletedUserEntity = Static<typeof deletedUserEntitySchema>;
+
+/** One page of users (or of deleted users). */
+export const userCollectionSchema = graphCollectionSchema(selectedUserSchema, 'A page of users');
+export type UserCollection = GraphCollection<SelectedUser>;

@@ -1,17 +1,10 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { type AuthGuard, contextOf, principalOf } from '../auth/guard.js';
 import type { PasswordService } from '../passwords/password-service.js';
-import type { UserRow } from '../platform/db/schema.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { odataQueryOf } from '../platform/http/read-only-collection.js';
-import {
-  applySelect,
-  buildNextLink,
-  parseQueryOptions,
-  type QueryOptions,
-  type ResourceDescription,
-  selectContextSuffix,
-} from '../platform/odata/index.js';
+import { graphErrorResponses, noContent } from '../platform/http/response-schemas.js';
+import { parseQueryOptions, type QueryOptions, type ResourceDescription } from '../platform/odata/index.js';
 import {
   assertMayReadUser,
   directoryReaderRoles,
@@ -19,16 +12,25 @@ import {
   userAdministrationRoles,
   userCreationRoles,
 } from './authorization.js';
-import { toDefaultGraphUser, toGraphUser } from './user-mapper.js';
+import {
+  toCreatedUserEntity,
+  toDeletedUserEntity,
+  toRestoredUserEntity,
+  toUserCollection,
+  toUserEntity,
+} from './user-mapper.js';
 import { deletedUsersResource, usersResource } from './user-query.js';
 import {
   createUserBody,
+  deletedUserEntitySchema,
   idParams,
   toCreateUserInput,
   toUserChanges,
   updateUserBody,
+  userCollectionSchema,
+  userEntitySchema,
 } from './user-schemas.js';
-import type { UserListPage, UserService } from './user-service.js';
+import type { UserService } from './user-service.js';
 
 /*
  * Graph's directory API for users: /v1.0/users, /v1.0/me and /v1.0/directory/deletedItems.
@@ -49,27 +51,6 @@ export interface UsersRoutesDeps {
 /** /v1.0/users, /v1.0/me and the users under /v1.0/directory/deletedItems. */
 export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
   const { guard, users, passwords, publicUrl } = deps;
-  const metadata = (fragment: string) => `${publicUrl}/v1.0/$metadata#${fragment}`;
-
-  function selected(row: UserRow, options: QueryOptions): Record<string, unknown> {
-    return applySelect(toGraphUser(row), options.select.properties);
-  }
-
-  function listBody(
-    request: FastifyRequest,
-    entitySet: string,
-    options: QueryOptions,
-    page: UserListPage,
-  ): Record<string, unknown> {
-    return {
-      '@odata.context': metadata(`${entitySet}${selectContextSuffix(options.select)}`),
-      ...(page.count === undefined ? {} : { '@odata.count': page.count }),
-      ...(page.nextSkipToken === undefined
-        ? {}
-        : { '@odata.nextLink': buildNextLink(`${publicUrl}${request.url}`, page.nextSkipToken) }),
-      value: page.rows.map((row) => selected(row, options)),
-    };
-  }
 
   /** Reads the OData options; `@odata.count` is only on the first page, as in Graph. */
   function listOptions(request: FastifyRequest, resource: ResourceDescription): QueryOptions {
@@ -82,31 +63,46 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
 
     app.post(
       '/v1.0/users',
-      { preHandler: guard.requireRole(userCreationRoles), schema: { body: createUserBody } },
+      {
+        preHandler: guard.requireRole(userCreationRoles),
+        schema: { body: createUserBody, response: { 201: userEntitySchema, ...graphErrorResponses } },
+      },
       async (request, reply) => {
         const row = await users.createUser(contextOf(request), toCreateUserInput(request.body));
         reply.status(201).header('location', `${publicUrl}/v1.0/users/${row.id}`);
-        return { '@odata.context': metadata('users/$entity'), ...toDefaultGraphUser(row) };
+        return toCreatedUserEntity(row, publicUrl);
       },
     );
 
-    app.get('/v1.0/users', { preHandler: guard.requireRole(directoryReaderRoles) }, async (request) => {
-      const options = listOptions(request, usersResource);
-      return listBody(request, 'users', options, await users.listUsers(options));
-    });
+    app.get(
+      '/v1.0/users',
+      {
+        preHandler: guard.requireRole(directoryReaderRoles),
+        schema: { response: { 200: userCollectionSchema, ...graphErrorResponses } },
+      },
+      async (request) => {
+        const options = listOptions(request, usersResource);
+        return toUserCollection(await users.listUsers(options), {
+          entitySet: 'users',
+          selection: options.select,
+          publicUrl,
+          requestUrl: request.url,
+        });
+      },
+    );
 
     app.get(
       '/v1.0/users/:id',
-      { preHandler: guard.authenticate, schema: { params: idParams } },
+      {
+        preHandler: guard.authenticate,
+        schema: { params: idParams, response: { 200: userEntitySchema, ...graphErrorResponses } },
+      },
       async (request) => {
         const id = request.params.id;
         assertMayReadUser(principalOf(request).actor, id);
         const options = parseQueryOptions(odataQueryOf(request), usersResource);
         const row = await users.getUser(id);
-        return {
-          '@odata.context': metadata(`users${selectContextSuffix(options.select)}/$entity`),
-          ...selected(row, options),
-        };
+        return toUserEntity(row, options.select, publicUrl);
       },
     );
 
@@ -114,7 +110,11 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
       '/v1.0/users/:id',
       {
         preHandler: guard.requireRole(userAdministrationRoles),
-        schema: { params: idParams, body: updateUserBody },
+        schema: {
+          params: idParams,
+          body: updateUserBody,
+          response: { 204: noContent, ...graphErrorResponses },
+        },
       },
       async (request, reply) => {
         const context = contextOf(request);
@@ -143,65 +143,76 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
 
     app.delete(
       '/v1.0/users/:id',
-      { preHandler: guard.requireRole(userAdministrationRoles), schema: { params: idParams } },
+      {
+        preHandler: guard.requireRole(userAdministrationRoles),
+        schema: { params: idParams, response: { 204: noContent, ...graphErrorResponses } },
+      },
       async (request, reply) => {
         await users.deleteUser(contextOf(request), request.params.id);
         return reply.status(204).send();
       },
     );
 
-    app.get('/v1.0/me', { preHandler: guard.authenticate }, async (request) => {
-      const options = parseQueryOptions(odataQueryOf(request), usersResource);
-      return {
-        '@odata.context': metadata(`users${selectContextSuffix(options.select)}/$entity`),
-        ...selected(principalOf(request).user, options),
-      };
-    });
+    app.get(
+      '/v1.0/me',
+      {
+        preHandler: guard.authenticate,
+        schema: { response: { 200: userEntitySchema, ...graphErrorResponses } },
+      },
+      async (request) => {
+        const options = parseQueryOptions(odataQueryOf(request), usersResource);
+        return toUserEntity(principalOf(request).user, options.select, publicUrl);
+      },
+    );
 
     app.get(
       '/v1.0/directory/deletedItems/microsoft.graph.user',
-      { preHandler: guard.requireRole(directoryReaderRoles) },
+      {
+        preHandler: guard.requireRole(directoryReaderRoles),
+        schema: { response: { 200: userCollectionSchema, ...graphErrorResponses } },
+      },
       async (request) => {
         const options = listOptions(request, deletedUsersResource);
-        return listBody(
-          request,
-          'directory/deletedItems/microsoft.graph.user',
-          options,
-          await users.listUsers(options, { deleted: true }),
-        );
+        return toUserCollection(await users.listUsers(options, { deleted: true }), {
+          entitySet: 'directory/deletedItems/microsoft.graph.user',
+          selection: options.select,
+          publicUrl,
+          requestUrl: request.url,
+        });
       },
     );
 
     app.get(
       '/v1.0/directory/deletedItems/:id',
-      { preHandler: guard.requireRole(directoryReaderRoles), schema: { params: idParams } },
+      {
+        preHandler: guard.requireRole(directoryReaderRoles),
+        schema: { params: idParams, response: { 200: deletedUserEntitySchema, ...graphErrorResponses } },
+      },
       async (request) => {
         const options = parseQueryOptions(odataQueryOf(request), deletedUsersResource);
         const row = await users.getDeletedUser(request.params.id);
-        return {
-          '@odata.context': metadata('directoryObjects/$entity'),
-          '@odata.type': '#microsoft.graph.user',
-          ...selected(row, options),
-        };
+        return toDeletedUserEntity(row, options.select, publicUrl);
       },
     );
 
     app.post(
       '/v1.0/directory/deletedItems/:id/restore',
-      { preHandler: guard.requireRole(userAdministrationRoles), schema: { params: idParams } },
+      {
+        preHandler: guard.requireRole(userAdministrationRoles),
+        schema: { params: idParams, response: { 200: deletedUserEntitySchema, ...graphErrorResponses } },
+      },
       async (request) => {
         const row = await users.restoreUser(contextOf(request), request.params.id);
-        return {
-          '@odata.context': metadata('directoryObjects/$entity'),
-          '@odata.type': '#microsoft.graph.user',
-          ...toDefaultGraphUser(row),
-        };
+        return toRestoredUserEntity(row, publicUrl);
       },
     );
 
     app.delete(
       '/v1.0/directory/deletedItems/:id',
-      { preHandler: guard.requireRole(rolesThatMay('purge')), schema: { params: idParams } },
+      {
+        preHandler: guard.requireRole(rolesThatMay('purge')),
+        schema: { params: idParams, response: { 204: noContent, ...graphErrorResponses } },
+      },
       async (request, reply) => {
         await users.purgeUser(contextOf(request), request.params.id);
         return reply.status(204).send();

@@ -12,6 +12,7 @@ import { systemContext } from '../../src/platform/request-context.js';
 import type { CreateUserInput } from '../../src/users/user-service.js';
 import { freshDatabaseUrl } from './databases.js';
 import { signInCodeOf, tokenRequestOptions } from './http-helpers.js';
+import { checkResponseContracts } from './response-contract.js';
 
 export const cliClientId = '2a0f5c8e-6b1d-4e7a-9c3f-8d4b1e6a7f20';
 export const portalClientId = '7c3e9a14-5d2b-4f86-a1e0-3b9d8c6f2e45';
@@ -91,7 +92,7 @@ export async function startTestRekey(
   const rekey = await createRekey(config, {
     logger: createLogger(config.logLevel, lineSink(logLines)),
     ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.plugins ? { plugins: options.plugins } : {}),
+    plugins: [checkResponseContracts, ...(options.plugins ?? [])],
     ...(options.hasher ? { hasher: options.hasher } : {}),
   });
   let cachedAdminToken: string | undefined;

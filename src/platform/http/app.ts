@@ -17,6 +17,8 @@ import { RekeyError } from '../errors/rekey-error.js';
 import type { Logger } from '../log.js';
 import { resolveCorrelationId } from './correlation.js';
 import { type ErrorFormat, sendError } from './error-response.js';
+import { addOpenApiRoute, registerOpenApiGenerator } from './openapi.js';
+import type { RegisteredRoute } from './route-contracts.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -26,6 +28,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The request's correlation ID (see resolveCorrelationId), echoed as `client-request-id`. */
     correlationId: string;
+  }
+  interface FastifyInstance {
+    /** Every route added to the app, in order, with its schema (see route-contracts.ts). */
+    readonly registeredRoutes: readonly RegisteredRoute[];
   }
 }
 
@@ -222,6 +228,21 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
     ),
   );
 
+  const registeredRoutes: RegisteredRoute[] = [];
+  app.decorate('registeredRoutes', registeredRoutes);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      registeredRoutes.push({
+        method,
+        url: route.url,
+        schema: route.schema,
+        errorFormat: route.config?.errorFormat ?? 'graph',
+      });
+    }
+  });
+  await registerOpenApiGenerator(app, options.publicUrl);
+  addOpenApiRoute(app);
   for (const plugin of options.plugins) await app.register(plugin);
   await app.ready();
   return app;

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CatalogEntry } from '../errors/catalog.js';
 import type { RekeyError } from '../errors/rekey-error.js';
+import type { GraphErrorBody, OAuthErrorBody } from './response-schemas.js';
 
 /** How a route renders its errors: Graph's envelope (the default) or the OAuth token-endpoint shape. */
 export type ErrorFormat = 'graph' | 'oauth';
@@ -11,7 +12,7 @@ function oauthTimestamp(date: Date): string {
 }
 
 /** The Graph-style error body: `{"error":{"code","message","innerError":{...}}}`. */
-export function graphErrorBody(error: RekeyError, request: FastifyRequest, date: Date): object {
+export function graphErrorBody(error: RekeyError, request: FastifyRequest, date: Date): GraphErrorBody {
   return {
     error: {
       code: error.entry.graphCode,
@@ -33,7 +34,7 @@ export function oauthErrorBody(
   request: FastifyRequest,
   date: Date,
   baseUrl: string,
-): object {
+): OAuthErrorBody {
   const timestamp = oauthTimestamp(date);
   const entry: CatalogEntry = error.entry;
   return {

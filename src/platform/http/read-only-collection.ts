@@ -1,30 +1,22 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
+import { type TSchema, Type } from 'typebox';
 import { RekeyError } from '../errors/rekey-error.js';
-import {
-  applySelect,
-  buildNextLink,
-  parseQueryOptions,
-  type QueryOptions,
-  type ResourceDescription,
-  selectContextSuffix,
-} from '../odata/index.js';
+import { parseQueryOptions, type QueryOptions, type ResourceDescription } from '../odata/index.js';
 import type { RekeyApp } from './app.js';
+import { type GraphPage, selectedContext, selectProperties, toGraphCollection } from './graph-envelope.js';
+import { graphErrorResponses } from './response-schemas.js';
 
 /*
  * A read-only Graph collection such as `auditLogs/signIns`: `GET <path>` lists with the OData
  * options of its resource description, and `GET <path>/{id}` reads one entity. The feature
- * supplies how to list, find and shape its rows; the envelope (`@odata.context`, `@odata.count`
- * on the first page only, `@odata.nextLink`) is the same for every collection.
+ * supplies how to list, find and shape its rows, and the schemas of its entity and page; the
+ * envelope (`@odata.context`, `@odata.count` on the first page only, `@odata.nextLink`) is the
+ * same for every collection.
  */
 
-export interface CollectionPage<Row> {
-  readonly rows: readonly Row[];
-  readonly nextSkipToken: string | undefined;
-  readonly count: number | undefined;
-}
+export type CollectionPage<Row> = GraphPage<Row>;
 
-export interface ReadOnlyCollection<Row> {
+export interface ReadOnlyCollection<Row, Entity extends { readonly id: string }> {
   /** The route, e.g. `/v1.0/auditLogs/signIns`. */
   readonly path: string;
   /** The entity set in `@odata.context`, e.g. `auditLogs/signIns`. */
@@ -32,10 +24,12 @@ export interface ReadOnlyCollection<Row> {
   readonly resource: ResourceDescription;
   /** Who may read: the guard's pre-handler. */
   readonly preHandler: (request: FastifyRequest) => Promise<void>;
+  /** The response schemas: one entity (`graphEntitySchema`) and one page (`graphCollectionSchema`). */
+  readonly schemas: { readonly entity: TSchema; readonly collection: TSchema };
   list(options: QueryOptions, count: boolean): Promise<CollectionPage<Row>>;
   /** The entity with this id (lower-cased, as ids are stored), if any. */
   find(id: string): Promise<Row | undefined>;
-  toGraph(row: Row): Record<string, unknown>;
+  toGraph(row: Row): Entity;
 }
 
 const idParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -47,39 +41,42 @@ export function odataQueryOf(request: FastifyRequest): Readonly<Record<string, u
 }
 
 /** The two GET routes of a read-only Graph collection. */
-export function readOnlyCollectionRoutes<Row>(
-  collection: ReadOnlyCollection<Row>,
+export function readOnlyCollectionRoutes<Row, Entity extends { readonly id: string }>(
+  collection: ReadOnlyCollection<Row, Entity>,
   publicUrl: string,
 ): FastifyPluginAsync {
-  const context = (options: QueryOptions) =>
-    `${publicUrl}/v1.0/$metadata#${collection.contextPath}${selectContextSuffix(options.select)}`;
   return async (plugin) => {
     const app = plugin as unknown as RekeyApp;
-
-    app.get(collection.path, { preHandler: collection.preHandler }, async (request) => {
-      const options = parseQueryOptions(odataQueryOf(request), collection.resource);
-      // `@odata.count` belongs to the first page only, as in Graph.
-      const page = await collection.list(options, options.count && options.cursor === undefined);
-      return {
-        '@odata.context': context(options),
-        ...(page.count === undefined ? {} : { '@odata.count': page.count }),
-        ...(page.nextSkipToken === undefined
-          ? {}
-          : { '@odata.nextLink': buildNextLink(`${publicUrl}${request.url}`, page.nextSkipToken) }),
-        value: page.rows.map((row) => applySelect(collection.toGraph(row), options.select.properties)),
-      };
-    });
-
+    app.get(
+      collection.path,
+      {
+        preHandler: collection.preHandler,
+        schema: { response: { 200: collection.schemas.collection, ...graphErrorResponses } },
+      },
+      async (request) => {
+        const options = parseQueryOptions(odataQueryOf(request), collection.resource);
+        // `@odata.count` belongs to the first page only, as in Graph.
+        const page = await collection.list(options, options.count && options.cursor === undefined);
+        return toGraphCollection(page, {
+          context: selectedContext(publicUrl, collection.contextPath, options.select),
+          requestUrl: `${publicUrl}${request.url}`,
+          toEntity: (row) => selectProperties(collection.toGraph(row), options.select),
+        });
+      },
+    );
     app.get(
       `${collection.path}/:id`,
-      { preHandler: collection.preHandler, schema: { params: idParams } },
+      {
+        preHandler: collection.preHandler,
+        schema: { params: idParams, response: { 200: collection.schemas.entity, ...graphErrorResponses } },
+      },
       async (request) => {
         const options = parseQueryOptions(odataQueryOf(request), collection.resource);
         const row = await collection.find(request.params.id.toLowerCase());
         if (!row) throw new RekeyError(7700008, { details: { id: request.params.id } });
         return {
-          '@odata.context': `${context(options)}/$entity`,
-          ...applySelect(collection.toGraph(row), options.select.properties),
+          '@odata.context': selectedContext(publicUrl, collection.contextPath, options.select, '/$entity'),
+          ...selectProperties(collection.toGraph(row), options.select),
         };
       },
     );

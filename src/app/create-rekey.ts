@@ -32,7 +32,7 @@ import { signInLogRoutes } from '../sign-ins/sign-in-routes.js';
 import { ensureTenant } from '../tenant/bootstrap.js';
 import { domainRoutes } from '../tenant/domain-routes.js';
 import type { DomainService } from '../tenant/domain-service.js';
-import type { TenantRecord } from '../tenant/tenant-store.js';
+import type { TenantRecord } from '../tenant/tenant-service.js';
 import type { UserService } from '../users/user-service.js';
 import { usersRoutes } from '../users/users-routes.js';
 import { createServices } from './create-services.js';

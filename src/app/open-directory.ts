@@ -4,7 +4,7 @@ import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import { type Db, isDatabaseReady, openDatabase } from '../platform/db/database.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
-import { findTenant, type TenantRecord } from '../tenant/tenant-store.js';
+import { findDirectoryTenant, type TenantRecord } from '../tenant/tenant-service.js';
 import { createServices, type Services, type TenantServices } from './create-services.js';
 
 /**
@@ -36,7 +36,7 @@ export async function openDirectory(
         message: 'The database is unreachable or its schema is not up to date; run `rekey migrate`.',
       });
     }
-    const tenant = await findTenant(db.kysely);
+    const tenant = await findDirectoryTenant(db.kysely);
     if (!tenant) {
       throw new RekeyError(7700202, {
         message: 'The database holds no tenant yet; start Rekey once with `rekey serve` to create it.',

@@ -4,7 +4,7 @@ import { dialects } from '../../test/support/databases.js';
 import { bearer, expectErrorCode, type Json } from '../../test/support/http-helpers.js';
 import { adminUpn, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { systemContext } from '../platform/request-context.js';
-import { insertAudit } from './audit-store.js';
+import { recordAudit } from './audit-service.js';
 
 interface AuditJson {
   id: string;
@@ -138,7 +138,7 @@ describe.each(dialects)('directory audit API on %s', (dialect) => {
       ['02', 'enableAccount'],
       ['03', 'resetPasswordByAdmin'],
     ] as const) {
-      await insertAudit(
+      await recordAudit(
         rekey.db.kysely,
         rekey.tenant.id,
         systemContext(`aud-past-${day}`),

@@ -6,7 +6,7 @@ import { logReaderRoles } from '../users/authorization.js';
 import { toGraphDirectoryAudit } from './audit-mapper.js';
 import { directoryAuditsResource } from './audit-query.js';
 import { directoryAuditCollectionSchema, directoryAuditEntitySchema } from './audit-schemas.js';
-import { findAuditById, listAuditsPage } from './audit-store.js';
+import { findAudit, listAudits } from './audit-service.js';
 
 /*
  * Graph's audit log: one row per administrative or password action, newest first, readable by
@@ -32,8 +32,8 @@ export function directoryAuditRoutes(deps: DirectoryAuditRoutesDeps): FastifyPlu
       preHandler: deps.guard.requireRole(logReaderRoles),
       schemas: { entity: directoryAuditEntitySchema, collection: directoryAuditCollectionSchema },
       list: (options, count) =>
-        listAuditsPage(db.kysely, tenantId, { filter: options.filter, page: options, count }),
-      find: (id) => findAuditById(db.kysely, tenantId, id),
+        listAudits(db.kysely, tenantId, { filter: options.filter, page: options, count }),
+      find: (id) => findAudit(db.kysely, tenantId, id),
       toGraph: toGraphDirectoryAudit,
     },
     deps.publicUrl,

@@ -6,7 +6,8 @@ import type { Database } from '../platform/db/schema.js';
 import { parseQueryOptions } from '../platform/odata/index.js';
 import { systemContext } from '../platform/request-context.js';
 import { directoryAuditsResource } from './audit-query.js';
-import { type AuditEntry, insertAudit, listAuditsPage } from './audit-store.js';
+import { type AuditEntry, recordAudit } from './audit-service.js';
+import { listAuditsPage } from './audit-store.js';
 
 const tenantId = '5b0d8c1e-3f4a-4b6c-9d2e-7a1f0c3b5e88';
 const target = 'target-of-history';
@@ -73,12 +74,12 @@ describe.each(dialects)('one target’s audit history on %s', (dialect) => {
       const at = `2026-03-${String(10 + Math.floor(i / 3)).padStart(2, '0')}T08:00:00.000Z`;
       const result = i % 4 === 0 ? 'failure' : 'success';
       const targets = i % 5 === 0 ? [target, 'second-target'] : [target];
-      const id = await insertAudit(db.kysely, tenantId, systemContext(`c-${i}`), entry(targets, result), at);
+      const id = await recordAudit(db.kysely, tenantId, systemContext(`c-${i}`), entry(targets, result), at);
       written.push({ id, at, result });
-      await insertAudit(db.kysely, tenantId, systemContext(`o-${i}`), entry([`other-${i % 3}`], result), at);
+      await recordAudit(db.kysely, tenantId, systemContext(`o-${i}`), entry([`other-${i % 3}`], result), at);
     }
     // Another tenant's audit of the same target id is never seen.
-    await insertAudit(
+    await recordAudit(
       db.kysely,
       '00000000-0000-4000-8000-00000000aaaa',
       systemContext('elsewhere'),

@@ -1,7 +1,5 @@
 import type { Kysely } from 'kysely';
-import { v7 as timeOrderedUuid } from 'uuid';
 import type { Database, DirectoryAuditRow } from '../platform/db/schema.js';
-import { RekeyError } from '../platform/errors/rekey-error.js';
 import {
   type CheckedFilter,
   type CountedPage,
@@ -9,8 +7,6 @@ import {
   fetchListPage,
   type ListRequest,
 } from '../platform/odata/index.js';
-import type { RequestContext } from '../platform/request-context.js';
-import { type AuditActivityName, type AuditTargetType, auditActivities } from './audit-activities.js';
 import { directoryAuditFields } from './audit-query.js';
 
 // The Graph shape of a row lives in audit-mapper.ts; re-exported for the tests that import it from here.
@@ -35,116 +31,27 @@ export const auditColumns = [
   'additional_details',
 ] as const;
 
-/** One changed property, as Graph's `modifiedProperty`; never a secret value. */
-export interface ModifiedProperty {
-  readonly displayName: string;
-  readonly oldValue: string | null;
-  readonly newValue: string | null;
-}
-
 /**
- * One object an audit event is about. Its Graph `type` is not given here: it is the activity's
- * `targetType` in the catalog.
+ * Writes one audit row and one `directory_audit_targets` row per target id (the caller passes
+ * each id once). Pass a transaction to make the event part of the change it records; otherwise the two inserts
+ * run in a transaction of their own.
  */
-export interface AuditTarget {
-  readonly id: string;
-  readonly displayName: string | null;
-  readonly userPrincipalName: string | null;
-  readonly modifiedProperties?: readonly ModifiedProperty[];
-}
-
-/** A target as it is stored and shown: Graph's `targetResource`. */
-export interface AuditTargetResource {
-  readonly id: string;
-  readonly displayName: string | null;
-  readonly type: AuditTargetType;
-  readonly userPrincipalName: string | null;
-  readonly modifiedProperties: readonly ModifiedProperty[];
-}
-
-/** A directory audit event about to be written (Graph's `directoryAudit`). */
-export interface AuditEntry {
-  /** What happened; its display name, category, operation type and service come from the catalog. */
-  readonly activity: AuditActivityName;
-  readonly result: 'success' | 'failure' | 'timeout';
-  readonly resultReason?: string;
-  readonly targets: readonly AuditTarget[];
-  readonly additionalDetails?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
-}
-
-/** `target` as a row of `activity` stores it, with the activity's target type. */
-export function auditTargetResource(activity: AuditActivityName, target: AuditTarget): AuditTargetResource {
-  return {
-    id: target.id,
-    displayName: target.displayName,
-    type: auditActivities[activity].targetType,
-    userPrincipalName: target.userPrincipalName,
-    modifiedProperties: target.modifiedProperties ?? [],
-  };
-}
-
-/**
- * Writes one audit event, attributed to the context's actor (or to Rekey itself), with one
- * `directory_audit_targets` row per distinct target id. Pass a transaction to make the event part
- * of the change it records; otherwise the two inserts run in a transaction of their own.
- */
-export async function insertAudit(
+export async function insertAuditRow(
   db: Kysely<Database>,
-  tenantId: string,
-  context: RequestContext,
-  entry: AuditEntry,
-  at: string,
-): Promise<string> {
-  // Time-ordered (UUIDv7): each new row lands at the end of the primary-key index instead of
-  // at a random page, which keeps writes cheap at millions of rows.
-  const id = timeOrderedUuid();
-  const actor = context.actor;
-  const initiatedBy = actor
-    ? {
-        user: {
-          id: actor.userId,
-          displayName: actor.displayName,
-          userPrincipalName: actor.userPrincipalName,
-          ipAddress: context.ipAddress,
-        },
-        app: { appId: actor.appId, displayName: actor.appDisplayName },
-      }
-    : { user: null, app: { appId: null, displayName: 'Rekey' } };
-  const activity = auditActivities[entry.activity];
-  const targetIds = [...new Set(entry.targets.map((target) => target.id))];
+  row: DirectoryAuditRow,
+  targetIds: readonly string[],
+): Promise<void> {
   const write = async (trx: Kysely<Database>) => {
-    await trx
-      .insertInto('directory_audits')
-      .values({
-        id,
-        tenant_id: tenantId,
-        activity_at: at,
-        activity_display_name: activity.displayName,
-        category: activity.category,
-        correlation_id: context.correlationId,
-        logged_by_service: activity.loggedByService,
-        operation_type: activity.operationType,
-        result: entry.result,
-        result_reason: entry.resultReason ?? '',
-        initiated_by_user_id: actor?.userId ?? null,
-        initiated_by_upn: actor?.userPrincipalName ?? null,
-        initiated_by_app_id: actor?.appId ?? null,
-        initiated_by: JSON.stringify(initiatedBy),
-        target_resources: JSON.stringify(
-          entry.targets.map((target) => auditTargetResource(entry.activity, target)),
-        ),
-        additional_details: JSON.stringify(entry.additionalDetails ?? []),
-      })
-      .execute();
+    await trx.insertInto('directory_audits').values(row).execute();
     if (targetIds.length > 0) {
       await trx
         .insertInto('directory_audit_targets')
         .values(
           targetIds.map((targetId) => ({
-            audit_id: id,
+            audit_id: row.id,
             target_id: targetId,
-            tenant_id: tenantId,
-            activity_at: at,
+            tenant_id: row.tenant_id,
+            activity_at: row.activity_at,
           })),
         )
         .execute();
@@ -152,45 +59,6 @@ export async function insertAudit(
   };
   if (db.isTransaction) await write(db);
   else await db.transaction().execute(write);
-  return id;
-}
-
-/** The `resultReason` of a failed or refused action: the code and message its caller was given. */
-export function failureReason(error: { readonly code: number; readonly message: string }): string {
-  return `AADSTS${error.code}: ${error.message}`;
-}
-
-/** What {@link auditRefusals} needs to audit a refused action. */
-export interface RefusalAudit {
-  readonly db: Kysely<Database>;
-  readonly tenantId: string;
-  readonly context: RequestContext;
-  /** The catalog codes by which the directory's own rules refuse the action. */
-  readonly codes: ReadonlySet<number>;
-  /**
-   * The failure's audit entry (`resultReason` is {@link failureReason} of the refusal), or
-   * undefined when the refusal concerns no directory object and there is nothing to audit.
-   */
-  readonly entry: (refusal: RekeyError) => AuditEntry | undefined | Promise<AuditEntry | undefined>;
-  readonly now: () => string;
-}
-
-/**
- * Runs an administrative action. When the directory's own rules refuse it (a code in
- * `audit.codes`), the attempt is audited as a failure before the error reaches the caller:
- * those refusals are what an auditor looks for. The row is written outside the action's
- * transaction, which the refusal rolls back; other errors pass through unaudited.
- */
-export async function auditRefusals<T>(audit: RefusalAudit, action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (error) {
-    if (error instanceof RekeyError && audit.codes.has(error.code)) {
-      const entry = await audit.entry(error);
-      if (entry) await insertAudit(audit.db, audit.tenantId, audit.context, entry, audit.now());
-    }
-    throw error;
-  }
 }
 
 export type DirectoryAuditListPage = CountedPage<DirectoryAuditRow>;

@@ -4,9 +4,9 @@ import type { UserRow } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { type DirectoryRole, parseRoles } from '../roles/directory-roles.js';
-import { findApplication } from '../tenant/tenant-store.js';
+import { findClientApplication } from '../tenant/tenant-service.js';
 import { hasAnyRole } from '../users/authorization.js';
-import { findUserById } from '../users/user-store.js';
+import { findLiveUser } from '../users/user-service.js';
 import type { TokenIssuer } from './access-token.js';
 
 /** The signed-in caller of a request: the actor and their current user row. */
@@ -58,7 +58,7 @@ export function createAuthGuard(deps: {
   async function appName(appId: string): Promise<string> {
     const cached = appNames.get(appId);
     if (cached) return cached;
-    const app = await findApplication(deps.db.kysely, deps.tenantId, appId);
+    const app = await findClientApplication(deps.db.kysely, deps.tenantId, appId);
     const name = app?.displayName ?? appId;
     appNames.set(appId, name);
     return name;
@@ -70,7 +70,7 @@ export function createAuthGuard(deps: {
     if (!match?.[1]) throw new RekeyError(7700101);
     const claims = await deps.tokens.verifyAccessToken(match[1]);
     if (claims.tenantId !== deps.tenantId) throw new RekeyError(7700102);
-    const user = await findUserById(deps.db.kysely, deps.tenantId, claims.userId);
+    const user = await findLiveUser(deps.db.kysely, deps.tenantId, { id: claims.userId });
     if (!user) throw new RekeyError(7700102);
     if (user.account_enabled !== 1) throw new RekeyError(50057);
     // A password change or session revocation bumps the version: older tokens stop working at once.

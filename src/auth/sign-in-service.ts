@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import type { LockoutService } from '../lockout/lockout-service.js';
+import { storeRehashedPassword } from '../passwords/credential-service.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -10,10 +11,10 @@ import type { Database, UserRow } from '../platform/db/schema.js';
 import type { ErrorCode } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { insertSignIn } from '../sign-ins/sign-in-store.js';
+import { recordSignIn } from '../sign-ins/sign-in-log-service.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
-import { findApplication, type TenantRecord } from '../tenant/tenant-store.js';
-import { findUserById, getForPasswordCheck, replaceHashIfUnchanged } from '../users/user-store.js';
+import { findClientApplication, type TenantRecord } from '../tenant/tenant-service.js';
+import { findLiveUser, findUserForPasswordCheck } from '../users/user-service.js';
 import { type AccessTokenClaims, grantedScopes, type TokenIssuer } from './access-token.js';
 import type { CredentialSubject, PasswordCheck, PasswordCheckResult } from './password-check.js';
 import { findRefreshTokenForGrant, insertRefreshToken, spendRefreshToken } from './refresh-token-store.js';
@@ -109,7 +110,7 @@ export function createSignInService(deps: SignInServiceDeps) {
 
   async function resolveClient(clientId: string | undefined) {
     if (!clientId) throw new RekeyError(900144, { details: { parameter: 'client_id' } });
-    const app = await findApplication(db.kysely, tenant.id, clientId);
+    const app = await findClientApplication(db.kysely, tenant.id, clientId);
     if (!app) throw new RekeyError(700016, { details: { client_id: clientId } });
     return app;
   }
@@ -178,7 +179,7 @@ export function createSignInService(deps: SignInServiceDeps) {
     },
   ): Promise<void> {
     if (deps.signInLog === false) return;
-    await insertSignIn(into, {
+    await recordSignIn(into, {
       tenant_id: tenant.id,
       created_at: clock.now().toISOString(),
       user_id: attempt.user?.id ?? null,
@@ -246,7 +247,7 @@ export function createSignInService(deps: SignInServiceDeps) {
       { upn, appId: app.appId, appName: app.displayName, interactive: true },
       async (found) => {
         const candidate =
-          upn.length <= 113 ? await getForPasswordCheck(db.kysely, tenant.id, { upn }) : undefined;
+          upn.length <= 113 ? await findUserForPasswordCheck(db.kysely, tenant.id, { upn }) : undefined;
         found.user = candidate;
         const checked = await deps.checkPassword(candidate, password, context.ipAddress);
         if (checked.outcome !== 'verified') {
@@ -264,7 +265,7 @@ export function createSignInService(deps: SignInServiceDeps) {
         const expiry = await expiryOf(user);
         if (expiry.expired) fail(50055);
         if (hasher.needsRehash(user.password_hash)) {
-          await replaceHashIfUnchanged(db.kysely, user.id, user.password_hash, await hasher.hash(password));
+          await storeRehashedPassword(db.kysely, user.id, user.password_hash, await hasher.hash(password));
         }
         await deps.lockout.rememberNetwork(checked.attempt);
         const response = await issue(user, app.appId, grant.scope, found);
@@ -289,7 +290,7 @@ export function createSignInService(deps: SignInServiceDeps) {
     const tokenHash = sha256(grant.refreshToken);
     const stored = await findRefreshTokenForGrant(db.kysely, tokenHash);
     if (!stored || stored.client_id !== app.appId) throw new RekeyError(70000);
-    const user = await findUserById(db.kysely, tenant.id, stored.user_id);
+    const user = await findLiveUser(db.kysely, tenant.id, { id: stored.user_id });
     return logged(
       context,
       {

@@ -24,7 +24,7 @@ import type { Config } from '../platform/config.js';
 import { type Db, isDatabaseReady, openDatabase } from '../platform/db/database.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { systemContext } from '../platform/request-context.js';
-import { findTenant } from '../tenant/tenant-store.js';
+import { findDirectoryTenant } from '../tenant/tenant-service.js';
 import { invalidFlag, jsonOption, parseWholeNumber, printJson, progressTtyOf } from './command-helpers.js';
 import { type CliIo, configOrExit } from './context.js';
 import { createProgress, formatBar, formatCount, formatDuration } from './progress.js';
@@ -140,7 +140,7 @@ async function openImportAuditLog(config: Config): Promise<ImportAuditLog> {
           'The database is unreachable or its schema is not up to date, so the import cannot be audited; run `rekey migrate`, or build the filter elsewhere with --out.',
       });
     }
-    const tenant = await findTenant(db.kysely);
+    const tenant = await findDirectoryTenant(db.kysely);
     if (!tenant) {
       throw new RekeyError(7700202, {
         message:

@@ -11,7 +11,7 @@ import {
 } from '../../test/support/cli-run.js';
 import { dialects } from '../../test/support/databases.js';
 import type { TestRekey } from '../../test/support/rekey-harness.js';
-import { insertAudit } from '../audit/audit-store.js';
+import { recordAudit } from '../audit/audit-service.js';
 import { insertSignInRows, isoPlus, rowId, signInRow } from '../logs/log-rows.test-support.js';
 import { isRekeyError } from '../platform/errors/rekey-error.js';
 import { parseQueryOptions } from '../platform/odata/index.js';
@@ -152,7 +152,7 @@ describe.each(dialects)('rekey logs on %s', (dialect) => {
   });
 
   it('exports audit events', async () => {
-    const id = await insertAudit(
+    const id = await recordAudit(
       rekey.db.kysely,
       tenantId,
       systemContext('corr-cli-audit'),
@@ -264,7 +264,7 @@ describe.each(dialects)('rekey logs on %s', (dialect) => {
       signInRow(tenantId, { id: 'p-old-2', created_at: ago(31 * dayMs) }),
       signInRow(tenantId, { id: 'p-new', created_at: ago(29 * dayMs) }),
     ]);
-    await insertAudit(
+    await recordAudit(
       rekey.db.kysely,
       tenantId,
       systemContext('corr-purge'),

@@ -4,7 +4,7 @@ import {
   auditTargetResource,
   failureReason,
   type ModifiedProperty,
-} from '../audit/audit-store.js';
+} from '../audit/audit-service.js';
 import { lockLogDetails } from '../lockout/lockout-policy.js';
 import type { DirectoryAuditRow, SignInRow } from '../platform/db/schema.js';
 import { findCatalogEntry } from '../platform/errors/catalog.js';
@@ -623,7 +623,7 @@ function modified(displayName: string, oldValue: unknown, newValue: unknown): Mo
 
 /**
  * Generates `count` directory audit rows in time order, `batchSize` at a time, with the JSON
- * documents shaped exactly as insertAudit writes them.
+ * documents shaped exactly as recordAudit writes them.
  */
 export function* generateAudits(
   model: LogModel,

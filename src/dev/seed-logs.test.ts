@@ -5,7 +5,8 @@ import { type CliTestRekey, runRekeyCli, startCliTestRekey } from '../../test/su
 import { dialects } from '../../test/support/databases.js';
 import { listAuditActivities } from '../audit/audit-activities.js';
 import { directoryAuditsResource } from '../audit/audit-query.js';
-import { insertAudit, listAuditsPage, toGraphDirectoryAudit } from '../audit/audit-store.js';
+import { recordAudit } from '../audit/audit-service.js';
+import { listAuditsPage, toGraphDirectoryAudit } from '../audit/audit-store.js';
 import type { DirectoryAuditRow, SignInRow } from '../platform/db/schema.js';
 import { findCatalogEntry } from '../platform/errors/catalog.js';
 import { parseQueryOptions } from '../platform/odata/index.js';
@@ -303,7 +304,7 @@ describe.each(dialects)('rekey dev seed-logs on %s', (dialect) => {
     }
   });
 
-  it('shapes initiatedBy and targetResources exactly as insertAudit does', async () => {
+  it('shapes initiatedBy and targetResources exactly as recordAudit does', async () => {
     const generated = auditRows.find(
       (row) => row.activity_display_name === 'Reset password (by admin)' && row.initiated_by_user_id !== null,
     );
@@ -312,7 +313,7 @@ describe.each(dialects)('rekey dev seed-logs on %s', (dialect) => {
       user: { id: string; displayName: string; userPrincipalName: string; ipAddress: string };
       app: { appId: string; displayName: string };
     };
-    const id = await insertAudit(
+    const id = await recordAudit(
       cli.rekey.db.kysely,
       tenantId,
       {

@@ -1,6 +1,6 @@
 import { type DialectName, isDatabaseReady, openDatabase } from '../platform/db/database.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
-import { findTenant } from '../tenant/tenant-store.js';
+import { findDirectoryTenant } from '../tenant/tenant-service.js';
 import { buildLogModel, generateAudits, generateSignIns, type LogModel } from './log-generator.js';
 import { createPostgresLogWriter, createSqliteLogWriter, type LogWriter } from './log-writers.js';
 
@@ -49,7 +49,7 @@ async function findSeedTarget(
         message: 'The database is unreachable or its schema is not up to date; run `rekey migrate`.',
       });
     }
-    const tenant = await findTenant(db.kysely);
+    const tenant = await findDirectoryTenant(db.kysely);
     const domain = tenant
       ? await db.kysely
           .selectFrom('domains')

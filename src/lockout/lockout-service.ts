@@ -4,8 +4,8 @@ import {
   type AuditTarget,
   auditRefusals,
   failureReason,
-  insertAudit,
-} from '../audit/audit-store.js';
+  recordAudit,
+} from '../audit/audit-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, LockoutNetwork, LockoutStateRow, UserRow } from '../platform/db/schema.js';
@@ -15,7 +15,7 @@ import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { findUserToActOn, refusalToActOn } from '../users/authorization.js';
-import { findUserById, findUserByUpn } from '../users/user-store.js';
+import { findLiveUser, lockUserForChange } from '../users/user-service.js';
 import {
   createFingerprinter,
   emptyCounters,
@@ -32,6 +32,7 @@ import {
   clearLockoutStateIfUnlocked,
   compareAndSetLockoutState,
   countersOf,
+  countLockedUsers,
   ensureLockoutState,
   findFamiliarNetwork,
   findLockoutState,
@@ -162,6 +163,23 @@ export function describeClearedLockout(before: readonly LockoutStateRow[], now: 
   return parts.length === 0
     ? 'No lock and no failed attempts to clear.'
     : `Lock ended and counts restarted: ${parts.join('; ')}.`;
+}
+
+/**
+ * Ends a user's locks and restarts both counters, inside the transaction of a password reset:
+ * the old password, and every wrong guess at it, no longer matter. Returns what was cleared, in
+ * the words of {@link describeClearedLockout}, for the reset's audit row.
+ */
+export async function endLockoutForReset(trx: Kysely<Database>, userId: string, at: string): Promise<string> {
+  return describeClearedLockout(await resetLockoutStates(trx, userId, at), new Date(at));
+}
+
+/**
+ * How many users of the tenant are locked on some network at `now`: what a preview of a change
+ * to the smart lockout settings tells the administrator about locks already in force.
+ */
+export function countUsersLockedAt(db: Kysely<Database>, tenantId: string, now: string): Promise<number> {
+  return countLockedUsers(db, tenantId, now);
 }
 
 export type LockoutService = ReturnType<typeof createLockoutService>;
@@ -340,9 +358,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
 
   /** A user's lock state for administrators (`id` is an object id or a user principal name). */
   async function getLockout(id: string): Promise<LockoutView> {
-    const user = id.includes('@')
-      ? await findUserByUpn(db.kysely, tenantId, id)
-      : await findUserById(db.kysely, tenantId, id);
+    const user = await findLiveUser(db.kysely, tenantId, id.includes('@') ? { upn: id } : { id });
     if (!user) throw new RekeyError(7700008, { details: { id } });
     return view(user, await deps.settings.getSmartLockout());
   }
@@ -367,7 +383,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
       ],
     });
     const auditRefusal = async (target: UserRow, refusal: RekeyError): Promise<void> => {
-      await insertAudit(
+      await recordAudit(
         db.kysely,
         tenantId,
         context,
@@ -398,7 +414,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
           };
         }),
       };
-      await insertAudit(
+      await recordAudit(
         trx,
         tenantId,
         context,
@@ -423,7 +439,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
       () =>
         db.kysely.transaction().execute(async (trx) => {
           // Judged again on the locked row: the user may have been given a role since the first look.
-          const current = await findUserById(trx, tenantId, user.id, { lock: true });
+          const current = await lockUserForChange(trx, tenantId, user.id);
           if (!current) throw new RekeyError(7700008, { details: { id } });
           const refusal = refusalToActOn('unlock', context.actor, current);
           if (refusal) throw refusal;

@@ -3,7 +3,7 @@ import type { KyselyPlugin, PluginTransformResultArgs, QueryResult, UnknownRow }
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
 import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
-import { insertAudit } from '../audit/audit-store.js';
+import { recordAudit } from '../audit/audit-service.js';
 import { isRekeyError, type RekeyError } from '../platform/errors/rekey-error.js';
 import { parseQueryOptions } from '../platform/odata/index.js';
 import { type RequestContext, systemContext } from '../platform/request-context.js';
@@ -205,7 +205,7 @@ describe.each(dialects)('log export on %s', (dialect) => {
         appDisplayName: 'Rekey portal',
       },
     };
-    const first = await insertAudit(
+    const first = await recordAudit(
       rekey.db.kysely,
       tenantId,
       admin,
@@ -216,7 +216,7 @@ describe.each(dialects)('log export on %s', (dialect) => {
       },
       '2021-03-05T12:00:00.000Z',
     );
-    const second = await insertAudit(
+    const second = await recordAudit(
       rekey.db.kysely,
       tenantId,
       systemContext('corr-audit-2'),

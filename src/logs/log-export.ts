@@ -3,7 +3,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { Kysely } from 'kysely';
 import { toGraphDirectoryAudit } from '../audit/audit-mapper.js';
 import { directoryAuditsResource } from '../audit/audit-query.js';
-import { listAuditsPage } from '../audit/audit-store.js';
+import { listAudits } from '../audit/audit-service.js';
 import type { Database, DirectoryAuditRow, SignInRow } from '../platform/db/schema.js';
 import {
   type CheckedField,
@@ -14,9 +14,9 @@ import {
   parseQueryOptions,
   type ResourceDescription,
 } from '../platform/odata/index.js';
+import { listSignIns } from '../sign-ins/sign-in-log-service.js';
 import { toGraphSignIn } from '../sign-ins/sign-in-mapper.js';
 import { signInsResource } from '../sign-ins/sign-in-query.js';
-import { listSignInsPage } from '../sign-ins/sign-in-store.js';
 import type { LogTimeRange } from './time-range.js';
 
 /*
@@ -59,7 +59,7 @@ interface LogSource<Row> {
 const signInSource: LogSource<SignInRow> = {
   resource: signInsResource,
   timeProperty: 'createdDateTime',
-  listPage: listSignInsPage,
+  listPage: listSignIns,
   toGraph: toGraphSignIn,
   csvExpand: {
     status: ['errorCode', 'failureReason', 'additionalDetails'],
@@ -79,7 +79,7 @@ const signInSource: LogSource<SignInRow> = {
 const auditSource: LogSource<DirectoryAuditRow> = {
   resource: directoryAuditsResource,
   timeProperty: 'activityDateTime',
-  listPage: listAuditsPage,
+  listPage: listAudits,
   toGraph: toGraphDirectoryAudit,
   csvExpand: {
     initiatedBy: [

@@ -13,7 +13,7 @@ import {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
 import { lineSink, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
-import { insertAudit } from '../audit/audit-store.js';
+import { recordAudit } from '../audit/audit-service.js';
 import { type Db, openDatabase } from '../platform/db/database.js';
 import { createLogger } from '../platform/log.js';
 import { systemContext } from '../platform/request-context.js';
@@ -104,7 +104,7 @@ describe.each(dialects)('log retention on %s', (dialect) => {
   }
 
   async function seedAudit(at: string, targetIds: readonly string[]): Promise<string> {
-    return insertAudit(
+    return recordAudit(
       rekey.db.kysely,
       tenantId,
       systemContext('retention-test'),

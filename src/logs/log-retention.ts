@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { insertAudit } from '../audit/audit-store.js';
+import { recordAudit } from '../audit/audit-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Logger } from '../platform/log.js';
@@ -168,7 +168,7 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
         'log retention: purged rows past retention',
       );
       if (requestedBy) {
-        await insertAudit(
+        await recordAudit(
           db.kysely,
           requestedBy.tenantId,
           requestedBy.context,

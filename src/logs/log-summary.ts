@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/db/schema.js';
 import { findCatalogEntry } from '../platform/errors/catalog.js';
-import { countSignInsByErrorCode } from '../sign-ins/sign-in-store.js';
+import { countSignInOutcomesSince } from '../sign-ins/sign-in-log-service.js';
 import type { LogTimeRange } from './time-range.js';
 
 /** The sign-ins of one outcome in a summary. */
@@ -32,7 +32,7 @@ export function errorCodeName(code: number): string {
 
 /**
  * Counts the tenant's sign-ins since `range.since` by error code (one grouped index scan, see
- * countSignInsByErrorCode), with the catalog name of each code. The window runs to now: `until`
+ * countSignInsByErrorCode in the store), with the catalog name of each code. The window runs to now: `until`
  * only reports when the count was taken.
  */
 export async function summariseSignIns(
@@ -40,7 +40,7 @@ export async function summariseSignIns(
   tenantId: string,
   range: LogTimeRange,
 ): Promise<SignInSummary> {
-  const counts = await countSignInsByErrorCode(db, tenantId, range.since);
+  const counts = await countSignInOutcomesSince(db, tenantId, range.since);
   const errorCodes = counts.map((row) => ({ ...row, name: errorCodeName(row.errorCode) }));
   const total = errorCodes.reduce((sum, row) => sum + row.count, 0);
   const succeeded = errorCodes.find((row) => row.errorCode === 0)?.count ?? 0;

@@ -11,6 +11,7 @@ import {
   abandonOperation,
   claimOperation,
   findOperation,
+  findOperationByIdempotencyKey,
   insertOperation,
   listDueOperationIds,
   type OperationEvent,
@@ -541,5 +542,13 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     return findOperation(db.kysely, tenantId, operationId);
   }
 
-  return { accept, accepted, runOperation, runNow, runDueOperations, getOperation };
+  /**
+   * The operation that a user's earlier request with this idempotency key was accepted as, or
+   * undefined: a request sent again with the same key gets that operation rather than a second one.
+   */
+  function findByIdempotencyKey(userId: string, key: string): Promise<PasswordOperationRow | undefined> {
+    return findOperationByIdempotencyKey(db.kysely, userId, key);
+  }
+
+  return { accept, accepted, runOperation, runNow, runDueOperations, getOperation, findByIdempotencyKey };
 }

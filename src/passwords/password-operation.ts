@@ -1,8 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AuditActivityName } from '../audit/audit-activities.js';
-import { failureReason, insertAudit } from '../audit/audit-store.js';
-import { describeClearedLockout } from '../lockout/lockout-service.js';
-import { resetLockoutStates } from '../lockout/lockout-store.js';
+import { failureReason, recordAudit } from '../audit/audit-service.js';
+import { endLockoutForReset } from '../lockout/lockout-service.js';
 import {
   defineJob,
   type OperationStep,
@@ -15,22 +14,16 @@ import { findCatalogEntry, getCatalogEntry } from '../platform/errors/catalog.js
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
-import { findApplication } from '../tenant/tenant-store.js';
+import { findClientApplication } from '../tenant/tenant-service.js';
 import { assertResetStillAllowed } from '../users/authorization.js';
 import {
-  addPasswordHistory,
-  findUserById,
-  revokeSessions,
-  trimPasswordHistory,
-  updateUser,
-  upsertCredential,
-} from '../users/user-store.js';
-
-/**
- * Password history entries kept per user: the most either history setting (historyCountOnChange,
- * historyCountOnReset) can ask for, so raising a setting finds the history already there.
- */
-const historyDepth = 24;
+  findLiveUser,
+  findUserForLog,
+  lockUserForChange,
+  recordPasswordChange,
+  revokeUserSessions,
+} from '../users/user-service.js';
+import { storePasswordHash } from './credential-service.js';
 
 /** The audit activity of each kind of operation. */
 const audits: Record<OperationKind, AuditActivityName> = {
@@ -102,11 +95,11 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
   ): Promise<Actor | undefined> {
     if (origin.actor) return origin.actor;
     const user = operation.requested_by_user_id
-      ? await findUserById(trx, tenantId, operation.requested_by_user_id, { includeDeleted: true })
+      ? await findUserForLog(trx, tenantId, operation.requested_by_user_id)
       : undefined;
     if (!user) return undefined;
     const app = operation.requested_by_app_id
-      ? await findApplication(trx, tenantId, operation.requested_by_app_id)
+      ? await findClientApplication(trx, tenantId, operation.requested_by_app_id)
       : undefined;
     return {
       userId: user.id,
@@ -127,7 +120,9 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
         const judged = operation.kind === 'adminReset' && operation.requested_by_user_id !== null;
         // Locked for a reset that is judged: a role assignment to this user waits for this
         // commit, or this commit sees the role.
-        work.user = await findUserById(trx, tenantId, operation.user_id, { lock: judged });
+        work.user = judged
+          ? await lockUserForChange(trx, tenantId, operation.user_id)
+          : await findLiveUser(trx, tenantId, { id: operation.user_id });
         if (!work.user) throw new RekeyError(7700105);
         await assertResetStillAllowed(trx, tenantId, operation, work.user);
       },
@@ -137,22 +132,15 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
       touches: 'database',
       async run(work, trx, at) {
         const user = userOf(work);
-        await upsertCredential(trx, user.id, work.passwordHash, at);
-        await addPasswordHistory(trx, user.id, work.passwordHash, at);
-        await trimPasswordHistory(trx, user.id, historyDepth);
-        await updateUser(trx, user.id, {
-          last_password_change_at: at,
-          force_change_password_next_sign_in: work.operation.force_change,
-          force_change_password_next_sign_in_with_mfa: 0,
-          updated_at: at,
+        await storePasswordHash(trx, user.id, work.passwordHash, at);
+        await recordPasswordChange(trx, user.id, {
+          at,
+          forceChangeNextSignIn: work.operation.force_change === 1,
         });
         // A reset ends any smart lockout and restarts its counts: the old password, and every
         // wrong guess at it, no longer matter.
         if (resets.has(work.operation.kind)) {
-          work.lockoutCleared = describeClearedLockout(
-            await resetLockoutStates(trx, user.id, at),
-            new Date(at),
-          );
+          work.lockoutCleared = await endLockoutForReset(trx, user.id, at);
         }
       },
     },
@@ -160,7 +148,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
       name: 'revokeSessions',
       touches: 'database',
       async run(work, trx, at) {
-        await revokeSessions(trx, userOf(work).id, at);
+        await revokeUserSessions(trx, userOf(work).id, at);
       },
     },
   ];
@@ -181,7 +169,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
     async succeeded(trx, work, at) {
       const user = userOf(work);
       const { operation, origin } = work;
-      await insertAudit(
+      await recordAudit(
         trx,
         tenantId,
         {
@@ -216,10 +204,10 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
      * attributed to whoever asked for it (as its success would be).
      */
     async terminated(trx, operation, cause, origin, at) {
-      const user = await findUserById(trx, tenantId, operation.user_id, { includeDeleted: true });
+      const user = await findUserForLog(trx, tenantId, operation.user_id);
       const terminated = getCatalogEntry(120008);
       const causeEntry = findCatalogEntry(cause.code);
-      await insertAudit(
+      await recordAudit(
         trx,
         tenantId,
         {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { insertAudit } from '../audit/audit-store.js';
+import { recordAudit } from '../audit/audit-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, UserRow } from '../platform/db/schema.js';
@@ -8,7 +8,8 @@ import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { assertMayCheckPasswordHistory } from '../users/authorization.js';
-import { findUserById, findUserByUpn, listPasswordHistory } from '../users/user-store.js';
+import { findLiveUser } from '../users/user-service.js';
+import { findCurrentPasswordHash, findPasswordSetAt, listPasswordHistory } from './credential-store.js';
 import { generatePassword } from './generate-password.js';
 import {
   type PasswordExpiry,
@@ -19,7 +20,6 @@ import {
   passwordExpiry,
   policyErrorFor,
 } from './policy/index.js';
-import { findCurrentPasswordHash, findPasswordSetAt } from './policy-store.js';
 
 /*
  * The policy engine put to work: every path that sets a password (self-service and forced change,
@@ -242,7 +242,7 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
     const protection = evaluation.passwordProtection;
     if (!protection.auditOnly) return;
     const at = clock.now().toISOString();
-    await insertAudit(
+    await recordAudit(
       trx,
       tenantId,
       context,
@@ -297,10 +297,10 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
     }
     let row: UserRow | undefined;
     if (request.userId !== undefined) {
-      row = await findUserById(db.kysely, tenantId, request.userId);
+      row = await findLiveUser(db.kysely, tenantId, { id: request.userId });
       if (!row) throw new RekeyError(7700008, { details: { id: request.userId } });
     } else if (request.userPrincipalName !== undefined) {
-      row = await findUserByUpn(db.kysely, tenantId, request.userPrincipalName);
+      row = await findLiveUser(db.kysely, tenantId, { upn: request.userPrincipalName });
     }
     if (request.checkHistory && !row) {
       throw new RekeyError(7700001, {
@@ -330,7 +330,7 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
 
     if (withHistory && row) {
       const reused = evaluation.failures.some((failure) => failure.rule === 'history');
-      await insertAudit(
+      await recordAudit(
         db.kysely,
         tenantId,
         context,

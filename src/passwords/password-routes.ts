@@ -5,7 +5,7 @@ import type { Db } from '../platform/db/database.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { graphErrorResponses, noContent } from '../platform/http/response-schemas.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
-import type { TenantRecord } from '../tenant/tenant-store.js';
+import type { TenantRecord } from '../tenant/tenant-service.js';
 import { assertMayReadPasswordOperation, isSelf, passwordResetRoles } from '../users/authorization.js';
 import { toLongRunningOperation, toPasswordResetResponse } from './password-mapper.js';
 import {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { failureReason, insertAudit } from '../audit/audit-store.js';
+import { failureReason, recordAudit } from '../audit/audit-service.js';
 import type { PasswordCheck } from '../auth/password-check.js';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import { type NewOperation, type OperationEngine, originOf } from '../operations/operation-engine.js';
-import { findOperationByIdempotencyKey } from '../operations/operation-store.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
@@ -12,7 +11,7 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
 import { assertMayChangePassword, findUserToActOn } from '../users/authorization.js';
-import { getForPasswordCheck } from '../users/user-store.js';
+import { findUserForPasswordCheck } from '../users/user-service.js';
 import { describeOperationStatus } from './password-mapper.js';
 import { auditActivityOf } from './password-operation.js';
 import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
@@ -94,7 +93,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     error: RekeyError,
     additionalDetails: ReadonlyArray<{ readonly key: string; readonly value: string }> = [],
   ) {
-    await insertAudit(
+    await recordAudit(
       db.kysely,
       tenantId,
       context,
@@ -163,7 +162,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       readonly kind: 'selfChange' | 'expiredChange';
     },
   ): Promise<PasswordOperationRow> {
-    const user = await getForPasswordCheck(db.kysely, tenantId, { id: userId });
+    const user = await findUserForPasswordCheck(db.kysely, tenantId, { id: userId });
     if (!user) throw new RekeyError(7700008);
     return changeCheckedPassword(context, user, input);
   }
@@ -226,7 +225,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       readonly newPassword: string;
     },
   ): Promise<PasswordOperationRow> {
-    const user = await getForPasswordCheck(db.kysely, tenantId, { upn: input.userPrincipalName });
+    const user = await findUserForPasswordCheck(db.kysely, tenantId, { upn: input.userPrincipalName });
     if (!user) {
       // Same answer, and the same hashing time, as a wrong password, so this endpoint does not
       // reveal which accounts exist.
@@ -257,7 +256,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       auditRefusal(context),
     );
     if (input.idempotencyKey) {
-      const earlier = await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey);
+      const earlier = await operations.findByIdempotencyKey(target.id, input.idempotencyKey);
       if (earlier) return { operation: earlier, generatedPassword: undefined };
     }
     const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);
@@ -280,7 +279,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       // insert win, and the other answers with the winner's operation.
       const earlier =
         input.idempotencyKey && isWriteConflict(error, 'uniqueViolation')
-          ? await findOperationByIdempotencyKey(db.kysely, target.id, input.idempotencyKey)
+          ? await operations.findByIdempotencyKey(target.id, input.idempotencyKey)
           : undefined;
       if (earlier) return { operation: earlier, generatedPassword: undefined };
       throw error;

@@ -1,4 +1,4 @@
-import { auditRefusals as auditRefusalsOf, failureReason } from '../audit/audit-store.js';
+import { auditRefusals as auditRefusalsOf, failureReason } from '../audit/audit-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { UserRow } from '../platform/db/schema.js';

@@ -1,11 +1,11 @@
 import type { AuditActivityName } from '../audit/audit-activities.js';
-import { insertAudit, type ModifiedProperty } from '../audit/audit-store.js';
+import { type ModifiedProperty, recordAudit } from '../audit/audit-service.js';
 import {
   applySmartLockoutPatch,
   loadSmartLockoutSettings,
   type SmartLockoutSettings,
 } from '../lockout/lockout-policy.js';
-import { countLockedUsers } from '../lockout/lockout-store.js';
+import { countUsersLockedAt } from '../lockout/lockout-service.js';
 import {
   applyPasswordPolicyPatch,
   applyPasswordProtectionPatch,
@@ -288,7 +288,7 @@ export function createSettingsService(deps: SettingsServiceDeps) {
           by: context.actor?.userPrincipalName ?? null,
         });
         if (!ok) return false;
-        await insertAudit(
+        await recordAudit(
           trx,
           tenantId,
           context,
@@ -427,7 +427,7 @@ export function createSettingsService(deps: SettingsServiceDeps) {
     const before = (await load()).smartLockout;
     const after = applySmartLockoutPatch(before, patch);
     const changes = diff(before, after);
-    const usersLockedNow = await countLockedUsers(db.kysely, tenantId, clock.now().toISOString());
+    const usersLockedNow = await countUsersLockedAt(db.kysely, tenantId, clock.now().toISOString());
     const notes = [
       changes.length === 0
         ? 'Nothing would change.'

@@ -6,7 +6,6 @@ import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { systemContext } from '../platform/request-context.js';
 import type { UserService } from '../users/user-service.js';
-import { tenantHasUsers } from '../users/user-store.js';
 import { builtinApplications } from './builtin-applications.js';
 import {
   findTenant,
@@ -40,12 +39,13 @@ export async function ensureTenant(
   createUsers: (tenantId: string) => UserService,
 ): Promise<BootstrapResult> {
   const tenant = (await findTenant(db.kysely)) ?? (await createTenant(db, clock, settings));
-  if (await tenantHasUsers(db.kysely, tenant.id)) return { tenant, generatedAdminPassword: undefined };
+  const users = createUsers(tenant.id);
+  if (await users.hasAnyUser()) return { tenant, generatedAdminPassword: undefined };
 
   let password = settings.adminPassword ?? generatePassword(20);
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await createUsers(tenant.id).createUser(systemContext(randomUUID()), {
+      await users.createUser(systemContext(randomUUID()), {
         accountEnabled: true,
         displayName: 'Rekey Administrator',
         mailNickname: settings.adminUpn.split('@')[0] ?? 'admin',

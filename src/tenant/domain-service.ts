@@ -1,4 +1,4 @@
-import { insertAudit } from '../audit/audit-store.js';
+import { recordAudit } from '../audit/audit-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { DomainRow } from '../platform/db/schema.js';
@@ -106,7 +106,7 @@ export function createDomainService(deps: {
     try {
       await db.kysely.transaction().execute(async (trx) => {
         await insertDomain(trx, row);
-        await insertAudit(
+        await recordAudit(
           trx,
           tenantId,
           context,

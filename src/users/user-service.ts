@@ -5,9 +5,10 @@ import {
   type AuditEntry,
   auditRefusals as auditRefusalsOf,
   failureReason,
-  insertAudit,
   type ModifiedProperty,
-} from '../audit/audit-store.js';
+  recordAudit,
+} from '../audit/audit-service.js';
+import { storePasswordHash } from '../passwords/credential-service.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -18,14 +19,14 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { QueryOptions } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { type DirectoryRole, directoryRoleTemplates, parseRoles } from '../roles/directory-roles.js';
-import { findDomain } from '../tenant/tenant-store.js';
+import { findTenantDomain } from '../tenant/tenant-service.js';
 import { assertMayActOn, type UserAction } from './authorization.js';
 import { parseUserPrincipalName } from './upn.js';
 import {
-  addPasswordHistory,
   clearUserDeleted,
   findUserById,
   findUserByUpn,
+  getForPasswordCheck,
   insertUser,
   listEnabledGlobalAdministratorIds,
   listRoleHolders as listRoleHolderRows,
@@ -33,10 +34,12 @@ import {
   markUserDeleted,
   purgeDeletedUser,
   revokeSessions,
+  tenantHasUsers,
   type UserListPage,
   updateUser as updateUserRow,
-  upsertCredential,
 } from './user-store.js';
+
+export type { UserListPage } from './user-store.js';
 
 export interface CreateUserInput {
   readonly accountEnabled: boolean;
@@ -186,6 +189,89 @@ function modified(displayName: string, oldValue: unknown, newValue: unknown): Mo
   return { displayName, oldValue: JSON.stringify(oldValue), newValue: JSON.stringify(newValue) };
 }
 
+/*
+ * A user's row as the other features need it, inside their own transaction when they pass one:
+ * the guard and the token endpoint read the user a token names, the password operation validates,
+ * stamps and signs out the user it changes, smart lockout locks the user it unlocks.
+ */
+
+/** A live user by object id, or by user principal name (case-insensitive as Entra's), or undefined. */
+export function findLiveUser(
+  db: Kysely<Database>,
+  tenantId: string,
+  by: { readonly id: string } | { readonly upn: string },
+): Promise<UserRow | undefined> {
+  return 'id' in by ? findUserById(db, tenantId, by.id) : findUserByUpn(db, tenantId, by.upn);
+}
+
+/**
+ * A user by object id, deleted or not: for naming them in a log row about something they did or
+ * that was done to them, which may be written after they were deleted.
+ */
+export function findUserForLog(
+  db: Kysely<Database>,
+  tenantId: string,
+  id: string,
+): Promise<UserRow | undefined> {
+  return findUserById(db, tenantId, id, { includeDeleted: true });
+}
+
+/**
+ * Reads a live user again inside `trx` for a change judged on it, locked until the transaction
+ * ends (see platform/db/row-locks.ts for SQLite), so a concurrent role assignment to the user
+ * either waits for the change or is seen by it. With `lockAdministrators`, the enabled Global
+ * Administrators' rows are locked first: every transaction takes these locks in that one order,
+ * so two of them never wait on each other in a cycle.
+ */
+export async function lockUserForChange(
+  trx: Kysely<Database>,
+  tenantId: string,
+  id: string,
+  options: { readonly lockAdministrators?: boolean } = {},
+): Promise<UserRow | undefined> {
+  if (options.lockAdministrators) await listEnabledGlobalAdministratorIds(trx, tenantId, { lock: true });
+  return findUserById(trx, tenantId, id, { lock: true });
+}
+
+/**
+ * A live user with their password hash (null for an account without a password), in one read:
+ * what the password check behind sign-in and self-service change works on.
+ */
+export function findUserForPasswordCheck(
+  db: Kysely<Database>,
+  tenantId: string,
+  by: { readonly id: string } | { readonly upn: string },
+): Promise<(UserRow & { password_hash: string | null }) | undefined> {
+  return getForPasswordCheck(db, tenantId, by);
+}
+
+/**
+ * Stamps a new password on the user's row, in the transaction that stores its hash:
+ * `lastPasswordChangeDateTime`, and the force-change flags as the change leaves them (set by an
+ * administrator's reset that asks for it, cleared otherwise).
+ */
+export async function recordPasswordChange(
+  trx: Kysely<Database>,
+  userId: string,
+  change: { readonly at: string; readonly forceChangeNextSignIn: boolean },
+): Promise<void> {
+  await updateUserRow(trx, userId, {
+    last_password_change_at: change.at,
+    force_change_password_next_sign_in: change.forceChangeNextSignIn ? 1 : 0,
+    force_change_password_next_sign_in_with_mfa: 0,
+    updated_at: change.at,
+  });
+}
+
+/**
+ * Ends every session of a user, inside the caller's transaction: tokens issued before `at` are
+ * refused from the next request (the session version they carry is bumped) and refresh tokens
+ * are revoked.
+ */
+export async function revokeUserSessions(trx: Kysely<Database>, userId: string, at: string): Promise<void> {
+  await revokeSessions(trx, userId, at);
+}
+
 export type UserService = ReturnType<typeof createUserService>;
 
 /** Users of the directory: create and find. */
@@ -208,7 +294,7 @@ export function createUserService(deps: UserServiceDeps) {
    */
   async function createUser(context: RequestContext, input: CreateUserInput): Promise<UserRow> {
     const { domain } = parseUserPrincipalName(input.userPrincipalName);
-    const domainRow = await findDomain(db.kysely, tenantId, domain);
+    const domainRow = await findTenantDomain(db.kysely, tenantId, domain);
     if (domainRow?.is_verified !== 1) {
       throw new RekeyError(7700009, {
         message: `The domain ${domain} is not a verified domain of this tenant.`,
@@ -284,9 +370,8 @@ export function createUserService(deps: UserServiceDeps) {
     try {
       await db.kysely.transaction().execute(async (trx) => {
         await insertUser(trx, row);
-        await upsertCredential(trx, row.id, passwordHash, now);
-        await addPasswordHistory(trx, row.id, passwordHash, now);
-        await insertAudit(
+        await storePasswordHash(trx, row.id, passwordHash, now);
+        await recordAudit(
           trx,
           tenantId,
           context,
@@ -312,7 +397,7 @@ export function createUserService(deps: UserServiceDeps) {
         );
         // A role given at creation is a role assignment like any other, and audited as one.
         for (const role of roles) {
-          await insertAudit(
+          await recordAudit(
             trx,
             tenantId,
             context,
@@ -343,7 +428,7 @@ export function createUserService(deps: UserServiceDeps) {
     entry: Omit<AuditEntry, 'result'>,
     at: string,
   ): Promise<void> {
-    await insertAudit(trx, tenantId, context, { ...entry, result: 'success' }, at);
+    await recordAudit(trx, tenantId, context, { ...entry, result: 'success' }, at);
   }
 
   /**
@@ -373,21 +458,6 @@ export function createUserService(deps: UserServiceDeps) {
       },
       action,
     );
-  }
-
-  /**
-   * Reads `id` again inside `trx` for a change judged on it, locked until the transaction ends,
-   * so a concurrent role assignment to the user either waits for the change or is seen by it. With `lockAdministrators`, the enabled
-   * Global Administrators' rows are locked first: every transaction takes these locks in that
-   * one order, so two of them never wait on each other in a cycle.
-   */
-  async function lockUserForChange(
-    trx: Kysely<Database>,
-    id: string,
-    lockAdministrators: boolean,
-  ): Promise<UserRow | undefined> {
-    if (lockAdministrators) await listEnabledGlobalAdministratorIds(trx, tenantId, { lock: true });
-    return findUserById(trx, tenantId, id, { lock: true });
   }
 
   /**
@@ -458,7 +528,9 @@ export function createUserService(deps: UserServiceDeps) {
 
     const at = clock.now().toISOString();
     return db.kysely.transaction().execute(async (trx) => {
-      const current = await lockUserForChange(trx, target.id, changes.accountEnabled === false);
+      const current = await lockUserForChange(trx, tenantId, target.id, {
+        lockAdministrators: changes.accountEnabled === false,
+      });
       if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
       // Judged again on the locked row: the user may have been given a role since the first look.
       for (const action of actions) assertMayActOn(action, context.actor, current);
@@ -560,7 +632,7 @@ export function createUserService(deps: UserServiceDeps) {
       assertMayActOn('delete', context.actor, target);
       const at = clock.now().toISOString();
       await db.kysely.transaction().execute(async (trx) => {
-        const current = await lockUserForChange(trx, target.id, true);
+        const current = await lockUserForChange(trx, tenantId, target.id, { lockAdministrators: true });
         if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
         assertMayActOn('delete', context.actor, current);
         await assertNotLastGlobalAdministrator(trx, current);
@@ -642,7 +714,9 @@ export function createUserService(deps: UserServiceDeps) {
     return db.kysely.transaction().execute(async (trx) => {
       // Locked: two changes to one user's roles at once must not each overwrite the other's, and
       // a reset or change judged on the user's roles commits before or after, never across.
-      const current = await lockUserForChange(trx, userId, losingGlobalAdministrator);
+      const current = await lockUserForChange(trx, tenantId, userId, {
+        lockAdministrators: losingGlobalAdministrator,
+      });
       if (!current) throw new RekeyError(7700008, { details: { id: userId } });
       const stored = storedRoleNames(current.roles);
       if (stored.includes(change.role) === (change.action === 'add'))
@@ -658,7 +732,7 @@ export function createUserService(deps: UserServiceDeps) {
         change.action === 'add' ? [...stored, change.role] : stored.filter((role) => role !== change.role),
       );
       await updateUserRow(trx, current.id, { roles, updated_at: at });
-      await insertAudit(
+      await recordAudit(
         trx,
         tenantId,
         context,
@@ -669,7 +743,13 @@ export function createUserService(deps: UserServiceDeps) {
     });
   }
 
+  /** True once the tenant has any user, deleted or not (the first start creates one). */
+  function hasAnyUser(): Promise<boolean> {
+    return tenantHasUsers(db.kysely, tenantId);
+  }
+
   return {
+    hasAnyUser,
     getUser,
     getDeletedUser,
     listUsers,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, NewUserRow, UserRow, UserUpdate } from '../platform/db/schema.js';
 import {
@@ -106,87 +105,6 @@ export async function getForPasswordCheck(
 
 export async function updateUser(db: Kysely<Database>, id: string, update: UserUpdate): Promise<void> {
   await db.updateTable('users').set(update).where('id', '=', id).execute();
-}
-
-/** Sets the password hash, creating the credential row on first use. */
-export async function upsertCredential(
-  db: Kysely<Database>,
-  userId: string,
-  passwordHash: string,
-  setAt: string,
-): Promise<void> {
-  await db
-    .insertInto('credentials')
-    .values({ user_id: userId, password_hash: passwordHash, set_at: setAt })
-    .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: passwordHash, set_at: setAt }))
-    .execute();
-}
-
-/** Replaces the stored hash only if it is still `expected`: a rehash at sign-in never undoes a change. */
-export async function replaceHashIfUnchanged(
-  db: Kysely<Database>,
-  userId: string,
-  expected: string,
-  passwordHash: string,
-): Promise<void> {
-  await db
-    .updateTable('credentials')
-    .set({ password_hash: passwordHash })
-    .where('user_id', '=', userId)
-    .where('password_hash', '=', expected)
-    .execute();
-}
-
-export async function addPasswordHistory(
-  db: Kysely<Database>,
-  userId: string,
-  passwordHash: string,
-  createdAt: string,
-): Promise<void> {
-  await db
-    .insertInto('password_history')
-    .values({ id: randomUUID(), user_id: userId, password_hash: passwordHash, created_at: createdAt })
-    .execute();
-}
-
-/** The most recent password hashes of a user, newest first. */
-export async function listPasswordHistory(
-  db: Kysely<Database>,
-  userId: string,
-  limit: number,
-): Promise<string[]> {
-  const rows = await db
-    .selectFrom('password_history')
-    .select('password_hash')
-    .where('user_id', '=', userId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => r.password_hash);
-}
-
-/** Keeps only the newest `keep` history entries of a user. */
-export async function trimPasswordHistory(db: Kysely<Database>, userId: string, keep: number): Promise<void> {
-  const stale = await db
-    .selectFrom('password_history')
-    .select('id')
-    .where('user_id', '=', userId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .offset(keep)
-    .limit(1000)
-    .execute();
-  if (stale.length > 0) {
-    await db
-      .deleteFrom('password_history')
-      .where(
-        'id',
-        'in',
-        stale.map((r) => r.id),
-      )
-      .execute();
-  }
 }
 
 /**

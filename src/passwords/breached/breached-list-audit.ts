@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { type AuditTarget, insertAudit } from '../../audit/audit-store.js';
+import { type AuditTarget, recordAudit } from '../../audit/audit-service.js';
 import type { Database } from '../../platform/db/schema.js';
 import type { RequestContext } from '../../platform/request-context.js';
 
@@ -43,7 +43,7 @@ export async function recordBreachedListImport(
   record: BreachedListImport,
   at: string,
 ): Promise<string> {
-  return insertAudit(
+  return recordAudit(
     db,
     tenantId,
     context,

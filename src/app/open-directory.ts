@@ -2,6 +2,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import { type Db, isDatabaseReady, openDatabase } from '../platform/db/database.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import { findDirectoryTenant, type TenantRecord } from '../tenant/tenant-service.js';
@@ -32,13 +33,13 @@ export async function openDirectory(
   const db = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {
     if (!(await isDatabaseReady(db))) {
-      throw new RekeyError(7700202, {
+      throw new RekeyError(Codes.DatabaseUnavailable, {
         message: 'The database is unreachable or its schema is not up to date; run `rekey migrate`.',
       });
     }
     const tenant = await findDirectoryTenant(db.kysely);
     if (!tenant) {
-      throw new RekeyError(7700202, {
+      throw new RekeyError(Codes.DatabaseUnavailable, {
         message: 'The database holds no tenant yet; start Rekey once with `rekey serve` to create it.',
       });
     }

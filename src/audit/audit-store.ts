@@ -9,9 +9,6 @@ import {
 } from '../platform/odata/index.js';
 import { directoryAuditFields } from './audit-query.js';
 
-// The Graph shape of a row lives in audit-mapper.ts; re-exported for the tests that import it from here.
-export { toGraphDirectoryAudit } from './audit-mapper.js';
-
 export const auditColumns = [
   'id',
   'tenant_id',

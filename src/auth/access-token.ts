@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../platform/clock.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { KeyRing } from './signing-keys.js';
 
@@ -87,7 +88,7 @@ export function createTokenIssuer(
       try {
         kid = decodeProtectedHeader(token).kid;
       } catch (error) {
-        throw new RekeyError(7700102, { cause: error });
+        throw new RekeyError(Codes.InvalidAccessToken, { cause: error });
       }
       // Outside the try: a database failure while loading keys is a 5xx, not a bad token.
       const key = kid ? await keyRing.verificationKey(kid) : undefined;
@@ -120,7 +121,7 @@ export function createTokenIssuer(
           issuedAt: iat,
         };
       } catch (error) {
-        throw new RekeyError(7700102, { cause: error });
+        throw new RekeyError(Codes.InvalidAccessToken, { cause: error });
       }
     },
   };

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../platform/db/database.js';
 import type { UserRow } from '../platform/db/schema.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { type DirectoryRole, parseRoles } from '../roles/directory-roles.js';
@@ -33,7 +34,7 @@ export interface AuthGuard {
 
 /** The principal of an authenticated request; only call after `authenticate` ran. */
 export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new RekeyError(7700101);
+  if (!request.principal) throw new RekeyError(Codes.AuthenticationRequired);
   return request.principal;
 }
 
@@ -67,14 +68,14 @@ export function createAuthGuard(deps: {
   const authenticate: RequestCheck = async (request) => {
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+([A-Za-z0-9._-]+)$/i.exec(header) : null;
-    if (!match?.[1]) throw new RekeyError(7700101);
+    if (!match?.[1]) throw new RekeyError(Codes.AuthenticationRequired);
     const claims = await deps.tokens.verifyAccessToken(match[1]);
-    if (claims.tenantId !== deps.tenantId) throw new RekeyError(7700102);
+    if (claims.tenantId !== deps.tenantId) throw new RekeyError(Codes.InvalidAccessToken);
     const user = await findLiveUser(deps.db.kysely, deps.tenantId, { id: claims.userId });
-    if (!user) throw new RekeyError(7700102);
-    if (user.account_enabled !== 1) throw new RekeyError(50057);
+    if (!user) throw new RekeyError(Codes.InvalidAccessToken);
+    if (user.account_enabled !== 1) throw new RekeyError(Codes.UserDisabled);
     // A password change or session revocation bumps the version: older tokens stop working at once.
-    if (claims.sessionVersion !== user.session_version) throw new RekeyError(50133);
+    if (claims.sessionVersion !== user.session_version) throw new RekeyError(Codes.SsoArtifactRevoked);
     request.principal = {
       user,
       actor: {
@@ -95,7 +96,7 @@ export function createAuthGuard(deps: {
         if (!request.principal) await authenticate(request);
         const principal = principalOf(request);
         if (!hasAnyRole(principal.actor.roles, roles)) {
-          throw new RekeyError(7700103, { details: { requiredRoles: roles } });
+          throw new RekeyError(Codes.InsufficientPrivileges, { details: { requiredRoles: roles } });
         }
       };
     },

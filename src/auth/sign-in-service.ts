@@ -8,7 +8,7 @@ import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, UserRow } from '../platform/db/schema.js';
-import type { ErrorCode } from '../platform/errors/catalog.js';
+import { Codes, type ErrorCode } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { recordSignIn } from '../sign-ins/sign-in-log-service.js';
@@ -84,10 +84,10 @@ interface AttemptFindings {
 
 /** The sign-in answer to each way a password check can fail. */
 const signInRefusals = {
-  unknownUser: 50034,
-  noPassword: 50126,
-  wrongPassword: 50126,
-  locked: 50053,
+  unknownUser: Codes.UserAccountNotFound,
+  noPassword: Codes.InvalidUserNameOrPassword,
+  wrongPassword: Codes.InvalidUserNameOrPassword,
+  locked: Codes.IdsLocked,
 } as const satisfies Record<
   Exclude<PasswordCheckResult<CredentialSubject>['outcome'], 'verified'>,
   ErrorCode
@@ -109,9 +109,13 @@ export function createSignInService(deps: SignInServiceDeps) {
   const resolveTenant = (segment: string) => assertTenantSegment(db, tenant, segment);
 
   async function resolveClient(clientId: string | undefined) {
-    if (!clientId) throw new RekeyError(900144, { details: { parameter: 'client_id' } });
+    if (!clientId)
+      throw new RekeyError(Codes.InvalidRequestParameter, { details: { parameter: 'client_id' } });
     const app = await findClientApplication(db.kysely, tenant.id, clientId);
-    if (!app) throw new RekeyError(700016, { details: { client_id: clientId } });
+    if (!app)
+      throw new RekeyError(Codes.UnauthorizedClient_DoesNotMatchRequest, {
+        details: { client_id: clientId },
+      });
     return app;
   }
 
@@ -216,7 +220,8 @@ export function createSignInService(deps: SignInServiceDeps) {
         await record(db.kysely, context, { ...base, user: found.user, error: undefined });
       return result;
     } catch (error) {
-      const rekeyError = error instanceof RekeyError ? error : new RekeyError(7700201, { cause: error });
+      const rekeyError =
+        error instanceof RekeyError ? error : new RekeyError(Codes.InternalError, { cause: error });
       await record(db.kysely, context, { ...base, user: found.user, error: rekeyError, lock: found.lock });
       throw error;
     }
@@ -239,8 +244,9 @@ export function createSignInService(deps: SignInServiceDeps) {
     await resolveTenant(grant.tenant);
     const app = await resolveClient(grant.clientId);
     const upn = grant.username?.trim() ?? '';
-    if (!upn) throw new RekeyError(900144, { details: { parameter: 'username' } });
-    if (!grant.password) throw new RekeyError(900144, { details: { parameter: 'password' } });
+    if (!upn) throw new RekeyError(Codes.InvalidRequestParameter, { details: { parameter: 'username' } });
+    if (!grant.password)
+      throw new RekeyError(Codes.InvalidRequestParameter, { details: { parameter: 'password' } });
     const password = grant.password;
     return logged(
       context,
@@ -258,12 +264,12 @@ export function createSignInService(deps: SignInServiceDeps) {
         }
         const user = checked.subject;
         // Account state is revealed only to someone who knows the password.
-        if (user.account_enabled !== 1) fail(50057);
-        if (user.force_change_password_next_sign_in === 1) fail(50055);
+        if (user.account_enabled !== 1) fail(Codes.UserDisabled);
+        if (user.force_change_password_next_sign_in === 1) fail(Codes.InvalidPasswordExpiredPassword);
         // Past the maximum age the password still proves who this is, but no longer opens a
         // session: the user changes it at /{tenant}/password/change, as for a forced change.
         const expiry = await expiryOf(user);
-        if (expiry.expired) fail(50055);
+        if (expiry.expired) fail(Codes.InvalidPasswordExpiredPassword);
         if (hasher.needsRehash(user.password_hash)) {
           await storeRehashedPassword(db.kysely, user.id, user.password_hash, await hasher.hash(password));
         }
@@ -286,10 +292,11 @@ export function createSignInService(deps: SignInServiceDeps) {
   ): Promise<TokenResponse> {
     await resolveTenant(grant.tenant);
     const app = await resolveClient(grant.clientId);
-    if (!grant.refreshToken) throw new RekeyError(900144, { details: { parameter: 'refresh_token' } });
+    if (!grant.refreshToken)
+      throw new RekeyError(Codes.InvalidRequestParameter, { details: { parameter: 'refresh_token' } });
     const tokenHash = sha256(grant.refreshToken);
     const stored = await findRefreshTokenForGrant(db.kysely, tokenHash);
-    if (!stored || stored.client_id !== app.appId) throw new RekeyError(70000);
+    if (!stored || stored.client_id !== app.appId) throw new RekeyError(Codes.InvalidGrant);
     const user = await findLiveUser(db.kysely, tenant.id, { id: stored.user_id });
     return logged(
       context,
@@ -301,20 +308,20 @@ export function createSignInService(deps: SignInServiceDeps) {
       },
       async (found) => {
         found.user = user;
-        if (!user) fail(50034);
-        if (user.account_enabled !== 1) fail(50057);
+        if (!user) fail(Codes.UserAccountNotFound);
+        if (user.account_enabled !== 1) fail(Codes.UserDisabled);
         const now = clock.now().toISOString();
         if (
           stored.revoked_at !== null ||
           stored.expires_at <= now ||
           stored.session_version !== user.session_version
         ) {
-          fail(50173);
+          fail(Codes.FreshTokenNeeded);
         }
         // An expired password also ends the sessions it opened: no refresh until it is changed.
-        if ((await expiryOf(user)).expired) fail(50055);
+        if ((await expiryOf(user)).expired) fail(Codes.InvalidPasswordExpiredPassword);
         // Rotation: the old refresh token is spent; a replayed one finds revoked_at set.
-        if (!(await spendRefreshToken(db.kysely, stored.id, now))) fail(50173);
+        if (!(await spendRefreshToken(db.kysely, stored.id, now))) fail(Codes.FreshTokenNeeded);
         return issue(user, app.appId, grant.scope, found);
       },
     );

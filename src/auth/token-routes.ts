@@ -1,6 +1,7 @@
 import formBody from '@fastify/formbody';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { graphErrorResponses, oauthErrorResponses } from '../platform/http/response-schemas.js';
@@ -62,9 +63,9 @@ export function tokenRoutes(deps: {
               scope,
             });
           case undefined:
-            throw new RekeyError(900144, { details: { parameter: 'grant_type' } });
+            throw new RekeyError(Codes.InvalidRequestParameter, { details: { parameter: 'grant_type' } });
           default:
-            throw new RekeyError(70003, { details: { grant_type: body['grant_type'] } });
+            throw new RekeyError(Codes.UnsupportedGrantType, { details: { grant_type: body['grant_type'] } });
         }
       },
     );

@@ -22,6 +22,7 @@ import { type HashListCounts, importHashList } from '../passwords/breached/hash-
 import { systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import { type Db, isDatabaseReady, openDatabase } from '../platform/db/database.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { systemContext } from '../platform/request-context.js';
 import { findDirectoryTenant } from '../tenant/tenant-service.js';
@@ -135,14 +136,14 @@ async function openImportAuditLog(config: Config): Promise<ImportAuditLog> {
   const db = openDatabase(config.databaseUrl, { poolSize: 1 });
   try {
     if (!(await isDatabaseReady(db))) {
-      throw new RekeyError(7700202, {
+      throw new RekeyError(Codes.DatabaseUnavailable, {
         message:
           'The database is unreachable or its schema is not up to date, so the import cannot be audited; run `rekey migrate`, or build the filter elsewhere with --out.',
       });
     }
     const tenant = await findDirectoryTenant(db.kysely);
     if (!tenant) {
-      throw new RekeyError(7700202, {
+      throw new RekeyError(Codes.DatabaseUnavailable, {
         message:
           'The database holds no tenant yet, so the import cannot be audited; start Rekey once with `rekey serve`.',
       });
@@ -167,14 +168,14 @@ async function importList(io: CliIo, terminal: BreachedTerminal, file: string, f
 
   const input = path.resolve(file);
   const inputStat = await stat(input).catch((error: unknown) => {
-    throw new RekeyError(7700401, {
+    throw new RekeyError(Codes.InvalidBreachedPasswordList, {
       message: `The list ${file} cannot be read: ${error instanceof Error && 'code' in error && error.code === 'ENOENT' ? 'it does not exist' : 'it cannot be opened'}.`,
       details: { file: input, problem: 'unreadable' },
       cause: error,
     });
   });
   if (!inputStat.isFile()) {
-    throw new RekeyError(7700401, {
+    throw new RekeyError(Codes.InvalidBreachedPasswordList, {
       message: `The list ${file} is not a regular file.`,
       details: { file: input, problem: 'unreadable' },
     });
@@ -396,7 +397,11 @@ export async function readPasswordFrom(
             }
             if (character === '\u0003') {
               stdin.off('data', onData);
-              reject(new RekeyError(7700001, { message: 'Cancelled: no password was read.' }));
+              reject(
+                new RekeyError(Codes.RequestValidationFailed, {
+                  message: 'Cancelled: no password was read.',
+                }),
+              );
               return;
             }
             if (character === '\u007f' || character === '\b') typed = [...typed].slice(0, -1).join('');
@@ -426,7 +431,7 @@ async function testPassword(
   const config = configOrExit(io);
   const password = given ?? (await readPasswordFrom(terminal.stdin, (text) => io.err(text)));
   if (password === '') {
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       message: 'No password was given: pass it as an argument or on standard input.',
       details: { argument: 'password' },
     });

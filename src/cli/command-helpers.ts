@@ -1,3 +1,4 @@
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { type CliIo, processIo } from './context.js';
 import { formatCount } from './progress.js';
@@ -23,7 +24,7 @@ export function collect(value: string, previous: readonly string[] = []): string
 
 /** A bad flag value (7700001), naming the flag, what it must be, and what was given. */
 export function invalidFlag(option: string, value: string, requirement: string): RekeyError {
-  return new RekeyError(7700001, {
+  return new RekeyError(Codes.RequestValidationFailed, {
     message: `${option} ${requirement}; got ${JSON.stringify(value)}.`,
     details: { option, value },
   });

@@ -3,7 +3,7 @@ import { CommanderError } from 'commander';
 import type { DestinationStream } from 'pino';
 import { type Directory, openDirectory } from '../app/open-directory.js';
 import { type Config, ConfigError, loadConfig } from '../platform/config.js';
-import { findCatalogEntry } from '../platform/errors/catalog.js';
+import { Codes, findCatalogEntry } from '../platform/errors/catalog.js';
 import { isRekeyError } from '../platform/errors/rekey-error.js';
 import { createLogger } from '../platform/log.js';
 import { type RequestContext, systemContext } from '../platform/request-context.js';
@@ -59,7 +59,7 @@ export function reportFailure(io: CliIo, error: unknown, json: boolean): number 
   const message = error instanceof Error ? error.message : String(error);
   io.err(
     json
-      ? JSON.stringify({ error: { code: 7700201, name: 'InternalError', message } })
+      ? JSON.stringify({ error: { code: Codes.InternalError, name: 'InternalError', message } })
       : `error 7700201 InternalError: ${message}`,
   );
   return 1;

@@ -5,6 +5,7 @@ import {
   smartLockoutLimits,
 } from '../lockout/lockout-policy.js';
 import type { LockoutView } from '../lockout/lockout-service.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { SettingsChange } from '../settings/settings-service.js';
 import { jsonOption, printJson } from './command-helpers.js';
@@ -72,7 +73,7 @@ async function setLockout(
   if (flags.threshold !== undefined) patch['lockoutThreshold'] = flagValue(flags.threshold);
   if (flags.duration !== undefined) patch['lockoutDurationInSeconds'] = flagValue(flags.duration);
   if (Object.keys(patch).length === 0) {
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       message: 'Nothing to set: give --threshold, --duration or both.',
       details: { missing: ['--threshold', '--duration'] },
     });

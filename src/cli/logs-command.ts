@@ -16,6 +16,7 @@ import type { PurgeCounts } from '../logs/log-retention.js';
 import { type SignInSummary, summariseSignIns } from '../logs/log-summary.js';
 import { resolveLogTimeRange } from '../logs/time-range.js';
 import { systemClock } from '../platform/clock.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { jsonOption, ownsProcessStreams, printJson, progressTtyOf } from './command-helpers.js';
 import { type CliIo, withDirectory } from './context.js';
@@ -48,7 +49,7 @@ function defaultTerminal(io: CliIo): LogsTerminal {
 const logLabels: Readonly<Record<LogName, string>> = { signins: 'sign-ins', audits: 'audit events' };
 
 function invalidArgument(name: string, value: string, allowed: readonly string[]): RekeyError {
-  return new RekeyError(7700001, {
+  return new RekeyError(Codes.RequestValidationFailed, {
     message: `${name} must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}.`,
     details: { [name.startsWith('--') ? 'option' : 'argument']: name, value, allowed },
   });
@@ -94,7 +95,7 @@ async function openOutputFile(file: string): Promise<OutputFile> {
     stream.once('open', () => resolve());
     stream.once('error', (error) =>
       reject(
-        new RekeyError(7700001, {
+        new RekeyError(Codes.RequestValidationFailed, {
           message: `--output ${file} cannot be written: ${error.message}.`,
           details: { option: '--output', value: file },
           cause: error,

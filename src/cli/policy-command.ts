@@ -7,6 +7,7 @@ import {
   passwordPolicyLimits,
   policyErrorFor,
 } from '../passwords/policy/index.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type {
   PasswordPolicyImpact,
@@ -81,7 +82,7 @@ async function readAnswer(stdin: PolicyTerminal['stdin']): Promise<string> {
 async function confirm(io: CliIo, terminal: PolicyTerminal, yes: boolean | undefined): Promise<void> {
   if (yes) return;
   if (!terminal.interactive) {
-    throw new RekeyError(7700012, {
+    throw new RekeyError(Codes.ConfirmationRequired, {
       message:
         'The change was not applied: there is no terminal to confirm it on. Review the preview above and run the command again with --yes.',
     });
@@ -212,7 +213,7 @@ function policyPatchFrom(flags: Flags): Record<string, unknown> {
     if (typeof raw === 'string') patch[field] = settingValue(raw, field === 'maximumAgeDays');
   }
   if (Object.keys(patch).length === 0) {
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       message: `Nothing to set: give at least one of ${policyFlags.map(([, flag]) => flag.split(' ')[0]).join(', ')}.`,
       details: { missing: policyFlags.map(([, flag]) => flag.split(' ')[0]) },
     });
@@ -275,7 +276,7 @@ interface ProtectionFlags {
 /** The terms of a list file: one per line; blank lines and lines starting with # are skipped. */
 async function readTermsFile(file: string): Promise<string[]> {
   const text = await readFile(file, 'utf8').catch((error: unknown) => {
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       message: `The terms file ${file} cannot be read.`,
       details: { option: '--terms-file', file },
       cause: error,
@@ -293,7 +294,7 @@ async function protectionPatchFrom(
 ): Promise<Record<string, unknown>> {
   const patch: Record<string, unknown> = {};
   if (flags.enable && flags.disable) {
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       message: 'Give --enable or --disable, not both.',
       details: { conflicting: ['--enable', '--disable'] },
     });
@@ -333,7 +334,7 @@ async function protectionPatchFrom(
     patch['customBannedPasswords'] = terms;
   }
   if (Object.keys(patch).length === 0) {
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       message:
         'Nothing to set: give --enable, --disable, --mode, --check-tenant-name, --terms-file, --clear-terms, --add-term or --remove-term.',
     });
@@ -394,7 +395,7 @@ async function testPassword(
   configOrExit(io);
   const password = given ?? (await readPasswordFrom(terminal.stdin, (text) => io.err(text)));
   if (password === '') {
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       message: 'No password was given: pass it as an argument or on standard input.',
       details: { argument: 'password' },
     });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { Codes } from '../platform/errors/catalog.js';
 import { isRekeyError, RekeyError } from '../platform/errors/rekey-error.js';
 import { applySelect, parseQueryOptions, parseSelect } from '../platform/odata/index.js';
 import { type DirectoryRole, directoryRoleByTemplateId } from '../roles/directory-roles.js';
@@ -63,7 +64,7 @@ function printTable(io: CliIo, columns: readonly string[], rows: readonly Row[])
 }
 
 function invalidFlags(message: string, details: Record<string, unknown>): RekeyError {
-  return new RekeyError(7700001, { message, details });
+  return new RekeyError(Codes.RequestValidationFailed, { message, details });
 }
 
 function parseLimit(raw: string | undefined): number | undefined {
@@ -376,7 +377,7 @@ async function manageRoles(io: CliIo, user: string, flags: RolesFlags): Promise<
         added.push(role);
         say(`Added ${role} to ${upn}.`);
       } catch (error) {
-        if (!isRekeyError(error) || error.code !== 7700010) throw error;
+        if (!isRekeyError(error) || error.code !== Codes.ObjectConflict) throw error;
         say(`${upn} already holds ${role}.`);
       }
     }
@@ -386,7 +387,7 @@ async function manageRoles(io: CliIo, user: string, flags: RolesFlags): Promise<
         removed.push(role);
         say(`Removed ${role} from ${upn}.`);
       } catch (error) {
-        if (!isRekeyError(error) || error.code !== 7700008) throw error;
+        if (!isRekeyError(error) || error.code !== Codes.ResourceNotFound) throw error;
         say(`${upn} does not hold ${role}.`);
       }
     }

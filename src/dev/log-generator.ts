@@ -7,7 +7,7 @@ import {
 } from '../audit/audit-service.js';
 import { lockLogDetails } from '../lockout/lockout-policy.js';
 import type { DirectoryAuditRow, SignInRow } from '../platform/db/schema.js';
-import { findCatalogEntry } from '../platform/errors/catalog.js';
+import { Codes, findCatalogEntry } from '../platform/errors/catalog.js';
 import { builtinApplications } from '../tenant/builtin-applications.js';
 import { SeededRandom, timeOrderedId, WeightedPicker } from './seeded-random.js';
 
@@ -408,7 +408,16 @@ function failureOf(code: number): { failure_reason: string | null; additional_de
 
 /** Catalog text per code, looked up once rather than per row. */
 const failureText = new Map<number, ReturnType<typeof failureOf>>(
-  [0, 50034, 50053, 50055, 50057, 50126, 50173, 7700201].map((code) => [code, failureOf(code)]),
+  [
+    0,
+    Codes.UserAccountNotFound,
+    Codes.IdsLocked,
+    Codes.InvalidPasswordExpiredPassword,
+    Codes.UserDisabled,
+    Codes.InvalidUserNameOrPassword,
+    Codes.FreshTokenNeeded,
+    Codes.InternalError,
+  ].map((code) => [code, failureOf(code)]),
 );
 
 function failure(code: number): ReturnType<typeof failureOf> {
@@ -425,7 +434,7 @@ function lockedText(random: SeededRandom, ms: number): ReturnType<typeof failure
   const lockoutCount = 1 + random.below(4);
   const lockedByThisAttempt = random.next() < 0.1;
   return {
-    failure_reason: failure(50053).failure_reason,
+    failure_reason: failure(Codes.IdsLocked).failure_reason,
     additional_details: lockLogDetails({
       network: random.next() < 0.7 ? 'unfamiliar' : 'familiar',
       // The lock was set a little earlier and lasts 60 s, growing with each lockout in a row.
@@ -497,13 +506,13 @@ export function* generateSignIns(
       agent = script.userAgent;
       appIndex = script.appIndex;
       // Smart lockout turns most of a script's attempts into 50053 once it has locked the account.
-      code = random.next() < 0.35 ? 50126 : 50053;
+      code = random.next() < 0.35 ? Codes.InvalidUserNameOrPassword : Codes.IdsLocked;
     } else {
       const roll = random.next();
       if (roll < 0.008) {
         user = undefined;
         upn = unknownUpn(model, random);
-        code = 50034;
+        code = Codes.UserAccountNotFound;
       } else {
         user = model.users[model.activity.pick(random)];
         if (!user) throw new Error('activity picked no user');
@@ -511,14 +520,14 @@ export function* generateSignIns(
         if (roll < 0.3) {
           // A silent token refresh; it fails once the session was revoked or the token expired.
           interactive = 0;
-          code = random.next() < 0.02 ? 50173 : 0;
+          code = random.next() < 0.02 ? Codes.FreshTokenNeeded : 0;
         } else {
           const outcome = random.next();
-          if (outcome < 0.045) code = 50126;
-          else if (outcome < 0.05) code = 50055;
-          else if (outcome < 0.0525) code = 50053;
-          else if (outcome < 0.054) code = 50057;
-          else if (outcome < 0.05405) code = 7700201;
+          if (outcome < 0.045) code = Codes.InvalidUserNameOrPassword;
+          else if (outcome < 0.05) code = Codes.InvalidPasswordExpiredPassword;
+          else if (outcome < 0.0525) code = Codes.IdsLocked;
+          else if (outcome < 0.054) code = Codes.UserDisabled;
+          else if (outcome < 0.05405) code = Codes.InternalError;
         }
       }
       address = user
@@ -528,7 +537,7 @@ export function* generateSignIns(
       appIndex = user && random.next() < 0.7 ? user.appIndex : appPicker.pick(random);
     }
     const app = modelApplications[appIndex] ?? modelApplications[0];
-    const text = code === 50053 ? lockedText(random, ms) : failure(code);
+    const text = code === Codes.IdsLocked ? lockedText(random, ms) : failure(code);
     batch.push({
       id: ids.next(ms),
       tenant_id: tenantId,
@@ -595,7 +604,13 @@ const generatedActivities: readonly GeneratedActivity[] = [
 ];
 
 /** Why a password change or reset failed, as the operation service words resultReason. */
-const changeFailureCodes = [120000, 120002, 120003, 120018, 7700501] as const;
+const changeFailureCodes = [
+  Codes.PasswordChangeIncorrectCurrentPassword,
+  Codes.PasswordChangeInvalidNewPasswordWeak,
+  Codes.PasswordChangeInvalidNewPasswordContainsMemberName,
+  Codes.PasswordChangePasswordDoesnotComplyFuzzyPolicy,
+  Codes.PasswordChangeAccountLocked,
+] as const;
 
 function resultReasonFor(code: number): string {
   const entry = findCatalogEntry(code);

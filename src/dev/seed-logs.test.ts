@@ -4,19 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliTestRekey, runRekeyCli, startCliTestRekey } from '../../test/support/cli-run.js';
 import { dialects } from '../../test/support/databases.js';
 import { listAuditActivities } from '../audit/audit-activities.js';
+import { toGraphDirectoryAudit } from '../audit/audit-mapper.js';
 import { directoryAuditsResource } from '../audit/audit-query.js';
 import { recordAudit } from '../audit/audit-service.js';
-import { listAuditsPage, toGraphDirectoryAudit } from '../audit/audit-store.js';
+import { listAuditsPage } from '../audit/audit-store.js';
 import type { DirectoryAuditRow, SignInRow } from '../platform/db/schema.js';
 import { findCatalogEntry } from '../platform/errors/catalog.js';
 import { parseQueryOptions } from '../platform/odata/index.js';
+import { toGraphSignIn } from '../sign-ins/sign-in-mapper.js';
 import { signInsResource } from '../sign-ins/sign-in-query.js';
-import {
-  countSignInsByErrorCode,
-  listSignInsPage,
-  signInColumns,
-  toGraphSignIn,
-} from '../sign-ins/sign-in-store.js';
+import { countSignInsByErrorCode, listSignInsPage, signInColumns } from '../sign-ins/sign-in-store.js';
 import { builtinApplications } from '../tenant/builtin-applications.js';
 import { buildLogModel, generateAudits, generateSignIns, type LogModelOptions } from './log-generator.js';
 

@@ -1,4 +1,5 @@
 import { type DialectName, isDatabaseReady, openDatabase } from '../platform/db/database.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { findDirectoryTenant } from '../tenant/tenant-service.js';
 import { buildLogModel, generateAudits, generateSignIns, type LogModel } from './log-generator.js';
@@ -45,7 +46,7 @@ async function findSeedTarget(
   const db = openDatabase(databaseUrl, { poolSize: 1 });
   try {
     if (!(await isDatabaseReady(db))) {
-      throw new RekeyError(7700202, {
+      throw new RekeyError(Codes.DatabaseUnavailable, {
         message: 'The database is unreachable or its schema is not up to date; run `rekey migrate`.',
       });
     }
@@ -60,7 +61,7 @@ async function findSeedTarget(
           .executeTakeFirst()
       : undefined;
     if (!tenant || !domain) {
-      throw new RekeyError(7700202, {
+      throw new RekeyError(Codes.DatabaseUnavailable, {
         message: 'The database holds no tenant yet; start Rekey once with `rekey serve` to create it.',
       });
     }
@@ -82,7 +83,7 @@ export function openLogWriter(databaseUrl: string): {
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
     if (file === ':memory:') {
-      throw new RekeyError(7700001, {
+      throw new RekeyError(Codes.RequestValidationFailed, {
         message: 'Generated logs need a database file; sqlite::memory: would vanish when the command ends.',
       });
     }

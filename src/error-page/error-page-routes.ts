@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { findCatalogEntry } from '../platform/errors/catalog.js';
+import { Codes, findCatalogEntry } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { graphErrorResponses } from '../platform/http/response-schemas.js';
@@ -31,7 +31,9 @@ export function errorPageRoutes(): FastifyPluginAsync {
       async (request, reply) => {
         const entry = findCatalogEntry(Number(request.query.code.replace(/^AADSTS/, '')));
         if (!entry)
-          throw new RekeyError(7700008, { message: `Rekey does not define the code ${request.query.code}.` });
+          throw new RekeyError(Codes.ResourceNotFound, {
+            message: `Rekey does not define the code ${request.query.code}.`,
+          });
         const accept = request.headers.accept ?? '';
         if (accept.includes('application/json') && !accept.includes('text/html')) return describeCode(entry);
         return reply.type('text/html; charset=utf-8').send(renderErrorPage(entry));

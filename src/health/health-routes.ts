@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { type Db, isDatabaseReady } from '../platform/db/database.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { graphErrorResponses } from '../platform/http/response-schemas.js';
@@ -20,7 +21,7 @@ export function healthRoutes(db: Db): FastifyPluginAsync {
       '/readyz',
       { schema: { response: { 200: readinessSchema, ...graphErrorResponses } } },
       async () => {
-        if (!(await isDatabaseReady(db))) throw new RekeyError(7700202);
+        if (!(await isDatabaseReady(db))) throw new RekeyError(Codes.DatabaseUnavailable);
         return { status: 'ready' as const, database: db.dialect };
       },
     );

@@ -1,6 +1,7 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { LockoutNetwork } from '../platform/db/schema.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 
 /*
@@ -80,7 +81,7 @@ export function applySmartLockoutPatch(current: SmartLockoutSettings, patch: unk
         ? `${p.field.replace(/^body\/?/, '') || 'the body'} ${p.problem}`
         : `${p.property} ${p.problem}`,
     );
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       message: `The settings were not changed: ${described.join('; ')}.`,
       details: { fields: problems },
     });

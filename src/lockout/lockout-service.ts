@@ -10,6 +10,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, LockoutNetwork, LockoutStateRow, UserRow } from '../platform/db/schema.js';
 import { isWriteConflict } from '../platform/db/write-conflict.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
@@ -273,7 +274,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
       return describeLock(attempt.network, decision.next, true);
     }
     logger.warn({ userId: attempt.userId }, 'smart lockout counter kept changing; attempt refused uncounted');
-    throw new RekeyError(7700502);
+    throw new RekeyError(Codes.LockoutStateContention);
   }
 
   /**
@@ -359,7 +360,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
   /** A user's lock state for administrators (`id` is an object id or a user principal name). */
   async function getLockout(id: string): Promise<LockoutView> {
     const user = await findLiveUser(db.kysely, tenantId, id.includes('@') ? { upn: id } : { id });
-    if (!user) throw new RekeyError(7700008, { details: { id } });
+    if (!user) throw new RekeyError(Codes.ResourceNotFound, { details: { id } });
     return view(user, await deps.settings.getSmartLockout());
   }
 
@@ -432,7 +433,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
         db: db.kysely,
         tenantId,
         context,
-        codes: new Set([7700103]),
+        codes: new Set([Codes.InsufficientPrivileges]),
         entry: (refusal) => refusedUnlock(user, refusal),
         now: () => clock.now().toISOString(),
       },
@@ -440,7 +441,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
         db.kysely.transaction().execute(async (trx) => {
           // Judged again on the locked row: the user may have been given a role since the first look.
           const current = await lockUserForChange(trx, tenantId, user.id);
-          if (!current) throw new RekeyError(7700008, { details: { id } });
+          if (!current) throw new RekeyError(Codes.ResourceNotFound, { details: { id } });
           const refusal = refusalToActOn('unlock', context.actor, current);
           if (refusal) throw refusal;
           await unlockInside(trx);

@@ -1,3 +1,4 @@
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { normaliseDateTime } from '../platform/odata/index.js';
 
@@ -19,7 +20,7 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const unitMs: Readonly<Record<string, number>> = { d: 86_400_000, h: 3_600_000, m: 60_000 };
 
 function invalidTime(option: string, raw: string, problem: string): RekeyError {
-  return new RekeyError(7700601, {
+  return new RekeyError(Codes.InvalidLogTimeRange, {
     message: `${option} ${JSON.stringify(raw)} is not valid: ${problem}.`,
     details: { option, value: raw },
   });
@@ -66,7 +67,7 @@ export function resolveLogTimeRange(
   const since = parseLogTime('--since', input.since ?? defaultSince, now);
   const until = input.until === undefined ? now.toISOString() : parseLogTime('--until', input.until, now);
   if (since >= until) {
-    throw new RekeyError(7700601, {
+    throw new RekeyError(Codes.InvalidLogTimeRange, {
       message: `--since (${since}) must be earlier than --until (${until}).`,
       details: { since, until },
     });

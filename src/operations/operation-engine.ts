@@ -4,6 +4,7 @@ import type { Clock } from '../platform/clock.js';
 import type { SecretBox } from '../platform/crypto/secret-box.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, OperationKind, PasswordOperationRow } from '../platform/db/schema.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
@@ -225,7 +226,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
   function toRekeyError(error: unknown, operationId: string): RekeyError {
     if (error instanceof RekeyError) return error;
     logger.error({ err: error, operationId }, 'password operation step failed');
-    return new RekeyError(120020, { cause: error });
+    return new RekeyError(Codes.PasswordChangeFailure, { cause: error });
   }
 
   /** Keeps the lease alive while an attempt works, and says when it was lost. */
@@ -306,7 +307,9 @@ export function createOperationEngine(deps: OperationEngineDeps) {
           operation.error_code === null
             ? ''
             : ` after AADSTS${operation.error_code}: ${operation.error_detail ?? ''}`;
-        throw new RekeyError(120020, { message: `The operation passed its deadline${last}.` });
+        throw new RekeyError(Codes.PasswordChangeFailure, {
+          message: `The operation passed its deadline${last}.`,
+        });
       }
       let secret: string | undefined;
       if (operation.secret_ciphertext !== null) secret = deps.secretBox.open(operation.secret_ciphertext);
@@ -519,14 +522,17 @@ export function createOperationEngine(deps: OperationEngineDeps) {
         await jobs[waiting.kind].terminated(
           trx,
           waiting,
-          { code: waiting.error_code ?? 120020, detail: waiting.error_detail },
+          { code: waiting.error_code ?? Codes.PasswordChangeFailure, detail: waiting.error_detail },
           origin,
           at,
         );
       });
       row = await findOperation(db.kysely, tenantId, operationId);
     }
-    if (!row) throw new RekeyError(120020, { message: 'The operation disappeared while it ran.' });
+    if (!row)
+      throw new RekeyError(Codes.PasswordChangeFailure, {
+        message: 'The operation disappeared while it ran.',
+      });
     return row;
   }
 

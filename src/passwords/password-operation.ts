@@ -10,7 +10,7 @@ import {
 } from '../operations/operation-engine.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { Database, OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
-import { findCatalogEntry, getCatalogEntry } from '../platform/errors/catalog.js';
+import { Codes, findCatalogEntry, getCatalogEntry } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
@@ -123,7 +123,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
         work.user = judged
           ? await lockUserForChange(trx, tenantId, operation.user_id)
           : await findLiveUser(trx, tenantId, { id: operation.user_id });
-        if (!work.user) throw new RekeyError(7700105);
+        if (!work.user) throw new RekeyError(Codes.DeletedAccount);
         await assertResetStillAllowed(trx, tenantId, operation, work.user);
       },
     },
@@ -156,7 +156,9 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
   return defineJob<PasswordWork>({
     async begin(operation, start) {
       if (start.secret === undefined)
-        throw new RekeyError(120020, { message: 'The operation lost its new password.' });
+        throw new RekeyError(Codes.PasswordChangeFailure, {
+          message: 'The operation lost its new password.',
+        });
       return {
         operation,
         origin: start.origin,
@@ -205,7 +207,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
      */
     async terminated(trx, operation, cause, origin, at) {
       const user = await findUserForLog(trx, tenantId, operation.user_id);
-      const terminated = getCatalogEntry(120008);
+      const terminated = getCatalogEntry(Codes.PasswordChangeAsyncJobStateTerminated);
       const causeEntry = findCatalogEntry(cause.code);
       await recordAudit(
         trx,

@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/audit-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, UserRow } from '../platform/db/schema.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
@@ -92,7 +93,14 @@ export interface PasswordPolicyServiceDeps {
 
 /** A refusal by the policy (as opposed to a failure to evaluate at all). */
 function isPolicyRefusal(error: unknown): error is RekeyError {
-  return error instanceof RekeyError && [120002, 120003, 120018].includes(error.code);
+  return (
+    error instanceof RekeyError &&
+    new Set<number>([
+      Codes.PasswordChangeInvalidNewPasswordWeak,
+      Codes.PasswordChangeInvalidNewPasswordContainsMemberName,
+      Codes.PasswordChangePasswordDoesnotComplyFuzzyPolicy,
+    ]).has(error.code)
+  );
 }
 
 /** Tries at a generated password before giving up (one in a thousand is a breached-filter false positive). */
@@ -290,7 +298,7 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
    */
   async function evaluate(context: RequestContext, request: EvaluateRequest): Promise<EvaluateResult> {
     if (request.userId !== undefined && request.userPrincipalName !== undefined) {
-      throw new RekeyError(7700001, {
+      throw new RekeyError(Codes.RequestValidationFailed, {
         message: 'Give userId or userPrincipalName, not both.',
         details: { fields: [{ field: 'body', problem: 'userId and userPrincipalName are exclusive' }] },
       });
@@ -298,12 +306,12 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
     let row: UserRow | undefined;
     if (request.userId !== undefined) {
       row = await findLiveUser(db.kysely, tenantId, { id: request.userId });
-      if (!row) throw new RekeyError(7700008, { details: { id: request.userId } });
+      if (!row) throw new RekeyError(Codes.ResourceNotFound, { details: { id: request.userId } });
     } else if (request.userPrincipalName !== undefined) {
       row = await findLiveUser(db.kysely, tenantId, { upn: request.userPrincipalName });
     }
     if (request.checkHistory && !row) {
-      throw new RekeyError(7700001, {
+      throw new RekeyError(Codes.RequestValidationFailed, {
         message: 'checkHistory needs the userId or userPrincipalName of an existing user.',
         details: { fields: [{ field: 'body/checkHistory', problem: 'needs an existing user' }] },
       });

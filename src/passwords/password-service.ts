@@ -7,6 +7,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
 import { isWriteConflict } from '../platform/db/write-conflict.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
@@ -48,10 +49,10 @@ function selfActor(user: UserRow): Actor {
 
 /** The self-service change's answer to each way the current-password check can fail. */
 const changeRefusals = {
-  unknownUser: 120000,
-  noPassword: 120000,
-  wrongPassword: 120000,
-  locked: 7700501,
+  unknownUser: Codes.PasswordChangeIncorrectCurrentPassword,
+  noPassword: Codes.PasswordChangeIncorrectCurrentPassword,
+  wrongPassword: Codes.PasswordChangeIncorrectCurrentPassword,
+  locked: Codes.PasswordChangeAccountLocked,
 } as const;
 
 export type PasswordService = ReturnType<typeof createPasswordService>;
@@ -139,7 +140,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
   /** Raises the catalog error that an operation run for a waiting caller ended with. */
   function assertSucceeded(row: PasswordOperationRow): void {
     if (row.state === 'succeeded') return;
-    throw new RekeyError(120008, {
+    throw new RekeyError(Codes.PasswordChangeAsyncJobStateTerminated, {
       details: {
         operationId: row.id,
         state: row.state,
@@ -163,7 +164,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     },
   ): Promise<PasswordOperationRow> {
     const user = await findUserForPasswordCheck(db.kysely, tenantId, { id: userId });
-    if (!user) throw new RekeyError(7700008);
+    if (!user) throw new RekeyError(Codes.ResourceNotFound);
     return changeCheckedPassword(context, user, input);
   }
 
@@ -195,7 +196,8 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       );
       throw error;
     }
-    if (input.kind === 'expiredChange' && user.account_enabled !== 1) throw new RekeyError(50057);
+    if (input.kind === 'expiredChange' && user.account_enabled !== 1)
+      throw new RekeyError(Codes.UserDisabled);
     let evaluation: PolicyEvaluation;
     try {
       evaluation = await passwordPolicy.assertAcceptable('change', policyUserOf(user), input.newPassword, {
@@ -230,7 +232,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       // Same answer, and the same hashing time, as a wrong password, so this endpoint does not
       // reveal which accounts exist.
       await deps.checkPassword(undefined, input.currentPassword, context.ipAddress);
-      throw new RekeyError(120000);
+      throw new RekeyError(Codes.PasswordChangeIncorrectCurrentPassword);
     }
     return changeCheckedPassword({ ...context, actor: selfActor(user) }, user, {
       ...input,
@@ -344,7 +346,8 @@ export function createPasswordService(deps: PasswordServiceDeps) {
   /** An operation of a user, for Graph's operations endpoint. */
   async function getOperation(userId: string, operationId: string): Promise<PasswordOperationRow> {
     const row = await operations.getOperation(operationId);
-    if (!row || row.user_id !== userId) throw new RekeyError(7700008, { details: { id: operationId } });
+    if (!row || row.user_id !== userId)
+      throw new RekeyError(Codes.ResourceNotFound, { details: { id: operationId } });
     return row;
   }
 

@@ -1,3 +1,4 @@
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import {
   type CheckedComparison,
@@ -115,7 +116,7 @@ function compare(condition: CheckedComparison, item: Item, exact: ExactPaths): b
       return left !== null && right !== null && left <= right;
     default: {
       const unknown: never = condition.operator;
-      throw new RekeyError(7700007, { details: { operator: unknown } });
+      throw new RekeyError(Codes.InvalidQueryOption, { details: { operator: unknown } });
     }
   }
 }
@@ -148,10 +149,12 @@ export function matchesFilter(filter: CheckedFilter, item: Item, exact: ExactPat
       return stringFunction(filter, item, exact);
     case 'any':
       // The resources above declare no collections, so the validator never lets a lambda through.
-      throw new RekeyError(7700007, { message: 'Lambda operators are not supported on this resource.' });
+      throw new RekeyError(Codes.InvalidQueryOption, {
+        message: 'Lambda operators are not supported on this resource.',
+      });
     default: {
       const unknown: never = filter;
-      throw new RekeyError(7700007, { details: { filter: unknown } });
+      throw new RekeyError(Codes.InvalidQueryOption, { details: { filter: unknown } });
     }
   }
 }

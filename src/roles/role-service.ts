@@ -2,6 +2,7 @@ import { auditRefusals as auditRefusalsOf, failureReason } from '../audit/audit-
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { UserRow } from '../platform/db/schema.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { isRekeyError, RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { assertMayAssignRoles } from '../users/authorization.js';
@@ -63,7 +64,10 @@ export interface RoleServiceDeps {
 }
 
 /** The refusals written to the audit log as failures: not allowed, and the last administrator. */
-const refusalCodes: ReadonlySet<number> = new Set([7700103, 7700106]);
+const refusalCodes: ReadonlySet<number> = new Set([
+  Codes.InsufficientPrivileges,
+  Codes.LastGlobalAdministrator,
+]);
 
 /** Graph's definition of one role. */
 export function toRoleDefinition(role: DirectoryRole): RoleDefinition {
@@ -101,7 +105,7 @@ export function toRoleAssignment(role: DirectoryRole, principalId: string): Role
 export function roleFromName(name: string): DirectoryRole {
   const role = directoryRoleByName(name);
   if (role) return role;
-  throw new RekeyError(7700001, {
+  throw new RekeyError(Codes.RequestValidationFailed, {
     message: `'${name}' is not a directory role Rekey knows. Valid roles: ${directoryRoles.join(', ')}.`,
     details: { role: name, validRoles: directoryRoles },
   });
@@ -138,7 +142,7 @@ export function createRoleService(deps: RoleServiceDeps) {
       const [holder] = await users.listRoleHolders({ userId: key.principalId });
       if (holder?.roles.includes(role)) return toRoleAssignment(role, key.principalId);
     }
-    throw new RekeyError(7700008, { details: { id } });
+    throw new RekeyError(Codes.ResourceNotFound, { details: { id } });
   }
 
   /**
@@ -149,7 +153,7 @@ export function createRoleService(deps: RoleServiceDeps) {
     try {
       return await users.getUser(principalId);
     } catch (error) {
-      if (isRekeyError(error) && error.code === 7700008) return undefined;
+      if (isRekeyError(error) && error.code === Codes.ResourceNotFound) return undefined;
       throw error;
     }
   }
@@ -185,7 +189,7 @@ export function createRoleService(deps: RoleServiceDeps) {
 
   async function liveUser(principalId: string): Promise<UserRow> {
     // Graph names principals by object id; the user service would also take a UPN.
-    if (principalId.includes('@')) throw new RekeyError(7700008, { details: { principalId } });
+    if (principalId.includes('@')) throw new RekeyError(Codes.ResourceNotFound, { details: { principalId } });
     return users.getUser(principalId.toLowerCase());
   }
 
@@ -196,14 +200,14 @@ export function createRoleService(deps: RoleServiceDeps) {
    */
   async function assign(context: RequestContext, input: NewRoleAssignment): Promise<RoleAssignment> {
     if (input.directoryScopeId !== '/') {
-      throw new RekeyError(7700001, {
+      throw new RekeyError(Codes.RequestValidationFailed, {
         message: "Rekey assigns roles for the whole directory only: directoryScopeId must be '/'.",
         details: { field: 'directoryScopeId', value: input.directoryScopeId, allowed: ['/'] },
       });
     }
     const role = directoryRoleByTemplateId(input.roleDefinitionId);
     if (!role) {
-      throw new RekeyError(7700008, {
+      throw new RekeyError(Codes.ResourceNotFound, {
         message: 'No role definition has this id; GET roleManagement/directory/roleDefinitions lists them.',
         details: { roleDefinitionId: input.roleDefinitionId },
       });
@@ -217,7 +221,7 @@ export function createRoleService(deps: RoleServiceDeps) {
       const assignment = toRoleAssignment(role, user.id);
       const result = await users.changeDirectoryRole(context, user.id, change);
       if (!result.changed) {
-        throw new RekeyError(7700010, {
+        throw new RekeyError(Codes.ObjectConflict, {
           message: `The user already holds the ${role} role.`,
           details: { id: assignment.id, principalId: user.id, roleDefinitionId: assignment.roleDefinitionId },
         });
@@ -234,13 +238,13 @@ export function createRoleService(deps: RoleServiceDeps) {
   async function remove(context: RequestContext, id: string): Promise<void> {
     const key = decodeAssignmentId(id);
     const role = key && directoryRoleByTemplateId(key.roleTemplateId);
-    if (!key || !role) throw new RekeyError(7700008, { details: { id } });
+    if (!key || !role) throw new RekeyError(Codes.ResourceNotFound, { details: { id } });
     const change: RoleChange = { action: 'remove', role };
     await auditRefusals(context, change, key.principalId, async () => {
       assertMayAssignRoles(context.actor);
       const user = await liveUser(key.principalId);
       const result = await users.changeDirectoryRole(context, user.id, change);
-      if (!result.changed) throw new RekeyError(7700008, { details: { id } });
+      if (!result.changed) throw new RekeyError(Codes.ResourceNotFound, { details: { id } });
     });
   }
 

@@ -18,6 +18,7 @@ import {
 } from '../passwords/policy/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
 import {
@@ -129,7 +130,7 @@ function parseStored<T>(document: StoredSettingsDocument | undefined, load: (sto
     return load(JSON.parse(document.value));
   } catch (error) {
     // Someone edited the row by hand, or a downgrade met a newer document: refuse to guess.
-    throw new RekeyError(7700201, {
+    throw new RekeyError(Codes.InternalError, {
       message: `The stored ${document.name} settings are invalid; correct them with PATCH /rekey/v1/settings/${document.name}.`,
       cause: error,
     });
@@ -314,7 +315,7 @@ export function createSettingsService(deps: SettingsServiceDeps) {
         return { settings: after, changes };
       }
     }
-    throw new RekeyError(7700013, { details: { settings: name } });
+    throw new RekeyError(Codes.SettingsUpdateConflict, { details: { settings: name } });
   }
 
   /** The tenant's password policy. */

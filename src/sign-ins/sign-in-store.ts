@@ -4,9 +4,6 @@ import type { Database, SignInRow } from '../platform/db/schema.js';
 import { type CountedPage, fetchListPage, type ListRequest } from '../platform/odata/index.js';
 import { signInFields } from './sign-in-query.js';
 
-// The Graph shape of a row lives in sign-in-mapper.ts; re-exported for the tests that import it from here.
-export { toGraphSignIn } from './sign-in-mapper.js';
-
 /** A sign-in event about to be written; `upn_key` is derived here. */
 export type NewSignIn = Omit<SignInRow, 'id' | 'upn_key'>;
 

@@ -3,6 +3,7 @@ import { generatePassword } from '../passwords/generate-password.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import { isWriteConflict } from '../platform/db/write-conflict.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { systemContext } from '../platform/request-context.js';
 import type { UserService } from '../users/user-service.js';
@@ -57,11 +58,17 @@ export async function ensureTenant(
       break;
     } catch (error) {
       // Another process starting at the same moment created the administrator first.
-      if (error instanceof RekeyError && error.code === 7700010)
+      if (error instanceof RekeyError && error.code === Codes.ObjectConflict)
         return { tenant, generatedAdminPassword: undefined };
       // A generated password can still be refused: the breached-password filter reports about one
       // random string in a thousand. Draw another rather than fail the first start.
-      const refusedByPolicy = error instanceof RekeyError && [120002, 120003, 120018].includes(error.code);
+      const refusedByPolicy =
+        error instanceof RekeyError &&
+        new Set<number>([
+          Codes.PasswordChangeInvalidNewPasswordWeak,
+          Codes.PasswordChangeInvalidNewPasswordContainsMemberName,
+          Codes.PasswordChangePasswordDoesnotComplyFuzzyPolicy,
+        ]).has(error.code);
       if (settings.adminPassword === undefined && refusedByPolicy && attempt < 5) {
         password = generatePassword(20);
         continue;

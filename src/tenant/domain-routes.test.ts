@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
 import { bearer, expectErrorCode, type Json } from '../../test/support/http-helpers.js';
 import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
-import { listAuditsByCorrelation, toGraphDirectoryAudit } from '../audit/audit-store.js';
+import { toGraphDirectoryAudit } from '../audit/audit-mapper.js';
+import { listAuditsByCorrelation } from '../audit/audit-store.js';
 
 describe.each(dialects)('Graph domains API on %s', (dialect) => {
   let rekey: TestRekey;

@@ -3,6 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { DomainRow } from '../platform/db/schema.js';
 import { isWriteConflict } from '../platform/db/write-conflict.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { domainNameTaken, findDomain, insertDomain, listDomains } from './tenant-store.js';
@@ -27,12 +28,12 @@ function checkPasswordChangeUrl(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       details: { field: 'passwordChangeUrl', problem: 'must be an absolute http or https URL' },
     });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       details: { field: 'passwordChangeUrl', problem: 'must be an absolute http or https URL' },
     });
   }
@@ -57,7 +58,7 @@ export function createDomainService(deps: {
   /** One domain by name (any case), or 7700008. */
   async function getDomain(name: string): Promise<DomainRow> {
     const row = await findDomain(db.kysely, tenantId, name);
-    if (!row) throw new RekeyError(7700008, { details: { id: name } });
+    if (!row) throw new RekeyError(Codes.ResourceNotFound, { details: { id: name } });
     return row;
   }
 
@@ -69,7 +70,7 @@ export function createDomainService(deps: {
   async function addDomain(context: RequestContext, input: AddDomainInput): Promise<DomainRow> {
     const name = input.id.trim().toLowerCase();
     if (!dnsName.test(name)) {
-      throw new RekeyError(7700001, {
+      throw new RekeyError(Codes.RequestValidationFailed, {
         message: `${input.id} is not a DNS domain name.`,
         details: { field: 'id', problem: 'must be a DNS name such as contoso.com, at most 253 characters' },
       });
@@ -80,7 +81,7 @@ export function createDomainService(deps: {
         ? null
         : checkPasswordChangeUrl(input.passwordChangeUrl);
     if (authenticationType === 'Managed' && passwordChangeUrl !== null) {
-      throw new RekeyError(7700001, {
+      throw new RekeyError(Codes.RequestValidationFailed, {
         details: {
           field: 'passwordChangeUrl',
           problem: 'only a federated domain has a password change URL of its own',
@@ -88,7 +89,10 @@ export function createDomainService(deps: {
       });
     }
     const conflict = () =>
-      new RekeyError(7700010, { message: `The domain ${name} already exists.`, details: { id: name } });
+      new RekeyError(Codes.ObjectConflict, {
+        message: `The domain ${name} already exists.`,
+        details: { id: name },
+      });
     if (await domainNameTaken(db.kysely, name)) {
       throw conflict();
     }

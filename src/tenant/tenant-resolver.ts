@@ -1,4 +1,5 @@
 import type { Db } from '../platform/db/database.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { findDomain, type TenantRecord } from './tenant-store.js';
 
@@ -10,5 +11,5 @@ export async function assertTenantSegment(db: Db, tenant: TenantRecord, segment:
   const lowered = segment.toLowerCase();
   if (lowered === tenant.id || lowered === 'organizations' || lowered === 'common') return;
   if (/^[a-z0-9.-]+\.[a-z]{2,}$/.test(lowered) && (await findDomain(db.kysely, tenant.id, lowered))) return;
-  throw new RekeyError(90002, { details: { tenant: segment } });
+  throw new RekeyError(Codes.InvalidTenantName, { details: { tenant: segment } });
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Db } from '../platform/db/database.js';
 import type { Database, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { type DirectoryRole, parseRoles } from '../roles/directory-roles.js';
@@ -161,14 +162,14 @@ const userActionRules: Readonly<Record<UserAction, UserActionRule>> = {
     matrix: passwordResetMatrix,
     callers: resetCallers,
     verb: 'reset the password of',
-    selfRefusal: () => new RekeyError(7700104),
+    selfRefusal: () => new RekeyError(Codes.CannotResetOwnPassword),
   },
   unlock: {
     matrix: passwordResetMatrix,
     callers: resetCallers,
     verb: 'unlock',
     selfRefusal: () =>
-      new RekeyError(7700104, {
+      new RekeyError(Codes.CannotResetOwnPassword, {
         message: 'Administrators cannot unlock their own account; ask another administrator.',
       }),
   },
@@ -184,7 +185,7 @@ const userActionRules: Readonly<Record<UserAction, UserActionRule>> = {
     matrix: sensitiveActionMatrix,
     callers: sensitiveCallers,
     verb: 'delete',
-    selfRefusal: () => new RekeyError(7700107),
+    selfRefusal: () => new RekeyError(Codes.CannotDeleteOwnAccount),
   },
   restore: { matrix: sensitiveActionMatrix, callers: sensitiveCallers, verb: 'restore' },
   // Permanent deletion stays with those who create users, as in Entra.
@@ -270,7 +271,7 @@ export function targetRefusal(
       : targetRoles.length === 1
         ? `the ${targetRoles[0]} role`
         : `the roles ${targetRoles.join(', ')}`;
-  return new RekeyError(7700103, {
+  return new RekeyError(Codes.InsufficientPrivileges, {
     message:
       message ??
       `Only a ${listOfRoles(requiredRoles)} may ${userActionRules[action].verb} a user who holds ${held}.`,
@@ -294,7 +295,7 @@ export function refusalToActOn(
   const rule = userActionRules[action];
   if (actor.userId === target.id && rule.selfRefusal) return rule.selfRefusal();
   if (!hasAnyRole(actor.roles, rule.callers)) {
-    return new RekeyError(7700103, { details: { requiredRoles: rule.callers } });
+    return new RekeyError(Codes.InsufficientPrivileges, { details: { requiredRoles: rule.callers } });
   }
   return targetRefusal(action, actor.roles, target, message);
 }
@@ -328,12 +329,12 @@ export async function findUserToActOn(
   const actor = context.actor;
   const callers = rolesThatMay(action);
   if (actor && !hasAnyRole(actor.roles, callers)) {
-    throw new RekeyError(7700103, { details: { requiredRoles: callers } });
+    throw new RekeyError(Codes.InsufficientPrivileges, { details: { requiredRoles: callers } });
   }
   const target = targetId.includes('@')
     ? await findUserByUpn(db.kysely, tenantId, targetId)
     : await findUserById(db.kysely, tenantId, targetId);
-  if (!target) throw new RekeyError(7700008, { details: { id: targetId } });
+  if (!target) throw new RekeyError(Codes.ResourceNotFound, { details: { id: targetId } });
   const refusal = refusalToActOn(action, actor, target);
   if (refusal) {
     await onRefused?.(target, refusal);
@@ -363,7 +364,7 @@ export async function assertResetStillAllowed(
   const roles = requester && requester.account_enabled === 1 ? parseRoles(requester.roles) : [];
   const resetters = rolesThatMay('resetPassword');
   if (!hasAnyRole(roles, resetters)) {
-    throw new RekeyError(7700103, {
+    throw new RekeyError(Codes.InsufficientPrivileges, {
       message: 'The administrator who asked for this reset may no longer reset passwords.',
       details: { requiredRoles: resetters },
     });
@@ -385,7 +386,9 @@ export function isSelf(actor: Pick<Actor, 'userId' | 'userPrincipalName'>, idOrU
 /** A user changes their own password (knowing the current one), never anyone else's. */
 export function assertMayChangePassword(actor: Pick<Actor, 'userId'> | undefined, userId: string): void {
   if (actor && actor.userId !== userId) {
-    throw new RekeyError(7700103, { message: 'A user may change only their own password.' });
+    throw new RekeyError(Codes.InsufficientPrivileges, {
+      message: 'A user may change only their own password.',
+    });
   }
 }
 
@@ -402,7 +405,7 @@ export const roleAssignmentRoles: readonly DirectoryRole[] = [
 /** Only a Global Administrator or a Privileged Role Administrator may change who holds a role. */
 export function assertMayAssignRoles(actor: Pick<Actor, 'roles'> | undefined): void {
   if (!actor || hasAnyRole(actor.roles, roleAssignmentRoles)) return;
-  throw new RekeyError(7700103, {
+  throw new RekeyError(Codes.InsufficientPrivileges, {
     message: 'Only a Global Administrator or a Privileged Role Administrator may assign or remove roles.',
     details: { requiredRoles: roleAssignmentRoles },
   });
@@ -446,7 +449,7 @@ export function assertMayReadUser(
   idOrUpn: string,
 ): void {
   if (isSelf(actor, idOrUpn) || hasAnyRole(actor.roles, directoryReaderRoles)) return;
-  throw new RekeyError(7700103, { details: { requiredRoles: directoryReaderRoles } });
+  throw new RekeyError(Codes.InsufficientPrivileges, { details: { requiredRoles: directoryReaderRoles } });
 }
 
 /** A password operation may be read by its own user and by those who may reset passwords. */
@@ -455,7 +458,7 @@ export function assertMayReadPasswordOperation(
   idOrUpn: string,
 ): void {
   if (isSelf(actor, idOrUpn) || hasAnyRole(actor.roles, passwordResetRoles)) return;
-  throw new RekeyError(7700103, { details: { requiredRoles: passwordResetRoles } });
+  throw new RekeyError(Codes.InsufficientPrivileges, { details: { requiredRoles: passwordResetRoles } });
 }
 
 /**
@@ -470,7 +473,7 @@ export function assertMayCheckPasswordHistory(
   if (!actor || actor.userId === target.id) return;
   const required = rolesThatMayActOn('resetPassword', targetRolesOf(target));
   if (!hasAnyRole(actor.roles, required)) {
-    throw new RekeyError(7700103, {
+    throw new RekeyError(Codes.InsufficientPrivileges, {
       message:
         "Comparing a password with a user's recent passwords needs a role that may reset that user's password.",
       details: { requiredRoles: required },

@@ -1,3 +1,4 @@
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 
 const localPartPattern = /^[A-Za-z0-9'.\-_!#^~]+$/;
@@ -24,6 +25,7 @@ export function parseUserPrincipalName(upn: string): { readonly alias: string; r
   }
   if (at > 0 && !domainPattern.test(domain))
     problems.push('the domain must be a DNS name of at most 48 characters');
-  if (problems.length > 0) throw new RekeyError(7700009, { details: { userPrincipalName: upn, problems } });
+  if (problems.length > 0)
+    throw new RekeyError(Codes.InvalidUserPrincipalName, { details: { userPrincipalName: upn, problems } });
   return { alias, domain };
 }

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { GraphCollection } from '../platform/http/graph-envelope.js';
 import {
@@ -94,7 +95,7 @@ export function toCreateUserInput(body: CreateUserBody): CreateUserInput {
     const missing = Object.entries(required)
       .filter(([, value]) => value === undefined)
       .map(([name]) => name);
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       message: `A new user needs these properties: ${missing.join(', ')}.`,
       details: { missing },
     });
@@ -145,7 +146,7 @@ export function assertValidBody<T extends typeof createUserBody | typeof updateU
   const fields = [...Value.Errors(schema, value)]
     .filter((error) => error.keyword !== 'boolean')
     .map((error) => ({ field: `body${error.instancePath}`, problem: error.message }));
-  if (fields.length > 0) throw new RekeyError(7700001, { details: { fields } });
+  if (fields.length > 0) throw new RekeyError(Codes.RequestValidationFailed, { details: { fields } });
 }
 
 /** Graph's `assignedLicense` (Rekey assigns no licences yet: the list is always empty). */

@@ -15,6 +15,7 @@ import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, UserRow, UserUpdate } from '../platform/db/schema.js';
 import { isWriteConflict } from '../platform/db/write-conflict.js';
+import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { QueryOptions } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
@@ -97,7 +98,11 @@ export interface UserServiceDeps {
 const passwordPolicyValues = ['None', 'DisablePasswordExpiration', 'DisableStrongPassword'] as const;
 
 /** The refusals of user administration that are audited as failures (see auditRefusals). */
-const refusalCodes: ReadonlySet<number> = new Set([7700103, 7700106, 7700107]);
+const refusalCodes: ReadonlySet<number> = new Set([
+  Codes.InsufficientPrivileges,
+  Codes.LastGlobalAdministrator,
+  Codes.CannotDeleteOwnAccount,
+]);
 
 /** Normalises Graph's `passwordPolicies` string ("A, B") to Rekey's stored form, or throws 7700001. */
 export function normalizePasswordPolicies(value: string | null | undefined): string | null {
@@ -108,7 +113,7 @@ export function normalizePasswordPolicies(value: string | null | undefined): str
     .filter((p) => p !== '');
   const unknown = parts.filter((p) => !(passwordPolicyValues as readonly string[]).includes(p));
   if (unknown.length > 0) {
-    throw new RekeyError(7700001, {
+    throw new RekeyError(Codes.RequestValidationFailed, {
       details: {
         field: 'passwordPolicies',
         problem: `unknown value ${unknown.join(', ')}`,
@@ -283,7 +288,7 @@ export function createUserService(deps: UserServiceDeps) {
     const user = idOrUpn.includes('@')
       ? await findUserByUpn(db.kysely, tenantId, idOrUpn)
       : await findUserById(db.kysely, tenantId, idOrUpn);
-    if (!user) throw new RekeyError(7700008, { details: { id: idOrUpn } });
+    if (!user) throw new RekeyError(Codes.ResourceNotFound, { details: { id: idOrUpn } });
     return user;
   }
 
@@ -296,19 +301,19 @@ export function createUserService(deps: UserServiceDeps) {
     const { domain } = parseUserPrincipalName(input.userPrincipalName);
     const domainRow = await findTenantDomain(db.kysely, tenantId, domain);
     if (domainRow?.is_verified !== 1) {
-      throw new RekeyError(7700009, {
+      throw new RekeyError(Codes.InvalidUserPrincipalName, {
         message: `The domain ${domain} is not a verified domain of this tenant.`,
         details: { userPrincipalName: input.userPrincipalName, domain },
       });
     }
     if (domainRow.authentication_type === 'Federated' && !input.onPremisesImmutableId) {
-      throw new RekeyError(7700001, {
+      throw new RekeyError(Codes.RequestValidationFailed, {
         message: 'A user in a federated domain needs an onPremisesImmutableId.',
         details: { field: 'onPremisesImmutableId', domain },
       });
     }
     if (input.onPremisesImmutableId && /[$_]/.test(input.onPremisesImmutableId)) {
-      throw new RekeyError(7700001, {
+      throw new RekeyError(Codes.RequestValidationFailed, {
         details: { field: 'onPremisesImmutableId', problem: 'must not contain $ or _' },
       });
     }
@@ -328,7 +333,7 @@ export function createUserService(deps: UserServiceDeps) {
       input.password,
     );
     if (await findUserByUpn(db.kysely, tenantId, input.userPrincipalName, { includeDeleted: true })) {
-      throw new RekeyError(7700010, {
+      throw new RekeyError(Codes.ObjectConflict, {
         message: 'Another user already has this user principal name.',
         details: { userPrincipalName: input.userPrincipalName },
       });
@@ -412,7 +417,7 @@ export function createUserService(deps: UserServiceDeps) {
         isWriteConflict(error) &&
         (await findUserByUpn(db.kysely, tenantId, input.userPrincipalName, { includeDeleted: true }))
       ) {
-        throw new RekeyError(7700010, {
+        throw new RekeyError(Codes.ObjectConflict, {
           details: { userPrincipalName: input.userPrincipalName },
           cause: error,
         });
@@ -472,7 +477,7 @@ export function createUserService(deps: UserServiceDeps) {
     if (target.account_enabled !== 1 || !parseRoles(target.roles).includes('Global Administrator')) return;
     const ids = await listEnabledGlobalAdministratorIds(trx, tenantId, { lock: true });
     if (!ids.some((id) => id !== target.id)) {
-      throw new RekeyError(7700106, {
+      throw new RekeyError(Codes.LastGlobalAdministrator, {
         ...(message === undefined ? {} : { message }),
         details: { id: target.id, userPrincipalName: target.user_principal_name },
       });
@@ -484,7 +489,7 @@ export function createUserService(deps: UserServiceDeps) {
     const user = id.includes('@')
       ? await findUserByUpn(db.kysely, tenantId, id, { includeDeleted: true })
       : await findUserById(db.kysely, tenantId, id, { includeDeleted: true });
-    if (!user || user.deleted_at === null) throw new RekeyError(7700008, { details: { id } });
+    if (!user || user.deleted_at === null) throw new RekeyError(Codes.ResourceNotFound, { details: { id } });
     return user;
   }
 
@@ -531,7 +536,7 @@ export function createUserService(deps: UserServiceDeps) {
       const current = await lockUserForChange(trx, tenantId, target.id, {
         lockAdministrators: changes.accountEnabled === false,
       });
-      if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
+      if (!current) throw new RekeyError(Codes.ResourceNotFound, { details: { id: idOrUpn } });
       // Judged again on the locked row: the user may have been given a role since the first look.
       for (const action of actions) assertMayActOn(action, context.actor, current);
       const update: UserUpdate = {};
@@ -633,11 +638,11 @@ export function createUserService(deps: UserServiceDeps) {
       const at = clock.now().toISOString();
       await db.kysely.transaction().execute(async (trx) => {
         const current = await lockUserForChange(trx, tenantId, target.id, { lockAdministrators: true });
-        if (!current) throw new RekeyError(7700008, { details: { id: idOrUpn } });
+        if (!current) throw new RekeyError(Codes.ResourceNotFound, { details: { id: idOrUpn } });
         assertMayActOn('delete', context.actor, current);
         await assertNotLastGlobalAdministrator(trx, current);
         if (!(await markUserDeleted(trx, current.id, at)))
-          throw new RekeyError(7700008, { details: { id: idOrUpn } });
+          throw new RekeyError(Codes.ResourceNotFound, { details: { id: idOrUpn } });
         await revokeSessions(trx, current.id, at);
         await audit(trx, context, { activity: 'deleteUser', targets: [auditTarget(current)] }, at);
       });
@@ -652,7 +657,8 @@ export function createUserService(deps: UserServiceDeps) {
     );
     const at = clock.now().toISOString();
     await db.kysely.transaction().execute(async (trx) => {
-      if (!(await clearUserDeleted(trx, target.id, at))) throw new RekeyError(7700008, { details: { id } });
+      if (!(await clearUserDeleted(trx, target.id, at)))
+        throw new RekeyError(Codes.ResourceNotFound, { details: { id } });
       await audit(trx, context, { activity: 'restoreUser', targets: [auditTarget(target)] }, at);
     });
     return getUser(target.id);
@@ -668,7 +674,7 @@ export function createUserService(deps: UserServiceDeps) {
     await db.kysely.transaction().execute(async (trx) => {
       await audit(trx, context, { activity: 'hardDeleteUser', targets: [auditTarget(target)] }, at);
       if (!(await purgeDeletedUser(trx, tenantId, target.id)))
-        throw new RekeyError(7700008, { details: { id } });
+        throw new RekeyError(Codes.ResourceNotFound, { details: { id } });
     });
   }
 
@@ -717,7 +723,7 @@ export function createUserService(deps: UserServiceDeps) {
       const current = await lockUserForChange(trx, tenantId, userId, {
         lockAdministrators: losingGlobalAdministrator,
       });
-      if (!current) throw new RekeyError(7700008, { details: { id: userId } });
+      if (!current) throw new RekeyError(Codes.ResourceNotFound, { details: { id: userId } });
       const stored = storedRoleNames(current.roles);
       if (stored.includes(change.role) === (change.action === 'add'))
         return { user: current, changed: false };

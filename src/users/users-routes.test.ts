@@ -10,7 +10,8 @@ import {
   startTestRekey,
   type TestRekey,
 } from '../../test/support/rekey-harness.js';
-import { listAuditsByCorrelation, toGraphDirectoryAudit } from '../audit/audit-store.js';
+import { toGraphDirectoryAudit } from '../audit/audit-mapper.js';
+import { listAuditsByCorrelation } from '../audit/audit-store.js';
 import { systemContext } from '../platform/request-context.js';
 
 type UserJson = Json & { id: string; displayName: string; userPrincipalName: string };

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { Codes } from '../../platform/errors/catalog.js';
 import { RekeyError } from '../../platform/errors/rekey-error.js';
 import {
   blockBits,
@@ -126,7 +127,7 @@ export class BreachedFilter {
   }): BreachedFilter {
     const plan: FilterPlan = planFilter(options.expectedEntries, options.targetFalsePositiveRate);
     if (plan.bits / 8 > maximumFilterBytes) {
-      throw new RekeyError(7700001, {
+      throw new RekeyError(Codes.RequestValidationFailed, {
         message: `A filter for ${options.expectedEntries} entries at a false-positive rate of ${options.targetFalsePositiveRate} would take ${Math.ceil(plan.bits / 8 / 1024 ** 2)} MiB, more than the 4096 MiB Rekey allows.`,
         details: { expectedEntries: options.expectedEntries, bytes: plan.bits / 8 },
       });

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import path from 'node:path';
+import { Codes } from '../../platform/errors/catalog.js';
 import { RekeyError } from '../../platform/errors/rekey-error.js';
 import { BreachedFilter, type FilterKeyForm } from './breached-filter.js';
 import { blockBits, maximumFilterBytes, maximumHashCount } from './filter-sizing.js';
@@ -53,7 +54,7 @@ export type FilterFileProblem =
   | 'checksumMismatch';
 
 function invalidFile(file: string, problem: FilterFileProblem, reason: string, cause?: unknown): RekeyError {
-  return new RekeyError(7700402, {
+  return new RekeyError(Codes.InvalidBreachedPasswordFilter, {
     message: `The breached-password filter ${file} cannot be used: ${reason}`,
     details: { file, problem },
     cause,

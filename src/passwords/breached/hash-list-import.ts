@@ -1,3 +1,4 @@
+import { Codes } from '../../platform/errors/catalog.js';
 import { RekeyError } from '../../platform/errors/rekey-error.js';
 import { BreachedFilter } from './breached-filter.js';
 
@@ -230,7 +231,7 @@ export class HashListParser {
     const line = this.#lines;
     if (!this.#options.skipInvalid) {
       // The line itself is never echoed: a wrong file could be a list of plaintext passwords.
-      throw new RekeyError(7700401, {
+      throw new RekeyError(Codes.InvalidBreachedPasswordList, {
         message: `Line ${line} of ${this.#options.sourceName} is not a \`HASH:count\` entry: ${problemText(problem, hexDigits)}.`,
         details: { line, problem },
       });
@@ -272,7 +273,7 @@ export async function importHashList(
   }
   const counts = parser.finish();
   if (counts.entries === 0) {
-    throw new RekeyError(7700401, {
+    throw new RekeyError(Codes.InvalidBreachedPasswordList, {
       message: `${options.sourceName} holds no usable \`HASH:count\` entry (${counts.lines} lines read${counts.belowMinCount > 0 ? `, ${counts.belowMinCount} below --min-count` : ''}).`,
       details: {
         lines: counts.lines,

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { PasswordHasher } from '../../platform/crypto/password-hasher.js';
+import { Codes } from '../../platform/errors/catalog.js';
 import { RekeyError } from '../../platform/errors/rekey-error.js';
 import {
   type BannedTermMatcher,
@@ -339,7 +340,11 @@ export function createPolicyEngine(deps: PolicyEngineDeps): PolicyEngine {
 export function policyErrorFor(evaluation: PolicyEvaluation): RekeyError | null {
   if (evaluation.valid) return null;
   const only = (rule: PolicyRuleId) => evaluation.failures.every((f) => f.rule === rule);
-  const code = only('containsUserName') ? 120003 : only('passwordProtection') ? 120018 : 120002;
+  const code = only('containsUserName')
+    ? Codes.PasswordChangeInvalidNewPasswordContainsMemberName
+    : only('passwordProtection')
+      ? Codes.PasswordChangePasswordDoesnotComplyFuzzyPolicy
+      : Codes.PasswordChangeInvalidNewPasswordWeak;
   return new RekeyError(code, {
     details: { failures: evaluation.failures, passwordProtection: evaluation.passwordProtection },
   });

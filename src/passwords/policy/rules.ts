@@ -3,6 +3,8 @@
  * Rekey shows. Ids are part of the API (`failures[].rule`); never rename one.
  */
 
+import { Codes } from '../../platform/errors/catalog.js';
+
 /** Every rule, in the order failures are reported. */
 export const policyRuleIds = [
   'unsupportedCharacters',
@@ -18,21 +20,24 @@ export const policyRuleIds = [
 export type PolicyRuleId = (typeof policyRuleIds)[number];
 
 /** The catalog codes a policy failure can carry. */
-export type PolicyFailureCode = 120002 | 120003 | 120018;
+export type PolicyFailureCode =
+  | typeof Codes.PasswordChangeInvalidNewPasswordWeak
+  | typeof Codes.PasswordChangeInvalidNewPasswordContainsMemberName
+  | typeof Codes.PasswordChangePasswordDoesnotComplyFuzzyPolicy;
 
 /**
  * The catalog code of each rule: 120003 for the user's name, 120018 for Password Protection (the
  * "fuzzy policy" code), 120002 (the new password is too weak) for everything else.
  */
 export const policyRuleCodes: Readonly<Record<PolicyRuleId, PolicyFailureCode>> = Object.freeze({
-  unsupportedCharacters: 120002,
-  length: 120002,
-  characterCategories: 120002,
-  containsUserName: 120003,
-  passwordProtection: 120018,
-  breached: 120002,
-  history: 120002,
-  minimumAge: 120002,
+  unsupportedCharacters: Codes.PasswordChangeInvalidNewPasswordWeak,
+  length: Codes.PasswordChangeInvalidNewPasswordWeak,
+  characterCategories: Codes.PasswordChangeInvalidNewPasswordWeak,
+  containsUserName: Codes.PasswordChangeInvalidNewPasswordContainsMemberName,
+  passwordProtection: Codes.PasswordChangePasswordDoesnotComplyFuzzyPolicy,
+  breached: Codes.PasswordChangeInvalidNewPasswordWeak,
+  history: Codes.PasswordChangeInvalidNewPasswordWeak,
+  minimumAge: Codes.PasswordChangeInvalidNewPasswordWeak,
 });
 
 /**

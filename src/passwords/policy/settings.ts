@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { Codes } from '../../platform/errors/catalog.js';
 import { RekeyError } from '../../platform/errors/rekey-error.js';
 
 /*
@@ -132,7 +133,7 @@ function describeProblem(problem: SettingsProblem): string {
 
 function reject(problems: readonly SettingsProblem[]): never {
   // The message lists the problems too, for the CLI, which shows messages rather than details.
-  throw new RekeyError(7700001, {
+  throw new RekeyError(Codes.RequestValidationFailed, {
     message: `The settings were not changed: ${problems.map(describeProblem).join('; ')}.`,
     details: { fields: problems },
   });

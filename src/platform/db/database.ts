@@ -12,6 +12,7 @@ import {
   SqliteDialect,
 } from 'kysely';
 import pg from 'pg';
+import { Codes } from '../errors/catalog.js';
 import { RekeyError } from '../errors/rekey-error.js';
 import * as initial from './migrations/0001-initial.js';
 import * as tenantSettings from './migrations/0002-tenant-settings.js';
@@ -130,7 +131,7 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     // No migration failed: the database could not be reached (or locked) at all.
-    if (!failed) throw new RekeyError(7700202, { cause: error });
+    if (!failed) throw new RekeyError(Codes.DatabaseUnavailable, { cause: error });
     throw new Error(`migration ${failed.migrationName} failed`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createLogger } from '../log.js';
 import { Codes, type ErrorCode, listCatalogEntries } from './catalog.js';
@@ -59,5 +62,22 @@ describe('the catalog', () => {
     const error = new RekeyError(Codes.PasswordChangeIncorrectCurrentPassword);
     expect(error.code).toBe(120000);
     expect(error.entry.name).toBe('PasswordChangeIncorrectCurrentPassword');
+  });
+});
+
+describe('call sites', () => {
+  it('name their codes: no source file throws or fails with a bare number', () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const bare = /\b(?:new RekeyError|fail)\(\s*\d/;
+    const offenders: string[] = [];
+    for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts') || file.endsWith('.test.ts') || file.includes('test-support')) continue;
+      const lines = readFileSync(path.join(root, file), 'utf8').split('\n');
+      lines.forEach((line, index) => {
+        if (bare.test(line)) offenders.push(`src/${file}:${index + 1}: ${line.trim()}`);
+      });
+    }
+    // Write `new RekeyError(Codes.ResourceNotFound)`: the reader sees the name, the compiler the number.
+    expect(offenders).toEqual([]);
   });
 });

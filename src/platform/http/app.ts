@@ -13,6 +13,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { Clock } from '../clock.js';
+import { Codes } from '../errors/catalog.js';
 import { RekeyError } from '../errors/rekey-error.js';
 import type { Logger } from '../log.js';
 import { resolveCorrelationId } from './correlation.js';
@@ -66,31 +67,38 @@ function toRekeyError(error: FastifyError | Error): RekeyError {
       problem: v.message ?? 'is invalid',
       ...(v.keyword === 'additionalProperties' ? { property: String(v.params['additionalProperty']) } : {}),
     }));
-    return new RekeyError(7700001, { details: { fields: details } });
+    return new RekeyError(Codes.RequestValidationFailed, { details: { fields: details } });
   }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new RekeyError(fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 7700003 : 7700001);
+      return new RekeyError(
+        fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? Codes.UnsupportedMediaType
+          : Codes.RequestValidationFailed,
+      );
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new RekeyError(7700004, { details: { limitBytes: bodyLimitBytes } });
+      return new RekeyError(Codes.PayloadTooLarge, { details: { limitBytes: bodyLimitBytes } });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new RekeyError(7700002, { message: 'The request body is empty; a JSON document is required.' });
+      return new RekeyError(Codes.MalformedJson, {
+        message: 'The request body is empty; a JSON document is required.',
+      });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new RekeyError(7700002);
+      return new RekeyError(Codes.MalformedJson);
     default:
       break;
   }
-  if (error instanceof SyntaxError && fastifyError.statusCode === 400) return new RekeyError(7700002);
-  if (fastifyError.statusCode === 405) return new RekeyError(7700006);
+  if (error instanceof SyntaxError && fastifyError.statusCode === 400)
+    return new RekeyError(Codes.MalformedJson);
+  if (fastifyError.statusCode === 405) return new RekeyError(Codes.MethodNotAllowed);
   if (
     fastifyError.statusCode !== undefined &&
     fastifyError.statusCode >= 400 &&
     fastifyError.statusCode < 500
   ) {
-    return new RekeyError(7700001);
+    return new RekeyError(Codes.RequestValidationFailed);
   }
-  return new RekeyError(7700201, { cause: error });
+  return new RekeyError(Codes.InternalError, { cause: error });
 }
 
 /**
@@ -166,11 +174,13 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
     frameworkErrors: (_error, request, reply) => {
       request.correlationId = resolveCorrelationId(request.headers);
       reply.header('request-id', request.id).header('client-request-id', request.correlationId);
-      request.log.info({ code: 7700001 }, 'request rejected: malformed path');
+      request.log.info({ code: Codes.RequestValidationFailed }, 'request rejected: malformed path');
       sendError(
         reply,
         request,
-        new RekeyError(7700001, { message: 'The request path is not valid percent-encoding.' }),
+        new RekeyError(Codes.RequestValidationFailed, {
+          message: 'The request path is not valid percent-encoding.',
+        }),
         { format: 'graph', baseUrl: options.publicUrl, now: options.clock.now() },
       );
     },
@@ -194,7 +204,7 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
   app.addHook('preValidation', async (request) => {
     const where = nulLocation(request);
     if (where !== undefined) {
-      throw new RekeyError(7700001, {
+      throw new RekeyError(Codes.RequestValidationFailed, {
         message: `The request's ${where} contains the character U+0000 (NUL), which Rekey does not accept in any value.`,
         details: { location: where },
       });
@@ -219,7 +229,9 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
     sendError(
       reply,
       request,
-      new RekeyError(7700005, { details: { method: request.method, path: request.url.split('?')[0] } }),
+      new RekeyError(Codes.RouteNotFound, {
+        details: { method: request.method, path: request.url.split('?')[0] },
+      }),
       {
         format: 'graph',
         baseUrl: options.publicUrl,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { type TSchema, Type } from 'typebox';
+import { Codes } from '../errors/catalog.js';
 import { RekeyError } from '../errors/rekey-error.js';
 import { parseQueryOptions, type QueryOptions, type ResourceDescription } from '../odata/index.js';
 import type { RekeyApp } from './app.js';
@@ -73,7 +74,7 @@ export function readOnlyCollectionRoutes<Row, Entity extends { readonly id: stri
       async (request) => {
         const options = parseQueryOptions(odataQueryOf(request), collection.resource);
         const row = await collection.find(request.params.id.toLowerCase());
-        if (!row) throw new RekeyError(7700008, { details: { id: request.params.id } });
+        if (!row) throw new RekeyError(Codes.ResourceNotFound, { details: { id: request.params.id } });
         return {
           '@odata.context': selectedContext(publicUrl, collection.contextPath, options.select, '/$entity'),
           ...selectProperties(collection.toGraph(row), options.select),

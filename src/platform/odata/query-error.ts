@@ -1,3 +1,4 @@
+import { Codes } from '../errors/catalog.js';
 import { type ErrorDetails, RekeyError } from '../errors/rekey-error.js';
 
 /** The OData system query options Rekey understands, as they appear in error details. */
@@ -8,7 +9,7 @@ export type QueryOptionName = '$select' | '$filter' | '$top' | '$orderby' | '$co
  * always says what is wrong; the details always name the option so that clients can branch on it.
  */
 export function invalidQuery(option: string, message: string, details: ErrorDetails = {}): RekeyError {
-  return new RekeyError(7700007, { message, details: { option, ...details } });
+  return new RekeyError(Codes.InvalidQueryOption, { message, details: { option, ...details } });
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   type BreachedPasswordSet,
   importedBreachedSetFile,
   loadBreachedSet,
+  loadIndexedFilter,
   loadReloadingBreachedSet,
   writeFilterWithIndex,
 } from './breached-set.js';
@@ -219,6 +220,11 @@ describe('confirming filter hits against the exact index', () => {
         }
       })();
       expectIndexError(error, 'checksumMismatch');
+      // An index held in memory (as the shipped one is) has every bucket checked at load.
+      const inMemory = await loadIndexedFilter(importedBreachedSetFile(dataDir), 'imported', {
+        inMemory: true,
+      }).catch((reason: unknown) => reason);
+      expectIndexError(inMemory, 'checksumMismatch');
     } finally {
       set.close();
     }

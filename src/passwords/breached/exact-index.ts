@@ -43,7 +43,8 @@ import type { DigestSink } from './hash-list-import.js';
  * corpus), checks its digest, and binary-searches it in memory. The bucket table is held in
  * memory (16 bytes per 512 entries, under 2% of the filter). The file is checked at load (magic,
  * version, fields, exact size, the table's digest and order, the filter it belongs to) and each
- * bucket at use, so damage is an error 7700403, never a silent "not breached".
+ * bucket at use (an index held in memory, the shipped one, has every bucket checked at load), so
+ * damage is an error 7700403, never a silent "not breached".
  */
 
 const magic = Buffer.from([0x89, 0x52, 0x4b, 0x42, 0x58, 0x0d, 0x0a, 0x1a]);
@@ -229,6 +230,18 @@ export function openExactIndex(
       throw invalidIndex(file, 'badHeader', 'its bucket table does not add up to its records.');
 
     const all = options.inMemory ? readFileSync(fd) : undefined;
+    const bucketStart = (bucket: number): number => (bucket === 0 ? 0 : (ends[bucket - 1] ?? 0));
+    const bucketLength = (bucket: number): number => (ends[bucket] ?? 0) - bucketStart(bucket);
+    const checkBucket = (bucket: number, bytes: Buffer): void => {
+      const expected = table.subarray(bucket * tableEntryBytes + 8, (bucket + 1) * tableEntryBytes);
+      if (!shortDigest(bytes).equals(expected)) {
+        throw invalidIndex(
+          file,
+          'checksumMismatch',
+          `bucket ${bucket} does not match its checksum; the file is damaged.`,
+        );
+      }
+    };
     const readBucket = (start: number, length: number): Buffer => {
       if (all)
         return all.subarray(
@@ -250,8 +263,13 @@ export function openExactIndex(
       }
       return target;
     };
-    if (all) closeSync(fd);
-    else keepOpen = true;
+    if (all) {
+      closeSync(fd);
+      // Held in memory: every bucket is checked once here, not on each lookup.
+      for (let bucket = 0; bucket < buckets; bucket += 1) {
+        checkBucket(bucket, readBucket(bucketStart(bucket), bucketLength(bucket)));
+      }
+    } else keepOpen = true;
 
     let closed = false;
     const info: ExactIndexInfo = {
@@ -269,18 +287,11 @@ export function openExactIndex(
         if (closed) throw new Error('the exact index was closed');
         const key = Buffer.from(digest.buffer, digest.byteOffset, recordBytes);
         const bucket = bucketOf(digest, bucketBits);
-        const start = bucket === 0 ? 0 : (ends[bucket - 1] ?? 0);
-        const count = (ends[bucket] ?? 0) - start;
+        const count = bucketLength(bucket);
         if (count === 0) return false;
-        const bytes = readBucket(start, count);
-        const expected = table.subarray(bucket * tableEntryBytes + 8, (bucket + 1) * tableEntryBytes);
-        if (!shortDigest(bytes).equals(expected)) {
-          throw invalidIndex(
-            file,
-            'checksumMismatch',
-            `bucket ${bucket} does not match its checksum; the file is damaged.`,
-          );
-        }
+        const bytes = readBucket(bucketStart(bucket), count);
+        // A bucket read from disk is checked each time: the file may have been damaged since.
+        if (!all) checkBucket(bucket, bytes);
         let low = 0;
         let high = count - 1;
         while (low <= high) {

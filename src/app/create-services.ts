@@ -2,7 +2,7 @@ import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } fro
 import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
 import { createOperationEngine, type OperationEngine } from '../operations/operation-engine.js';
-import { loadBreachedSet } from '../passwords/breached/breached-set.js';
+import { loadReloadingBreachedSet } from '../passwords/breached/breached-set.js';
 import { createPasswordJobs } from '../passwords/password-operation.js';
 import {
   createPasswordPolicyService,
@@ -88,11 +88,15 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
   const hasher = ports.hasher ?? createArgon2Hasher(config.argon2);
   const secretKey = loadSecretKey(config.secretKey, config.dataDir);
   const secretBox = createSecretBox(secretKey);
-  // Built once per process: the breached set is read from disk here, and the engine keeps the
-  // compiled banned-term matcher of each settings version.
+  // Built once per process: the breached set is read from disk here (and reloaded when
+  // `rekey breached import` replaces it), and the engine keeps the compiled banned-term matcher
+  // of each settings version.
   const policyEngine = createPolicyEngine({
     hasher,
-    breached: await loadBreachedSet({ dataDir: config.dataDir }),
+    breached: await loadReloadingBreachedSet({
+      dataDir: config.dataDir,
+      logger: logger.child({ component: 'breachedSet' }),
+    }),
   });
   const logRetention = createLogRetention({
     db,

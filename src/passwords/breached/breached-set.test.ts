@@ -1,13 +1,19 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRekeyError } from '../../platform/errors/rekey-error.js';
 import { BreachedFilter } from './breached-filter.js';
-import { importedBreachedSetFile, loadBreachedSet, shippedBreachedSetFile } from './breached-set.js';
+import {
+  importedBreachedSetFile,
+  loadBreachedSet,
+  shippedBreachedSetFile,
+  writeFilterWithIndex,
+} from './breached-set.js';
+import { ExactIndexBuilder, fullRecordBytes, indexFileFor } from './exact-index.js';
 import { measureFalsePositiveRate } from './false-positive-rate.js';
-import { readFilterFile, writeFilterFile } from './filter-file.js';
+import { readFilterFile } from './filter-file.js';
 
 describe('the shipped breached-password set', () => {
   it('holds the famous passwords, in any case, and not a random one', async () => {
@@ -68,9 +74,17 @@ describe('loadBreachedSet', () => {
       source: 'test import',
       keyForm: 'exact',
     });
-    imported.add('Tr0ub4dour&3');
-    imported.add('password');
-    await writeFilterFile(imported, importedBreachedSetFile(dataDir));
+    const file = importedBreachedSetFile(dataDir);
+    const index = new ExactIndexBuilder({
+      near: indexFileFor(file),
+      recordBytes: fullRecordBytes,
+      keyForm: 'exact',
+    });
+    for (const password of ['Tr0ub4dour&3', 'password']) {
+      imported.add(password);
+      index.addDigest(createHash('sha1').update(password).digest());
+    }
+    await writeFilterWithIndex(imported, index, file);
 
     const set = await loadBreachedSet({ dataDir });
     expect(set.sets.map((info) => info.kind)).toEqual(['shipped', 'imported']);

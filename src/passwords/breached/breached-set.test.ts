@@ -13,7 +13,7 @@ import {
 } from './breached-set.js';
 import { ExactIndexBuilder, fullRecordBytes, indexFileFor } from './exact-index.js';
 import { measureFalsePositiveRate } from './false-positive-rate.js';
-import { readFilterFile } from './filter-file.js';
+import { readFilterFile, writeFilterFile } from './filter-file.js';
 
 describe('the shipped breached-password set', () => {
   it('holds the famous passwords, in any case, and not a random one', async () => {
@@ -100,6 +100,27 @@ describe('loadBreachedSet', () => {
       (1 - (shipped?.theoreticalFalsePositiveRate ?? 0)) *
         (1 - (importedInfo?.theoreticalFalsePositiveRate ?? 0));
     expect(set.theoreticalFalsePositiveRate).toBeCloseTo(combined, 12);
+  });
+
+  it('keeps an import made before filters had an index, unconfirmed and said so, instead of refusing to start', async () => {
+    const directory = path.join(dataDir, 'before-indexes');
+    mkdirSync(path.join(directory, 'breached'), { recursive: true });
+    const imported = BreachedFilter.create({
+      expectedEntries: 10,
+      targetFalsePositiveRate: 0.001,
+      source: 'an import from an earlier version',
+      keyForm: 'exact',
+    });
+    imported.add('Tr0ub4dour&3');
+    // The filter alone, as an earlier version wrote it: no .rkbx beside it.
+    await writeFilterFile(imported, importedBreachedSetFile(directory));
+    const told: string[] = [];
+    const set = await loadBreachedSet({ dataDir: directory, onUnconfirmed: (file) => told.push(file) });
+    expect(told).toEqual([importedBreachedSetFile(directory)]);
+    expect(set.sets.map((info) => info.kind)).toEqual(['shipped', 'imported']);
+    expect(set.matches('Tr0ub4dour&3')).toEqual(['imported']);
+    expect(set.sets[1]?.index).toMatchObject({ records: 0, formatVersion: 0 });
+    set.close();
   });
 
   it('refuses to start on a damaged import instead of silently dropping it', async () => {

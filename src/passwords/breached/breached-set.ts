@@ -226,6 +226,8 @@ export async function writeFilterWithIndex(
  */
 export async function loadBreachedSet(options: {
   readonly dataDir: string;
+  /** Told when an imported filter has no exact index (an import made before indexes existed). */
+  readonly onUnconfirmed?: (file: string) => void;
   /** Overrides for tests and benchmarks. */
   readonly shippedFile?: string;
   readonly importedFile?: string;
@@ -238,13 +240,43 @@ export async function loadBreachedSet(options: {
   const sets: IndexedFilter[] = [shipped];
   if (existsSync(importedFile)) {
     try {
-      sets.push(await loadIndexedFilter(importedFile, 'imported', { inMemory: false }));
+      sets.push(
+        existsSync(indexFileFor(importedFile))
+          ? await loadIndexedFilter(importedFile, 'imported', { inMemory: false })
+          : await loadUnconfirmedFilter(importedFile, options.onUnconfirmed),
+      );
     } catch (error) {
       shipped.index.close();
       throw error;
     }
   }
   return combineFilters(sets);
+}
+
+/**
+ * An import written before filters had an exact index: kept in use rather than dropped (its
+ * source list may be gone, and refusing to start would take the service down on upgrade), with
+ * its hits unconfirmed as they always were, until `rekey breached import` runs again.
+ */
+async function loadUnconfirmedFilter(
+  file: string,
+  onUnconfirmed: ((file: string) => void) | undefined,
+): Promise<IndexedFilter> {
+  const loaded = await readFilterFile(file);
+  onUnconfirmed?.(file);
+  const unconfirmed: ExactIndex = {
+    file: indexFileFor(file),
+    fileBytes: 0,
+    records: 0,
+    recordBytes: 0,
+    bucketBits: 0,
+    keyForm: loaded.filter.metadata.keyForm,
+    formatVersion: 0,
+    // No index to ask: a filter hit stands, with the filter's false-positive rate.
+    contains: () => true,
+    close: () => {},
+  };
+  return { kind: 'imported', loaded, index: unconfirmed };
 }
 
 /** The loaded set, kept current with the files on disk. */
@@ -289,7 +321,15 @@ export async function loadReloadingBreachedSet(options: {
   const importedFile = options.importedFile ?? importedBreachedSetFile(options.dataDir);
   const interval = options.checkIntervalMs ?? 2000;
   let fingerprint = importedFingerprint(importedFile);
-  let current = await loadBreachedSet(options);
+  const loadOptions = {
+    ...options,
+    onUnconfirmed: (file: string) =>
+      options.logger?.warn(
+        { file, index: indexFileFor(file) },
+        'the imported breached-password list has no exact index (it was imported by an earlier version): its filter hits are not confirmed, so about one strong password in a thousand may be refused as breached; run `rekey breached import` again',
+      ),
+  };
+  let current = await loadBreachedSet(loadOptions);
   let lastCheck = Date.now();
   let failedFingerprint: string | undefined;
   let pending: Promise<boolean> | undefined;
@@ -297,7 +337,7 @@ export async function loadReloadingBreachedSet(options: {
   const reload = (seen: string): Promise<boolean> => {
     pending ??= (async () => {
       try {
-        const next = await loadBreachedSet(options);
+        const next = await loadBreachedSet(loadOptions);
         // The files may have changed again while loading: take the fingerprint seen before.
         const previous = current;
         current = next;

@@ -74,6 +74,8 @@ export interface Services {
    * (the settings service and the compiled matchers it keeps are per tenant and per process).
    */
   forTenant(tenantId: string): TenantServices;
+  /** Releases what the services hold open (the imported breached index's file). */
+  close(): void;
 }
 
 /**
@@ -91,13 +93,11 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
   // Built once per process: the breached set is read from disk here (and reloaded when
   // `rekey breached import` replaces it), and the engine keeps the compiled banned-term matcher
   // of each settings version.
-  const policyEngine = createPolicyEngine({
-    hasher,
-    breached: await loadReloadingBreachedSet({
-      dataDir: config.dataDir,
-      logger: logger.child({ component: 'breachedSet' }),
-    }),
+  const breached = await loadReloadingBreachedSet({
+    dataDir: config.dataDir,
+    logger: logger.child({ component: 'breachedSet' }),
   });
+  const policyEngine = createPolicyEngine({ hasher, breached });
   const logRetention = createLogRetention({
     db,
     clock,
@@ -172,6 +172,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
     secretBox,
     policyEngine,
     logRetention,
+    close: () => breached.close(),
     forTenant(tenantId) {
       let services = tenants.get(tenantId);
       if (!services) {

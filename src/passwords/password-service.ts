@@ -12,7 +12,7 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
 import { assertMayChangePassword, findUserToActOn } from '../users/authorization.js';
-import { findUserForPasswordCheck } from '../users/user-service.js';
+import { findLiveUser, findUserForPasswordCheck } from '../users/user-service.js';
 import { describeOperationStatus } from './password-mapper.js';
 import { auditActivityOf } from './password-operation.js';
 import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
@@ -343,10 +343,16 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     }
   }
 
-  /** An operation of a user, for Graph's operations endpoint. */
-  async function getOperation(userId: string, operationId: string): Promise<PasswordOperationRow> {
+  /**
+   * An operation of a user named by object id or user principal name, for Graph's operations
+   * endpoint; 404 when the operation is not that user's.
+   */
+  async function getOperation(userIdOrUpn: string, operationId: string): Promise<PasswordOperationRow> {
+    const userId = userIdOrUpn.includes('@')
+      ? (await findLiveUser(db.kysely, tenantId, { upn: userIdOrUpn }))?.id
+      : userIdOrUpn;
     const row = await operations.getOperation(operationId);
-    if (!row || row.user_id !== userId)
+    if (!row || userId === undefined || row.user_id !== userId)
       throw new RekeyError(Codes.ResourceNotFound, { details: { id: operationId } });
     return row;
   }

@@ -115,6 +115,9 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
     try {
       const response = await reset(admin, user.userPrincipalName, undefined);
       expect(response.statusCode, response.body).toBe(202);
+      // The body carries a password: no cache may keep it.
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.headers['pragma']).toBe('no-cache');
       const body = response.json<{ '@odata.context': string; newPassword: string }>();
       expect(body['@odata.context']).toBe(
         'http://rekey.test/v1.0/$metadata#microsoft.graph.passwordResetResponse',
@@ -346,6 +349,27 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
       location.replace(/[^/]+$/, '8c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f'),
     );
     expect(unknown.statusCode).toBe(404);
+    await rekey.operations.runDueOperations();
+  });
+
+  it('shows an operation through the user principal name as through the id, in any letter case', async () => {
+    const user = await rekey.createUser('reset.by.upn', 'Willow-Brook-31!');
+    const other = await rekey.createUser('reset.by.upn.other', 'Willow-Brook-31!');
+    const response = await reset(admin, user.id, { newPassword: 'Granite-Valley-58!' });
+    const location = String(response.headers['location']);
+    const byId = await getOperation(admin, location);
+    expect(byId.statusCode, byId.body).toBe(200);
+    for (const upn of [user.userPrincipalName, user.userPrincipalName.toUpperCase()]) {
+      const byUpn = await getOperation(admin, location.replace(user.id, upn));
+      expect(byUpn.statusCode, byUpn.body).toBe(200);
+      expect(byUpn.json()).toEqual(byId.json());
+    }
+    // Another user's name, or a name nobody has: not found.
+    for (const upn of [other.userPrincipalName, 'nobody@example.com']) {
+      const crossed = await getOperation(admin, location.replace(user.id, upn));
+      expect(crossed.statusCode).toBe(404);
+      expect(aadstsCodeOf(crossed)).toBe(7700008);
+    }
     await rekey.operations.runDueOperations();
   });
 });

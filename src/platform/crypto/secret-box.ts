@@ -1,9 +1,16 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 /** Encrypts small secrets at rest (pending passwords, bind secrets, signing keys). */
 export interface SecretBox {
   seal(plaintext: string): string;
   open(sealed: string): string;
+  /**
+   * A keyed fingerprint of `text` for comparing it later without keeping it: HMAC-SHA-256 under a
+   * key derived from the secret key for `purpose` (so one purpose's fingerprints say nothing
+   * about another's), in base64url. Without the secret key a fingerprint cannot be tested against
+   * guesses offline.
+   */
+  fingerprint(purpose: string, text: string): string;
 }
 
 const version = 'v1';
@@ -16,7 +23,16 @@ const tagBytes = 16;
  */
 export function createSecretBox(key: Buffer): SecretBox {
   if (key.length !== 32) throw new Error('the secret key must be 32 bytes');
+  const fingerprintKeys = new Map<string, Buffer>();
   return {
+    fingerprint(purpose, text) {
+      let subkey = fingerprintKeys.get(purpose);
+      if (!subkey) {
+        subkey = createHmac('sha256', key).update(`rekey fingerprint: ${purpose}`).digest();
+        fingerprintKeys.set(purpose, subkey);
+      }
+      return createHmac('sha256', subkey).update(text, 'utf8').digest('base64url');
+    },
     seal(plaintext) {
       const nonce = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, nonce);

@@ -13,6 +13,17 @@ export interface SecretBox {
   fingerprint(purpose: string, text: string): string;
 }
 
+/**
+ * A sealed value whose tag does not verify: it was sealed under another key (or altered). Its own
+ * class so that the start-up check can tell a wrong secret key from any other failure.
+ */
+export class SealedValueRejectedError extends Error {
+  constructor() {
+    super('the sealed value does not open with this secret key');
+    this.name = 'SealedValueRejectedError';
+  }
+}
+
 const version = 'v1';
 /** GCM accepts tags as short as 4 bytes; only the full 16 are accepted, so a cut tag cannot ease forgery. */
 const tagBytes = 16;
@@ -52,9 +63,14 @@ export function createSecretBox(key: Buffer): SecretBox {
         authTagLength: tagBytes,
       });
       decipher.setAuthTag(tagBuffer);
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
-        'utf8',
-      );
+      const opened = decipher.update(Buffer.from(body, 'base64url'));
+      let last: Buffer;
+      try {
+        last = decipher.final();
+      } catch {
+        throw new SealedValueRejectedError();
+      }
+      return Buffer.concat([opened, last]).toString('utf8');
     },
   };
 }

@@ -21,7 +21,9 @@ import type { PolicyEngine } from '../passwords/policy/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
+import { assertSecretKeyOpens } from '../platform/crypto/secret-key.js';
 import { type Db, migrateToLatest, openDatabase } from '../platform/db/database.js';
+import { warnAboutLoosePathsAtRest } from '../platform/files-at-rest.js';
 import { buildApp, type RekeyApp } from '../platform/http/app.js';
 import type { Logger } from '../platform/log.js';
 import { roleManagementRoutes } from '../roles/role-routes.js';
@@ -86,6 +88,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
   const db = openDatabase(config.databaseUrl);
   try {
     if (options.migrate ?? true) await migrateToLatest(db);
+    warnAboutLoosePathsAtRest(logger, config.dataDir, config.databaseUrl);
     let worker: OperationWorker | undefined;
     const services = await createServices({
       config,
@@ -112,6 +115,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
     // Compile the banned-term matcher of the current settings now, not on the first user's change.
     policyEngine.matcherFor((await settings.getPolicySettings()).passwordProtection, config.tenantName);
     const keyRing = createKeyRing(db, secretBox, clock);
+    // A wrong secret key must stop the start, not every later sign-in (creates the first key).
+    await assertSecretKeyOpens(() => keyRing.signingKey());
     const tokens = createTokenIssuer(keyRing, clock, config.publicUrl, tenant.id);
     const signIns = createSignInService({
       db,

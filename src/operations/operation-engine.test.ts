@@ -148,6 +148,7 @@ describe.each(dialects)('the operation engine on %s', (dialect) => {
       requested_by_app_id: null,
       correlation_id: `engine-${randomUUID()}`,
       idempotency_key: null,
+      idempotency_fingerprint: null,
       force_change: 0,
       created_at: clock.now().toISOString(),
     };

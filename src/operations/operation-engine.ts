@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../platform/clock.js';
 import type { SecretBox } from '../platform/crypto/secret-box.js';
@@ -549,12 +549,52 @@ export function createOperationEngine(deps: OperationEngineDeps) {
   }
 
   /**
-   * The operation that a user's earlier request with this idempotency key was accepted as, or
-   * undefined: a request sent again with the same key gets that operation rather than a second one.
+   * The fingerprint of a request sent with an idempotency key, stored with its operation
+   * (`idempotency_fingerprint`) to compare a repeat with. `request` is what the caller asked for,
+   * as plain JSON; it may hold a password, so only a keyed hash of it is kept.
    */
-  function findByIdempotencyKey(userId: string, key: string): Promise<PasswordOperationRow | undefined> {
-    return findOperationByIdempotencyKey(db.kysely, userId, key);
+  function fingerprintRequest(request: unknown): string {
+    return deps.secretBox.fingerprint('idempotency-request', JSON.stringify(request));
   }
 
-  return { accept, accepted, runOperation, runNow, runDueOperations, getOperation, findByIdempotencyKey };
+  /**
+   * The operation that a user's earlier request with this idempotency key was accepted as, or
+   * undefined: a request sent again with the same key gets that operation rather than a second one.
+   * The same key with a different request (another fingerprint) is refused with 7700014: answering
+   * it with the first operation would silently drop what the new request asked for.
+   */
+  async function findByIdempotencyKey(
+    userId: string,
+    key: string,
+    fingerprint: string,
+  ): Promise<PasswordOperationRow | undefined> {
+    const row = await findOperationByIdempotencyKey(db.kysely, userId, key);
+    // A row accepted before fingerprints were kept has none: matched on the key alone, as then.
+    if (
+      row &&
+      row.idempotency_fingerprint !== null &&
+      !sameFingerprint(row.idempotency_fingerprint, fingerprint)
+    ) {
+      throw new RekeyError(Codes.IdempotencyKeyReused, { details: { idempotencyKey: key } });
+    }
+    return row;
+  }
+
+  return {
+    accept,
+    accepted,
+    runOperation,
+    runNow,
+    runDueOperations,
+    getOperation,
+    fingerprintRequest,
+    findByIdempotencyKey,
+  };
+}
+
+/** Compares two fingerprints in constant time (they are MACs of a request that may hold a password). */
+function sameFingerprint(stored: string, given: string): boolean {
+  const a = Buffer.from(stored, 'utf8');
+  const b = Buffer.from(given, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -15,6 +15,7 @@ const operationColumns = [
   'requested_by_app_id',
   'correlation_id',
   'idempotency_key',
+  'idempotency_fingerprint',
   'state',
   'step',
   'attempts',

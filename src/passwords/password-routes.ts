@@ -97,7 +97,10 @@ export function passwordRoutes(deps: {
         reply
           .status(202)
           .header('location', `${deps.publicUrl}${operationLocation(operation.user_id, operation.id)}`)
-          .header('retry-after', '1');
+          .header('retry-after', '1')
+          // The body can carry a generated password: no cache, shared or private, may keep it.
+          .header('cache-control', 'no-store')
+          .header('pragma', 'no-cache');
         return toPasswordResetResponse(generatedPassword, deps.publicUrl);
       },
     );

@@ -12,7 +12,7 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
 import { assertMayChangePassword, findUserToActOn } from '../users/authorization.js';
-import { findUserForPasswordCheck } from '../users/user-service.js';
+import { findLiveUser, findUserForPasswordCheck } from '../users/user-service.js';
 import { describeOperationStatus } from './password-mapper.js';
 import { auditActivityOf } from './password-operation.js';
 import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
@@ -69,7 +69,10 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     context: RequestContext,
     user: UserRow,
     kind: OperationKind,
-    options: { readonly forceChange: boolean; readonly idempotencyKey?: string | undefined },
+    options: {
+      readonly forceChange: boolean;
+      readonly idempotency?: { readonly key: string; readonly fingerprint: string } | undefined;
+    },
   ): NewOperation {
     return {
       id: randomUUID(),
@@ -80,7 +83,8 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       // The expired change has a user but no application: stored as none rather than ''.
       requested_by_app_id: context.actor?.appId || null,
       correlation_id: context.correlationId,
-      idempotency_key: options.idempotencyKey ?? null,
+      idempotency_key: options.idempotency?.key ?? null,
+      idempotency_fingerprint: options.idempotency?.fingerprint ?? null,
       force_change: options.forceChange ? 1 : 0,
       created_at: clock.now().toISOString(),
     };
@@ -257,8 +261,20 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       'resetPassword',
       auditRefusal(context),
     );
-    if (input.idempotencyKey) {
-      const earlier = await operations.findByIdempotencyKey(target.id, input.idempotencyKey);
+    // What the request asked for, fingerprinted (keyed, never stored in clear) so that the same
+    // key with another password is refused rather than answered with the first operation.
+    const idempotency = input.idempotencyKey
+      ? {
+          key: input.idempotencyKey,
+          fingerprint: operations.fingerprintRequest({ newPassword: input.newPassword ?? null }),
+        }
+      : undefined;
+    if (idempotency) {
+      const earlier = await operations.findByIdempotencyKey(
+        target.id,
+        idempotency.key,
+        idempotency.fingerprint,
+      );
       if (earlier) return { operation: earlier, generatedPassword: undefined };
     }
     const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);
@@ -267,10 +283,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       row = await db.kysely.transaction().execute(async (trx) => {
         const accepted = await operations.accept(
           trx,
-          newOperation(context, target, 'adminReset', {
-            forceChange: true,
-            idempotencyKey: input.idempotencyKey,
-          }),
+          newOperation(context, target, 'adminReset', { forceChange: true, idempotency }),
           password,
         );
         await recordAuditOnly(context, target, 'adminReset', evaluation)(trx);
@@ -280,8 +293,8 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       // Two requests with one Idempotency-Key raced past the look-up; the unique index let one
       // insert win, and the other answers with the winner's operation.
       const earlier =
-        input.idempotencyKey && isWriteConflict(error, 'uniqueViolation')
-          ? await operations.findByIdempotencyKey(target.id, input.idempotencyKey)
+        idempotency && isWriteConflict(error, 'uniqueViolation')
+          ? await operations.findByIdempotencyKey(target.id, idempotency.key, idempotency.fingerprint)
           : undefined;
       if (earlier) return { operation: earlier, generatedPassword: undefined };
       throw error;
@@ -343,10 +356,16 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     }
   }
 
-  /** An operation of a user, for Graph's operations endpoint. */
-  async function getOperation(userId: string, operationId: string): Promise<PasswordOperationRow> {
+  /**
+   * An operation of a user named by object id or user principal name, for Graph's operations
+   * endpoint; 404 when the operation is not that user's.
+   */
+  async function getOperation(userIdOrUpn: string, operationId: string): Promise<PasswordOperationRow> {
+    const userId = userIdOrUpn.includes('@')
+      ? (await findLiveUser(db.kysely, tenantId, { upn: userIdOrUpn }))?.id
+      : userIdOrUpn;
     const row = await operations.getOperation(operationId);
-    if (!row || row.user_id !== userId)
+    if (!row || userId === undefined || row.user_id !== userId)
       throw new RekeyError(Codes.ResourceNotFound, { details: { id: operationId } });
     return row;
   }

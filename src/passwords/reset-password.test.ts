@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
 import { aadstsCodeOf, bearer } from '../../test/support/http-helpers.js';
@@ -115,6 +116,9 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
     try {
       const response = await reset(admin, user.userPrincipalName, undefined);
       expect(response.statusCode, response.body).toBe(202);
+      // The body carries a password: no cache may keep it.
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.headers['pragma']).toBe('no-cache');
       const body = response.json<{ '@odata.context': string; newPassword: string }>();
       expect(body['@odata.context']).toBe(
         'http://rekey.test/v1.0/$metadata#microsoft.graph.passwordResetResponse',
@@ -168,6 +172,44 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
       .where('user_id', '=', user.id)
       .execute();
     expect(rows.map((r) => r.idempotency_key).sort()).toEqual([`key-${dialect}-1`, `key-${dialect}-2`]);
+  });
+
+  it('refuses an Idempotency-Key sent again with a different body with 422 7700014, and keeps only a keyed fingerprint', async () => {
+    const user = await rekey.createUser('reset.idempotent.changed', 'Willow-Brook-31!');
+    const key = { 'idempotency-key': `key-${dialect}-changed` };
+    const first = await reset(admin, user.id, { newPassword: 'Granite-Valley-58!' }, key);
+    expect(first.statusCode, first.body).toBe(202);
+    const changed = await reset(admin, user.id, { newPassword: 'Copper-Meadow-64!' }, key);
+    expect(changed.statusCode, changed.body).toBe(422);
+    expect(aadstsCodeOf(changed)).toBe(7700014);
+    expect(changed.json().error.innerError.details).toEqual({ idempotencyKey: `key-${dialect}-changed` });
+    // No body (a generated password) is a different request too.
+    const generated = await reset(admin, user.id, undefined, key);
+    expect(generated.statusCode, generated.body).toBe(422);
+    expect(aadstsCodeOf(generated)).toBe(7700014);
+    // The very same request still answers with the first operation.
+    const same = await reset(admin, user.id, { newPassword: 'Granite-Valley-58!' }, key);
+    expect(same.statusCode, same.body).toBe(202);
+    expect(same.headers['location']).toBe(first.headers['location']);
+
+    const rows = await rekey.db.kysely
+      .selectFrom('password_operations')
+      .select(['idempotency_key', 'idempotency_fingerprint'])
+      .where('user_id', '=', user.id)
+      .execute();
+    expect(rows).toHaveLength(1);
+    const fingerprint = rows[0]?.idempotency_fingerprint ?? '';
+    expect(fingerprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(fingerprint).not.toContain('Granite');
+    // Keyed: a plain SHA-256 of the request is not what is stored.
+    const plain = createHash('sha256')
+      .update(JSON.stringify({ newPassword: 'Granite-Valley-58!' }))
+      .digest('base64url');
+    expect(fingerprint).not.toBe(plain);
+
+    await rekey.operations.runDueOperations();
+    expect(await rekey.signInCode(user.userPrincipalName, 'Granite-Valley-58!')).toBe(50055);
+    expect(await rekey.signInCode(user.userPrincipalName, 'Copper-Meadow-64!')).toBe(50126);
   });
 
   // Entra's reset table lets a User, Helpdesk or Password Administrator reset a plain user through
@@ -346,6 +388,27 @@ describe.each(dialects)('admin password reset on %s', (dialect) => {
       location.replace(/[^/]+$/, '8c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f'),
     );
     expect(unknown.statusCode).toBe(404);
+    await rekey.operations.runDueOperations();
+  });
+
+  it('shows an operation through the user principal name as through the id, in any letter case', async () => {
+    const user = await rekey.createUser('reset.by.upn', 'Willow-Brook-31!');
+    const other = await rekey.createUser('reset.by.upn.other', 'Willow-Brook-31!');
+    const response = await reset(admin, user.id, { newPassword: 'Granite-Valley-58!' });
+    const location = String(response.headers['location']);
+    const byId = await getOperation(admin, location);
+    expect(byId.statusCode, byId.body).toBe(200);
+    for (const upn of [user.userPrincipalName, user.userPrincipalName.toUpperCase()]) {
+      const byUpn = await getOperation(admin, location.replace(user.id, upn));
+      expect(byUpn.statusCode, byUpn.body).toBe(200);
+      expect(byUpn.json()).toEqual(byId.json());
+    }
+    // Another user's name, or a name nobody has: not found.
+    for (const upn of [other.userPrincipalName, 'nobody@example.com']) {
+      const crossed = await getOperation(admin, location.replace(user.id, upn));
+      expect(crossed.statusCode).toBe(404);
+      expect(aadstsCodeOf(crossed)).toBe(7700008);
+    }
     await rekey.operations.runDueOperations();
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, withBoundPort } from './config.js';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -195,5 +195,25 @@ describe('loadConfig', () => {
       expect(error.message).toContain(name);
     }
     expect(error.message).toMatch(/^Rekey cannot start; fix these settings:\n {2}- /);
+  });
+});
+
+describe('withBoundPort', () => {
+  it('moves a derived public URL to the bound port and keeps a configured one', () => {
+    const derived = loadConfig({ REKEY_PORT: '0' });
+    expect(derived).toMatchObject({ port: 0, publicUrl: 'http://127.0.0.1:0', publicUrlIsDerived: true });
+    const bound = withBoundPort(derived, 41234);
+    expect(bound).toMatchObject({ port: 41234, publicUrl: 'http://127.0.0.1:41234' });
+    expect(Object.isFrozen(bound)).toBe(true);
+    expect(withBoundPort(loadConfig({ REKEY_PORT: '0', REKEY_HOST: '::1' }), 41234).publicUrl).toBe(
+      'http://[::1]:41234',
+    );
+
+    const configured = loadConfig({ REKEY_PORT: '0', REKEY_PUBLIC_URL: 'https://rekey.contoso.example' });
+    expect(configured.publicUrlIsDerived).toBe(false);
+    expect(withBoundPort(configured, 41234)).toMatchObject({
+      port: 41234,
+      publicUrl: 'https://rekey.contoso.example',
+    });
   });
 });

@@ -18,6 +18,11 @@ export interface Config {
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
   /** The URL clients reach Rekey at, used as the token issuer; derived from host and port if unset. */
   readonly publicUrl: string;
+  /**
+   * True when `REKEY_PUBLIC_URL` is unset and `publicUrl` was derived from the scheme, host and
+   * port: then it follows the port actually bound (see withBoundPort).
+   */
+  readonly publicUrlIsDerived: boolean;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly argon2: { readonly memoryKib: number; readonly iterations: number; readonly parallelism: number };
   readonly accessTokenLifetimeSeconds: number;
@@ -130,8 +135,7 @@ export function loadConfig(env: Env): Config {
   }
 
   const publicUrlRaw = read('REKEY_PUBLIC_URL');
-  const scheme = tls ? 'https' : 'http';
-  let publicUrl = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let publicUrl = derivedPublicUrl(tls !== undefined, host, port);
   if (publicUrlRaw !== undefined) {
     try {
       const url = new URL(publicUrlRaw);
@@ -164,6 +168,7 @@ export function loadConfig(env: Env): Config {
     secretKey,
     tls,
     publicUrl,
+    publicUrlIsDerived: publicUrlRaw === undefined,
     logLevel: logLevel ?? 'info',
     argon2,
     accessTokenLifetimeSeconds: integer('REKEY_ACCESS_TOKEN_LIFETIME', 3600, 60, 86400),
@@ -180,4 +185,25 @@ export function loadConfig(env: Env): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** `http(s)://host:port`, with an IPv6 host in brackets. */
+export function derivedPublicUrl(isTls: boolean, host: string, port: number): string {
+  return `${isTls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * The configuration with the port the server will bind (for `REKEY_PORT=0`, the one the system
+ * chose): a public URL derived from host and port follows it, so the issuer, `error_uri` and the
+ * discovery document name a port clients can reach instead of `:0`. A configured
+ * `REKEY_PUBLIC_URL` is kept as given.
+ */
+export function withBoundPort(config: Config, port: number): Config {
+  return Object.freeze({
+    ...config,
+    port,
+    publicUrl: config.publicUrlIsDerived
+      ? derivedPublicUrl(config.tls !== undefined, config.host, port)
+      : config.publicUrl,
+  });
 }

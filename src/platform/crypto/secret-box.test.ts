@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSecretBox } from './secret-box.js';
+import { createSecretBox, SealedValueRejectedError } from './secret-box.js';
 import { loadSecretKey } from './secret-key.js';
 
 const key = randomBytes(32);
@@ -59,7 +59,8 @@ describe('secret box (AES-256-GCM)', () => {
 
   it('refuses another key, an unknown version and a malformed value', () => {
     const sealed = box.seal('Harbor-Lights-42!');
-    expect(() => createSecretBox(randomBytes(32)).open(sealed)).toThrow();
+    // Another key is told apart from other failures: the start-up check relies on it.
+    expect(() => createSecretBox(randomBytes(32)).open(sealed)).toThrow(SealedValueRejectedError);
     expect(() => box.open(sealed.replace(/^v1\./, 'v2.'))).toThrow(/unknown format/);
     expect(() => box.open('v1.only-two')).toThrow(/unknown format/);
     expect(() => createSecretBox(randomBytes(16))).toThrow(/32 bytes/);
@@ -76,8 +77,19 @@ describe('secret key file', () => {
     expect(first).toHaveLength(32);
     const file = path.join(dataDir, 'secret.key');
     expect(statSync(file).mode & 0o777).toBe(0o600);
+    // The data directory it made is the owner's alone too.
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     expect(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64').equals(first)).toBe(true);
     expect(loadSecretKey(undefined, dataDir).equals(first)).toBe(true);
+  });
+
+  it('fingerprints with a key of its own per purpose: same text, same fingerprint; other key or purpose, another', () => {
+    const text = JSON.stringify({ newPassword: 'Harbor-Lights-42!' });
+    expect(box.fingerprint('idempotency-request', text)).toBe(box.fingerprint('idempotency-request', text));
+    expect(box.fingerprint('idempotency-request', text)).not.toBe(box.fingerprint('other', text));
+    expect(createSecretBox(randomBytes(32)).fingerprint('idempotency-request', text)).not.toBe(
+      box.fingerprint('idempotency-request', text),
+    );
   });
 
   it('prefers the configured key', () => {

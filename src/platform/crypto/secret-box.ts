@@ -1,9 +1,27 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 /** Encrypts small secrets at rest (pending passwords, bind secrets, signing keys). */
 export interface SecretBox {
   seal(plaintext: string): string;
   open(sealed: string): string;
+  /**
+   * A keyed fingerprint of `text` for comparing it later without keeping it: HMAC-SHA-256 under a
+   * key derived from the secret key for `purpose` (so one purpose's fingerprints say nothing
+   * about another's), in base64url. Without the secret key a fingerprint cannot be tested against
+   * guesses offline.
+   */
+  fingerprint(purpose: string, text: string): string;
+}
+
+/**
+ * A sealed value whose tag does not verify: it was sealed under another key (or altered). Its own
+ * class so that the start-up check can tell a wrong secret key from any other failure.
+ */
+export class SealedValueRejectedError extends Error {
+  constructor() {
+    super('the sealed value does not open with this secret key');
+    this.name = 'SealedValueRejectedError';
+  }
 }
 
 const version = 'v1';
@@ -16,7 +34,16 @@ const tagBytes = 16;
  */
 export function createSecretBox(key: Buffer): SecretBox {
   if (key.length !== 32) throw new Error('the secret key must be 32 bytes');
+  const fingerprintKeys = new Map<string, Buffer>();
   return {
+    fingerprint(purpose, text) {
+      let subkey = fingerprintKeys.get(purpose);
+      if (!subkey) {
+        subkey = createHmac('sha256', key).update(`rekey fingerprint: ${purpose}`).digest();
+        fingerprintKeys.set(purpose, subkey);
+      }
+      return createHmac('sha256', subkey).update(text, 'utf8').digest('base64url');
+    },
     seal(plaintext) {
       const nonce = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, nonce);
@@ -36,9 +63,14 @@ export function createSecretBox(key: Buffer): SecretBox {
         authTagLength: tagBytes,
       });
       decipher.setAuthTag(tagBuffer);
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
-        'utf8',
-      );
+      const opened = decipher.update(Buffer.from(body, 'base64url'));
+      let last: Buffer;
+      try {
+        last = decipher.final();
+      } catch {
+        throw new SealedValueRejectedError();
+      }
+      return Buffer.concat([opened, last]).toString('utf8');
     },
   };
 }

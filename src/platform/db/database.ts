@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
@@ -14,10 +13,12 @@ import {
 import pg from 'pg';
 import { Codes } from '../errors/catalog.js';
 import { RekeyError } from '../errors/rekey-error.js';
+import { ensurePrivateDirectory, ensurePrivateFile } from '../files-at-rest.js';
 import * as initial from './migrations/0001-initial.js';
 import * as tenantSettings from './migrations/0002-tenant-settings.js';
 import * as lockoutAndLogs from './migrations/0003-lockout-and-logs.js';
 import * as auditTargetOrder from './migrations/0004-audit-target-order.js';
+import * as idempotencyFingerprint from './migrations/0005-idempotency-fingerprint.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -39,6 +40,7 @@ const migrations: ReadonlyArray<
   ['0002-tenant-settings', tenantSettings.up],
   ['0003-lockout-and-logs', lockoutAndLogs.up],
   ['0004-audit-target-order', auditTargetOrder.up],
+  ['0005-idempotency-fingerprint', idempotencyFingerprint.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {
@@ -89,7 +91,11 @@ export function withStatementCache(sqlite: SQLite.Database, capacity = 256): Sql
 export function openDatabase(url: string, options: { readonly poolSize?: number } = {}): Db {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
-    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    // Private from the start (0700 directory, 0600 file; the WAL and SHM files take the file's mode).
+    if (file !== ':memory:') {
+      ensurePrivateDirectory(path.dirname(path.resolve(file)));
+      ensurePrivateFile(file);
+    }
     const sqlite = new SQLite(file);
     // WAL lets readers run beside the one writer; NORMAL sync is durable across process crashes in WAL mode.
     sqlite.pragma('journal_mode = WAL');

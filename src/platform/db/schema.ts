@@ -111,6 +111,8 @@ export interface PasswordOperationsTable {
   requested_by_app_id: string | null;
   correlation_id: string;
   idempotency_key: string | null;
+  /** A keyed hash of the request accepted under `idempotency_key` (never the password itself). */
+  idempotency_fingerprint: string | null;
   state: OperationState;
   step: string;
   attempts: number;

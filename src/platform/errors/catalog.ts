@@ -455,6 +455,20 @@ const entries = {
       'If it keeps happening, find who else is changing the settings in the audit log (category Policy).',
     ],
   },
+  7700014: {
+    name: 'IdempotencyKeyReused',
+    message:
+      'This Idempotency-Key was already used for a different request; the new request was not applied.',
+    httpStatus: 422,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Use a new Idempotency-Key for each new request; repeat a key only to send the very same request again.',
+      'To follow the earlier request, read its operation at the Location its first answer gave.',
+    ],
+  },
   // --- Rekey's own codes: authorization ----------------------------------------------------------
   7700101: {
     name: 'AuthenticationRequired',
@@ -561,6 +575,20 @@ const entries = {
     graphCode: 'generalException',
     remediation: [
       'Correct the settings listed when the process stopped; every REKEY_* variable is described in the README.',
+    ],
+  },
+  7700204: {
+    name: 'SecretKeyMismatch',
+    message:
+      'Rekey cannot start: the secret key does not open the secrets this database holds (its token signing key).',
+    httpStatus: 500,
+    retryable: false,
+    category: 'service',
+    oauthError: 'server_error',
+    graphCode: 'generalException',
+    remediation: [
+      'Set REKEY_SECRET_KEY to the key this database was created with (or unset it to use <data dir>/secret.key, if that is the one).',
+      'Check that REKEY_DATABASE_URL and REKEY_DATA_DIR name the database and data directory that belong together.',
     ],
   },
   // --- Rekey's own codes: breached-password data ---------------------------------------------------

@@ -173,6 +173,31 @@ describe.each(dialects)('HTTP platform on %s', (dialect) => {
     expect(form.json()).toMatchObject({ error: 'invalid_request', error_codes: [7700001] });
   });
 
+  it('refuses a lone UTF-16 surrogate in a JSON string with 400 7700001, as the databases store it differently', async () => {
+    const createUser = (displayName: string, alias: string) =>
+      rekey.app.inject({
+        method: 'POST',
+        url: '/v1.0/users',
+        headers: { ...bearer(token), 'content-type': 'application/json' },
+        // Written by hand: JSON.stringify would escape nothing here, and the point is the escape.
+        payload: `{"accountEnabled":true,"displayName":"${displayName}","mailNickname":"${alias}","userPrincipalName":"${alias}@example.com","passwordProfile":{"password":"Harbor-Quill-73-Np!"}}`,
+      });
+    for (const [lone, alias] of [
+      ['Lone\\ud800Name', 'lone.high'],
+      ['Lone\\udc00Name', 'lone.low'],
+      ['\\udc00\\ud800', 'lone.reversed'],
+    ] as const) {
+      const response = await createUser(lone, alias);
+      const body = expectGraphError(response, 400, 7700001, 'Request_BadRequest');
+      expect(body.error.innerError.details).toEqual({ location: 'body' });
+      expect(body.error.message).toMatch(/surrogate/);
+    }
+    // A surrogate pair (one character outside the Basic Multilingual Plane) is a valid string.
+    const paired = await createUser('Paired \\ud83d\\ude00 Name', 'paired.surrogate');
+    expect(paired.statusCode, paired.body).toBe(201);
+    expect(paired.json()).toMatchObject({ displayName: 'Paired \u{1F600} Name' });
+  });
+
   it('answers a body that fails the schema with 400 7700001 naming the fields, not their values', async () => {
     const response = await changePassword(JSON.stringify({ currentPassword: '', extra: 'Visible-Value-9' }));
     const body = expectGraphError(response, 400, 7700001, 'Request_BadRequest');

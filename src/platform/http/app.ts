@@ -126,30 +126,56 @@ class RequestLogController extends LogController {
   }
 }
 
-/** True when `value`, or any string inside it, holds U+0000; walked without recursion. */
-export function containsNul(value: unknown): boolean {
+/**
+ * A character no value may hold: U+0000 (PostgreSQL cannot store it in text and fails the
+ * statement, error 22021, where SQLite stores it), or a lone UTF-16 surrogate (a JSON `\ud800`
+ * escape with no partner: SQLite keeps the bad code unit while PostgreSQL's UTF-8 text turns it
+ * into U+FFFD or refuses it, so the same request would store different values).
+ */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** What is wrong with `text`, if anything: a NUL, a lone surrogate, or nothing. */
+function unstorableIn(text: string): 'nul' | 'loneSurrogate' | undefined {
+  if (text.includes('\u0000')) return 'nul';
+  return loneSurrogate.test(text) ? 'loneSurrogate' : undefined;
+}
+
+/**
+ * The first character in `value`, or in any string or key inside it, that Rekey refuses to store
+ * (see the comment on loneSurrogate); walked without recursion.
+ */
+export function findUnstorable(value: unknown): 'nul' | 'loneSurrogate' | undefined {
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const next = pending.pop();
     if (typeof next === 'string') {
-      if (next.includes('\u0000')) return true;
+      const found = unstorableIn(next);
+      if (found) return found;
     } else if (Array.isArray(next)) {
       pending.push(...next);
     } else if (next !== null && typeof next === 'object') {
       for (const [key, inner] of Object.entries(next)) {
-        if (key.includes('\u0000')) return true;
+        const found = unstorableIn(key);
+        if (found) return found;
         pending.push(inner);
       }
     }
   }
-  return false;
+  return undefined;
 }
 
-/** Which part of a parsed request holds a NUL, if any. */
-function nulLocation(request: FastifyRequest): 'query' | 'path' | 'body' | undefined {
-  if (containsNul(request.query)) return 'query';
-  if (containsNul(request.params)) return 'path';
-  if (containsNul(request.body)) return 'body';
+/** Which part of a parsed request holds a character Rekey refuses to store, and which one. */
+function unstorableLocation(
+  request: FastifyRequest,
+): { readonly where: 'query' | 'path' | 'body'; readonly what: 'nul' | 'loneSurrogate' } | undefined {
+  for (const [where, value] of [
+    ['query', request.query],
+    ['path', request.params],
+    ['body', request.body],
+  ] as const) {
+    const what = findUnstorable(value);
+    if (what) return { where, what };
+  }
   return undefined;
 }
 
@@ -199,14 +225,18 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
     reply.header('client-request-id', request.correlationId);
   });
 
-  // PostgreSQL cannot store U+0000 in text and fails the statement (error 22021), where SQLite
-  // stores it: refused here, every value of every request is the same on both databases.
+  // A NUL or a lone surrogate is stored differently (or not at all) by the two databases (see
+  // loneSurrogate): refused here, every value of every request is the same on both.
   app.addHook('preValidation', async (request) => {
-    const where = nulLocation(request);
-    if (where !== undefined) {
+    const found = unstorableLocation(request);
+    if (found !== undefined) {
+      const character =
+        found.what === 'nul'
+          ? 'the character U+0000 (NUL)'
+          : 'a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape without its pair)';
       throw new RekeyError(Codes.RequestValidationFailed, {
-        message: `The request's ${where} contains the character U+0000 (NUL), which Rekey does not accept in any value.`,
-        details: { location: where },
+        message: `The request's ${found.where} contains ${character}, which Rekey does not accept in any value.`,
+        details: { location: found.where },
       });
     }
   });

@@ -99,6 +99,8 @@ export function createTokenIssuer(
           audience: graphAudience,
           algorithms: ['RS256'],
           currentDate: clock.now(),
+          // jose checks `exp` only when present; a token without one would never expire.
+          requiredClaims: ['exp', 'iat'],
         });
         const { oid, tid, upn, name, azp, rk_sv: sessionVersion, iat } = payload as Record<string, unknown>;
         if (

@@ -40,6 +40,12 @@ export interface CatalogEntry {
   readonly category: ErrorCategory;
   /** The OAuth `error` value used when the token endpoint returns this code. */
   readonly oauthError: OAuthErrorKind;
+  /**
+   * The OAuth `suberror` the token endpoint adds, where Entra adds one for the same answer:
+   * `bad_token` tells MSAL that the refresh token is dead and the user must sign in again
+   * (MSAL raises InteractionRequiredAuthError and drops the token from its cache).
+   */
+  readonly oauthSuberror?: 'bad_token';
   /** The Graph-style `error.code` string used by `/v1.0` and `/rekey/v1`. */
   readonly graphCode: string;
   /** What to do about it, in order; shown by `rekey errors`, `/error` and the troubleshooter. */
@@ -133,6 +139,7 @@ const entries = {
     retryable: false,
     category: 'authentication',
     oauthError: 'invalid_grant',
+    oauthSuberror: 'bad_token',
     graphCode: 'InvalidAuthenticationToken',
     remediation: ['Sign in again with the user name and password.'],
   },

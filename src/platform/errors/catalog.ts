@@ -41,9 +41,10 @@ export interface CatalogEntry {
   /** The OAuth `error` value used when the token endpoint returns this code. */
   readonly oauthError: OAuthErrorKind;
   /**
-   * The OAuth `suberror` the token endpoint adds, where Entra adds one for the same answer:
-   * `bad_token` tells MSAL that the refresh token is dead and the user must sign in again
-   * (MSAL raises InteractionRequiredAuthError and drops the token from its cache).
+   * The OAuth `suberror` the token endpoint adds to this answer. `bad_token` is the value MSAL
+   * (`@azure/msal-common`, InteractionRequiredAuthSubErrorMessage) takes to mean the refresh token
+   * is dead: it raises InteractionRequiredAuthError, so the app signs the user in again, and drops
+   * the token from its cache.
    */
   readonly oauthSuberror?: 'bad_token';
   /** The Graph-style `error.code` string used by `/v1.0` and `/rekey/v1`. */

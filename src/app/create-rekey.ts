@@ -192,6 +192,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         await activeWorker.stop();
         await logRetention.stop();
         await app.close();
+        services.close();
         await db.close();
       },
     };

@@ -62,6 +62,7 @@ export async function openDirectory(
       tenant,
       close: async () => {
         await services.logRetention.stop();
+        services.close();
         await db.close();
       },
     };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   type AccountInfo,
   type INetworkModule,
+  InteractionRequiredAuthError,
   type NetworkRequestOptions,
   type NetworkResponse,
   ProtocolMode,
@@ -167,6 +168,39 @@ describe('MSAL Node against Rekey over TLS', () => {
     expect(String(serverError.errorNo)).toBe('50126');
     expect(serverError.correlationId).toBe(correlationId);
     expect(await signInRows(correlationId)).toEqual([50126]);
+  });
+
+  it('raises InteractionRequiredAuthError for a refresh after the password changed', async () => {
+    const msal = await documentedClient();
+    const upn = 'msal.changed@example.com';
+    const password = 'Harbor-Quill-73-Np!';
+    await rekey.createUser('msal.changed', password);
+    const result = await msal.acquireTokenByUsernamePassword({
+      scopes: [graphDefault],
+      username: upn,
+      password,
+    });
+    const changed = await rekey.app.inject({
+      method: 'POST',
+      url: '/v1.0/me/changePassword',
+      headers: { authorization: `Bearer ${result?.accessToken}` },
+      payload: { currentPassword: password, newPassword: 'Velvet-Orbit-73-Kp!' },
+    });
+    expect(changed.statusCode, changed.body).toBe(204);
+    const failure = await msal
+      .acquireTokenSilent({
+        account: result?.account as AccountInfo,
+        scopes: [graphDefault],
+        forceRefresh: true,
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    // suberror bad_token is what makes MSAL say "sign the user in again" rather than a plain ServerError.
+    expect(failure).toBeInstanceOf(InteractionRequiredAuthError);
+    expect(failure).toMatchObject({ errorCode: 'invalid_grant', subError: 'bad_token' });
+    expect(String((failure as InteractionRequiredAuthError).errorNo)).toBe('50173');
   });
 
   it('fails in MSAL’s default configuration until Rekey has an authorization endpoint', async () => {

@@ -119,6 +119,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       tenantId,
       tenantName: config.tenantName,
       engine: policyEngine,
+      hasher,
       settings,
       clock,
       logger: logger.child({ component: 'passwordPolicy' }),

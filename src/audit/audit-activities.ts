@@ -100,6 +100,17 @@ export const auditActivities = {
     loggedByService: 'Core Directory',
     targetType: 'User',
   },
+  /**
+   * A spent refresh token was presented again, so Rekey revoked every refresh and access token
+   * descended from the same sign-in (refresh-token rotation, RFC 9700).
+   */
+  revokeTokenFamilyOnReuse: {
+    displayName: 'Revoke sign-in session after refresh token reuse',
+    category: 'UserManagement',
+    operationType: 'Update',
+    loggedByService: 'Core Directory',
+    targetType: 'User',
+  },
   /** An administrator ended a user's smart lockout. */
   unlockUserAccount: {
     displayName: 'Unlock user account',

@@ -20,6 +20,11 @@ export interface AccessTokenClaims {
   readonly appId: string;
   /** The user's session version when the token was issued; a later password change makes it stale. */
   readonly sessionVersion: number;
+  /**
+   * The refresh-token family the token was issued in (`rk_fam`): replaying a spent refresh token
+   * revokes the family, and with it this token. Absent from tokens issued before families existed.
+   */
+  readonly familyId?: string | undefined;
 }
 
 export interface TokenIssuer {
@@ -78,6 +83,7 @@ export function createTokenIssuer(
           appid: claims.appId,
           scp: grantedScopes,
           rk_sv: claims.sessionVersion,
+          ...(claims.familyId ? { rk_fam: claims.familyId } : {}),
         },
         graphAudience,
         lifetime,
@@ -99,15 +105,27 @@ export function createTokenIssuer(
           audience: graphAudience,
           algorithms: ['RS256'],
           currentDate: clock.now(),
+          // jose checks `exp` only when present; a token without one would never expire.
+          requiredClaims: ['exp', 'iat'],
         });
-        const { oid, tid, upn, name, azp, rk_sv: sessionVersion, iat } = payload as Record<string, unknown>;
+        const {
+          oid,
+          tid,
+          upn,
+          name,
+          azp,
+          rk_sv: sessionVersion,
+          rk_fam: familyId,
+          iat,
+        } = payload as Record<string, unknown>;
         if (
           typeof oid !== 'string' ||
           typeof tid !== 'string' ||
           typeof upn !== 'string' ||
           typeof azp !== 'string' ||
           typeof sessionVersion !== 'number' ||
-          typeof iat !== 'number'
+          typeof iat !== 'number' ||
+          (familyId !== undefined && typeof familyId !== 'string')
         ) {
           throw new Error('token lacks Rekey claims');
         }
@@ -118,6 +136,7 @@ export function createTokenIssuer(
           displayName: typeof name === 'string' ? name : upn,
           appId: azp,
           sessionVersion,
+          ...(typeof familyId === 'string' ? { familyId } : {}),
           issuedAt: iat,
         };
       } catch (error) {

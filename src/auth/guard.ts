@@ -9,6 +9,7 @@ import { findClientApplication } from '../tenant/tenant-service.js';
 import { hasAnyRole } from '../users/authorization.js';
 import { findLiveUser } from '../users/user-service.js';
 import type { TokenIssuer } from './access-token.js';
+import { isTokenFamilyRevoked } from './refresh-token-store.js';
 
 /** The signed-in caller of a request: the actor and their current user row. */
 export interface Principal {
@@ -72,10 +73,17 @@ export function createAuthGuard(deps: {
     const claims = await deps.tokens.verifyAccessToken(match[1]);
     if (claims.tenantId !== deps.tenantId) throw new RekeyError(Codes.InvalidAccessToken);
     const user = await findLiveUser(deps.db.kysely, deps.tenantId, { id: claims.userId });
-    if (!user) throw new RekeyError(Codes.InvalidAccessToken);
+    // The token is genuine, so its user existed: deleting the account ended its sessions (the
+    // same answer a password change gives), which is what the token's holder needs to know.
+    if (!user) throw new RekeyError(Codes.SsoArtifactRevoked);
+    // While the account is disabled, signing in again would not help: say why.
     if (user.account_enabled !== 1) throw new RekeyError(Codes.UserDisabled);
     // A password change or session revocation bumps the version: older tokens stop working at once.
     if (claims.sessionVersion !== user.session_version) throw new RekeyError(Codes.SsoArtifactRevoked);
+    // A replayed refresh token revoked the family this token was issued in.
+    if (claims.familyId && (await isTokenFamilyRevoked(deps.db.kysely, claims.familyId))) {
+      throw new RekeyError(Codes.SsoArtifactRevoked);
+    }
     request.principal = {
       user,
       actor: {

@@ -24,6 +24,7 @@ describe.each(dialects)('refresh token store on %s', (dialect) => {
       created_at: '2030-01-01T00:00:00.000Z',
       expires_at: '2030-01-02T00:00:00.000Z',
       revoked_at: null,
+      family_id: id,
     });
     expect(await findRefreshTokenForGrant(rekey.db.kysely, hash)).toEqual({
       id,
@@ -32,6 +33,7 @@ describe.each(dialects)('refresh token store on %s', (dialect) => {
       session_version: 3,
       expires_at: '2030-01-02T00:00:00.000Z',
       revoked_at: null,
+      family_id: id,
     });
     expect(await findRefreshTokenForGrant(rekey.db.kysely, 'b'.repeat(64))).toBeUndefined();
 

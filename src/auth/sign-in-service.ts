@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { recordAudit } from '../audit/audit-service.js';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import type { LockoutService } from '../lockout/lockout-service.js';
 import { storeRehashedPassword } from '../passwords/credential-service.js';
@@ -18,7 +19,13 @@ import { findLiveUser, findUserForPasswordCheck } from '../users/user-service.js
 import { type AccessTokenClaims, grantedScopes, type TokenIssuer } from './access-token.js';
 import { toClientInfo, toResponseScope } from './auth-mapper.js';
 import type { CredentialSubject, PasswordCheck, PasswordCheckResult } from './password-check.js';
-import { findRefreshTokenForGrant, insertRefreshToken, spendRefreshToken } from './refresh-token-store.js';
+import {
+  findRefreshTokenForGrant,
+  insertRefreshToken,
+  insertTokenFamily,
+  revokeTokenFamily,
+  spendRefreshToken,
+} from './refresh-token-store.js';
 
 export interface TokenResponse {
   readonly token_type: 'Bearer';
@@ -83,6 +90,8 @@ interface AttemptFindings {
   user: UserRow | undefined;
   /** The smart lockout that refused the attempt (only the log, read by administrators, says which). */
   lock?: LockDescription;
+  /** What the log row's additional details say instead of the error's first remediation step. */
+  details?: string;
   /** Writes the success row inside the transaction that stores the new session (see issue). */
   logSuccess?: (trx: Kysely<Database>) => Promise<void>;
   /** Set once the success row is written with the session. */
@@ -129,15 +138,18 @@ export function createSignInService(deps: SignInServiceDeps) {
   /**
    * Opens a session: signs the tokens, then stores the refresh token and, through `found`, the
    * sign-in row in one transaction. One commit per successful sign-in instead of two (each waits
-   * for PostgreSQL's WAL flush), and never a session without its row in the log.
+   * for PostgreSQL's WAL flush), and never a session without its row in the log. A password
+   * sign-in opens a token family (`family` undefined); a refresh continues the family it names.
    */
   async function issue(
     user: UserRow,
     appId: string,
     asked: { readonly scope: string | undefined; readonly clientInfo?: boolean },
     found: AttemptFindings,
+    family?: string,
   ): Promise<TokenResponse> {
     const now = clock.now();
+    const familyId = family ?? randomUUID();
     const claims: AccessTokenClaims = {
       userId: user.id,
       tenantId: tenant.id,
@@ -145,6 +157,7 @@ export function createSignInService(deps: SignInServiceDeps) {
       displayName: user.display_name,
       appId,
       sessionVersion: user.session_version,
+      familyId,
     };
     const refreshToken = randomBytes(32).toString('base64url');
     const wantsIdToken = (asked.scope ?? '').split(/\s+/).includes('openid');
@@ -161,6 +174,8 @@ export function createSignInService(deps: SignInServiceDeps) {
       ...(asked.clientInfo ? { client_info: toClientInfo(user.id, tenant.id) } : {}),
     };
     await db.kysely.transaction().execute(async (trx) => {
+      if (family === undefined)
+        await insertTokenFamily(trx, { id: familyId, userId: user.id, at: now.toISOString() });
       await insertRefreshToken(trx, {
         id: randomUUID(),
         user_id: user.id,
@@ -170,6 +185,7 @@ export function createSignInService(deps: SignInServiceDeps) {
         created_at: now.toISOString(),
         expires_at: new Date(now.getTime() + deps.refreshTokenLifetimeSeconds * 1000).toISOString(),
         revoked_at: null,
+        family_id: familyId,
       });
       await found.logSuccess?.(trx);
     });
@@ -188,6 +204,7 @@ export function createSignInService(deps: SignInServiceDeps) {
       readonly interactive: boolean;
       readonly error: RekeyError | undefined;
       readonly lock?: LockDescription | undefined;
+      readonly details?: string | undefined;
     },
   ): Promise<void> {
     if (deps.signInLog === false) return;
@@ -208,9 +225,11 @@ export function createSignInService(deps: SignInServiceDeps) {
       failure_reason: attempt.error?.message ?? null,
       additional_details: attempt.lock
         ? lockLogDetails(attempt.lock)
-        : attempt.error
-          ? (attempt.error.entry.remediation[0] ?? null)
-          : null,
+        : attempt.details !== undefined
+          ? attempt.details
+          : attempt.error
+            ? (attempt.error.entry.remediation[0] ?? null)
+            : null,
     });
   }
 
@@ -230,7 +249,13 @@ export function createSignInService(deps: SignInServiceDeps) {
     } catch (error) {
       const rekeyError =
         error instanceof RekeyError ? error : new RekeyError(Codes.InternalError, { cause: error });
-      await record(db.kysely, context, { ...base, user: found.user, error: rekeyError, lock: found.lock });
+      await record(db.kysely, context, {
+        ...base,
+        user: found.user,
+        error: rekeyError,
+        lock: found.lock,
+        details: found.details,
+      });
       throw error;
     }
   }
@@ -316,23 +341,72 @@ export function createSignInService(deps: SignInServiceDeps) {
       },
       async (found) => {
         found.user = user;
-        if (!user) fail(Codes.UserAccountNotFound);
+        // Deleting the account ended its sessions, as a password change does: the same answer.
+        if (!user) fail(Codes.FreshTokenNeeded);
+        // While the account is disabled, signing in again would not help: say why.
         if (user.account_enabled !== 1) fail(Codes.UserDisabled);
         const now = clock.now().toISOString();
-        if (
-          stored.revoked_at !== null ||
-          stored.expires_at <= now ||
-          stored.session_version !== user.session_version
-        ) {
+        if (stored.expires_at <= now || stored.session_version !== user.session_version) {
           fail(Codes.FreshTokenNeeded);
         }
+        const familyId = stored.family_id ?? stored.id;
+        // A spent token presented again: it was copied, or the client lost track. Either way the
+        // family goes (RFC 9700 §4.14.2), since which of the two holders is genuine is unknown.
+        if (stored.revoked_at !== null) await refuseReuse(context, user, app.appId, familyId, found);
         // An expired password also ends the sessions it opened: no refresh until it is changed.
         if ((await expiryOf(user)).expired) fail(Codes.InvalidPasswordExpiredPassword);
-        // Rotation: the old refresh token is spent; a replayed one finds revoked_at set.
-        if (!(await spendRefreshToken(db.kysely, stored.id, now))) fail(Codes.FreshTokenNeeded);
-        return issue(user, app.appId, grant, found);
+        // Rotation: the old refresh token is spent; a second request racing with the same token
+        // finds it spent, which is reuse as well.
+        if (!(await spendRefreshToken(db.kysely, stored.id, now))) {
+          await refuseReuse(context, user, app.appId, familyId, found);
+        }
+        return issue(user, app.appId, grant, found, familyId);
       },
     );
+  }
+
+  /**
+   * Revokes the family of a replayed refresh token and refuses the grant with 50173. The first
+   * replay writes an audit row with the revocation (one transaction); every replay is in the
+   * sign-in log, whose row says what happened.
+   */
+  async function refuseReuse(
+    context: RequestContext,
+    user: UserRow,
+    appId: string,
+    familyId: string,
+    found: AttemptFindings,
+  ): Promise<never> {
+    const at = clock.now().toISOString();
+    const revokedNow = await db.kysely.transaction().execute(async (trx) => {
+      const revoked = await revokeTokenFamily(trx, familyId, at);
+      if (revoked) {
+        await recordAudit(
+          trx,
+          tenant.id,
+          context,
+          {
+            activity: 'revokeTokenFamilyOnReuse',
+            result: 'success',
+            resultReason:
+              'A spent refresh token was presented again; every token of its sign-in session was revoked.',
+            targets: [
+              { id: user.id, displayName: user.display_name, userPrincipalName: user.user_principal_name },
+            ],
+            additionalDetails: [
+              { key: 'tokenFamilyId', value: familyId },
+              { key: 'appId', value: appId },
+            ],
+          },
+          at,
+        );
+      }
+      return revoked;
+    });
+    found.details = revokedNow
+      ? 'A spent refresh token was presented again: every token of its sign-in session was revoked.'
+      : 'The refresh token belongs to a sign-in session revoked after one of its refresh tokens was presented twice.';
+    return fail(Codes.FreshTokenNeeded);
   }
 
   return { signInWithPassword, signInWithRefreshToken };

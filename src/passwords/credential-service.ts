@@ -3,6 +3,7 @@ import type { Database } from '../platform/db/schema.js';
 import {
   addPasswordHistory,
   replaceHashIfUnchanged,
+  replaceHistoryHash,
   trimPasswordHistory,
   upsertCredential,
 } from './credential-store.js';
@@ -38,7 +39,9 @@ export async function storePasswordHash(
 /**
  * Replaces the hash of a password that was just verified with a hash of it under the current
  * argon2id parameters, only if the stored hash is still `verifiedHash`: a rehash at sign-in never
- * undoes a change that committed meanwhile. The history and the password's dates stay as they are.
+ * undoes a change that committed meanwhile. The history entry of the password gets the same new
+ * hash in the same transaction, so the current password's hash in `credentials` and in the history
+ * stay equal (the dry run relies on it to leave the current password out); its dates stay as they are.
  */
 export async function storeRehashedPassword(
   db: Kysely<Database>,
@@ -46,5 +49,9 @@ export async function storeRehashedPassword(
   verifiedHash: string,
   passwordHash: string,
 ): Promise<void> {
-  await replaceHashIfUnchanged(db, userId, verifiedHash, passwordHash);
+  await db.transaction().execute(async (trx) => {
+    if (await replaceHashIfUnchanged(trx, userId, verifiedHash, passwordHash)) {
+      await replaceHistoryHash(trx, userId, verifiedHash, passwordHash);
+    }
+  });
 }

@@ -45,15 +45,34 @@ export async function upsertCredential(
     .execute();
 }
 
-/** Replaces the stored hash only if it is still `expected`: a rehash at sign-in never undoes a change. */
+/**
+ * Replaces the stored hash only if it is still `expected`: a rehash at sign-in never undoes a
+ * change. True when it replaced it.
+ */
 export async function replaceHashIfUnchanged(
+  db: Kysely<Database>,
+  userId: string,
+  expected: string,
+  passwordHash: string,
+): Promise<boolean> {
+  const replaced = await db
+    .updateTable('credentials')
+    .set({ password_hash: passwordHash })
+    .where('user_id', '=', userId)
+    .where('password_hash', '=', expected)
+    .executeTakeFirst();
+  return Number(replaced.numUpdatedRows) === 1;
+}
+
+/** Replaces `expected` with `passwordHash` in the user's history: the same password, hashed anew. */
+export async function replaceHistoryHash(
   db: Kysely<Database>,
   userId: string,
   expected: string,
   passwordHash: string,
 ): Promise<void> {
   await db
-    .updateTable('credentials')
+    .updateTable('password_history')
     .set({ password_hash: passwordHash })
     .where('user_id', '=', userId)
     .where('password_hash', '=', expected)

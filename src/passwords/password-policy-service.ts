@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { recordAudit } from '../audit/audit-service.js';
 import type { Clock } from '../platform/clock.js';
+import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, UserRow } from '../platform/db/schema.js';
 import { Codes } from '../platform/errors/catalog.js';
@@ -86,6 +87,8 @@ export interface PasswordPolicyServiceDeps {
   /** REKEY_TENANT_NAME, matched by Password Protection when `checkTenantName` is on. */
   readonly tenantName: string;
   readonly engine: PolicyEngine;
+  /** Verifies the dry run's password against the current hash, to leave the current password out. */
+  readonly hasher: Pick<PasswordHasher, 'verify'>;
   readonly settings: Pick<SettingsService, 'getPolicySettings'>;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -181,6 +184,24 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
       now: clock.now(),
       matcher: engine.matcherFor(settings.passwordProtection, tenantName),
     };
+  }
+
+  /**
+   * The dry run's evaluation with the current password left out of the history rule, however its
+   * hash was produced: `inputFor` drops the current hash from the history, but an older entry can
+   * hold the same password (A, then B, then A again) or a hash of it under other parameters. The
+   * verify runs on every dry run with history, matched or not, so its time tells nothing either.
+   */
+  async function withoutCurrentPassword(
+    evaluation: PolicyEvaluation,
+    userId: string,
+    password: string,
+  ): Promise<PolicyEvaluation> {
+    const current = await findCurrentPasswordHash(db.kysely, userId);
+    const isCurrent = current !== null && (await deps.hasher.verify(current, password));
+    if (!isCurrent) return evaluation;
+    const failures = evaluation.failures.filter((failure) => failure.rule !== 'history');
+    return { ...evaluation, failures, valid: failures.length === 0 };
   }
 
   /**
@@ -333,7 +354,8 @@ export function createPasswordPolicyService(deps: PasswordPolicyServiceDeps) {
     const settings = await deps.settings.getPolicySettings();
     const withHistory = request.checkHistory === true;
     const input = await inputFor('evaluate', user, request.password, settings, { withHistory });
-    const evaluation = withHistory ? await engine.evaluate(input) : engine.evaluateWithoutHistory(input);
+    let evaluation = withHistory ? await engine.evaluate(input) : engine.evaluateWithoutHistory(input);
+    if (withHistory && row) evaluation = await withoutCurrentPassword(evaluation, row.id, request.password);
     const historyChecked = withHistory ? (input.history?.hashes.length ?? 0) : 0;
 
     if (withHistory && row) {

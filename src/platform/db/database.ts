@@ -19,6 +19,7 @@ import * as tenantSettings from './migrations/0002-tenant-settings.js';
 import * as lockoutAndLogs from './migrations/0003-lockout-and-logs.js';
 import * as auditTargetOrder from './migrations/0004-audit-target-order.js';
 import * as idempotencyFingerprint from './migrations/0005-idempotency-fingerprint.js';
+import * as refreshTokenFamilies from './migrations/0006-refresh-token-families.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -41,6 +42,7 @@ const migrations: ReadonlyArray<
   ['0003-lockout-and-logs', lockoutAndLogs.up],
   ['0004-audit-target-order', auditTargetOrder.up],
   ['0005-idempotency-fingerprint', idempotencyFingerprint.up],
+  ['0006-refresh-token-families', refreshTokenFamilies.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

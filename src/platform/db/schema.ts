@@ -233,6 +233,17 @@ export interface RefreshTokensTable {
   created_at: string;
   expires_at: string;
   revoked_at: string | null;
+  /** The token family (`token_families.id`): every token descended from one password sign-in. */
+  family_id: string | null;
+}
+
+/** One password sign-in and every refresh and access token descended from it. */
+export interface TokenFamiliesTable {
+  id: string;
+  user_id: string;
+  created_at: string;
+  /** Set when a spent refresh token of the family was replayed: all its tokens stop working. */
+  revoked_at: string | null;
 }
 
 export interface SigningKeysTable {
@@ -261,6 +272,7 @@ export interface Database {
   lockout_states: LockoutStatesTable;
   familiar_networks: FamiliarNetworksTable;
   refresh_tokens: RefreshTokensTable;
+  token_families: TokenFamiliesTable;
   signing_keys: SigningKeysTable;
 }
 

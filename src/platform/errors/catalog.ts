@@ -40,6 +40,13 @@ export interface CatalogEntry {
   readonly category: ErrorCategory;
   /** The OAuth `error` value used when the token endpoint returns this code. */
   readonly oauthError: OAuthErrorKind;
+  /**
+   * The OAuth `suberror` the token endpoint adds to this answer. `bad_token` is the value MSAL
+   * (`@azure/msal-common`, InteractionRequiredAuthSubErrorMessage) takes to mean the refresh token
+   * is dead: it raises InteractionRequiredAuthError, so the app signs the user in again, and drops
+   * the token from its cache.
+   */
+  readonly oauthSuberror?: 'bad_token';
   /** The Graph-style `error.code` string used by `/v1.0` and `/rekey/v1`. */
   readonly graphCode: string;
   /** What to do about it, in order; shown by `rekey errors`, `/error` and the troubleshooter. */
@@ -133,6 +140,7 @@ const entries = {
     retryable: false,
     category: 'authentication',
     oauthError: 'invalid_grant',
+    oauthSuberror: 'bad_token',
     graphCode: 'InvalidAuthenticationToken',
     remediation: ['Sign in again with the user name and password.'],
   },

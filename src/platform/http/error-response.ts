@@ -50,6 +50,7 @@ export function oauthErrorBody(
     trace_id: request.id,
     correlation_id: request.correlationId,
     error_uri: `${baseUrl}/error?code=${entry.code}`,
+    ...(entry.oauthSuberror ? { suberror: entry.oauthSuberror } : {}),
   };
 }
 

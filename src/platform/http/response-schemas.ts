@@ -85,6 +85,8 @@ export const oauthErrorSchema = responseObject(
     correlation_id: Type.String(),
     /** Rekey's page explaining the code: `<publicUrl>/error?code=N`. */
     error_uri: Type.String(),
+    /** Entra's refinement of `error`, e.g. `bad_token`: the user must sign in again. */
+    suberror: Type.Optional(Type.String()),
   },
   'OAuth error body; `error_codes` holds the catalog code (see /error?code=N)',
 );

@@ -3,7 +3,7 @@ import { describeCode } from '../error-page/error-page-mapper.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
 import { registerBreachedCommand } from './breached-command.js';
-import { type CliIo, configOrExit, processIo, reportFailure } from './context.js';
+import { type CliIo, configOrExit, exitQuietlyOnClosedStdout, processIo, reportFailure } from './context.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerLockoutCommand } from './lockout-command.js';
 import { registerLogsCommand } from './logs-command.js';
@@ -92,6 +92,7 @@ export function buildCli(io: CliIo): Command {
  * itself) exits with its code, anything else is reported by reportFailure and exits 1.
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  if (io === processIo) exitQuietlyOnClosedStdout();
   const program = buildCli(io);
   try {
     await program.parseAsync([...argv]);

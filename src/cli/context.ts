@@ -21,6 +21,22 @@ export const processIo: CliIo = {
   env: process.env,
 };
 
+const closedPipeListeners = new WeakSet<NodeJS.WriteStream>();
+
+/**
+ * Ends the process quietly with status 0 when whoever reads stdout goes away (`rekey errors | head`):
+ * the reader has what it wanted, so a closed pipe is not a failure, and a stack trace about EPIPE
+ * would only bury the output that did arrive. Only for a process that owns its stdout.
+ */
+export function exitQuietlyOnClosedStdout(stdout: NodeJS.WriteStream = process.stdout): void {
+  if (closedPipeListeners.has(stdout)) return;
+  closedPipeListeners.add(stdout);
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
+
 /** Reads the configuration, or explains every bad setting and fails so that runCli exits 2. */
 export function configOrExit(io: CliIo): Config {
   try {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -9,6 +9,16 @@ import { openDatabase } from '../platform/db/database.js';
 import { listCatalogEntries } from '../platform/errors/catalog.js';
 
 const cli = (env: Record<string, string>, ...args: string[]): Promise<CliRun> => runRekeyCli(env, args);
+
+describe('rekey --version', () => {
+  it.each(['--version', '-V'])('prints the version from package.json with %s and exits 0', async (flag) => {
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const run = await cli({}, flag);
+    expect(run).toEqual({ code: 0, out: `${manifest.version}\n`, err: '' });
+  });
+});
 
 describe('rekey errors', () => {
   it('lists every catalog code, one per line', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeCode } from '../error-page/error-page-mapper.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
@@ -11,11 +12,20 @@ import { registerPolicyCommand } from './policy-command.js';
 import { serve } from './serve-command.js';
 import { registerUsersCommand } from './users-command.js';
 
+/** Rekey's version, as package.json states it (two levels up from src/cli and from dist/cli alike). */
+export function rekeyVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
+
 /** Builds the `rekey` command tree. */
 export function buildCli(io: CliIo): Command {
   const program = new Command('rekey')
     .description('Rekey: self-hosted password change and reset for cloud and hybrid directories.')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .version(rekeyVersion(), '-V, --version', 'print the version of Rekey and exit')
     .exitOverride()
     .showHelpAfterError();
 

@@ -394,6 +394,23 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
     expect(audit.additional_details).toContain('unfamiliar networks were locked until');
 
     expect(await json('users', 'unlock', 'cli.locked@example.com')).toMatchObject({ locked: false });
+    // Not locked any more: the command says so and writes no second audit row.
+    const again = await cli('users', 'unlock', 'cli.locked@example.com');
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toContain(
+      'cli.locked@example.com is not locked; nothing was changed and nothing audited.',
+    );
+    expect(await json('users', 'unlock', 'cli.locked@example.com')).toMatchObject({
+      locked: false,
+      unlocked: false,
+    });
+    const unlockAudits = await rekey.db.kysely
+      .selectFrom('directory_audits')
+      .select('id')
+      .where('activity_display_name', '=', 'Unlock user account')
+      .where('target_resources', 'like', `%${user.id}%`)
+      .execute();
+    expect(unlockAudits).toHaveLength(1);
     expectFailure(await cli('users', 'unlock', 'ghost@example.com'), 7700008, 'ResourceNotFound');
   });
 

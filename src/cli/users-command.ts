@@ -320,9 +320,20 @@ async function getUser(io: CliIo, user: string, flags: { select?: string; json?:
 
 async function unlockUser(io: CliIo, user: string, json: boolean | undefined): Promise<void> {
   await withDirectory(io, async (directory, context) => {
+    // Unlocking an account that is not locked changes nothing worth an audit row: say so instead.
+    const current = await directory.lockout.getLockout(user);
+    if (!current.locked) {
+      if (json) {
+        printJson(io, { ...current, unlocked: false });
+        return;
+      }
+      io.out(`${current.userPrincipalName} is not locked; nothing was changed and nothing audited.`);
+      io.out(lockoutLines(current).join('\n'));
+      return;
+    }
     const view = await directory.lockout.unlock(context, user);
     if (json) {
-      printJson(io, view);
+      printJson(io, { ...view, unlocked: true });
       return;
     }
     io.out(`Unlocked ${view.userPrincipalName}: every lock ended and the failure counts restarted.`);

@@ -549,7 +549,10 @@ const entries = {
     category: 'service',
     oauthError: 'temporarily_unavailable',
     graphCode: 'serviceNotAvailable',
-    remediation: ['Check that the database is running, then run `rekey migrate`.'],
+    remediation: [
+      'Check that REKEY_DATABASE_URL names the database `rekey serve` uses and that its server is running; the message names the database tried and the reason.',
+      'If the message says the schema is older than this version of Rekey, run `rekey migrate`.',
+    ],
   },
   7700203: {
     name: 'InvalidConfiguration',

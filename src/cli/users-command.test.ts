@@ -260,6 +260,21 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
     expect(none.out).toBe('No users match.');
   });
 
+  it('shows, by default, the columns `users list --help` names, in that order', async () => {
+    const help = (await cli('users', 'list', '--help')).out.replace(/\s+/g, ' ');
+    const named =
+      /\(default: ([A-Za-z,]+), and deletedDateTime with --deleted\); the id is always shown, last/.exec(
+        help,
+      )?.[1];
+    expect(named).toBeDefined();
+    const header = (await cli('users', 'list')).out.split('\n')[0]?.split(/\s+/);
+    expect(header).toEqual([...(named ?? '').split(','), 'id']);
+    await rekey.createUser('cli.columns', 'Quiet-Harbor-7!');
+    expect((await cli('users', 'delete', 'cli.columns@example.com')).code).toBe(0);
+    const deleted = (await cli('users', 'list', '--deleted')).out.split('\n')[0]?.split(/\s+/);
+    expect(deleted).toEqual([...(named ?? '').split(','), 'deletedDateTime', 'id']);
+  });
+
   it('shows one user as key: value lines', async () => {
     const run = await cli(
       'users',

@@ -29,7 +29,8 @@ import { lockoutLines } from './lockout-command.js';
 type Row = Record<string, unknown>;
 
 /** The columns `users list` shows without --select. */
-const listColumns = 'userPrincipalName,displayName,accountEnabled';
+/** The default columns of `users list`, in the order the table shows them (the id comes last). */
+const listColumns = 'displayName,userPrincipalName,accountEnabled';
 /** Page size used while collecting a list; Graph's largest $top. */
 const pageSize = 999;
 
@@ -427,7 +428,10 @@ export function registerUsersCommand(program: Command, io: CliIo): void {
     .command('list')
     .description('List users as a table (all of them unless --top).')
     .option('--filter <expression>', `OData filter, e.g. "startswith(displayName,'Ada')"`)
-    .option('--select <properties>', `comma-separated properties to show (default: ${listColumns})`)
+    .option(
+      '--select <properties>',
+      `comma-separated properties to show (default: ${listColumns}, and deletedDateTime with --deleted); the id is always shown, last`,
+    )
     .option('--orderby <property>', 'displayName or userPrincipalName, optionally followed by desc')
     .option('--top <n>', 'show at most n users')
     .option('--deleted', 'list soft-deleted users instead')

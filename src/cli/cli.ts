@@ -4,6 +4,7 @@ import { describeCode } from '../error-page/error-page-mapper.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
 import { registerBreachedCommand } from './breached-command.js';
+import { inCommandTerms } from './cli-errors.js';
 import { type CliIo, configOrExit, exitQuietlyOnClosedStdout, processIo, reportFailure } from './context.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerLockoutCommand } from './lockout-command.js';
@@ -104,11 +105,17 @@ export function buildCli(io: CliIo): Command {
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   if (io === processIo) exitQuietlyOnClosedStdout();
   const program = buildCli(io);
+  // The command that ran, so that its failure is told in its own options' words.
+  let running: Command | undefined;
+  program.hook('preAction', (_program, actionCommand) => {
+    running = actionCommand;
+  });
   try {
     await program.parseAsync([...argv]);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    return reportFailure(io, error, argv.includes('--json'));
+    const failure = inCommandTerms(error, running);
+    return reportFailure(io, failure.error, argv.includes('--json'), failure.advice);
   }
 }

@@ -50,8 +50,11 @@ export function configOrExit(io: CliIo): Config {
   }
 }
 
-/** Prints a failure the way every command does: catalog code, name, message; never a stack trace. */
-export function reportFailure(io: CliIo, error: unknown, json: boolean): number {
+/**
+ * Prints a failure the way every command does: catalog code, name, message; never a stack trace.
+ * `advice` replaces the catalog's first step where that is written for an HTTP client.
+ */
+export function reportFailure(io: CliIo, error: unknown, json: boolean, advice?: string): number {
   if (isRekeyError(error)) {
     if (json) {
       io.err(
@@ -67,7 +70,7 @@ export function reportFailure(io: CliIo, error: unknown, json: boolean): number 
     } else {
       io.err(`error ${error.code} ${error.entry.name}: ${error.message}`);
       if (error.details) io.err(`  details: ${JSON.stringify(error.details)}`);
-      const first = findCatalogEntry(error.code)?.remediation[0];
+      const first = advice ?? findCatalogEntry(error.code)?.remediation[0];
       if (first) io.err(`  what to do: ${first}`);
     }
     return 1;

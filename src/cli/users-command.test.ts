@@ -260,6 +260,49 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
     expect(none.out).toBe('No users match.');
   });
 
+  it("speaks of the options typed and the commands to run, not of the API's fields and requests", async () => {
+    const badUpn = await cli(
+      'users',
+      'create',
+      '--upn',
+      'bad name@example.com',
+      '--display-name',
+      'Bad Name',
+      '--generate-password',
+    );
+    expectFailure(badUpn, 7700001, 'RequestValidationFailed');
+    expect(badUpn.err.split('\n')[0]).toBe(
+      'error 7700001 RequestValidationFailed: --upn: the part before the @ (the mail nickname, unless --mail-nickname is given) must not contain spaces or any of @ ( ) [ ] " ; : < > ,.',
+    );
+    expect(badUpn.err).toContain(
+      'what to do: Correct the option named above and run the command again; `rekey users create --help` lists the options and their values.',
+    );
+    const badNickname = await cli(
+      'users',
+      'create',
+      '--upn',
+      'nick@example.com',
+      '--mail-nickname',
+      'nick name',
+      '--display-name',
+      'Nick',
+      '--usage-location',
+      'XYZ',
+      '--generate-password',
+    );
+    expectFailure(badNickname, 7700001, 'RequestValidationFailed');
+    expect(badNickname.err).toContain('--mail-nickname must not contain spaces');
+    expect(badNickname.err).toContain('--usage-location must be a two-letter country code');
+    const missing = await cli('users', 'get', 'nobody.here@example.com');
+    expectFailure(missing, 7700008, 'ResourceNotFound');
+    expect(missing.err).toContain('`rekey users list --deleted` lists deleted users');
+    for (const run of [badUpn, badNickname, missing]) {
+      expect(run.err).not.toMatch(/body\/|must match pattern|anyOf|send the request|directory\/deletedItems/);
+    }
+    // Nothing was created.
+    expect((await cli('users', 'get', 'nick@example.com')).code).toBe(1);
+  });
+
   it('shows, by default, the columns `users list --help` names, in that order', async () => {
     const help = (await cli('users', 'list', '--help')).out.replace(/\s+/g, ' ');
     const named =

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countingHasher } from '../../test/support/counting-hasher.js';
 import { dialects } from '../../test/support/databases.js';
 import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
-import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
 import { getForPasswordCheck } from '../users/user-store.js';
 import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } from './password-check.js';
 
@@ -12,16 +12,8 @@ import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } fro
  */
 describe.each(dialects)('the password check on %s', (dialect) => {
   let rekey: TestRekey;
-  const real = createArgon2Hasher({ memoryKib: 1024, iterations: 1, parallelism: 1 });
-  const verified: string[] = [];
-  const counting: PasswordHasher = {
-    hash: (password) => real.hash(password),
-    async verify(phc, password) {
-      verified.push(phc.slice(0, 9));
-      return real.verify(phc, password);
-    },
-    needsRehash: (phc) => real.needsRehash(phc),
-  };
+  const counting = countingHasher();
+  const { verified } = counting;
   let check: PasswordCheck;
 
   beforeAll(async () => {

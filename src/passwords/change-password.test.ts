@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countingHasher } from '../../test/support/counting-hasher.js';
 import { dialects } from '../../test/support/databases.js';
 import { aadstsCodeOf, bearer, signInCodeOf } from '../../test/support/http-helpers.js';
 import {
@@ -12,7 +13,6 @@ import { createPasswordCheck, createStoredHashVerifier } from '../auth/password-
 import { listOperationEvents } from '../operations/operation-store.js';
 import { createOperationWorker } from '../operations/operation-worker.js';
 import { systemClock } from '../platform/clock.js';
-import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
 import type { RekeyError } from '../platform/errors/rekey-error.js';
 import { createLogger } from '../platform/log.js';
 import { systemContext } from '../platform/request-context.js';
@@ -297,16 +297,8 @@ describe.each(dialects)('password change on %s', (dialect) => {
   });
 
   it('spends one password verification on an unknown user and on one without a password, as on a known one', async () => {
-    const real = createArgon2Hasher({ memoryKib: 1024, iterations: 1, parallelism: 1 });
-    const verified: string[] = [];
-    const counting: PasswordHasher = {
-      hash: (password) => real.hash(password),
-      async verify(phc, password) {
-        verified.push(phc.slice(0, 9));
-        return real.verify(phc, password);
-      },
-      needsRehash: (phc) => real.needsRehash(phc),
-    };
+    const counting = countingHasher();
+    const { verified } = counting;
     // The same services as the server's, but verifying through the counting hasher.
     const service = createPasswordService({
       db: rekey.db,

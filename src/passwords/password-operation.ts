@@ -111,6 +111,42 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
     };
   }
 
+  /**
+   * The audit row of an operation's end, in the transaction that ends it: under the operation's
+   * correlation ID and attributed to whoever asked for it, success or failure alike.
+   */
+  async function auditEnd(
+    trx: Kysely<Database>,
+    operation: PasswordOperationRow,
+    origin: Origin,
+    at: string,
+    outcome: {
+      readonly result: 'success' | 'failure';
+      readonly resultReason?: string;
+      readonly target: { readonly displayName: string | null; readonly userPrincipalName: string | null };
+      readonly details: ReadonlyArray<{ readonly key: string; readonly value: string }>;
+    },
+  ): Promise<void> {
+    await recordAudit(
+      trx,
+      tenantId,
+      {
+        correlationId: operation.correlation_id,
+        ipAddress: origin.ipAddress,
+        userAgent: origin.userAgent,
+        actor: await requesterOf(trx, operation, origin),
+      },
+      {
+        activity: audits[operation.kind],
+        result: outcome.result,
+        ...(outcome.resultReason === undefined ? {} : { resultReason: outcome.resultReason }),
+        targets: [{ id: operation.user_id, ...outcome.target }],
+        additionalDetails: [{ key: 'operationId', value: operation.id }, ...outcome.details],
+      },
+      at,
+    );
+  }
+
   const steps: ReadonlyArray<OperationStep<PasswordWork>> = [
     {
       name: 'validate',
@@ -170,74 +206,33 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
     steps,
     async succeeded(trx, work, at) {
       const user = userOf(work);
-      const { operation, origin } = work;
-      await recordAudit(
-        trx,
-        tenantId,
-        {
-          correlationId: operation.correlation_id,
-          ipAddress: origin.ipAddress,
-          userAgent: origin.userAgent,
-          actor: await requesterOf(trx, operation, origin),
-        },
-        {
-          activity: audits[operation.kind],
-          result: 'success',
-          targets: [
-            {
-              id: user.id,
-              displayName: user.display_name,
-              userPrincipalName: user.user_principal_name,
-            },
-          ],
-          additionalDetails: [
-            { key: 'operationId', value: operation.id },
-            ...(work.lockoutCleared === undefined
-              ? []
-              : [{ key: 'smartLockout', value: work.lockoutCleared }]),
-          ],
-        },
-        at,
-      );
+      await auditEnd(trx, work.operation, work.origin, at, {
+        result: 'success',
+        target: { displayName: user.display_name, userPrincipalName: user.user_principal_name },
+        details:
+          work.lockoutCleared === undefined ? [] : [{ key: 'smartLockout', value: work.lockoutCleared }],
+      });
     },
     /**
      * Records that an operation ended without changing the password: "failed" with 120008 as
-     * Graph's operation says, the cause in the details, under the operation's correlation ID and
-     * attributed to whoever asked for it (as its success would be).
+     * Graph's operation says, the cause in the details.
      */
     async terminated(trx, operation, cause, origin, at) {
       const user = await findUserForLog(trx, tenantId, operation.user_id);
-      const terminated = getCatalogEntry(Codes.PasswordChangeAsyncJobStateTerminated);
       const causeEntry = findCatalogEntry(cause.code);
-      await recordAudit(
-        trx,
-        tenantId,
-        {
-          correlationId: operation.correlation_id,
-          ipAddress: origin.ipAddress,
-          userAgent: origin.userAgent,
-          actor: await requesterOf(trx, operation, origin),
+      await auditEnd(trx, operation, origin, at, {
+        result: 'failure',
+        resultReason: failureReason(getCatalogEntry(Codes.PasswordChangeAsyncJobStateTerminated)),
+        target: {
+          displayName: user?.display_name ?? null,
+          userPrincipalName: user?.user_principal_name ?? null,
         },
-        {
-          activity: audits[operation.kind],
-          result: 'failure',
-          resultReason: failureReason(terminated),
-          targets: [
-            {
-              id: operation.user_id,
-              displayName: user?.display_name ?? null,
-              userPrincipalName: user?.user_principal_name ?? null,
-            },
-          ],
-          additionalDetails: [
-            { key: 'operationId', value: operation.id },
-            { key: 'causeCode', value: `AADSTS${cause.code}` },
-            { key: 'causeName', value: causeEntry?.name ?? '' },
-            { key: 'causeDetail', value: cause.detail ?? causeEntry?.message ?? '' },
-          ],
-        },
-        at,
-      );
+        details: [
+          { key: 'causeCode', value: `AADSTS${cause.code}` },
+          { key: 'causeName', value: causeEntry?.name ?? '' },
+          { key: 'causeDetail', value: cause.detail ?? causeEntry?.message ?? '' },
+        ],
+      });
     },
   });
 }

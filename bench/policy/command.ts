@@ -167,8 +167,39 @@ function breachedTable(breached: BreachedFigures): string {
         'lookup answers',
         `yes for ${scientific(breached.lookupYesShare.miss)} of random typed strings, ${percent(breached.lookupYesShare.hit, 1)} of source entries`,
       ],
+      [
+        'confirmed refusals',
+        `${breached.confirmedFalsePositives} of ${measured.probes.toLocaleString('en-US')} random probes after the exact index${breached.confirmedFalsePositives === 0 ? '' : ' — WRONG: every filter hit must be confirmed'}`,
+      ],
+      [
+        'shipped exact index',
+        `${breached.shippedIndex.records.toLocaleString('en-US')} records of ${breached.shippedIndex.recordBytes} bytes (SHA-1 prefixes), ${(breached.shippedIndex.fileBytes / 1024).toFixed(1)} KiB, held in memory`,
+      ],
+      ...importedIndexRows(breached.importedIndex),
     ],
   );
+}
+
+const mib = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+
+/** The imported list's on-disk index: what confirming a filter hit costs, and its size at 100M. */
+function importedIndexRows(figures: BreachedFigures['importedIndex']): string[][] {
+  if (!figures) return [];
+  const us = (summary: { p50: number; p99: number; count: number }) =>
+    `p50 ${fixed(summary.p50, 1)} us, p99 ${fixed(summary.p99, 1)} us (${summary.count.toLocaleString('en-US')} calls)`;
+  return [
+    [
+      'imported (bench)',
+      `${figures.entries.toLocaleString('en-US')} entries: filter ${mib(figures.filterBytes)} in memory, index ${mib(figures.indexBytes)} on disk (${figures.recordBytes}-byte records, ${fixed(figures.recordsPerBucket, 0)} per bucket read)`,
+    ],
+    ['confirmed hit (has)', `${us(figures.confirmedHitUs)}: filter hit, one bucket read, binary search`],
+    ['rejected filter hit', `${us(figures.rejectedFilterHitUs)}: filter false positive, answered not found`],
+    ['miss (has)', `${us(figures.missUs)}: filter only, the index is not read`],
+    [
+      'disk per 100M entries',
+      `index ${(figures.per100M.indexBytes / 1e9).toFixed(2)} GB (${mib(figures.per100M.indexBytes)}) = 100M x ${figures.per100M.recordBytes}-byte records + the bucket table, computed from the record size (not measured); filter ${mib(figures.per100M.filterBytes)} (in memory)`,
+    ],
+  ];
 }
 
 /** The verdict on "evaluation p99 under 1 ms": every row in the target must pass. */

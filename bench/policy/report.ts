@@ -108,6 +108,37 @@ export interface BreachedFigures {
   readonly lookupNs: { readonly miss: number; readonly hit: number; readonly probe64: number };
   /** Share of those lookups that answered yes: about the false-positive rate for misses, 1 for hits. */
   readonly lookupYesShare: { readonly miss: number; readonly hit: number };
+  /** `has` (filter hits confirmed by the exact index) over the same random probes: must be 0. */
+  readonly confirmedFalsePositives: number;
+  /** The shipped set's exact index, held in memory. */
+  readonly shippedIndex: {
+    readonly fileBytes: number;
+    readonly records: number;
+    readonly recordBytes: number;
+  };
+  /** An imported list built for the bench, its index on disk: what a confirmation costs. */
+  readonly importedIndex: ImportedIndexFigures | undefined;
+}
+
+/** The cost of confirming filter hits against an imported list's on-disk index. */
+export interface ImportedIndexFigures {
+  readonly entries: number;
+  readonly indexBytes: number;
+  readonly filterBytes: number;
+  readonly recordBytes: number;
+  readonly recordsPerBucket: number;
+  /** `has` of listed passwords: filter hit + one bucket read + binary search; microseconds. */
+  readonly confirmedHitUs: { readonly p50: number; readonly p99: number; readonly count: number };
+  /** `has` of filter false positives: the same read, answered "not found"; microseconds. */
+  readonly rejectedFilterHitUs: { readonly p50: number; readonly p99: number; readonly count: number };
+  /** `has` of random typed strings with the imported set loaded: the miss path, no index read. */
+  readonly missUs: { readonly p50: number; readonly p99: number; readonly count: number };
+  /** Computed from the record size and the bucket table, not measured. */
+  readonly per100M: {
+    readonly indexBytes: number;
+    readonly filterBytes: number;
+    readonly recordBytes: number;
+  };
 }
 
 /** The worker's whole output. */

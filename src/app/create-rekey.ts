@@ -32,6 +32,7 @@ import { signInLogRoutes } from '../sign-ins/sign-in-routes.js';
 import { ensureTenant } from '../tenant/bootstrap.js';
 import { domainRoutes } from '../tenant/domain-routes.js';
 import type { DomainService } from '../tenant/domain-service.js';
+import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import type { TenantRecord } from '../tenant/tenant-service.js';
 import type { UserService } from '../users/user-service.js';
 import { usersRoutes } from '../users/users-routes.js';
@@ -163,7 +164,13 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         }),
         healthRoutes(db),
         errorPageRoutes(),
-        tokenRoutes({ signIns, keyRing, issuerFor: () => tokens.issuer, publicUrl: config.publicUrl }),
+        tokenRoutes({
+          signIns,
+          keyRing,
+          issuerFor: () => tokens.issuer,
+          publicUrl: config.publicUrl,
+          assertTenant: (segment) => assertTenantSegment(db, tenant, segment),
+        }),
         passwordRoutes({ db, tenant, guard, passwords, publicUrl: config.publicUrl }),
         usersRoutes({ guard, users, passwords, publicUrl: config.publicUrl }),
         passwordPolicyRoutes({ guard, passwordPolicy }),
@@ -188,6 +195,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         await activeWorker.stop();
         await logRetention.stop();
         await app.close();
+        services.close();
         await db.close();
       },
     };

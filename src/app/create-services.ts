@@ -2,7 +2,7 @@ import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } fro
 import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
 import { createOperationEngine, type OperationEngine } from '../operations/operation-engine.js';
-import { loadBreachedSet } from '../passwords/breached/breached-set.js';
+import { loadReloadingBreachedSet } from '../passwords/breached/breached-set.js';
 import { createPasswordJobs } from '../passwords/password-operation.js';
 import {
   createPasswordPolicyService,
@@ -74,6 +74,8 @@ export interface Services {
    * (the settings service and the compiled matchers it keeps are per tenant and per process).
    */
   forTenant(tenantId: string): TenantServices;
+  /** Releases what the services hold open (the imported breached index's file). */
+  close(): void;
 }
 
 /**
@@ -88,12 +90,14 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
   const hasher = ports.hasher ?? createArgon2Hasher(config.argon2);
   const secretKey = loadSecretKey(config.secretKey, config.dataDir);
   const secretBox = createSecretBox(secretKey);
-  // Built once per process: the breached set is read from disk here, and the engine keeps the
-  // compiled banned-term matcher of each settings version.
-  const policyEngine = createPolicyEngine({
-    hasher,
-    breached: await loadBreachedSet({ dataDir: config.dataDir }),
+  // Built once per process: the breached set is read from disk here (and reloaded when
+  // `rekey breached import` replaces it), and the engine keeps the compiled banned-term matcher
+  // of each settings version.
+  const breached = await loadReloadingBreachedSet({
+    dataDir: config.dataDir,
+    logger: logger.child({ component: 'breachedSet' }),
   });
+  const policyEngine = createPolicyEngine({ hasher, breached });
   const logRetention = createLogRetention({
     db,
     clock,
@@ -168,6 +172,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
     secretBox,
     policyEngine,
     logRetention,
+    close: () => breached.close(),
     forTenant(tenantId) {
       let services = tenants.get(tenantId);
       if (!services) {

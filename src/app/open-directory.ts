@@ -74,6 +74,7 @@ export async function openDirectory(
       tenant,
       close: async () => {
         await services.logRetention.stop();
+        services.close();
         await db.close();
       },
     };

@@ -32,3 +32,38 @@ export function toOpenIdConfiguration(input: {
     ],
   };
 }
+
+/** Microsoft Graph's resource URI: scopes asked as `https://graph.microsoft.com/<scope>`. */
+const graphResource = 'https://graph.microsoft.com/';
+
+/**
+ * The `scope` of a token response: the scopes Rekey grants, then every scope the client asked
+ * for that those grants cover (`https://graph.microsoft.com/.default`, or a granted scope written
+ * with Graph's resource URI), as the client wrote it. Entra answers `.default` the same way, and
+ * MSAL files the access token under this string: a silent call for the same scopes is then served
+ * from its cache instead of spending a refresh token. Scopes Rekey does not grant are not named.
+ */
+export function toResponseScope(granted: string, requested: string | undefined): string {
+  const grantedScopes = granted.split(' ');
+  const covered = new Set(grantedScopes.map((scope) => scope.toLowerCase()));
+  covered.add(`${graphResource}.default`);
+  for (const scope of grantedScopes) covered.add(`${graphResource}${scope}`.toLowerCase());
+  const answered = new Set(grantedScopes.map((scope) => scope.toLowerCase()));
+  const echoed: string[] = [];
+  for (const scope of (requested ?? '').split(/\s+/)) {
+    const lowered = scope.toLowerCase();
+    if (!covered.has(lowered) || answered.has(lowered)) continue;
+    answered.add(lowered);
+    echoed.push(scope);
+  }
+  return [...grantedScopes, ...echoed].join(' ');
+}
+
+/**
+ * The `client_info` of a token response, as Entra sends it when asked with `client_info=1`:
+ * base64url JSON naming the user (`uid`, the object id) and their tenant (`utid`). MSAL builds its
+ * account id from it (`uid.utid`).
+ */
+export function toClientInfo(userId: string, tenantId: string): string {
+  return Buffer.from(JSON.stringify({ uid: userId, utid: tenantId })).toString('base64url');
+}

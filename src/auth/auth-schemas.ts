@@ -17,6 +17,8 @@ export const tokenResponseSchema = responseObject(
     refresh_token: Type.String(),
     /** Only when `openid` was in the requested scope. */
     id_token: Type.Optional(Type.String()),
+    /** Only when asked with `client_info=1`: base64url JSON with `uid` (the user) and `utid` (the tenant). */
+    client_info: Type.Optional(Type.String()),
     /** Only while the password is in its expiry warning window: seconds until it expires. */
     pwd_exp: Type.Optional(Type.Integer()),
     /** Only with `pwd_exp`: where to change the password. */

@@ -16,6 +16,7 @@ import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import { findClientApplication, type TenantRecord } from '../tenant/tenant-service.js';
 import { findLiveUser, findUserForPasswordCheck } from '../users/user-service.js';
 import { type AccessTokenClaims, grantedScopes, type TokenIssuer } from './access-token.js';
+import { toClientInfo, toResponseScope } from './auth-mapper.js';
 import type { CredentialSubject, PasswordCheck, PasswordCheckResult } from './password-check.js';
 import { findRefreshTokenForGrant, insertRefreshToken, spendRefreshToken } from './refresh-token-store.js';
 
@@ -27,6 +28,8 @@ export interface TokenResponse {
   readonly access_token: string;
   readonly refresh_token: string;
   readonly id_token?: string;
+  /** Only when asked with `client_info=1`: who signed in, for the client's account cache. */
+  readonly client_info?: string;
   /**
    * Only while the password is in the expiry warning window: seconds until it expires, and where
    * to change it. Named after the `pwd_exp` / `pwd_url` claims Entra and AD FS issue for the same
@@ -42,6 +45,8 @@ export interface PasswordGrant {
   readonly username: string | undefined;
   readonly password: string | undefined;
   readonly scope: string | undefined;
+  /** `client_info=1`: the client wants `client_info` in the answer. */
+  readonly clientInfo?: boolean;
 }
 
 export interface RefreshGrant {
@@ -49,6 +54,8 @@ export interface RefreshGrant {
   readonly clientId: string | undefined;
   readonly refreshToken: string | undefined;
   readonly scope: string | undefined;
+  /** `client_info=1`: the client wants `client_info` in the answer. */
+  readonly clientInfo?: boolean;
 }
 
 export interface SignInServiceDeps {
@@ -127,7 +134,7 @@ export function createSignInService(deps: SignInServiceDeps) {
   async function issue(
     user: UserRow,
     appId: string,
-    scope: string | undefined,
+    asked: { readonly scope: string | undefined; readonly clientInfo?: boolean },
     found: AttemptFindings,
   ): Promise<TokenResponse> {
     const now = clock.now();
@@ -140,10 +147,10 @@ export function createSignInService(deps: SignInServiceDeps) {
       sessionVersion: user.session_version,
     };
     const refreshToken = randomBytes(32).toString('base64url');
-    const wantsIdToken = (scope ?? '').split(/\s+/).includes('openid');
+    const wantsIdToken = (asked.scope ?? '').split(/\s+/).includes('openid');
     const response: TokenResponse = {
       token_type: 'Bearer',
-      scope: grantedScopes,
+      scope: toResponseScope(grantedScopes, asked.scope),
       expires_in: deps.accessTokenLifetimeSeconds,
       ext_expires_in: deps.accessTokenLifetimeSeconds,
       access_token: await tokens.issueAccessToken(claims, deps.accessTokenLifetimeSeconds),
@@ -151,6 +158,7 @@ export function createSignInService(deps: SignInServiceDeps) {
       ...(wantsIdToken
         ? { id_token: await tokens.issueIdToken(claims, deps.accessTokenLifetimeSeconds) }
         : {}),
+      ...(asked.clientInfo ? { client_info: toClientInfo(user.id, tenant.id) } : {}),
     };
     await db.kysely.transaction().execute(async (trx) => {
       await insertRefreshToken(trx, {
@@ -274,7 +282,7 @@ export function createSignInService(deps: SignInServiceDeps) {
           await storeRehashedPassword(db.kysely, user.id, user.password_hash, await hasher.hash(password));
         }
         await deps.lockout.rememberNetwork(checked.attempt);
-        const response = await issue(user, app.appId, grant.scope, found);
+        const response = await issue(user, app.appId, grant, found);
         if (!expiry.inWarningWindow || expiry.expiresAt === null) return response;
         return {
           ...response,
@@ -322,7 +330,7 @@ export function createSignInService(deps: SignInServiceDeps) {
         if ((await expiryOf(user)).expired) fail(Codes.InvalidPasswordExpiredPassword);
         // Rotation: the old refresh token is spent; a replayed one finds revoked_at set.
         if (!(await spendRefreshToken(db.kysely, stored.id, now))) fail(Codes.FreshTokenNeeded);
-        return issue(user, app.appId, grant.scope, found);
+        return issue(user, app.appId, grant, found);
       },
     );
   }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
+import { tokenRequestOptions } from '../../test/support/http-helpers.js';
 import {
   adminPassword,
   adminUpn,
@@ -169,5 +170,150 @@ describe.each(dialects)('token endpoint on %s', (dialect) => {
     const access = (await rekey.tokenRequest(passwordGrant(adminUpn, adminPassword))).json().access_token;
     const { payload } = await jwtVerify(access, createLocalJWKSet(jwks), { issuer: discovery.issuer });
     expect(payload['upn']).toBe(adminUpn);
+  });
+
+  it('serves discovery at the v2.0 path and the path without it, for the tenant id and a domain', async () => {
+    for (const segment of [rekey.tenant.id, 'example.com', 'organizations']) {
+      for (const path of ['/v2.0/.well-known/openid-configuration', '/.well-known/openid-configuration']) {
+        const response = await rekey.app.inject({ method: 'GET', url: `/${segment}${path}` });
+        expect(response.statusCode, `${segment}${path}`).toBe(200);
+        const discovery = response.json();
+        expect(discovery.issuer).toBe(`http://rekey.test/${rekey.tenant.id}/v2.0`);
+        expect(discovery.token_endpoint).toBe(`http://rekey.test/${segment}/oauth2/v2.0/token`);
+        expect(discovery.jwks_uri).toBe(`http://rekey.test/${segment}/discovery/v2.0/keys`);
+        // The authorization-code flow is not there yet: no endpoint is promised for it.
+        expect(discovery).not.toHaveProperty('authorization_endpoint');
+      }
+    }
+  });
+
+  it.each([
+    '/..%2f../v2.0/.well-known/openid-configuration',
+    '/..%2f../.well-known/openid-configuration',
+    '/nowhere.example/v2.0/.well-known/openid-configuration',
+    '/%3Cscript%3E/.well-known/openid-configuration',
+    '/00000000-0000-0000-0000-000000000000/v2.0/.well-known/openid-configuration',
+  ])('answers discovery for an unknown tenant segment %s with 90002 in the OAuth shape', async (url) => {
+    const response = await rekey.app.inject({
+      method: 'GET',
+      url,
+      headers: { 'client-request-id': 'corr-discovery-90002' },
+    });
+    expect(response.statusCode).toBe(400);
+    const body = response.json();
+    expect(body.error).toBe('invalid_request');
+    expect(body.error_codes).toEqual([90002]);
+    expect(body.correlation_id).toBe('corr-discovery-90002');
+    expect(body).not.toHaveProperty('token_endpoint');
+    expect(response.body).not.toContain('/oauth2/');
+  });
+
+  describe('client-request-id from the header, the query or the form', () => {
+    const signInWith = (
+      id: { header?: string; query?: string; form?: string },
+      fields: Record<string, string> = passwordGrant(adminUpn, adminPassword),
+    ) => {
+      const options = tokenRequestOptions(
+        { ...fields, ...(id.form ? { 'client-request-id': id.form } : {}) },
+        id.header ? { 'client-request-id': id.header } : {},
+      );
+      const query = id.query ? `?client-request-id=${encodeURIComponent(id.query)}` : '';
+      return rekey.app.inject({ ...options, url: `${options.url}${query}` });
+    };
+    const loggedCodes = async (id: string) =>
+      (await listSignInsByCorrelation(rekey.db.kysely, rekey.tenant.id, id)).map((s) => s.error_code);
+
+    it.each([
+      ['the query', { query: `q-${dialect}-1` }, `q-${dialect}-1`],
+      ['the form', { form: `f-${dialect}-1` }, `f-${dialect}-1`],
+      [
+        'the header before the query and the form',
+        { header: `h-${dialect}-2`, query: 'q-x', form: 'f-x' },
+        `h-${dialect}-2`,
+      ],
+      ['the query before the form', { query: `q-${dialect}-3`, form: 'f-y' }, `q-${dialect}-3`],
+    ])('takes it from %s, echoes it and writes it on the sign-in row', async (_name, id, expected) => {
+      const response = await signInWith(id);
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['client-request-id']).toBe(expected);
+      expect(await loggedCodes(expected)).toEqual([0]);
+    });
+
+    it('puts a form-field ID into a refusal and its sign-in row', async () => {
+      const id = `f-${dialect}-50126`;
+      const response = await signInWith({ form: id }, passwordGrant(adminUpn, 'Wrong-Pass-1!'));
+      expect(response.statusCode).toBe(400);
+      expect(response.headers['client-request-id']).toBe(id);
+      expect(response.json().correlation_id).toBe(id);
+      expect(response.json().error_description).toContain(`Correlation ID: ${id}`);
+      expect(await loggedCodes(id)).toEqual([50126]);
+    });
+
+    it('ignores a form-field ID that is not a plain identifier', async () => {
+      const response = await signInWith({ form: 'bad id\nforged line' });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['client-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    });
+  });
+
+  it('returns client_info (uid and utid, base64url JSON) only when asked, on both grants', async () => {
+    const plain = (await rekey.tokenRequest(passwordGrant(adminUpn, adminPassword))).json();
+    expect(plain).not.toHaveProperty('client_info');
+    const asked = await rekey.tokenRequest({ ...passwordGrant(adminUpn, adminPassword), client_info: '1' });
+    expect(asked.statusCode).toBe(200);
+    const { decodeJwt } = await import('jose');
+    const oid = decodeJwt(asked.json().access_token)['oid'];
+    const decode = (value: string) => JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    expect(asked.json().client_info).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decode(asked.json().client_info)).toEqual({ uid: oid, utid: rekey.tenant.id });
+    const refreshed = await rekey.tokenRequest({
+      grant_type: 'refresh_token',
+      client_id: cliClientId,
+      refresh_token: asked.json().refresh_token,
+      client_info: '1',
+    });
+    expect(refreshed.statusCode).toBe(200);
+    expect(decode(refreshed.json().client_info)).toEqual({ uid: oid, utid: rekey.tenant.id });
+    const refreshedPlain = await rekey.tokenRequest({
+      grant_type: 'refresh_token',
+      client_id: cliClientId,
+      refresh_token: refreshed.json().refresh_token,
+    });
+    expect(refreshedPlain.json()).not.toHaveProperty('client_info');
+  });
+
+  it('answers a scope that contains the Graph scopes asked for, and no scope it does not grant', async () => {
+    const graphDefault = 'https://graph.microsoft.com/.default';
+    const asked = await rekey.tokenRequest({
+      ...passwordGrant(adminUpn, adminPassword),
+      scope: `${graphDefault} openid profile offline_access`,
+    });
+    expect(asked.statusCode).toBe(200);
+    const scopes = asked.json().scope.split(' ');
+    expect(scopes).toContain(graphDefault);
+    expect(scopes).toEqual(
+      expect.arrayContaining(['openid', 'profile', 'offline_access', 'User.ReadWrite.All']),
+    );
+    expect(new Set(scopes).size).toBe(scopes.length);
+    expect(asked.json().id_token).toBeTypeOf('string');
+    const refreshed = await rekey.tokenRequest({
+      grant_type: 'refresh_token',
+      client_id: cliClientId,
+      refresh_token: asked.json().refresh_token,
+      scope: `${graphDefault} offline_access`,
+    });
+    expect(refreshed.json().scope.split(' ')).toContain(graphDefault);
+    expect(refreshed.json()).not.toHaveProperty('id_token');
+
+    const qualified = await rekey.tokenRequest({
+      ...passwordGrant(adminUpn, adminPassword),
+      scope:
+        'https://graph.microsoft.com/User.ReadWrite.All https://graph.microsoft.com/Mail.Send https://other.example/.default',
+    });
+    const answered = qualified.json().scope.split(' ');
+    expect(answered).toContain('https://graph.microsoft.com/User.ReadWrite.All');
+    expect(answered).not.toContain('https://graph.microsoft.com/Mail.Send');
+    expect(answered).not.toContain('https://other.example/.default');
+    expect(qualified.json()).not.toHaveProperty('id_token');
   });
 });

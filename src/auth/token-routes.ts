@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
+import { clientCorrelationId } from '../platform/http/correlation.js';
 import { graphErrorResponses, oauthErrorResponses } from '../platform/http/response-schemas.js';
 import { toOpenIdConfiguration } from './auth-mapper.js';
 import { jwksSchema, openIdConfigurationSchema, tokenResponseSchema } from './auth-schemas.js';
@@ -14,12 +15,24 @@ import type { KeyRing } from './signing-keys.js';
 const tokenBody = Type.Record(Type.String(), Type.String());
 const tenantParams = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 256 }) });
 
+/**
+ * Both paths Entra serves its discovery document at: MSAL's default (AAD) mode asks for the
+ * `v2.0` one, its OIDC mode and openid-client (from the issuer) for the other. Rekey has one
+ * issuer, so both answer the same document.
+ */
+const discoveryPaths = [
+  '/:tenant/v2.0/.well-known/openid-configuration',
+  '/:tenant/.well-known/openid-configuration',
+] as const;
+
 /** The OAuth 2.0 token endpoint, OIDC discovery and JWKS, under `/{tenant}`. */
 export function tokenRoutes(deps: {
   readonly signIns: SignInService;
   readonly keyRing: KeyRing;
   readonly issuerFor: (tenant: string) => string;
   readonly publicUrl: string;
+  /** Refuses a `{tenant}` segment that names no tenant here (90002). */
+  readonly assertTenant: (segment: string) => Promise<void>;
 }): FastifyPluginAsync {
   return async (plugin) => {
     const app = plugin as unknown as RekeyApp;
@@ -27,6 +40,17 @@ export function tokenRoutes(deps: {
     // JSON body is an unsupported media type.
     app.removeContentTypeParser('application/json');
     await app.register(formBody, { bodyLimit: 16 * 1024 });
+    // MSAL sends `client-request-id` in the query and the form of a token request, not as a
+    // header. The query was read when the request arrived; the form is parsed only now. The same
+    // precedence applies, so an ID from a header or the query stays as it was.
+    app.addHook('preValidation', async (request, reply) => {
+      const supplied = clientCorrelationId(request.headers, { query: request.query, form: request.body });
+      if (supplied === undefined || supplied === request.correlationId) return;
+      request.correlationId = supplied;
+      request.log = request.log.child({ correlationId: supplied });
+      reply.log = request.log;
+      reply.header('client-request-id', supplied);
+    });
 
     app.post(
       '/:tenant/oauth2/v2.0/token',
@@ -45,6 +69,7 @@ export function tokenRoutes(deps: {
         const tenant = request.params.tenant;
         const clientId = body['client_id'];
         const scope = body['scope'];
+        const clientInfo = body['client_info'] === '1';
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
         switch (body['grant_type']) {
           case 'password':
@@ -54,6 +79,7 @@ export function tokenRoutes(deps: {
               username: body['username'],
               password: body['password'],
               scope,
+              clientInfo,
             });
           case 'refresh_token':
             return deps.signIns.signInWithRefreshToken(context, {
@@ -61,6 +87,7 @@ export function tokenRoutes(deps: {
               clientId,
               refreshToken: body['refresh_token'],
               scope,
+              clientInfo,
             });
           case undefined:
             throw new RekeyError(Codes.InvalidRequestParameter, { details: { parameter: 'grant_type' } });
@@ -76,20 +103,27 @@ export function tokenRoutes(deps: {
       async () => deps.keyRing.publicJwks(),
     );
 
-    app.get(
-      '/:tenant/v2.0/.well-known/openid-configuration',
-      {
-        schema: {
-          params: tenantParams,
-          response: { 200: openIdConfigurationSchema, ...graphErrorResponses },
+    for (const path of discoveryPaths) {
+      app.get(
+        path,
+        {
+          schema: {
+            params: tenantParams,
+            response: { 200: openIdConfigurationSchema, ...oauthErrorResponses },
+          },
+          // Discovery is read by OAuth clients: an unknown tenant answers as the token endpoint does.
+          config: { errorFormat: 'oauth' },
         },
-      },
-      async (request) =>
-        toOpenIdConfiguration({
-          publicUrl: deps.publicUrl,
-          tenant: request.params.tenant,
-          issuer: deps.issuerFor(request.params.tenant),
-        }),
-    );
+        async (request) => {
+          // Only a segment that names this tenant may appear inside the document's URLs.
+          await deps.assertTenant(request.params.tenant);
+          return toOpenIdConfiguration({
+            publicUrl: deps.publicUrl,
+            tenant: request.params.tenant,
+            issuer: deps.issuerFor(request.params.tenant),
+          });
+        },
+      );
+    }
   };
 }

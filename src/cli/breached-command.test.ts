@@ -13,6 +13,10 @@ import {
 } from '../../test/support/cli-run.js';
 import { importedBreachedSetFile } from '../passwords/breached/breached-set.js';
 import { readFilterFile } from '../passwords/breached/filter-file.js';
+import {
+  defaultPasswordPolicySettings,
+  defaultPasswordProtectionSettings,
+} from '../passwords/policy/settings.js';
 import { formatProgress, readPasswordFrom, registerBreachedCommand } from './breached-command.js';
 import type { CliIo } from './context.js';
 
@@ -75,6 +79,29 @@ describe('rekey breached', () => {
         (JSON.parse(row.additional_details) as { key: string; value: string }[]).map((d) => [d.key, d.value]),
       ),
     }));
+  }
+
+  /** The rules the running server's policy engine fails `password` on. */
+  function serverFailures(password: string): string[] {
+    return rekeyCli.rekey.policyEngine
+      .evaluateWithoutHistory({
+        password,
+        operation: 'change',
+        subject: {
+          userPrincipalName: 'dana@example.com',
+          displayName: 'Dana Whitfield',
+          givenName: 'Dana',
+          surname: 'Whitfield',
+          passwordPolicies: null,
+        },
+        tenantName: 'Fabrikam',
+        settings: {
+          passwordPolicy: defaultPasswordPolicySettings,
+          passwordProtection: defaultPasswordProtectionSettings,
+        },
+        now: new Date(),
+      })
+      .failures.map((failure) => failure.rule);
   }
 
   function expectFailure(run: CliRun, code: number, name: string): void {
@@ -203,8 +230,14 @@ describe('rekey breached', () => {
   });
 
   it('writes to the data directory by default, audits it and prints a summary for people', async () => {
+    // The running server does not know the list yet (see the reload test below).
+    expect(serverFailures('Leaked-Secret-17')).not.toContain('breached');
     const run = await cli('breached', 'import', listFile, '--skip-invalid');
     expect(run.code, run.err).toBe(0);
+    expect(run.out).toContain(
+      'Running Rekey servers using this data directory switch to it within a few seconds, without a restart',
+    );
+    expect(run.out).toMatch(/Exact index: .*imported\.rkbx, [\d.]+ KiB \(4,000 distinct SHA-1 hashes\)/);
     const [audit, ...more] = await importAudits();
     expect(more).toEqual([]);
     expect(audit).toMatchObject({ category: 'Policy', operation_type: 'Add', result: 'success' });
@@ -248,6 +281,20 @@ describe('rekey breached', () => {
     expect((await cli('breached', 'import', listFile, '--skip-invalid', '--json')).code).toBe(0);
     const [, again] = await importAudits();
     expect(again).toMatchObject({ operation_type: 'Update', details: { replacedPreviousImport: 'true' } });
+  });
+
+  it('reaches the running server without a restart', async () => {
+    // The server started before the import; it checks the files at most every 2 seconds.
+    const deadline = Date.now() + 15_000;
+    while (!serverFailures('Leaked-Secret-17').includes('breached') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(serverFailures('Leaked-Secret-17')).toContain('breached');
+    expect(serverFailures('Leaked-Secret-3999')).toContain('breached');
+    expect(serverFailures('Violet-Quarry-Lantern-58')).not.toContain('breached');
+    expect(rekeyCli.rekey.logLines.some((line) => line.includes('breached-password set reloaded'))).toBe(
+      true,
+    );
   });
 
   it('tests passwords against the shipped and imported sets', async () => {

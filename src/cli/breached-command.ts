@@ -8,16 +8,18 @@ import { recordBreachedListImport } from '../passwords/breached/breached-list-au
 import {
   type BreachedSetInfo,
   type BreachedSetKind,
-  describeLoadedFilter,
+  combineFilters,
   importedBreachedSetFile,
   loadBreachedSet,
+  loadIndexedFilter,
   shippedBreachedSetFile,
+  writeFilterWithIndex,
 } from '../passwords/breached/breached-set.js';
+import { ExactIndexBuilder, fullRecordBytes, indexFileFor } from '../passwords/breached/exact-index.js';
 import {
   type MeasuredFalsePositiveRate,
   measureFalsePositiveRate,
 } from '../passwords/breached/false-positive-rate.js';
-import { readFilterFile, writeFilterFile } from '../passwords/breached/filter-file.js';
 import { type HashListCounts, importHashList } from '../passwords/breached/hash-list-import.js';
 import { systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
@@ -186,9 +188,17 @@ async function importList(io: CliIo, terminal: BreachedTerminal, file: string, f
   // audited, and the database is opened first: an import that cannot be recorded is refused
   // before it runs. A filter built elsewhere (--out) changes nothing until someone installs it.
   const auditLog = out === inUse ? await openImportAuditLog(config) : undefined;
+  // The exact index that confirms the filter's hits: the full SHA-1 of every entry, sorted on disk.
+  let index: ExactIndexBuilder | undefined;
   try {
+    index = new ExactIndexBuilder({
+      near: indexFileFor(out),
+      recordBytes: fullRecordBytes,
+      keyForm: 'exact',
+    });
     const progress = createImportProgress(io, terminal, inputStat.size);
     const { filter, counts } = await importHashList(createReadStream(input, { highWaterMark: 1024 * 1024 }), {
+      alsoInto: index,
       expectedEntries,
       targetFalsePositiveRate,
       minCount,
@@ -199,7 +209,7 @@ async function importList(io: CliIo, terminal: BreachedTerminal, file: string, f
     });
     progress.finish(counts);
     const replaced = (await stat(out).catch(() => undefined)) !== undefined;
-    const fileBytes = await writeFilterFile(filter, out);
+    const { fileBytes, indexBytes, indexRecords } = await writeFilterWithIndex(filter, index, out);
     if (auditLog) {
       await recordBreachedListImport(
         auditLog.db.kysely,
@@ -235,8 +245,10 @@ async function importList(io: CliIo, terminal: BreachedTerminal, file: string, f
       targetFalsePositiveRate,
       seconds: progress.elapsedSeconds(),
       audited: auditLog !== undefined,
+      index: { file: indexFileFor(out), fileBytes: indexBytes, records: indexRecords },
     });
   } finally {
+    index?.discard();
     await auditLog?.db.close();
   }
 }
@@ -256,6 +268,7 @@ function reportImport(
     readonly targetFalsePositiveRate: number;
     readonly seconds: number;
     readonly audited: boolean;
+    readonly index: { readonly file: string; readonly fileBytes: number; readonly records: number };
   },
 ): void {
   const { input, out, sourceName, counts, expectedEntries, fileBytes, filter, targetFalsePositiveRate } =
@@ -288,6 +301,8 @@ function reportImport(
     theoreticalFalsePositiveRate: theoretical,
     seconds: Number(result.seconds.toFixed(3)),
     audited: result.audited,
+    index: result.index,
+    runningServers: result.audited ? 'reload within seconds' : 'not consulted',
     warnings,
   };
   if (json) {
@@ -305,14 +320,21 @@ function reportImport(
   io.out(
     `Filter: ${formatBytes(fileBytes)} (m = ${formatCount(filter.bits)} bits, ${(filter.bits / counts.entries).toFixed(1)} per entry; k = ${filter.hashCount}), sized for ${formatCount(expectedEntries)} entries at a false-positive rate of ${targetFalsePositiveRate}.`,
   );
-  io.out(`Theoretical false-positive rate: ${formatRate(theoretical)}.`);
+  io.out(
+    `Theoretical false-positive rate: ${formatRate(theoretical)} for the filter alone; each of its hits is confirmed against the exact index before a password is refused, so no unlisted password is refused.`,
+  );
+  io.out(
+    `Exact index: ${result.index.file}, ${formatBytes(result.index.fileBytes)} (${formatCount(result.index.records)} distinct SHA-1 hashes); keep it beside the filter.`,
+  );
   for (const warning of warnings) io.out(`Warning: ${warning}`);
   if (result.audited) {
-    io.out(`Written to ${out}. Rekey consults it, with the shipped set, from its next start.`);
+    io.out(
+      `Written to ${out}. Running Rekey servers using this data directory switch to it within a few seconds, without a restart; Rekey consults it with the shipped set.`,
+    );
     io.out('The import is in the audit log as "Import breached password list".');
   } else {
     io.out(
-      `Written to ${out}. Rekey consults only <REKEY_DATA_DIR>/breached/imported.rkbf; import there to use it.`,
+      `Written to ${out}. Rekey consults only <REKEY_DATA_DIR>/breached/imported.rkbf and its index imported.rkbx; import there (or copy both files) to use it.`,
     );
   }
 }
@@ -337,6 +359,9 @@ function printInfo(io: CliIo, info: MeasuredInfo): void {
   io.out(
     `  measured: ${formatCount(measured.falsePositives)} of ${formatCount(measured.probes)} random probes = ${measured.rate.toPrecision(3)} (95%: ${measured.low.toPrecision(3)} to ${measured.high.toPrecision(3)})`,
   );
+  io.out(
+    `  exact index: ${info.index.file}, version ${info.index.formatVersion}, ${formatBytes(info.index.fileBytes)} (${formatCount(info.index.records)} records of ${info.index.recordBytes} bytes); confirms every filter hit`,
+  );
   io.out(`  built: ${info.createdAt}`);
   io.out(`  source: ${info.source}`);
 }
@@ -357,9 +382,14 @@ async function showInfo(io: CliIo, file: string | undefined, flags: { probes?: s
   }
   const infos: MeasuredInfo[] = [];
   for (const target of targets) {
-    const loaded = await readFilterFile(target.file);
-    const measured = measureFalsePositiveRate(loaded.filter, { probes });
-    infos.push({ ...describeLoadedFilter(loaded, target.kind), measured });
+    const indexed = await loadIndexedFilter(target.file, target.kind, { inMemory: false });
+    try {
+      const set = combineFilters([indexed]);
+      const measured = measureFalsePositiveRate({ has: (password) => set.filterHas(password) }, { probes });
+      infos.push({ ...(set.sets[0] as BreachedSetInfo), measured });
+    } finally {
+      indexed.index.close();
+    }
   }
   if (flags.json) {
     printJson(io, file === undefined ? { sets: infos } : infos[0]);
@@ -438,6 +468,7 @@ async function testPassword(
   }
   const set = await loadBreachedSet({ dataDir: config.dataDir });
   const matches = set.matches(password);
+  set.close();
   const consulted = set.sets.map((info) => info.kind);
   if (flags.json) {
     io.out(
@@ -462,7 +493,7 @@ async function testPassword(
     io.out(`Not found in the breached-password set (${consulted.join(' and ')} consulted).`);
   }
   io.out(
-    `The set is a filter: it never misses a listed password, but may report about ${formatRate(set.theoreticalFalsePositiveRate)} of unlisted ones as found.`,
+    'The set never misses a listed password, and every hit of its filter is confirmed against the exact index of its list, so "Found" means the password is in the list.',
   );
 }
 
@@ -505,7 +536,7 @@ export function registerBreachedCommand(program: Command, io: CliIo, terminal?: 
 
   breached
     .command('test')
-    .description('Say whether a password is in the breached-password set (false positives are possible).')
+    .description('Say whether a password is in the breached-password set (filter hits confirmed exactly).')
     .argument(
       '[password]',
       'the password; omit it to type it unseen or pipe it, keeping it out of shell history',

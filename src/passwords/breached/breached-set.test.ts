@@ -1,11 +1,17 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRekeyError } from '../../platform/errors/rekey-error.js';
 import { BreachedFilter } from './breached-filter.js';
-import { importedBreachedSetFile, loadBreachedSet, shippedBreachedSetFile } from './breached-set.js';
+import {
+  importedBreachedSetFile,
+  loadBreachedSet,
+  shippedBreachedSetFile,
+  writeFilterWithIndex,
+} from './breached-set.js';
+import { ExactIndexBuilder, fullRecordBytes, indexFileFor } from './exact-index.js';
 import { measureFalsePositiveRate } from './false-positive-rate.js';
 import { readFilterFile, writeFilterFile } from './filter-file.js';
 
@@ -68,9 +74,17 @@ describe('loadBreachedSet', () => {
       source: 'test import',
       keyForm: 'exact',
     });
-    imported.add('Tr0ub4dour&3');
-    imported.add('password');
-    await writeFilterFile(imported, importedBreachedSetFile(dataDir));
+    const file = importedBreachedSetFile(dataDir);
+    const index = new ExactIndexBuilder({
+      near: indexFileFor(file),
+      recordBytes: fullRecordBytes,
+      keyForm: 'exact',
+    });
+    for (const password of ['Tr0ub4dour&3', 'password']) {
+      imported.add(password);
+      index.addDigest(createHash('sha1').update(password).digest());
+    }
+    await writeFilterWithIndex(imported, index, file);
 
     const set = await loadBreachedSet({ dataDir });
     expect(set.sets.map((info) => info.kind)).toEqual(['shipped', 'imported']);
@@ -86,6 +100,27 @@ describe('loadBreachedSet', () => {
       (1 - (shipped?.theoreticalFalsePositiveRate ?? 0)) *
         (1 - (importedInfo?.theoreticalFalsePositiveRate ?? 0));
     expect(set.theoreticalFalsePositiveRate).toBeCloseTo(combined, 12);
+  });
+
+  it('keeps an import made before filters had an index, unconfirmed and said so, instead of refusing to start', async () => {
+    const directory = path.join(dataDir, 'before-indexes');
+    mkdirSync(path.join(directory, 'breached'), { recursive: true });
+    const imported = BreachedFilter.create({
+      expectedEntries: 10,
+      targetFalsePositiveRate: 0.001,
+      source: 'an import from an earlier version',
+      keyForm: 'exact',
+    });
+    imported.add('Tr0ub4dour&3');
+    // The filter alone, as an earlier version wrote it: no .rkbx beside it.
+    await writeFilterFile(imported, importedBreachedSetFile(directory));
+    const told: string[] = [];
+    const set = await loadBreachedSet({ dataDir: directory, onUnconfirmed: (file) => told.push(file) });
+    expect(told).toEqual([importedBreachedSetFile(directory)]);
+    expect(set.sets.map((info) => info.kind)).toEqual(['shipped', 'imported']);
+    expect(set.matches('Tr0ub4dour&3')).toEqual(['imported']);
+    expect(set.sets[1]?.index).toMatchObject({ records: 0, formatVersion: 0 });
+    set.close();
   });
 
   it('refuses to start on a damaged import instead of silently dropping it', async () => {

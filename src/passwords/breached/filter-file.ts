@@ -207,6 +207,8 @@ export interface LoadedFilter {
   readonly header: FilterHeader;
   readonly file: string;
   readonly fileBytes: number;
+  /** The file's SHA-256 trailer: its exact index records it, so a mismatched pair is refused. */
+  readonly checksum: Buffer;
 }
 
 /**
@@ -260,10 +262,20 @@ export async function readFilterFile(file: string): Promise<LoadedFilter> {
       },
       words,
     );
-    return { filter, header, file, fileBytes };
+    return { filter, header, file, fileBytes, checksum: trailer };
   } finally {
     await handle.close();
   }
+}
+
+/** The SHA-256 trailer `writeFilterFile` gives `filter`: what its exact index is tied to. */
+export function filterFileChecksum(filter: BreachedFilter): Buffer {
+  const body = new Uint8Array(filter.words.buffer, filter.words.byteOffset, filter.words.byteLength);
+  const checksum = createHash('sha256').update(encodeHeader(filter));
+  for (let offset = 0; offset < body.length; offset += ioSliceBytes) {
+    checksum.update(body.subarray(offset, offset + ioSliceBytes));
+  }
+  return checksum.digest();
 }
 
 /**

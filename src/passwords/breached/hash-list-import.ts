@@ -249,6 +249,8 @@ export interface ImportOptions extends HashListOptions {
   readonly sourceDescription: string;
   /** Called after each chunk, for progress reports. */
   readonly onProgress?: (counts: HashListCounts) => void;
+  /** Also receives every accepted digest: the exact index built beside the filter. */
+  readonly alsoInto?: DigestSink;
 }
 
 /**
@@ -266,7 +268,16 @@ export async function importHashList(
     source: options.sourceDescription,
     keyForm: 'exact',
   });
-  const parser = new HashListParser(filter, options);
+  const extra = options.alsoInto;
+  const sink: DigestSink = extra
+    ? {
+        addDigestWords(w0, w1, w2, w3, w4) {
+          filter.addDigestWords(w0, w1, w2, w3, w4);
+          extra.addDigestWords(w0, w1, w2, w3, w4);
+        },
+      }
+    : filter;
+  const parser = new HashListParser(sink, options);
   for await (const chunk of input) {
     parser.push(chunk);
     options.onProgress?.(parser.counts);

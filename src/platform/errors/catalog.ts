@@ -597,6 +597,20 @@ const entries = {
       'A damaged shipped set means the installation itself is damaged: reinstall Rekey.',
     ],
   },
+  7700403: {
+    name: 'InvalidBreachedPasswordIndex',
+    message:
+      'The exact index of the breached-password list is missing or damaged, so Rekey cannot confirm whether a password is in the list.',
+    httpStatus: 500,
+    retryable: false,
+    category: 'service',
+    oauthError: 'server_error',
+    graphCode: 'generalException',
+    remediation: [
+      'Run `rekey breached import <list>` again: it writes the filter and its index together.',
+      'A damaged index of the shipped set means the installation itself is damaged: reinstall Rekey.',
+    ],
+  },
   // --- Rekey's own codes: smart lockout --------------------------------------------------------------
   7700501: {
     name: 'PasswordChangeAccountLocked',

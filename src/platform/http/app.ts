@@ -192,7 +192,7 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('correlationId', '');
   app.addHook('onRequest', async (request, reply) => {
-    request.correlationId = resolveCorrelationId(request.headers);
+    request.correlationId = resolveCorrelationId(request.headers, { query: request.query });
     request.log = request.log.child({ correlationId: request.correlationId });
     reply.log = request.log;
     reply.header('request-id', request.id);

@@ -1,0 +1,185 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  type AccountInfo,
+  type INetworkModule,
+  type NetworkRequestOptions,
+  type NetworkResponse,
+  ProtocolMode,
+  PublicClientApplication,
+  ServerError,
+} from '@azure/msal-node';
+import selfsigned from 'selfsigned';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listSignInsByCorrelation } from '../src/sign-ins/sign-in-store.js';
+import { freePort } from './support/free-port.js';
+import {
+  adminPassword,
+  adminUpn,
+  cliClientId,
+  startTestRekey,
+  type TestRekey,
+} from './support/rekey-harness.js';
+
+const graphDefault = 'https://graph.microsoft.com/.default';
+
+/**
+ * Drives Rekey with Microsoft's own MSAL Node, unmodified, through its username/password flow
+ * over TLS. Only the network client is MSAL's documented `system.networkClient` hook, so that the
+ * throwaway self-signed certificate is trusted by this test alone.
+ */
+describe('MSAL Node against Rekey over TLS', () => {
+  let rekey: TestRekey;
+  let baseUrl: string;
+  let host: string;
+  let agent: Agent;
+  let networkClient: INetworkModule;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
+      notAfterDate: new Date(Date.now() + 86_400_000),
+      keySize: 2048,
+    });
+    host = `localhost:${port}`;
+    baseUrl = `https://${host}`;
+    rekey = await startTestRekey('sqlite', {
+      env: {
+        REKEY_TLS_CERT: 'pending',
+        REKEY_TLS_KEY: 'pending',
+        REKEY_PUBLIC_URL: baseUrl,
+        REKEY_PORT: String(port),
+      },
+      beforeStart: (dataDir) => {
+        const cert = path.join(dataDir, 'tls.crt');
+        const key = path.join(dataDir, 'tls.key');
+        writeFileSync(cert, pems.cert);
+        writeFileSync(key, pems.private);
+        return { REKEY_TLS_CERT: cert, REKEY_TLS_KEY: key };
+      },
+    });
+    await rekey.app.listen({ port, host: '127.0.0.1' });
+    agent = new Agent({ connect: { ca: pems.cert } });
+    const send = async <T>(
+      url: string,
+      method: 'GET' | 'POST',
+      options: NetworkRequestOptions | undefined,
+    ): Promise<NetworkResponse<T>> => {
+      const response = await fetch(url, {
+        method,
+        headers: options?.headers ?? {},
+        ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
+        dispatcher: agent,
+      });
+      return {
+        headers: Object.fromEntries(response.headers.entries()),
+        body: (await response.json()) as T,
+        status: response.status,
+      };
+    };
+    networkClient = {
+      sendGetRequestAsync: (url, options) => send(url, 'GET', options),
+      sendPostRequestAsync: (url, options) => send(url, 'POST', options),
+    };
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await rekey?.close();
+  });
+
+  /**
+   * The configuration the README gives until Rekey has an authorization endpoint: OIDC protocol
+   * mode, the authority by tenant id, and Rekey's discovery document passed in as
+   * `authorityMetadata` (MSAL refuses a fetched document without `authorization_endpoint`).
+   */
+  async function documentedClient(): Promise<PublicClientApplication> {
+    const authority = `${baseUrl}/${rekey.tenant.id}`;
+    const discovery = await networkClient.sendGetRequestAsync<object>(
+      `${authority}/v2.0/.well-known/openid-configuration`,
+    );
+    expect(discovery.status).toBe(200);
+    return new PublicClientApplication({
+      auth: {
+        clientId: cliClientId,
+        authority,
+        knownAuthorities: [host],
+        authorityMetadata: JSON.stringify(discovery.body),
+      },
+      system: { networkClient, protocolMode: ProtocolMode.OIDC },
+    });
+  }
+
+  async function signInRows(correlationId: string) {
+    return (await listSignInsByCorrelation(rekey.db.kysely, rekey.tenant.id, correlationId)).map(
+      (row) => row.error_code,
+    );
+  }
+
+  it('signs in with the password, logs MSAL’s correlation ID, and serves a silent call from its cache', async () => {
+    const msal = await documentedClient();
+    const correlationId = 'msal-sign-in-1';
+    const result = await msal.acquireTokenByUsernamePassword({
+      scopes: [graphDefault],
+      username: adminUpn,
+      password: adminPassword,
+      correlationId,
+    });
+    expect(result?.accessToken).toBeTypeOf('string');
+    expect(await signInRows(correlationId)).toEqual([0]);
+    // client_info: MSAL's account id is uid.utid, as with Entra, not its fallback to `sub`.
+    const account = result?.account as AccountInfo;
+    expect(account.homeAccountId).toBe(`${account.localAccountId}.${rekey.tenant.id}`);
+    expect(account.tenantId).toBe(rekey.tenant.id);
+    expect(account.username).toBe(adminUpn);
+
+    const rowsBefore = await rekey.db.kysely
+      .selectFrom('sign_ins')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    const silent = await msal.acquireTokenSilent({ account, scopes: [graphDefault] });
+    expect(silent.fromCache).toBe(true);
+    expect(silent.accessToken).toBe(result?.accessToken);
+    const rowsAfter = await rekey.db.kysely
+      .selectFrom('sign_ins')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(Number(rowsAfter.n)).toBe(Number(rowsBefore.n));
+  });
+
+  it('surfaces a wrong password as 50126 with the correlation ID Rekey logged', async () => {
+    const msal = await documentedClient();
+    const correlationId = 'msal-wrong-password-1';
+    const failure = await msal
+      .acquireTokenByUsernamePassword({
+        scopes: [graphDefault],
+        username: adminUpn,
+        password: 'Not-The-Password-9!',
+        correlationId,
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(failure).toBeInstanceOf(ServerError);
+    const serverError = failure as ServerError;
+    expect(serverError.errorCode).toBe('invalid_grant');
+    expect(String(serverError.errorNo)).toBe('50126');
+    expect(serverError.correlationId).toBe(correlationId);
+    expect(await signInRows(correlationId)).toEqual([50126]);
+  });
+
+  it('fails in MSAL’s default configuration until Rekey has an authorization endpoint', async () => {
+    const msal = new PublicClientApplication({
+      auth: { clientId: cliClientId, authority: `${baseUrl}/${rekey.tenant.id}`, knownAuthorities: [host] },
+      system: { networkClient },
+    });
+    await expect(
+      msal.acquireTokenByUsernamePassword({
+        scopes: [graphDefault],
+        username: adminUpn,
+        password: adminPassword,
+      }),
+    ).rejects.toMatchObject({ errorCode: 'endpoints_resolution_error' });
+  });
+});

@@ -69,6 +69,8 @@ export interface Rekey {
   readonly logRetention: LogRetention;
   /** The administrator's password when this start generated it; print it once. */
   readonly generatedAdminPassword: string | undefined;
+  /** True when REKEY_BOOTSTRAP_ADMIN_PASSWORD was set but the tenant already existed: it had no effect. */
+  readonly bootstrapAdminPasswordIgnored: boolean;
   close(): Promise<void>;
 }
 
@@ -99,7 +101,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       onOperationEnqueued: () => worker?.nudge(),
     });
     const { clock, hasher, secretBox, policyEngine, logRetention } = services;
-    const { tenant, generatedAdminPassword } = await ensureTenant(
+    const { tenant, generatedAdminPassword, adminPasswordIgnored } = await ensureTenant(
       db,
       clock,
       {
@@ -153,6 +155,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       worker,
       logRetention,
       generatedAdminPassword,
+      bootstrapAdminPasswordIgnored: adminPasswordIgnored,
     };
 
     const app = await buildApp({

@@ -1,9 +1,7 @@
 import type { Clock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
-import { type Db, isDatabaseReady, openDatabase } from '../platform/db/database.js';
-import { Codes } from '../platform/errors/catalog.js';
-import { RekeyError } from '../platform/errors/rekey-error.js';
+import { type Db, databaseUnavailable, inspectDatabase, openDatabase } from '../platform/db/database.js';
 import type { Logger } from '../platform/log.js';
 import { findDirectoryTenant, type TenantRecord } from '../tenant/tenant-service.js';
 import { createServices, type Services, type TenantServices } from './create-services.js';
@@ -21,27 +19,41 @@ export interface Directory extends TenantServices, Pick<Services, 'clock' | 'pol
 
 /**
  * Opens the directory for commands that act on it directly (the `rekey users` CLI), through the
- * same services the API uses. It neither migrates nor bootstraps: a database that `rekey serve`
- * (or `rekey migrate` and a first start) has not prepared is refused with 7700202, so that a
- * command typed against the wrong database cannot create a tenant and an administrator nobody
- * has seen the password of.
+ * same services the API uses. It neither creates, migrates nor bootstraps: a SQLite file that does
+ * not exist, or a database that `rekey serve` has not prepared, is refused with 7700202 naming the
+ * database and the reason, so that a command typed against the wrong database cannot create a
+ * database, a tenant, or an administrator nobody has seen the password of.
  */
 export async function openDirectory(
   config: Config,
   options: { readonly logger: Logger; readonly clock?: Clock; readonly hasher?: PasswordHasher },
 ): Promise<Directory> {
-  const db = openDatabase(config.databaseUrl, { poolSize: 2 });
+  // An existing file only: a command typed in the wrong directory must not leave a new database.
+  const db = openDatabase(config.databaseUrl, { poolSize: 2, mustExist: true });
   try {
-    if (!(await isDatabaseReady(db))) {
-      throw new RekeyError(Codes.DatabaseUnavailable, {
-        message: 'The database is unreachable or its schema is not up to date; run `rekey migrate`.',
-      });
+    const inspected = await inspectDatabase(db);
+    if (inspected.state === 'unreachable') throw databaseUnavailable(db.location, inspected.reason);
+    if (inspected.state === 'empty') {
+      throw databaseUnavailable(
+        db.location,
+        'it holds no Rekey schema',
+        `The database at ${db.location} holds no Rekey schema: it is new, or not Rekey's. Check REKEY_DATABASE_URL; it must name the database \`rekey serve\` uses (a first \`rekey serve\` creates the schema, the tenant and its administrator).`,
+      );
+    }
+    if (inspected.state === 'behind') {
+      throw databaseUnavailable(
+        db.location,
+        `its schema is older than this version of Rekey (pending: ${inspected.pending.join(', ')})`,
+        `The database at ${db.location} has an older Rekey schema (pending: ${inspected.pending.join(', ')}). Run \`rekey migrate\` to bring it up to date.`,
+      );
     }
     const tenant = await findDirectoryTenant(db.kysely);
     if (!tenant) {
-      throw new RekeyError(Codes.DatabaseUnavailable, {
-        message: 'The database holds no tenant yet; start Rekey once with `rekey serve` to create it.',
-      });
+      throw databaseUnavailable(
+        db.location,
+        'it holds no tenant yet',
+        `The database at ${db.location} has Rekey's schema but no tenant yet. Start Rekey once with \`rekey serve\` on this database: its first start creates the tenant and its administrator.`,
+      );
     }
     // No worker, so no onOperationEnqueued: the CLI completes each password operation before the
     // command returns.

@@ -774,6 +774,8 @@ describe.each(dialects)('audit coverage of the CLI on %s', (dialect) => {
     await expectCliAudit('Delete user', 'UserManagement', created.id);
     await run('users', 'restore', created.id);
     await expectCliAudit('Restore user', 'UserManagement', created.id);
+    // Unlocking an account that is not locked changes nothing and is not audited: lock it first.
+    for (let i = 0; i < 10; i += 1) await cli.rekey.signInCode('frank.cli@example.com', `Wrong-Frank-${i}!`);
     await run('users', 'unlock', 'frank.cli@example.com');
     await expectCliAudit('Unlock user account', 'UserManagement', created.id);
     await run('users', 'roles', 'frank.cli@example.com', '--add', 'Reports Reader');

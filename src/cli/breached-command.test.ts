@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CliRun,
@@ -298,14 +298,16 @@ describe('rekey breached', () => {
   });
 
   it('tests passwords against the shipped and imported sets', async () => {
+    // Exit 1 when the password is found, as `rekey policy test` exits 1 on a refusal.
     const imported = await cli('breached', 'test', 'Leaked-Secret-17', '--json');
-    expect(imported.code, imported.err).toBe(0);
+    expect(imported.code, imported.err).toBe(1);
     expect(JSON.parse(imported.out)).toMatchObject({
       found: true,
       matches: ['imported'],
       consulted: ['shipped', 'imported'],
     });
     const famous = await cli('breached', 'test', 'Password');
+    expect(famous.code).toBe(1);
     expect(famous.out).toContain('Found: this password is in the breached-password set (shipped).');
     expect(famous.out).toContain('never misses a listed password');
     const unknown = await cli('breached', 'test', 'Violet-Quarry-Lantern-58');
@@ -382,15 +384,24 @@ describe('rekey breached with a terminal', () => {
     };
     const program = new Command('rekey').exitOverride();
     registerBreachedCommand(program, io, { stdin, progressTty });
-    await program.parseAsync(['node', 'rekey', ...args]);
-    return { out: out.join('\n'), err: err.join('\n') };
+    let exitCode = 0;
+    try {
+      await program.parseAsync(['node', 'rekey', ...args]);
+    } catch (error) {
+      // A found password ends the command with exit 1; anything else is a failure of the test.
+      if (!(error instanceof CommanderError) || error.code !== 'rekey.passwordFound') throw error;
+      exitCode = error.exitCode;
+    }
+    return { out: out.join('\n'), err: err.join('\n'), exitCode };
   }
 
   it('reads the password from standard input when it is not an argument', async () => {
     const result = await run(['breached', 'test', '--json'], Readable.from(['qwerty\r\n', 'ignored\n']));
     expect(JSON.parse(result.out)).toMatchObject({ found: true, matches: ['shipped'] });
+    expect(result.exitCode).toBe(1);
     const absent = await run(['breached', 'test', '--json'], Readable.from(['Quiet-Walnut-Harbour-73']));
     expect(JSON.parse(absent.out)).toMatchObject({ found: false, matches: [] });
+    expect(absent.exitCode).toBe(0);
     await expect(run(['breached', 'test'], Readable.from(['\n']))).rejects.toMatchObject({ code: 7700001 });
   });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import type { BreachedFilter } from '../passwords/breached/breached-filter.js';
 import { recordBreachedListImport } from '../passwords/breached/breached-list-audit.js';
 import {
@@ -483,18 +483,21 @@ async function testPassword(
         2,
       ),
     );
-    return;
-  }
-  if (matches.length > 0) {
-    io.out(
-      `Found: this password is in the breached-password set (${matches.join(' and ')}). Choose another.`,
-    );
   } else {
-    io.out(`Not found in the breached-password set (${consulted.join(' and ')} consulted).`);
+    if (matches.length > 0) {
+      io.out(
+        `Found: this password is in the breached-password set (${matches.join(' and ')}). Choose another.`,
+      );
+    } else {
+      io.out(`Not found in the breached-password set (${consulted.join(' and ')} consulted).`);
+    }
+    io.out(
+      'The set never misses a listed password, and every hit of its filter is confirmed against the exact index of its list, so "Found" means the password is in the list.',
+    );
   }
-  io.out(
-    'The set never misses a listed password, and every hit of its filter is confirmed against the exact index of its list, so "Found" means the password is in the list.',
-  );
+  // Exit 1 when the password may not be used, as `rekey policy test` does (test(1) style).
+  if (matches.length > 0)
+    throw new CommanderError(1, 'rekey.passwordFound', 'The password is in the breached-password set.');
 }
 
 /** Adds `rekey breached` and its subcommands to the program. */
@@ -536,7 +539,9 @@ export function registerBreachedCommand(program: Command, io: CliIo, terminal?: 
 
   breached
     .command('test')
-    .description('Say whether a password is in the breached-password set (filter hits confirmed exactly).')
+    .description(
+      'Say whether a password is in the breached-password set (filter hits confirmed exactly); exits 1 when it is.',
+    )
     .argument(
       '[password]',
       'the password; omit it to type it unseen or pipe it, keeping it out of shell history',

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeCode } from '../error-page/error-page-mapper.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
 import { registerBreachedCommand } from './breached-command.js';
-import { type CliIo, configOrExit, processIo, reportFailure } from './context.js';
+import { inCommandTerms } from './cli-errors.js';
+import { type CliIo, configOrExit, exitQuietlyOnClosedStdout, processIo, reportFailure } from './context.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerLockoutCommand } from './lockout-command.js';
 import { registerLogsCommand } from './logs-command.js';
@@ -11,11 +13,20 @@ import { registerPolicyCommand } from './policy-command.js';
 import { serve } from './serve-command.js';
 import { registerUsersCommand } from './users-command.js';
 
+/** Rekey's version, as package.json states it (two levels up from src/cli and from dist/cli alike). */
+export function rekeyVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
+
 /** Builds the `rekey` command tree. */
 export function buildCli(io: CliIo): Command {
   const program = new Command('rekey')
     .description('Rekey: self-hosted password change and reset for cloud and hybrid directories.')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .version(rekeyVersion(), '-V, --version', 'print the version of Rekey and exit')
     .exitOverride()
     .showHelpAfterError();
 
@@ -92,12 +103,19 @@ export function buildCli(io: CliIo): Command {
  * itself) exits with its code, anything else is reported by reportFailure and exits 1.
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  if (io === processIo) exitQuietlyOnClosedStdout();
   const program = buildCli(io);
+  // The command that ran, so that its failure is told in its own options' words.
+  let running: Command | undefined;
+  program.hook('preAction', (_program, actionCommand) => {
+    running = actionCommand;
+  });
   try {
     await program.parseAsync([...argv]);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    return reportFailure(io, error, argv.includes('--json'));
+    const failure = inCommandTerms(error, running);
+    return reportFailure(io, failure.error, argv.includes('--json'), failure.advice);
   }
 }

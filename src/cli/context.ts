@@ -21,6 +21,22 @@ export const processIo: CliIo = {
   env: process.env,
 };
 
+const closedPipeListeners = new WeakSet<NodeJS.WriteStream>();
+
+/**
+ * Ends the process quietly with status 0 when whoever reads stdout goes away (`rekey errors | head`):
+ * the reader has what it wanted, so a closed pipe is not a failure, and a stack trace about EPIPE
+ * would only bury the output that did arrive. Only for a process that owns its stdout.
+ */
+export function exitQuietlyOnClosedStdout(stdout: NodeJS.WriteStream = process.stdout): void {
+  if (closedPipeListeners.has(stdout)) return;
+  closedPipeListeners.add(stdout);
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
+
 /** Reads the configuration, or explains every bad setting and fails so that runCli exits 2. */
 export function configOrExit(io: CliIo): Config {
   try {
@@ -34,8 +50,11 @@ export function configOrExit(io: CliIo): Config {
   }
 }
 
-/** Prints a failure the way every command does: catalog code, name, message; never a stack trace. */
-export function reportFailure(io: CliIo, error: unknown, json: boolean): number {
+/**
+ * Prints a failure the way every command does: catalog code, name, message; never a stack trace.
+ * `advice` replaces the catalog's first step where that is written for an HTTP client.
+ */
+export function reportFailure(io: CliIo, error: unknown, json: boolean, advice?: string): number {
   if (isRekeyError(error)) {
     if (json) {
       io.err(
@@ -51,7 +70,7 @@ export function reportFailure(io: CliIo, error: unknown, json: boolean): number 
     } else {
       io.err(`error ${error.code} ${error.entry.name}: ${error.message}`);
       if (error.details) io.err(`  details: ${JSON.stringify(error.details)}`);
-      const first = findCatalogEntry(error.code)?.remediation[0];
+      const first = advice ?? findCatalogEntry(error.code)?.remediation[0];
       if (first) io.err(`  what to do: ${first}`);
     }
     return 1;

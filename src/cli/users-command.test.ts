@@ -260,6 +260,64 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
     expect(none.out).toBe('No users match.');
   });
 
+  it("speaks of the options typed and the commands to run, not of the API's fields and requests", async () => {
+    const badUpn = await cli(
+      'users',
+      'create',
+      '--upn',
+      'bad name@example.com',
+      '--display-name',
+      'Bad Name',
+      '--generate-password',
+    );
+    expectFailure(badUpn, 7700001, 'RequestValidationFailed');
+    expect(badUpn.err.split('\n')[0]).toBe(
+      'error 7700001 RequestValidationFailed: --upn: the part before the @ (the mail nickname, unless --mail-nickname is given) must not contain spaces or any of @ ( ) [ ] " ; : < > ,.',
+    );
+    expect(badUpn.err).toContain(
+      'what to do: Correct the option named above and run the command again; `rekey users create --help` lists the options and their values.',
+    );
+    const badNickname = await cli(
+      'users',
+      'create',
+      '--upn',
+      'nick@example.com',
+      '--mail-nickname',
+      'nick name',
+      '--display-name',
+      'Nick',
+      '--usage-location',
+      'XYZ',
+      '--generate-password',
+    );
+    expectFailure(badNickname, 7700001, 'RequestValidationFailed');
+    expect(badNickname.err).toContain('--mail-nickname must not contain spaces');
+    expect(badNickname.err).toContain('--usage-location must be a two-letter country code');
+    const missing = await cli('users', 'get', 'nobody.here@example.com');
+    expectFailure(missing, 7700008, 'ResourceNotFound');
+    expect(missing.err).toContain('`rekey users list --deleted` lists deleted users');
+    for (const run of [badUpn, badNickname, missing]) {
+      expect(run.err).not.toMatch(/body\/|must match pattern|anyOf|send the request|directory\/deletedItems/);
+    }
+    // Nothing was created.
+    expect((await cli('users', 'get', 'nick@example.com')).code).toBe(1);
+  });
+
+  it('shows, by default, the columns `users list --help` names, in that order', async () => {
+    const help = (await cli('users', 'list', '--help')).out.replace(/\s+/g, ' ');
+    const named =
+      /\(default: ([A-Za-z,]+), and deletedDateTime with --deleted\); the id is always shown, last/.exec(
+        help,
+      )?.[1];
+    expect(named).toBeDefined();
+    const header = (await cli('users', 'list')).out.split('\n')[0]?.split(/\s+/);
+    expect(header).toEqual([...(named ?? '').split(','), 'id']);
+    await rekey.createUser('cli.columns', 'Quiet-Harbor-7!');
+    expect((await cli('users', 'delete', 'cli.columns@example.com')).code).toBe(0);
+    const deleted = (await cli('users', 'list', '--deleted')).out.split('\n')[0]?.split(/\s+/);
+    expect(deleted).toEqual([...(named ?? '').split(','), 'deletedDateTime', 'id']);
+  });
+
   it('shows one user as key: value lines', async () => {
     const run = await cli(
       'users',
@@ -394,6 +452,23 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
     expect(audit.additional_details).toContain('unfamiliar networks were locked until');
 
     expect(await json('users', 'unlock', 'cli.locked@example.com')).toMatchObject({ locked: false });
+    // Not locked any more: the command says so and writes no second audit row.
+    const again = await cli('users', 'unlock', 'cli.locked@example.com');
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toContain(
+      'cli.locked@example.com is not locked; nothing was changed and nothing audited.',
+    );
+    expect(await json('users', 'unlock', 'cli.locked@example.com')).toMatchObject({
+      locked: false,
+      unlocked: false,
+    });
+    const unlockAudits = await rekey.db.kysely
+      .selectFrom('directory_audits')
+      .select('id')
+      .where('activity_display_name', '=', 'Unlock user account')
+      .where('target_resources', 'like', `%${user.id}%`)
+      .execute();
+    expect(unlockAudits).toHaveLength(1);
     expectFailure(await cli('users', 'unlock', 'ghost@example.com'), 7700008, 'ResourceNotFound');
   });
 

@@ -29,7 +29,8 @@ import { lockoutLines } from './lockout-command.js';
 type Row = Record<string, unknown>;
 
 /** The columns `users list` shows without --select. */
-const listColumns = 'userPrincipalName,displayName,accountEnabled';
+/** The default columns of `users list`, in the order the table shows them (the id comes last). */
+const listColumns = 'displayName,userPrincipalName,accountEnabled';
 /** Page size used while collecting a list; Graph's largest $top. */
 const pageSize = 999;
 
@@ -320,9 +321,20 @@ async function getUser(io: CliIo, user: string, flags: { select?: string; json?:
 
 async function unlockUser(io: CliIo, user: string, json: boolean | undefined): Promise<void> {
   await withDirectory(io, async (directory, context) => {
+    // Unlocking an account that is not locked changes nothing worth an audit row: say so instead.
+    const current = await directory.lockout.getLockout(user);
+    if (!current.locked) {
+      if (json) {
+        printJson(io, { ...current, unlocked: false });
+        return;
+      }
+      io.out(`${current.userPrincipalName} is not locked; nothing was changed and nothing audited.`);
+      io.out(lockoutLines(current).join('\n'));
+      return;
+    }
     const view = await directory.lockout.unlock(context, user);
     if (json) {
-      printJson(io, view);
+      printJson(io, { ...view, unlocked: true });
       return;
     }
     io.out(`Unlocked ${view.userPrincipalName}: every lock ended and the failure counts restarted.`);
@@ -416,7 +428,10 @@ export function registerUsersCommand(program: Command, io: CliIo): void {
     .command('list')
     .description('List users as a table (all of them unless --top).')
     .option('--filter <expression>', `OData filter, e.g. "startswith(displayName,'Ada')"`)
-    .option('--select <properties>', `comma-separated properties to show (default: ${listColumns})`)
+    .option(
+      '--select <properties>',
+      `comma-separated properties to show (default: ${listColumns}, and deletedDateTime with --deleted); the id is always shown, last`,
+    )
     .option('--orderby <property>', 'displayName or userPrincipalName, optionally followed by desc')
     .option('--top <n>', 'show at most n users')
     .option('--deleted', 'list soft-deleted users instead')

@@ -27,11 +27,17 @@ export interface BootstrapResult {
   readonly tenant: TenantRecord;
   /** Set only on the very first start, when Rekey generated the administrator's password. */
   readonly generatedAdminPassword: string | undefined;
+  /**
+   * True when an administrator password was given but the tenant already had its users, so the
+   * password was not used: it only ever sets the first administrator's password, on the first start.
+   */
+  readonly adminPasswordIgnored: boolean;
 }
 
 /**
  * Returns the tenant, creating it on first start with its initial (managed) domain, the
- * built-in applications and a Global Administrator. Later starts change nothing.
+ * built-in applications and a Global Administrator. Later starts change nothing, and report an
+ * administrator password given to them as ignored, so that the caller can warn about it.
  */
 export async function ensureTenant(
   db: Db,
@@ -41,7 +47,13 @@ export async function ensureTenant(
 ): Promise<BootstrapResult> {
   const tenant = (await findTenant(db.kysely)) ?? (await createTenant(db, clock, settings));
   const users = createUsers(tenant.id);
-  if (await users.hasAnyUser()) return { tenant, generatedAdminPassword: undefined };
+  if (await users.hasAnyUser()) {
+    return {
+      tenant,
+      generatedAdminPassword: undefined,
+      adminPasswordIgnored: settings.adminPassword !== undefined,
+    };
+  }
 
   let password = settings.adminPassword ?? generatePassword(20);
   for (let attempt = 1; ; attempt += 1) {
@@ -59,7 +71,7 @@ export async function ensureTenant(
     } catch (error) {
       // Another process starting at the same moment created the administrator first.
       if (error instanceof RekeyError && error.code === Codes.ObjectConflict)
-        return { tenant, generatedAdminPassword: undefined };
+        return { tenant, generatedAdminPassword: undefined, adminPasswordIgnored: false };
       // A generated password can still be refused: the breached-password filter reports about one
       // random string in a thousand. Draw another rather than fail the first start.
       const refusedByPolicy =
@@ -76,7 +88,11 @@ export async function ensureTenant(
       throw error;
     }
   }
-  return { tenant, generatedAdminPassword: settings.adminPassword === undefined ? password : undefined };
+  return {
+    tenant,
+    generatedAdminPassword: settings.adminPassword === undefined ? password : undefined,
+    adminPasswordIgnored: false,
+  };
 }
 
 async function createTenant(db: Db, clock: Clock, settings: BootstrapSettings): Promise<TenantRecord> {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
@@ -30,7 +31,42 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface Db {
   readonly kysely: Kysely<Database>;
   readonly dialect: DialectName;
+  /** Where it is, for messages: `sqlite:<absolute file>` or the PostgreSQL URL without its password. */
+  readonly location: string;
   close(): Promise<void>;
+}
+
+/**
+ * The database URL as a message may show it: a SQLite file made absolute (the working directory
+ * is often the surprise), a PostgreSQL URL with its password masked.
+ */
+export function describeDatabaseUrl(url: string): string {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    return file === ':memory:' ? url : `sqlite:${path.resolve(file)}`;
+  }
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'the PostgreSQL URL in REKEY_DATABASE_URL (it does not parse as a URL)';
+  }
+}
+
+/** Why a database could not be used, from the driver's error: its message, which names no secret. */
+function reasonOf(error: unknown): string {
+  if (error instanceof Error && error.message !== '') return error.message;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : String(error);
+}
+
+/** 7700202 naming the database it tried and the driver's reason. */
+export function databaseUnavailable(location: string, reason: string, message?: string): RekeyError {
+  return new RekeyError(Codes.DatabaseUnavailable, {
+    message: message ?? `Cannot use the database at ${location}: ${reason}.`,
+    details: { database: location, reason },
+  });
 }
 
 /** Every migration, in order. Each receives the dialect so that dialect-specific DDL stays here. */
@@ -90,17 +126,40 @@ export function withStatementCache(sqlite: SQLite.Database, capacity = 256): Sql
  * Either way, a write that loses a race throws `WriteConflictError` (write-conflict.ts), and a
  * store's `.forUpdate()` locks rows where the database has row locks (row-locks.ts).
  */
-export function openDatabase(url: string, options: { readonly poolSize?: number } = {}): Db {
+export function openDatabase(
+  url: string,
+  options: {
+    readonly poolSize?: number;
+    /**
+     * Open an existing SQLite file only, never create one (commands that act on a directory:
+     * a mistyped path must be reported, not answered with a new empty database).
+     */
+    readonly mustExist?: boolean;
+  } = {},
+): Db {
+  const location = describeDatabaseUrl(url);
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
-    // Private from the start (0700 directory, 0600 file; the WAL and SHM files take the file's mode).
-    if (file !== ':memory:') {
-      ensurePrivateDirectory(path.dirname(path.resolve(file)));
-      ensurePrivateFile(file);
+    if (file !== ':memory:' && options.mustExist && !existsSync(file)) {
+      throw databaseUnavailable(
+        location,
+        'the file does not exist',
+        `There is no database file at ${path.resolve(file)}. Check REKEY_DATABASE_URL (and the directory the command runs in): it must name the database \`rekey serve\` uses. Nothing was created.`,
+      );
     }
-    const sqlite = new SQLite(file);
-    // WAL lets readers run beside the one writer; NORMAL sync is durable across process crashes in WAL mode.
-    sqlite.pragma('journal_mode = WAL');
+    let sqlite: SQLite.Database;
+    try {
+      // Private from the start (0700 directory, 0600 file; the WAL and SHM files take the file's mode).
+      if (file !== ':memory:' && !options.mustExist) {
+        ensurePrivateDirectory(path.dirname(path.resolve(file)));
+        ensurePrivateFile(file);
+      }
+      sqlite = new SQLite(file, { fileMustExist: options.mustExist === true && file !== ':memory:' });
+      // WAL lets readers run beside the one writer; NORMAL sync is durable across process crashes in WAL mode.
+      sqlite.pragma('journal_mode = WAL');
+    } catch (error) {
+      throw databaseUnavailable(location, reasonOf(error));
+    }
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
@@ -118,13 +177,13 @@ export function openDatabase(url: string, options: { readonly poolSize?: number 
       dialect: withWriteConflicts(new SqliteDialect({ database: withStatementCache(sqlite) })),
       plugins: [new SqliteRowLocksPlugin()],
     });
-    return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
+    return { kysely, dialect: 'sqlite', location, close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   const kysely = new Kysely<Database>({ dialect: withWriteConflicts(new PostgresDialect({ pool })) });
-  return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
+  return { kysely, dialect: 'postgres', location, close: () => kysely.destroy() };
 }
 
 /** Applies every pending migration; returns the names applied. Throws with the failing step. */
@@ -139,14 +198,28 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     // No migration failed: the database could not be reached (or locked) at all.
-    if (!failed) throw new RekeyError(Codes.DatabaseUnavailable, { cause: error });
+    if (!failed) {
+      throw new RekeyError(Codes.DatabaseUnavailable, {
+        cause: error,
+        details: { database: db.location, reason: reasonOf(error) },
+      });
+    }
     throw new Error(`migration ${failed.migrationName} failed`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-/** True when the database answers and every migration has been applied. */
-export async function isDatabaseReady(db: Db): Promise<boolean> {
+/** What a database holds, as far as Rekey's schema goes. */
+export type DatabaseState =
+  | { readonly state: 'ready' }
+  /** It answers, but no migration has ever run: a new database, or not Rekey's. */
+  | { readonly state: 'empty' }
+  /** Rekey's schema, older than this version: `rekey migrate` brings it up to date. */
+  | { readonly state: 'behind'; readonly pending: readonly string[] }
+  | { readonly state: 'unreachable'; readonly reason: string };
+
+/** Reads the state of the database's schema, with the driver's reason when it cannot be reached. */
+export async function inspectDatabase(db: Db): Promise<DatabaseState> {
   try {
     const migrator = new Migrator({
       db: db.kysely,
@@ -155,8 +228,15 @@ export async function isDatabaseReady(db: Db): Promise<boolean> {
       migrationLockTableName: 'rekey_migrations_lock',
     });
     const all = await migrator.getMigrations();
-    return all.every((m) => m.executedAt !== undefined);
-  } catch {
-    return false;
+    const pending = all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+    if (pending.length === 0) return { state: 'ready' };
+    return pending.length === all.length ? { state: 'empty' } : { state: 'behind', pending };
+  } catch (error) {
+    return { state: 'unreachable', reason: reasonOf(error) };
   }
+}
+
+/** True when the database answers and every migration has been applied. */
+export async function isDatabaseReady(db: Db): Promise<boolean> {
+  return (await inspectDatabase(db)).state === 'ready';
 }

@@ -83,8 +83,8 @@ const entries = {
     graphCode: 'accountLocked',
     remediation: [
       'Wait for the lockout to end and try again with the right password.',
-      'Use the forgotten-password reset to set a new password, which also ends the lockout.',
-      'An administrator can unlock the account.',
+      'If the password is forgotten, ask an administrator to reset it (`rekey users set-password <upn>`): the reset also ends the lockout.',
+      'An administrator can end the lock at once with `rekey users unlock <upn>` (or POST /rekey/v1/users/{id}/unlock).',
     ],
   },
   50055: {
@@ -120,7 +120,7 @@ const entries = {
     graphCode: 'InvalidAuthenticationToken',
     remediation: [
       'Try again with the right password; Caps Lock and keyboard layout are common causes.',
-      'If the password is forgotten, use the password reset or ask an administrator.',
+      'If the password is forgotten, ask an administrator to reset it (`rekey users set-password <upn>`).',
     ],
   },
   50133: {
@@ -205,7 +205,9 @@ const entries = {
     category: 'passwordChange',
     oauthError: 'invalid_grant',
     graphCode: 'Request_BadRequest',
-    remediation: ['Type the current password again; if it is forgotten, use the password reset instead.'],
+    remediation: [
+      'Type the current password again; if it is forgotten, ask an administrator to reset it (`rekey users set-password <upn>`).',
+    ],
   },
   120002: {
     name: 'PasswordChangeInvalidNewPasswordWeak',
@@ -408,7 +410,7 @@ const entries = {
     oauthError: 'invalid_request',
     graphCode: 'Request_ResourceNotFound',
     remediation: [
-      'Check the id or user principal name; deleted users are listed under directory/deletedItems.',
+      'Check the id or user principal name; deleted users are listed by `rekey users list --deleted` (GET /v1.0/directory/deletedItems/microsoft.graph.user).',
     ],
   },
   7700009: {
@@ -530,7 +532,9 @@ const entries = {
     category: 'account',
     oauthError: 'invalid_request',
     graphCode: 'Request_BadRequest',
-    remediation: ['Restore the user from directory/deletedItems first.'],
+    remediation: [
+      'Restore the user first: `rekey users restore <user>` (POST /v1.0/directory/deletedItems/{id}/restore).',
+    ],
   },
   7700106: {
     name: 'LastGlobalAdministrator',
@@ -571,7 +575,10 @@ const entries = {
     category: 'service',
     oauthError: 'temporarily_unavailable',
     graphCode: 'serviceNotAvailable',
-    remediation: ['Check that the database is running, then run `rekey migrate`.'],
+    remediation: [
+      'Check that REKEY_DATABASE_URL names the database `rekey serve` uses and that its server is running; the message names the database tried and the reason.',
+      'If the message says the schema is older than this version of Rekey, run `rekey migrate`.',
+    ],
   },
   7700203: {
     name: 'InvalidConfiguration',
@@ -651,7 +658,7 @@ const entries = {
     graphCode: 'accountLocked',
     remediation: [
       'Wait for the lockout to end, then try again with the right current password.',
-      'If the current password is forgotten, use the forgotten-password reset or ask an administrator for a reset.',
+      'If the current password is forgotten, ask an administrator to reset it (`rekey users set-password <upn>`).',
       'An administrator can see the lock on the user (`rekey users get <upn>`) and end it with `rekey users unlock <upn>`.',
     ],
   },

@@ -1,17 +1,8 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Client, GraphError, type PageCollection, PageIterator } from '@microsoft/microsoft-graph-client';
-import selfsigned from 'selfsigned';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/free-port.js';
-import {
-  adminPassword,
-  adminUpn,
-  passwordGrant,
-  startTestRekey,
-  type TestRekey,
-} from './support/rekey-harness.js';
+import { adminPassword, adminUpn, passwordGrant } from './support/rekey-harness.js';
+import { startTlsTestRekey, type TlsTestRekey } from './support/tls-rekey.js';
 
 /**
  * Drives Rekey with Microsoft's own Graph SDK, unmodified. The SDK sends tokens only over HTTPS
@@ -19,38 +10,16 @@ import {
  * certificate that only this test's HTTP agent trusts.
  */
 describe('the official Microsoft Graph SDK against Rekey over TLS', () => {
-  let rekey: TestRekey;
   let baseUrl: string;
   let agent: Agent;
+  let tls: TlsTestRekey | undefined;
 
   beforeAll(async () => {
-    const port = await freePort();
-    const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
-      notAfterDate: new Date(Date.now() + 86_400_000),
-      keySize: 2048,
-    });
-    baseUrl = `https://localhost:${port}`;
-    rekey = await startTestRekey('sqlite', {
-      env: {
-        REKEY_TLS_CERT: 'pending',
-        REKEY_TLS_KEY: 'pending',
-        REKEY_PUBLIC_URL: baseUrl,
-        REKEY_PORT: String(port),
-      },
-      beforeStart: (dataDir) => {
-        const cert = path.join(dataDir, 'tls.crt');
-        const key = path.join(dataDir, 'tls.key');
-        writeFileSync(cert, pems.cert);
-        writeFileSync(key, pems.private);
-        return { REKEY_TLS_CERT: cert, REKEY_TLS_KEY: key };
-      },
-    });
-    await rekey.app.listen({ port, host: '127.0.0.1' });
-    agent = new Agent({ connect: { ca: pems.cert } });
+    tls = await startTlsTestRekey();
+    ({ baseUrl, agent } = tls);
   });
   afterAll(async () => {
-    await agent?.close();
-    await rekey?.close();
+    await tls?.close();
   });
 
   async function tokenFor(upn: string, password: string): Promise<string> {

@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   type AccountInfo,
   type INetworkModule,
@@ -10,18 +8,11 @@ import {
   PublicClientApplication,
   ServerError,
 } from '@azure/msal-node';
-import selfsigned from 'selfsigned';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listSignInsByCorrelation } from '../src/sign-ins/sign-in-store.js';
-import { freePort } from './support/free-port.js';
-import {
-  adminPassword,
-  adminUpn,
-  cliClientId,
-  startTestRekey,
-  type TestRekey,
-} from './support/rekey-harness.js';
+import { adminPassword, adminUpn, cliClientId, type TestRekey } from './support/rekey-harness.js';
+import { startTlsTestRekey, type TlsTestRekey } from './support/tls-rekey.js';
 
 const graphDefault = 'https://graph.microsoft.com/.default';
 
@@ -35,33 +26,12 @@ describe('MSAL Node against Rekey over TLS', () => {
   let baseUrl: string;
   let host: string;
   let agent: Agent;
+  let tls: TlsTestRekey | undefined;
   let networkClient: INetworkModule;
 
   beforeAll(async () => {
-    const port = await freePort();
-    const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
-      notAfterDate: new Date(Date.now() + 86_400_000),
-      keySize: 2048,
-    });
-    host = `localhost:${port}`;
-    baseUrl = `https://${host}`;
-    rekey = await startTestRekey('sqlite', {
-      env: {
-        REKEY_TLS_CERT: 'pending',
-        REKEY_TLS_KEY: 'pending',
-        REKEY_PUBLIC_URL: baseUrl,
-        REKEY_PORT: String(port),
-      },
-      beforeStart: (dataDir) => {
-        const cert = path.join(dataDir, 'tls.crt');
-        const key = path.join(dataDir, 'tls.key');
-        writeFileSync(cert, pems.cert);
-        writeFileSync(key, pems.private);
-        return { REKEY_TLS_CERT: cert, REKEY_TLS_KEY: key };
-      },
-    });
-    await rekey.app.listen({ port, host: '127.0.0.1' });
-    agent = new Agent({ connect: { ca: pems.cert } });
+    tls = await startTlsTestRekey();
+    ({ rekey, baseUrl, host, agent } = tls);
     const send = async <T>(
       url: string,
       method: 'GET' | 'POST',
@@ -85,8 +55,7 @@ describe('MSAL Node against Rekey over TLS', () => {
     };
   });
   afterAll(async () => {
-    await agent?.close();
-    await rekey?.close();
+    await tls?.close();
   });
 
   /**

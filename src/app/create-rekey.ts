@@ -13,6 +13,7 @@ import type { LockoutService } from '../lockout/lockout-service.js';
 import type { LogRetention } from '../logs/log-retention.js';
 import type { OperationEngine } from '../operations/operation-engine.js';
 import { createOperationWorker, type OperationWorker } from '../operations/operation-worker.js';
+import type { OnPremisesWriter } from '../passwords/password-operation.js';
 import { passwordPolicyRoutes } from '../passwords/password-policy-routes.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import { passwordRoutes } from '../passwords/password-routes.js';
@@ -80,6 +81,8 @@ export interface CreateRekeyOptions {
   readonly hasher?: PasswordHasher;
   /** Apply pending migrations first (serve and tests do; production may run `rekey migrate` instead). */
   readonly migrate?: boolean;
+  /** The directory write of hybrid users' changes (tests pass one to drive an external step). */
+  readonly onPremises?: OnPremisesWriter;
   /** Extra feature plugins (registered after the built-in ones). */
   readonly plugins?: ReadonlyArray<(rekey: Omit<Rekey, 'app' | 'close'>) => FastifyPluginAsync>;
 }
@@ -99,6 +102,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.hasher ? { hasher: options.hasher } : {}),
       onOperationEnqueued: () => worker?.nudge(),
+      ...(options.onPremises ? { onPremises: options.onPremises } : {}),
     });
     const { clock, hasher, secretBox, policyEngine, logRetention } = services;
     const { tenant, generatedAdminPassword, adminPasswordIgnored } = await ensureTenant(
@@ -135,7 +139,9 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       lockout,
     });
     const guard = createAuthGuard({ db, tenantId: tenant.id, tokens });
-    worker = createOperationWorker(operations, logger.child({ component: 'worker' }));
+    worker = createOperationWorker(operations, logger.child({ component: 'worker' }), {
+      concurrency: config.workerConcurrency,
+    });
     const parts = {
       config,
       db,

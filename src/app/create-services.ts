@@ -3,7 +3,7 @@ import { createLockoutService, type LockoutService } from '../lockout/lockout-se
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
 import { createOperationEngine, type OperationEngine } from '../operations/operation-engine.js';
 import { loadReloadingBreachedSet } from '../passwords/breached/breached-set.js';
-import { createPasswordJobs } from '../passwords/password-operation.js';
+import { createPasswordJobs, type OnPremisesWriter } from '../passwords/password-operation.js';
 import {
   createPasswordPolicyService,
   type PasswordPolicyService,
@@ -38,6 +38,8 @@ export interface ServicePorts {
    * completes each operation before the command returns, passes nothing.
    */
   readonly onOperationEnqueued?: () => void;
+  /** The directory write of hybrid users' changes (the password operation's external step). */
+  readonly onPremises?: OnPremisesWriter | undefined;
 }
 
 /** The services of one tenant: what the API, the CLI and a worker act on the directory through. */
@@ -142,7 +144,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       secretBox,
       logger: logger.child({ component: 'operations' }),
       settings: config.operations,
-      jobs: createPasswordJobs({ tenantId, hasher }),
+      jobs: createPasswordJobs({ tenantId, hasher, onPremises: ports.onPremises }),
       onAccepted: onEnqueued ? () => onEnqueued() : undefined,
     });
     const checkPassword = createPasswordCheck({ verifier: createStoredHashVerifier(hasher), lockout });
@@ -153,6 +155,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       operations,
       checkPassword,
       passwordPolicy,
+      onPremises: ports.onPremises,
     });
     return {
       users,

@@ -12,6 +12,7 @@ import { lockoutRoutes } from '../lockout/lockout-routes.js';
 import type { LockoutService } from '../lockout/lockout-service.js';
 import type { LogRetention } from '../logs/log-retention.js';
 import type { OperationEngine } from '../operations/operation-engine.js';
+import { operationRoutes } from '../operations/operation-routes.js';
 import { createOperationWorker, type OperationWorker } from '../operations/operation-worker.js';
 import type { OnPremisesWriter } from '../passwords/password-operation.js';
 import { passwordPolicyRoutes } from '../passwords/password-policy-routes.js';
@@ -24,6 +25,8 @@ import type { Config } from '../platform/config.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import { assertSecretKeyOpens } from '../platform/crypto/secret-key.js';
 import { type Db, migrateToLatest, openDatabase } from '../platform/db/database.js';
+import { Codes } from '../platform/errors/catalog.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
 import { warnAboutLoosePathsAtRest } from '../platform/files-at-rest.js';
 import { buildApp, type RekeyApp } from '../platform/http/app.js';
 import type { Logger } from '../platform/log.js';
@@ -195,6 +198,21 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         signInLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         directoryAuditRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         roleManagementRoutes({ guard, roles, publicUrl: config.publicUrl }),
+        operationRoutes({
+          guard,
+          operations,
+          // An object id is taken as it is (a deleted user's operations stay listed); a UPN names a live user.
+          resolveUserId: async (idOrUpn) => {
+            if (!idOrUpn.includes('@')) return idOrUpn;
+            try {
+              return (await users.getUser(idOrUpn)).id;
+            } catch (error) {
+              if (error instanceof RekeyError && error.code === Codes.ResourceNotFound) return undefined;
+              throw error;
+            }
+          },
+          publicUrl: config.publicUrl,
+        }),
         ...(options.plugins ?? []).map((plugin) => plugin(parts)),
       ],
     });

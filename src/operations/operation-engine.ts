@@ -668,12 +668,22 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     return row;
   }
 
-  /** A page of the tenant's operations, newest first (keyset paging; see listOperations). */
-  function listTenantOperations(
+  /**
+   * A page of the tenant's operations, newest first, and the token of the next page when more
+   * follow (keyset paging: rows accepted meanwhile never shift a page). A token that is not one
+   * this function made is refused with 7700007.
+   */
+  async function listTenantOperations(
     filter: OperationFilter,
-    page: { readonly after?: OperationCursor | undefined; readonly limit: number },
-  ): Promise<PasswordOperationRow[]> {
-    return listOperations(db.kysely, tenantId, filter, page);
+    page: { readonly top: number; readonly skiptoken?: string | undefined },
+  ): Promise<{ readonly operations: PasswordOperationRow[]; readonly nextToken: string | undefined }> {
+    const after = page.skiptoken === undefined ? undefined : decodeCursor(page.skiptoken);
+    const rows = await listOperations(db.kysely, tenantId, filter, { after, limit: page.top + 1 });
+    const operations = rows.slice(0, page.top);
+    const last = operations.at(-1);
+    const nextToken =
+      rows.length > page.top && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : undefined;
+    return { operations, nextToken };
   }
 
   /** An operation of this tenant with its whole history, oldest entry first; undefined if none. */
@@ -712,6 +722,31 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     fingerprintRequest,
     findByIdempotencyKey,
   };
+}
+
+/** The opaque page token of a keyset position. */
+function encodeCursor(cursor: OperationCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id]), 'utf8').toString('base64url');
+}
+
+/** The keyset position of a page token; 7700007 for anything else. */
+function decodeCursor(token: string): OperationCursor {
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(decoded) &&
+      decoded.length === 2 &&
+      typeof decoded[0] === 'string' &&
+      typeof decoded[1] === 'string'
+    )
+      return { createdAt: decoded[0], id: decoded[1] };
+  } catch {
+    // Refused below, as any other malformed token.
+  }
+  throw new RekeyError(Codes.InvalidQueryOption, {
+    message: 'The page token is not valid; follow the @odata.nextLink of the previous page as it is.',
+    details: { option: 'skiptoken' },
+  });
 }
 
 /** A guard's refusal, carried out of the transaction it rolled back so it is not recorded as a failure. */

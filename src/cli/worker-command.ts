@@ -67,7 +67,10 @@ export async function worker(
     stopping = true;
     io.err(`${signal}: finishing ${running.worker.running()} operation(s) in progress, then exiting.`);
     void running.stop().then(
-      () => process.exit(0),
+      () => {
+        io.err(`Rekey worker stopped after ${running.worker.attempted()} attempt(s).`);
+        process.exit(0);
+      },
       (error: unknown) => {
         io.err(`could not stop cleanly: ${String(error)}`);
         process.exit(1);

@@ -13,6 +13,8 @@ export interface OperationWorker {
   stop(): Promise<void>;
   /** How many attempts run now. */
   running(): number;
+  /** How many attempts this worker has started since it was created. */
+  attempted(): number;
 }
 
 export interface OperationWorkerOptions {
@@ -40,6 +42,7 @@ export function createOperationWorker(
   let claiming: Promise<void> | undefined;
   let stopped = true;
   let again = false;
+  let started = 0;
 
   function schedule(delay: number): void {
     if (stopped) return;
@@ -48,6 +51,7 @@ export function createOperationWorker(
   }
 
   function launch(claimed: ClaimedOperation): void {
+    started += 1;
     const attempt = operations
       .runClaimed(claimed)
       .catch((error: unknown) =>
@@ -106,5 +110,6 @@ export function createOperationWorker(
       await Promise.all([...inFlight]);
     },
     running: () => inFlight.size,
+    attempted: () => started,
   };
 }

@@ -156,6 +156,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       checkPassword,
       passwordPolicy,
       onPremises: ports.onPremises,
+      signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
     });
     return {
       users,

@@ -188,7 +188,7 @@ describe.each(dialects)('a change that waits for its operation, on %s', (dialect
     });
     const response = await changeOwn(user.token, 'Amber-Tundra-54!');
     expect(response.statusCode, response.body).toBe(503);
-    expect(aadstsCodeOf(response)).toBe(7700702);
+    expect(aadstsCodeOf(response)).toBe(7700710);
     expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     const location = String(response.headers['location']);
     expect(location).toMatch(

@@ -28,7 +28,7 @@ function operationLocation(userId: string, operationId: string): string {
 
 /**
  * Runs a change for a caller who waits. While its operation is still going when the wait runs out,
- * the 503 (7700702) says where to read it and when (`Location`, `Retry-After`); the root handler
+ * the 503 (7700710) says where to read it and when (`Location`, `Retry-After`); the root handler
  * renders the error itself.
  */
 async function answeringStillRunning<T>(

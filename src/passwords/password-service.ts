@@ -149,7 +149,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
 
   /**
    * Raises what a waiting caller is answered when their operation did not succeed: 120008 with
-   * the underlying cause beside it (`causeCode`) when it ended terminated, or 7700702 (503) with
+   * the underlying cause beside it (`causeCode`) when it ended terminated, or 7700710 (503) with
    * the operation's id and when to look again while it is still going.
    */
   function assertSucceeded(row: PasswordOperationRow): void {

@@ -704,7 +704,7 @@ const entries = {
       'If no one else changed the password, look for the other change in the directory audit log (GET /v1.0/auditLogs/directoryAudits).',
     ],
   },
-  7700702: {
+  7700710: {
     name: 'PasswordOperationStillRunning',
     message:
       'The password operation has not finished yet. It goes on; its status is at the Location this answer gives.',

@@ -334,6 +334,37 @@ describe.each(dialects)('directory connectors on %s', (dialect) => {
     expect((await call('GET', `${base}/${id}`, admin)).json<Json>()['displayName']).toBe('Guarded');
   });
 
+  it('describes every route, and the bodies it checks itself, in /openapi.json', async () => {
+    const document = (await rekey.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Json }> } }>>;
+    }>();
+    const connectorPaths = Object.entries(document.paths)
+      .filter(([path]) => path.startsWith(base))
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`));
+    expect(connectorPaths.sort()).toEqual(
+      [
+        `post ${base}`,
+        `get ${base}`,
+        `get ${base}/{id}`,
+        `patch ${base}/{id}`,
+        `delete ${base}/{id}`,
+        `post ${base}/{id}/test`,
+        `post ${base}/{id}/sync`,
+      ].sort(),
+    );
+    const create = document.paths[base]?.['post']?.requestBody?.content['application/json']?.schema;
+    expect(create?.['required']).toEqual([
+      'displayName',
+      'flavor',
+      'url',
+      'bindDn',
+      'bindPassword',
+      'baseDn',
+    ]);
+    const patch = document.paths[`${base}/{id}`]?.['patch']?.requestBody?.content['application/json']?.schema;
+    expect(Object.keys((patch?.['properties'] as Json | undefined) ?? {})).toContain('bindPassword');
+  });
+
   it('never shows the bind password in an answer, a log line or an audit row', async () => {
     expect(answers.length).toBeGreaterThan(20);
     for (const secret of [bindPassword, newBindPassword]) {

@@ -5,8 +5,8 @@ import { nullable, openObject, responseArray, responseObject } from '../platform
  * What `/rekey/v1/connectors` answers: a connector (never its bind password, only
  * `bindPasswordSet`), a list of them, a connection test's report and a sync's outcome. The create
  * and PATCH bodies are checked by checkConnectorInput (connector-config.ts), not by a route schema,
- * so that one answer names every problem, semantic ones included; their fields are described by
- * connectorInputSchema for readers and the portal. The static types are for the portal.
+ * so that one answer names every problem, semantic ones included; connectorInputSchema and
+ * connectorPatchSchema describe them for /openapi.json and the portal. The static types are for the portal.
  */
 
 const flavor = Type.Union([Type.Literal('openldap')]);
@@ -38,6 +38,13 @@ export const connectorInputSchema = Type.Object(
   { additionalProperties: false, description: 'A new directory connector' },
 );
 export type ConnectorInput = Static<typeof connectorInputSchema>;
+
+/** A PATCH body: any of the create body's fields. */
+export const connectorPatchSchema = Type.Partial(connectorInputSchema, {
+  additionalProperties: false,
+  description: 'The fields of a directory connector to change',
+});
+export type ConnectorPatch = Static<typeof connectorPatchSchema>;
 
 /** One directory connector, as every route shows it. */
 export const connectorSchema = responseObject(

@@ -159,6 +159,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       operations,
       checkPassword,
       passwordPolicy,
+      signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
     });
     const connectors = createConnectorService({
       db,

@@ -689,6 +689,21 @@ const entries = {
       'Give --since as a number followed by d, h or m (7d, 24h, 30m), or as a date-time such as 2026-11-01T00:00:00Z.',
     ],
   },
+  // --- Rekey's own codes: directory connectors -------------------------------------------------------
+  7700701: {
+    name: 'DirectoryClientUnavailable',
+    message:
+      'This Rekey cannot reach directories yet: no directory client is installed to test or synchronize connectors.',
+    httpStatus: 501,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'server_error',
+    graphCode: 'notSupported',
+    remediation: [
+      'The connector itself is saved: `rekey connectors show <connector>` (or GET /rekey/v1/connectors) reads it, and it can still be changed and removed.',
+      'Testing and synchronizing a connector need a Rekey built with its LDAP client; run that version against the same database.',
+    ],
+  },
 } as const satisfies Record<number, EntryInput>;
 
 /** A number that the catalog defines. */

@@ -40,7 +40,7 @@ export interface ServicePorts {
    * completes each operation before the command returns, passes nothing.
    */
   readonly onOperationEnqueued?: () => void;
-  /** The directory clients (connection test, sync); without them those answer 7700701. */
+  /** The directory clients (connection test, sync); without them those answer 7700801. */
   readonly directories?: DirectoryPorts;
 }
 

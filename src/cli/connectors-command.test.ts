@@ -93,7 +93,7 @@ describe.each(dialects)('rekey connectors on %s', (dialect) => {
 
     const tested = await cli('connectors', 'test', id);
     expect(tested.code).toBe(1);
-    expect(tested.err).toContain('error 7700701 DirectoryClientUnavailable');
+    expect(tested.err).toContain('error 7700801 DirectoryClientUnavailable');
 
     const removed = await cli('connectors', 'remove', id);
     expect(removed).toMatchObject({ code: 0, out: `Removed Head office (${id}).` });

@@ -9,7 +9,7 @@ import type { ConnectorConfig, DirectoryProbe, DirectorySync, SyncRequest } from
 /*
  * /rekey/v1/connectors on both databases: the resource's life, every problem named at once, the
  * bind password sealed at rest and absent from every answer, log line and audit row, who may use
- * it, and test/sync through the directory ports (7700701 without them, the ports' reports with).
+ * it, and test/sync through the directory ports (7700801 without them, the ports' reports with).
  */
 
 const base = '/rekey/v1/connectors';
@@ -279,7 +279,7 @@ describe.each(dialects)('directory connectors on %s', (dialect) => {
     ]);
   });
 
-  it('answers test and sync with 7700701 while no directory client is installed', async () => {
+  it('answers test and sync with 7700801 while no directory client is installed', async () => {
     const created = await create('No client');
     const id = String(created['id']);
     for (const action of ['test', 'sync']) {

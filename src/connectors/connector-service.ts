@@ -42,9 +42,9 @@ export interface ConnectorServiceDeps {
   readonly clock: Clock;
   readonly secretBox: SecretBox;
   readonly logger: Logger;
-  /** The connection test; without it, test answers 7700701. */
+  /** The connection test; without it, test answers 7700801. */
   readonly probe?: DirectoryProbe;
-  /** The sync; without it, sync answers 7700701. */
+  /** The sync; without it, sync answers 7700801. */
   readonly sync?: DirectorySync;
 }
 
@@ -263,7 +263,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
   /**
    * Tests a connector: connect, StartTLS, bind and search, each step with its result, code and
    * latency. The report is kept on the connector (lastTestResult). A directory that fails a step
-   * is a report with `success: false`, not an error; 7700701 when no directory client is installed.
+   * is a report with `success: false`, not an error; 7700801 when no directory client is installed.
    */
   async function test(context: RequestContext, idOrName: string): Promise<ConnectorTestReportBody> {
     const record = await get(idOrName);
@@ -286,7 +286,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
   /**
    * Runs one sync of a connector now: incremental from the last cursor, or full when asked or
    * when there is no cursor yet. The outcome is kept on the connector (lastSyncResult, and the
-   * cursor for the next run); 7700701 when no directory client is installed.
+   * cursor for the next run); 7700801 when no directory client is installed.
    */
   async function sync(
     context: RequestContext,

@@ -7,7 +7,7 @@ import type { ConnectorSettings } from './connector-config.js';
  * The ports through which the connectors feature reaches a directory. This feature stores and
  * validates connectors and knows no LDAP; an implementation of these interfaces (the LDAP client
  * in `src/directories/`) is handed to createServices, and `POST /rekey/v1/connectors/{id}/test`
- * and `/sync` answer 7700701 DirectoryClientUnavailable while none is.
+ * and `/sync` answer 7700801 DirectoryClientUnavailable while none is.
  */
 
 /** A connector as a directory client needs it: its settings, its id and the opened bind password. */
@@ -108,7 +108,7 @@ export interface SyncTenant {
 
 /**
  * The directory clients a Rekey process has, given to createServices. Either may be missing: the
- * routes and commands then answer 7700701.
+ * routes and commands then answer 7700801.
  */
 export interface DirectoryPorts {
   readonly probe?: DirectoryProbe;

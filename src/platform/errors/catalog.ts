@@ -690,7 +690,7 @@ const entries = {
     ],
   },
   // --- Rekey's own codes: directory connectors -------------------------------------------------------
-  7700701: {
+  7700801: {
     name: 'DirectoryClientUnavailable',
     message:
       'This Rekey cannot reach directories yet: no directory client is installed to test or synchronize connectors.',

@@ -6,6 +6,9 @@ import { type AuthGuard, createAuthGuard } from '../auth/guard.js';
 import { createSignInService, type SignInService } from '../auth/sign-in-service.js';
 import { createKeyRing } from '../auth/signing-keys.js';
 import { tokenRoutes } from '../auth/token-routes.js';
+import { connectorRoutes } from '../connectors/connector-routes.js';
+import type { ConnectorService } from '../connectors/connector-service.js';
+import type { DirectoryPorts } from '../connectors/directory-ports.js';
 import { errorPageRoutes } from '../error-page/error-page-routes.js';
 import { healthRoutes } from '../health/health-routes.js';
 import { lockoutRoutes } from '../lockout/lockout-routes.js';
@@ -64,6 +67,8 @@ export interface Rekey {
   readonly passwordPolicy: PasswordPolicyService;
   readonly domains: DomainService;
   readonly roles: RoleService;
+  /** The directory connectors. */
+  readonly connectors: ConnectorService;
   /** The one engine, with the breached-password set loaded at start. */
   readonly policyEngine: PolicyEngine;
   readonly tokens: TokenIssuer;
@@ -86,6 +91,8 @@ export interface CreateRekeyOptions {
   readonly migrate?: boolean;
   /** The directory write of hybrid users' changes (tests pass one to drive an external step). */
   readonly onPremises?: OnPremisesWriter;
+  /** The directory clients behind the connectors' test and sync (tests pass fakes). */
+  readonly directories?: DirectoryPorts;
   /** Extra feature plugins (registered after the built-in ones). */
   readonly plugins?: ReadonlyArray<(rekey: Omit<Rekey, 'app' | 'close'>) => FastifyPluginAsync>;
 }
@@ -104,6 +111,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       logger,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.hasher ? { hasher: options.hasher } : {}),
+      ...(options.directories ? { directories: options.directories } : {}),
       onOperationEnqueued: () => worker?.nudge(),
       ...(options.onPremises ? { onPremises: options.onPremises } : {}),
     });
@@ -119,8 +127,18 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       },
       (tenantId) => services.forTenant(tenantId).users,
     );
-    const { users, domains, roles, settings, passwordPolicy, lockout, checkPassword, operations, passwords } =
-      services.forTenant(tenant.id);
+    const {
+      users,
+      domains,
+      roles,
+      settings,
+      passwordPolicy,
+      lockout,
+      checkPassword,
+      operations,
+      passwords,
+      connectors,
+    } = services.forTenant(tenant.id);
     // Compile the banned-term matcher of the current settings now, not on the first user's change.
     policyEngine.matcherFor((await settings.getPolicySettings()).passwordProtection, config.tenantName);
     const keyRing = createKeyRing(db, secretBox, clock);
@@ -159,6 +177,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       passwordPolicy,
       domains,
       roles,
+      connectors,
       policyEngine,
       tokens,
       guard,
@@ -214,6 +233,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
           },
           publicUrl: config.publicUrl,
         }),
+        connectorRoutes({ guard, connectors, publicUrl: config.publicUrl }),
         ...(options.plugins ?? []).map((plugin) => plugin(parts)),
       ],
     });

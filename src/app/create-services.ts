@@ -1,4 +1,6 @@
 import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } from '../auth/password-check.js';
+import { type ConnectorService, createConnectorService } from '../connectors/connector-service.js';
+import type { DirectoryPorts } from '../connectors/directory-ports.js';
 import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
 import { createOperationEngine, type OperationEngine } from '../operations/operation-engine.js';
@@ -40,6 +42,8 @@ export interface ServicePorts {
   readonly onOperationEnqueued?: () => void;
   /** The directory write of hybrid users' changes (the password operation's external step). */
   readonly onPremises?: OnPremisesWriter | undefined;
+  /** The directory clients (connection test, sync); without them those answer 7700801. */
+  readonly directories?: DirectoryPorts;
 }
 
 /** The services of one tenant: what the API, the CLI and a worker act on the directory through. */
@@ -59,6 +63,8 @@ export interface TenantServices {
   readonly operations: OperationEngine;
   /** Password changes and resets, run as operations. */
   readonly passwords: PasswordService;
+  /** The directory connectors: settings, connection test and sync. */
+  readonly connectors: ConnectorService;
 }
 
 /** Every service of a Rekey process, built once; entry points add their own edges on top. */
@@ -158,8 +164,18 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       onPremises: ports.onPremises,
       signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
     });
+    const connectors = createConnectorService({
+      db,
+      tenantId,
+      clock,
+      secretBox,
+      logger: logger.child({ component: 'connectors' }),
+      ...(ports.directories?.probe ? { probe: ports.directories.probe } : {}),
+      ...(ports.directories?.syncFor ? { sync: ports.directories.syncFor({ tenantId, users }) } : {}),
+    });
     return {
       users,
+      connectors,
       domains: createDomainService({ db, tenantId, clock }),
       roles: createRoleService({ db, tenantId, clock, users }),
       settings,

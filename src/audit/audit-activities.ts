@@ -235,6 +235,29 @@ export const auditActivities = {
     loggedByService: 'Core Directory',
     targetType: 'Domain',
   },
+  /** A directory connector created (`POST /rekey/v1/connectors`, `rekey connectors add`). */
+  addDirectoryConnector: {
+    displayName: 'Add directory connector',
+    category: 'DirectoryManagement',
+    operationType: 'Add',
+    loggedByService: 'Core Directory',
+    targetType: 'Other',
+  },
+  /** A connector's settings changed; a new bind password is named, never shown. */
+  updateDirectoryConnector: {
+    displayName: 'Update directory connector',
+    category: 'DirectoryManagement',
+    operationType: 'Update',
+    loggedByService: 'Core Directory',
+    targetType: 'Other',
+  },
+  deleteDirectoryConnector: {
+    displayName: 'Delete directory connector',
+    category: 'DirectoryManagement',
+    operationType: 'Delete',
+    loggedByService: 'Core Directory',
+    targetType: 'Other',
+  },
   /** Sign-in and audit rows past the retention period deleted on an operator's request. */
   purgeLogsPastRetention: {
     displayName: 'Purge logs past retention',

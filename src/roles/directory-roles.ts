@@ -12,6 +12,7 @@ export const directoryRoles = [
   'Security Reader',
   'Security Operator',
   'Security Administrator',
+  'Hybrid Identity Administrator',
   'Password Administrator',
   'Directory Readers',
   'Guest Inviter',
@@ -92,6 +93,11 @@ export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRol
   'Security Administrator': {
     templateId: '194ae4cb-b126-40b2-bd5b-6091b380977d',
     description: 'Reads the sign-in log and the directory audit log for security operations.',
+  },
+  'Hybrid Identity Administrator': {
+    templateId: '8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2',
+    description:
+      'Creates, changes, tests, synchronizes and removes the directory connectors to on-premises LDAP directories.',
   },
   'Password Administrator': {
     templateId: '966707d0-3269-4727-9be2-8c3a10f19b9d',

@@ -28,6 +28,7 @@ const entraTemplateIds: Readonly<Record<string, string>> = {
   'Security Reader': '5d6b6bb7-de71-4623-b4af-96380a352509',
   'Security Operator': '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f',
   'Security Administrator': '194ae4cb-b126-40b2-bd5b-6091b380977d',
+  'Hybrid Identity Administrator': '8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2',
   'Password Administrator': '966707d0-3269-4727-9be2-8c3a10f19b9d',
   'Directory Readers': '88d8e3e3-8f55-4a1e-953a-9b9898b8876b',
   'Guest Inviter': '95e79109-95c0-4d8e-aee3-d01accf2d47b',

@@ -74,6 +74,7 @@ const otherRoles = [
   'Security Reader',
   'Security Operator',
   'Security Administrator',
+  'Hybrid Identity Administrator',
 ];
 
 function cellsOf(line: string): Array<'yes' | 'no'> {

@@ -423,6 +423,17 @@ export const userAdministrationRoles: readonly DirectoryRole[] = sensitiveCaller
 /** Roles that may reset passwords and end lockouts, as far as the reset table lets them reach. */
 export const passwordResetRoles: readonly DirectoryRole[] = resetCallers;
 
+/**
+ * Roles that may create, read, change, test, synchronize and remove the directory connectors
+ * (`/rekey/v1/connectors`). A connector holds the credentials of a service account in the
+ * on-premises directory and decides whose accounts are imported, so reading one is kept to the
+ * same roles as changing it.
+ */
+export const connectorAdministrationRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'Hybrid Identity Administrator',
+];
+
 /** Roles that may add domains to the tenant. */
 export const domainAdministrationRoles: readonly DirectoryRole[] = ['Global Administrator'];
 

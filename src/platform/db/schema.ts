@@ -260,6 +260,49 @@ export interface SigningKeysTable {
   retired_at: string | null;
 }
 
+/**
+ * One directory connector of a tenant: an on-premises LDAP directory, how to reach and bind to it,
+ * which entries are users and how their attributes map to user properties.
+ */
+export interface ConnectorsTable {
+  id: string;
+  tenant_id: string;
+  display_name: string;
+  /** Lower-cased display name, unique in the tenant. */
+  name_key: string;
+  /** `openldap` (and `activeDirectory` once Rekey supports it). */
+  flavor: string;
+  /** `ldaps://host[:port]` or `ldap://host[:port]`. */
+  url: string;
+  start_tls: Flag;
+  /** 1 only when an administrator accepted a plain `ldap://` connection without StartTLS. */
+  allow_insecure: Flag;
+  /** PEM certificates to trust for the directory's TLS, or null for the system's CAs. */
+  ca_certificate: string | null;
+  bind_dn: string;
+  /** The bind password sealed with the secret key; never selected except to open it for a call. */
+  bind_password_ciphertext: string;
+  base_dn: string;
+  user_filter: string;
+  /** JSON object: user property -> directory attribute. */
+  attributes: string;
+  writeback: Flag;
+  connect_timeout_ms: number;
+  operation_timeout_ms: number;
+  /** Seconds between scheduled syncs; null when the connector syncs only when asked. */
+  sync_interval_seconds: number | null;
+  created_at: string;
+  updated_at: string;
+  last_sync_at: string | null;
+  /** Where an incremental sync resumes (the highest modifyTimestamp seen), as the sync wrote it. */
+  last_sync_cursor: string | null;
+  /** JSON: the last sync's outcome, as the sync reported it. */
+  last_sync_result: string | null;
+  last_test_at: string | null;
+  /** JSON: the last connection test's report. */
+  last_test_result: string | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   tenant_settings: TenantSettingsTable;
@@ -278,6 +321,7 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   token_families: TokenFamiliesTable;
   signing_keys: SigningKeysTable;
+  connectors: ConnectorsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -288,3 +332,4 @@ export type PasswordOperationRow = Selectable<PasswordOperationsTable>;
 export type SignInRow = Selectable<SignInsTable>;
 export type DirectoryAuditRow = Selectable<DirectoryAuditsTable>;
 export type LockoutStateRow = Selectable<LockoutStatesTable>;
+export type ConnectorRow = Selectable<ConnectorsTable>;

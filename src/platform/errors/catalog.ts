@@ -718,6 +718,21 @@ const entries = {
       'An administrator can follow it with `rekey operations show <id>`: its history names each step and any retryable failure.',
     ],
   },
+  // --- Rekey's own codes: directory connectors -------------------------------------------------------
+  7700801: {
+    name: 'DirectoryClientUnavailable',
+    message:
+      'This Rekey cannot reach directories yet: no directory client is installed to test or synchronize connectors.',
+    httpStatus: 501,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'server_error',
+    graphCode: 'notSupported',
+    remediation: [
+      'The connector itself is saved: `rekey connectors show <connector>` (or GET /rekey/v1/connectors) reads it, and it can still be changed and removed.',
+      'Testing and synchronizing a connector need a Rekey built with its LDAP client; run that version against the same database.',
+    ],
+  },
 } as const satisfies Record<number, EntryInput>;
 
 /** A number that the catalog defines. */

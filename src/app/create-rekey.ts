@@ -3,6 +3,7 @@ import fastifyPlugin from 'fastify-plugin';
 import { directoryAuditRoutes } from '../audit/audit-routes.js';
 import { createTokenIssuer, type TokenIssuer } from '../auth/access-token.js';
 import { type AuthGuard, createAuthGuard } from '../auth/guard.js';
+import { logThrottledSignIns, passwordCheckingRoutes } from '../auth/sign-in-limits.js';
 import { createSignInService, type SignInService } from '../auth/sign-in-service.js';
 import { createKeyRing } from '../auth/signing-keys.js';
 import { tokenRoutes } from '../auth/token-routes.js';
@@ -25,6 +26,8 @@ import { assertSecretKeyOpens } from '../platform/crypto/secret-key.js';
 import { type Db, migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { warnAboutLoosePathsAtRest } from '../platform/files-at-rest.js';
 import { buildApp, type RekeyApp } from '../platform/http/app.js';
+import { rateLimits } from '../platform/http/rate-limit.js';
+import { createRateLimitCounter } from '../platform/http/rate-limit-store.js';
 import type { Logger } from '../platform/log.js';
 import { roleManagementRoutes } from '../roles/role-routes.js';
 import type { RoleService } from '../roles/role-service.js';
@@ -134,6 +137,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       checkPassword,
       lockout,
     });
+    const rateLimitCounter = createRateLimitCounter(db.kysely, clock);
     const guard = createAuthGuard({ db, tenantId: tenant.id, tokens });
     worker = createOperationWorker(operations, logger.child({ component: 'worker' }));
     const parts = {
@@ -163,9 +167,16 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       clock,
       publicUrl: config.publicUrl,
       tls: config.tls,
+      trustProxy: config.trustProxy,
       plugins: [
         fastifyPlugin(async (instance) => {
           instance.decorateRequest('principal', null);
+        }),
+        rateLimits({
+          counter: rateLimitCounter,
+          settings: config.rateLimits,
+          routes: passwordCheckingRoutes,
+          onRefused: logThrottledSignIns({ db, tenantId: tenant.id, clock, enabled: config.signInLog }),
         }),
         healthRoutes(db),
         errorPageRoutes(),

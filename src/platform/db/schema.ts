@@ -256,6 +256,14 @@ export interface SigningKeysTable {
   retired_at: string | null;
 }
 
+/** One rate-limit counter: requests of one key in one counting window (migration 0007). */
+export interface RateLimitCountersTable {
+  bucket: string;
+  window_index: number;
+  count: number;
+  window_end_ms: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   tenant_settings: TenantSettingsTable;
@@ -274,6 +282,7 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   token_families: TokenFamiliesTable;
   signing_keys: SigningKeysTable;
+  rate_limit_counters: RateLimitCountersTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

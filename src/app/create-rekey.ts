@@ -138,7 +138,17 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       lockout,
     });
     const rateLimitCounter = createRateLimitCounter(db.kysely, clock);
-    const guard = createAuthGuard({ db, tenantId: tenant.id, tokens });
+    const guard = createAuthGuard({
+      db,
+      tenantId: tenant.id,
+      tokens,
+      clock,
+      refusedActions: {
+        counter: rateLimitCounter,
+        max: config.rateLimits.refusedAdminActions,
+        windowSeconds: config.rateLimits.windowSeconds,
+      },
+    });
     worker = createOperationWorker(operations, logger.child({ component: 'worker' }));
     const parts = {
       config,
@@ -171,6 +181,11 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       plugins: [
         fastifyPlugin(async (instance) => {
           instance.decorateRequest('principal', null);
+          // Before the answer leaves, so the caller's next request already sees the count.
+          instance.addHook('onSend', async (request, reply, payload) => {
+            await guard.countRefusal(request, reply);
+            return payload;
+          });
         }),
         rateLimits({
           counter: rateLimitCounter,

@@ -14,6 +14,8 @@ export interface CountedRequest {
 export interface RateLimitCounter {
   /** Adds one request of `bucket` to the window of `windowMs` that `now` falls in; returns its count. */
   count(bucket: string, windowMs: number): Promise<CountedRequest>;
+  /** The count of `bucket` in the current window, without adding to it. */
+  peek(bucket: string, windowMs: number): Promise<CountedRequest>;
 }
 
 /**
@@ -45,6 +47,17 @@ export function createRateLimitCounter(db: Kysely<Database>, clock: Clock): Rate
         .executeTakeFirstOrThrow();
       await purge(windowMs, now, windowEnd);
       return { count: Number(row.count), msLeft: windowEnd - now };
+    },
+    async peek(bucket, windowMs) {
+      const now = clock.now().getTime();
+      const windowIndex = Math.floor(now / windowMs);
+      const row = await db
+        .selectFrom('rate_limit_counters')
+        .select('count')
+        .where('bucket', '=', bucket)
+        .where('window_index', '=', windowIndex)
+        .executeTakeFirst();
+      return { count: Number(row?.count ?? 0), msLeft: (windowIndex + 1) * windowMs - now };
     },
   };
 }

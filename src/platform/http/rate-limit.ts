@@ -19,7 +19,7 @@ export interface LimitedRoute {
 }
 
 /** Which limit refused a request. */
-export type LimitKind = 'clientAddress' | 'userName';
+export type LimitKind = 'clientAddress' | 'userName' | 'refusedActions';
 
 /** Hears each refusal before it is answered, with the user name when the request named one. */
 export type RefusalListener = (

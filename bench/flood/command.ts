@@ -11,7 +11,7 @@ import { rekeyContract } from '../password-change/rekey-target.js';
 /*
  * `npm run bench -- flood`: a legitimate user's sign-in latency with no flood, then while 100
  * concurrent sign-ins for unknown users arrive from other loopback addresses (127.0.0.2 and up,
- * one address per flooding connection, each bound with the socket's localAddress). Rekey runs
+ * one address per flooding connection, each bound with undici's `localAddress`). Rekey runs
  * with its default limits and hashing bound; the legitimate user signs in from 127.0.0.1.
  */
 
@@ -111,9 +111,9 @@ function startFlood(baseUrl: string, agents: readonly Agent[]) {
 }
 
 /** A keep-alive client whose sockets leave from `localAddress` (the address Rekey counts by). */
-function agentFrom(localAddress: string, port: number): Agent {
-  // undici takes the host and port from each request's URL; the type asks for a port anyway.
-  return new Agent({ connect: { localAddress, port } });
+function agentFrom(localAddress: string): Agent {
+  // The client's own `localAddress`: undici passes it to every socket it connects.
+  return new Agent({ localAddress });
 }
 
 async function run(context: BenchContext): Promise<void> {
@@ -138,12 +138,8 @@ async function run(context: BenchContext): Promise<void> {
     readyTimeoutMs: rekeyContract.readyTimeoutMs,
   });
   const { baseUrl } = started;
-  const port = Number(new URL(baseUrl).port);
-  const legitimateAgent = agentFrom('127.0.0.1', port);
-  const floodAgents = Array.from(
-    { length: floodConcurrency },
-    (_, i) => agentFrom(`127.0.0.${i + 2}`, port),
-  );
+  const legitimateAgent = agentFrom('127.0.0.1');
+  const floodAgents = Array.from({ length: floodConcurrency }, (_, i) => agentFrom(`127.0.0.${i + 2}`));
   const phases: PhaseRecord[] = [];
   let failure: unknown;
   try {

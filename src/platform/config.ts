@@ -211,7 +211,7 @@ export function loadConfig(env: Env): Config {
       perUser: integer('REKEY_RATE_LIMIT_PER_USER', 30, 0, 1_000_000),
       refusedAdminActions: integer('REKEY_RATE_LIMIT_REFUSED_ADMIN', 30, 0, 1_000_000),
     }),
-    hashQueueMax: integer('REKEY_HASH_QUEUE_MAX', 4 * threadPoolSize(env), 1, 100_000),
+    hashQueueMax: integer('REKEY_HASH_QUEUE_MAX', 2 * threadPoolSize(env), 1, 100_000),
     trustProxy: trustProxyOf(read('REKEY_TRUST_PROXY'), problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);

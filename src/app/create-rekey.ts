@@ -27,7 +27,7 @@ import { type Db, migrateToLatest, openDatabase } from '../platform/db/database.
 import { warnAboutLoosePathsAtRest } from '../platform/files-at-rest.js';
 import { buildApp, type RekeyApp } from '../platform/http/app.js';
 import { rateLimits } from '../platform/http/rate-limit.js';
-import { createRateLimitCounter } from '../platform/http/rate-limit-store.js';
+import { createRateLimitCounter } from '../platform/http/rate-limit-counter.js';
 import type { Logger } from '../platform/log.js';
 import { roleManagementRoutes } from '../roles/role-routes.js';
 import type { RoleService } from '../roles/role-service.js';

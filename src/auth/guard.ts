@@ -7,7 +7,7 @@ import type { UserRow } from '../platform/db/schema.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { throttled } from '../platform/http/rate-limit.js';
-import type { RateLimitCounter } from '../platform/http/rate-limit-store.js';
+import type { RateLimitCounter } from '../platform/http/rate-limit-counter.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { type DirectoryRole, parseRoles } from '../roles/directory-roles.js';
 import { findClientApplication } from '../tenant/tenant-service.js';

@@ -5,7 +5,7 @@ import fastifyPlugin from 'fastify-plugin';
 import type { RateLimitSettings } from '../config.js';
 import { Codes } from '../errors/catalog.js';
 import { RekeyError } from '../errors/rekey-error.js';
-import { type RateLimitCounter, rateLimitStoreOf } from './rate-limit-store.js';
+import { type RateLimitCounter, rateLimitStoreOf } from './rate-limit-counter.js';
 
 /** A route the limits apply to, and how to tell whose account a request is for. */
 export interface LimitedRoute {

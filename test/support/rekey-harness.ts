@@ -94,6 +94,8 @@ export async function startTestRekey(
     // again: the limits' own tests set them low; the rest of the suite is not throttled.
     REKEY_RATE_LIMIT_PER_IP: '1000000',
     REKEY_RATE_LIMIT_PER_USER: '1000000',
+    // Tests that hold verifications in a gated hasher queue more than the default bound.
+    REKEY_HASH_QUEUE_MAX: '100000',
     ...options.env,
     ...options.beforeStart?.(dataDir),
   });

@@ -75,7 +75,7 @@ export function passwordRoutes(deps: {
         preValidation: async (request) => {
           request.body ??= {};
         },
-        preHandler: guard.requireRole(passwordResetRoles),
+        preHandler: guard.requireRole(passwordResetRoles, 'resetPasswordByAdmin'),
         schema: {
           params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 113 }) }),
           body: resetPasswordBody,

@@ -676,6 +676,35 @@ const entries = {
       'If it keeps happening, someone is sending many passwords at this account at once: look for its failed sign-ins in the sign-in log.',
     ],
   },
+  // --- Rekey's own codes: throttling -----------------------------------------------------------------
+  7700701: {
+    name: 'RequestThrottled',
+    message:
+      'Too many requests from this address or for this account in a short time; this one was not processed.',
+    httpStatus: 429,
+    retryable: true,
+    category: 'service',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'activityLimitReached',
+    remediation: [
+      'Wait the number of seconds the Retry-After header gives, then try again.',
+      'If it keeps happening, someone may be sending many requests for this account or from this network: an administrator can look for code 7700701 in the sign-in log.',
+    ],
+  },
+  7700702: {
+    name: 'PasswordCheckBusy',
+    message:
+      'Rekey is checking too many passwords at once; this request was turned away without checking it.',
+    httpStatus: 503,
+    retryable: true,
+    category: 'service',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'serviceNotAvailable',
+    remediation: [
+      'Try again in the number of seconds the Retry-After header gives; the attempt did not count as a wrong password.',
+      'If it keeps happening, the server is under a flood of sign-ins: an administrator can look for code 7700702 in the sign-in log and raise REKEY_HASH_QUEUE_MAX only if the machine has cores to spare.',
+    ],
+  },
   // --- Rekey's own codes: sign-in and audit logs -----------------------------------------------------
   7700601: {
     name: 'InvalidLogTimeRange',

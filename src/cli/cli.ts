@@ -12,6 +12,7 @@ import { registerLockoutCommand } from './lockout-command.js';
 import { registerLogsCommand } from './logs-command.js';
 import { registerPolicyCommand } from './policy-command.js';
 import { serve } from './serve-command.js';
+import { registerSignInCommand } from './signin-command.js';
 import { registerUsersCommand } from './users-command.js';
 
 /** Rekey's version, as package.json states it (two levels up from src/cli and from dist/cli alike). */
@@ -92,6 +93,7 @@ export function buildCli(io: CliIo): Command {
   registerBreachedCommand(program, io);
   registerPolicyCommand(program, io);
   registerLockoutCommand(program, io);
+  registerSignInCommand(program, io);
   registerLogsCommand(program, io);
   registerConnectorsCommand(program, io);
   registerDevCommand(program, io);

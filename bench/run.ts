@@ -3,6 +3,7 @@
  * No command runs every registered one; an unknown command prints the list and exits 2.
  */
 import { parseArgs } from 'node:util';
+import { flood } from './flood/command.js';
 import { installCleanupHandlers } from './lib/processes.js';
 import type { BenchCommand } from './lib/registry.js';
 import { logs } from './logs/command.js';
@@ -10,7 +11,7 @@ import { passwordChange } from './password-change/command.js';
 import { policy } from './policy/command.js';
 
 /** Every subcommand, in the order `npm run bench` runs them. Add new ones (logs) here. */
-const commands: readonly BenchCommand[] = [passwordChange, policy, logs];
+const commands: readonly BenchCommand[] = [passwordChange, policy, logs, flood];
 
 const defaultDurationSeconds = 8;
 

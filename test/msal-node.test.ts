@@ -9,7 +9,7 @@ import {
   ServerError,
 } from '@azure/msal-node';
 import type { Agent } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listSignInsByCorrelation } from '../src/sign-ins/sign-in-store.js';
 import { adminPassword, adminUpn, cliClientId, type TestRekey } from './support/rekey-harness.js';
 import { startTlsTestRekey, type TlsTestRekey } from './support/tls-rekey.js';
@@ -137,6 +137,42 @@ describe('MSAL Node against Rekey over TLS', () => {
     expect(String(serverError.errorNo)).toBe('50126');
     expect(serverError.correlationId).toBe(correlationId);
     expect(await signInRows(correlationId)).toEqual([50126]);
+  });
+
+  it('refreshes an expired access token with the refresh token in a silent call', async () => {
+    const msal = await documentedClient();
+    const password = 'Lantern-Birch-58-Qs!';
+    const user = await rekey.createUser('msal.expiry', password);
+    const result = await msal.acquireTokenByUsernamePassword({
+      scopes: [graphDefault],
+      username: user.userPrincipalName,
+      password,
+    });
+    const account = result?.account as AccountInfo;
+    const me = async (token: string | undefined) =>
+      (
+        await rekey.app.inject({
+          method: 'GET',
+          url: '/v1.0/me',
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).statusCode;
+    // Two hours on (access tokens live one), for MSAL and Rekey alike: both read the clock of this process.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 2 * 3_600_000 });
+    try {
+      expect(await me(result?.accessToken)).toBe(401);
+      const silent = await msal.acquireTokenSilent({ account, scopes: [graphDefault] });
+      expect(silent.fromCache).toBe(false);
+      expect(silent.accessToken).not.toBe(result?.accessToken);
+      expect(silent.account?.homeAccountId).toBe(account.homeAccountId);
+      expect(await me(silent.accessToken)).toBe(200);
+      // The refreshed token is cached in turn: the next silent call spends nothing.
+      const again = await msal.acquireTokenSilent({ account, scopes: [graphDefault] });
+      expect(again.fromCache).toBe(true);
+      expect(again.accessToken).toBe(silent.accessToken);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('raises InteractionRequiredAuthError for a refresh after the password changed', async () => {

@@ -3,6 +3,7 @@ import fastifyPlugin from 'fastify-plugin';
 import { directoryAuditRoutes } from '../audit/audit-routes.js';
 import { createTokenIssuer, type TokenIssuer } from '../auth/access-token.js';
 import { type AuthGuard, createAuthGuard } from '../auth/guard.js';
+import { logThrottledSignIns, passwordCheckingRoutes } from '../auth/sign-in-limits.js';
 import { createSignInService, type SignInService } from '../auth/sign-in-service.js';
 import { createKeyRing } from '../auth/signing-keys.js';
 import { tokenRoutes } from '../auth/token-routes.js';
@@ -32,6 +33,8 @@ import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { warnAboutLoosePathsAtRest } from '../platform/files-at-rest.js';
 import { buildApp, type RekeyApp } from '../platform/http/app.js';
+import { rateLimits } from '../platform/http/rate-limit.js';
+import { createRateLimitCounter } from '../platform/http/rate-limit-counter.js';
 import type { Logger } from '../platform/log.js';
 import { roleManagementRoutes } from '../roles/role-routes.js';
 import type { RoleService } from '../roles/role-service.js';
@@ -160,7 +163,18 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       lockout,
       signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
     });
-    const guard = createAuthGuard({ db, tenantId: tenant.id, tokens });
+    const rateLimitCounter = createRateLimitCounter(db.kysely, clock);
+    const guard = createAuthGuard({
+      db,
+      tenantId: tenant.id,
+      tokens,
+      clock,
+      refusedActions: {
+        counter: rateLimitCounter,
+        max: config.rateLimits.refusedAdminActions,
+        windowSeconds: config.rateLimits.windowSeconds,
+      },
+    });
     worker = createOperationWorker(operations, logger.child({ component: 'worker' }), {
       concurrency: config.workerConcurrency,
     });
@@ -192,9 +206,21 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       clock,
       publicUrl: config.publicUrl,
       tls: config.tls,
+      trustProxy: config.trustProxy,
       plugins: [
         fastifyPlugin(async (instance) => {
           instance.decorateRequest('principal', null);
+          // Before the answer leaves, so the caller's next request already sees the count.
+          instance.addHook('onSend', async (request, reply, payload) => {
+            await guard.countRefusal(request, reply);
+            return payload;
+          });
+        }),
+        rateLimits({
+          counter: rateLimitCounter,
+          settings: config.rateLimits,
+          routes: passwordCheckingRoutes,
+          onRefused: logThrottledSignIns({ db, tenantId: tenant.id, clock, enabled: config.signInLog }),
         }),
         healthRoutes(db),
         errorPageRoutes(),

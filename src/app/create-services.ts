@@ -14,7 +14,11 @@ import { createPasswordService, type PasswordService } from '../passwords/passwo
 import { createPolicyEngine, type PolicyEngine } from '../passwords/policy/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
-import { createArgon2Hasher, type PasswordHasher } from '../platform/crypto/password-hasher.js';
+import {
+  createArgon2Hasher,
+  type PasswordHasher,
+  withVerificationBound,
+} from '../platform/crypto/password-hasher.js';
 import { createSecretBox, type SecretBox } from '../platform/crypto/secret-box.js';
 import { loadSecretKey } from '../platform/crypto/secret-key.js';
 import type { Db } from '../platform/db/database.js';
@@ -95,7 +99,11 @@ export interface Services {
 export async function createServices(ports: ServicePorts): Promise<Services> {
   const { config, db, logger } = ports;
   const clock = ports.clock ?? systemClock;
-  const hasher = ports.hasher ?? createArgon2Hasher(config.argon2);
+  // Bounded whatever the hasher: a flood of sign-ins is shed (7700702) instead of queued.
+  const hasher = withVerificationBound(ports.hasher ?? createArgon2Hasher(config.argon2), {
+    maxPending: config.hashQueueMax,
+    retryAfterSeconds: 1,
+  });
   const secretKey = loadSecretKey(config.secretKey, config.dataDir);
   const secretBox = createSecretBox(secretKey);
   // Built once per process: the breached set is read from disk here (and reloaded when

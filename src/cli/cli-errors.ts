@@ -15,6 +15,7 @@ type OptionNames = Readonly<Record<string, string>>;
 /** Fields whose option is not their kebab-cased name, by command path. */
 const optionsByCommand: Readonly<Record<string, OptionNames>> = {
   'lockout set': { lockoutThreshold: '--threshold', lockoutDurationInSeconds: '--duration' },
+  'signin set': { signInErrorDisclosure: '--disclosure' },
   'users create': {
     userPrincipalName: '--upn',
     passwordProfile: '--password',

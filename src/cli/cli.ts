@@ -13,6 +13,7 @@ import { registerLogsCommand } from './logs-command.js';
 import { registerOperationsCommand } from './operations-command.js';
 import { registerPolicyCommand } from './policy-command.js';
 import { serve } from './serve-command.js';
+import { registerSignInCommand } from './signin-command.js';
 import { registerUsersCommand } from './users-command.js';
 import { worker } from './worker-command.js';
 
@@ -103,6 +104,7 @@ export function buildCli(io: CliIo): Command {
   registerPolicyCommand(program, io);
   registerLockoutCommand(program, io);
   registerOperationsCommand(program, io);
+  registerSignInCommand(program, io);
   registerLogsCommand(program, io);
   registerConnectorsCommand(program, io);
   registerDevCommand(program, io);

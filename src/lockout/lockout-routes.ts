@@ -41,7 +41,7 @@ export function lockoutRoutes(deps: {
       '/rekey/v1/users/:id/unlock',
       {
         // No body is needed; one sent anyway (`{}`) is accepted and ignored.
-        preHandler: guard.requireRole(passwordResetRoles),
+        preHandler: guard.requireRole(passwordResetRoles, 'unlockUserAccount'),
         schema: { params, response: { 200: lockoutViewSchema, ...graphErrorResponses } },
       },
       async (request) => lockout.unlock(contextOf(request), request.params.id),

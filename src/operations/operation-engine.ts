@@ -696,7 +696,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
   }
 
   /**
-   * Refuses, with 7700701, a new change for a user while another of their operations may still
+   * Refuses, with 7700901, a new change for a user while another of their operations may still
    * apply (not started, running or waiting for a retry). Run it as `runNow`'s guard, after the
    * caller locked the user's row, so two such checks for one user never pass together.
    */

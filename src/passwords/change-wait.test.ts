@@ -188,7 +188,7 @@ describe.each(dialects)('a change that waits for its operation, on %s', (dialect
     });
     const response = await changeOwn(user.token, 'Amber-Tundra-54!');
     expect(response.statusCode, response.body).toBe(503);
-    expect(aadstsCodeOf(response)).toBe(7700710);
+    expect(aadstsCodeOf(response)).toBe(7700902);
     expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     const location = String(response.headers['location']);
     expect(location).toMatch(
@@ -232,7 +232,7 @@ describe.each(dialects)('a change that waits for its operation, on %s', (dialect
     expect(operation).toEqual({ secret_ciphertext: null, state: 'succeeded' });
   });
 
-  it('serialises two concurrent changes for one user: one proceeds, the other gets 409 7700701', async () => {
+  it('serialises two concurrent changes for one user: one proceeds, the other gets 409 7700901', async () => {
     const user = await rekey.createUserWithToken('cloud.racing', oldPassword);
     // Both requests pass their password checks before either commits.
     hasher.arm(2);
@@ -243,7 +243,7 @@ describe.each(dialects)('a change that waits for its operation, on %s', (dialect
     const statuses = responses.map((r) => r.statusCode).sort();
     expect(statuses, responses.map((r) => r.body).join('\n')).toEqual([204, 409]);
     const refused = responses.find((r) => r.statusCode === 409);
-    expect(refused && aadstsCodeOf(refused)).toBe(7700701);
+    expect(refused && aadstsCodeOf(refused)).toBe(7700901);
     const winner = responses[0]?.statusCode === 204 ? 'First-Racer-71!' : 'Second-Racer-72!';
     const loser = winner === 'First-Racer-71!' ? 'Second-Racer-72!' : 'First-Racer-71!';
     expect(await signInCode(user.userPrincipalName, winner)).toBe(0);
@@ -257,7 +257,7 @@ describe.each(dialects)('a change that waits for its operation, on %s', (dialect
     expect(operations).toEqual([{ state: 'succeeded' }]);
   });
 
-  it('refuses a change with 7700701 while another operation of the user has not ended', async () => {
+  it('refuses a change with 7700901 while another operation of the user has not ended', async () => {
     const user = await rekey.createUserWithToken('hybrid.pending', oldPassword);
     let release: () => void = () => {};
     directory.behaviours.set(user.userPrincipalName, {
@@ -270,7 +270,7 @@ describe.each(dialects)('a change that waits for its operation, on %s', (dialect
     expect(first.statusCode, first.body).toBe(503);
     const second = await changeOwn(user.token, 'Copper-Fjord-45!');
     expect(second.statusCode, second.body).toBe(409);
-    expect(aadstsCodeOf(second)).toBe(7700701);
+    expect(aadstsCodeOf(second)).toBe(7700901);
     expect(
       second.json<{ error: { innerError: Record<string, unknown> } }>().error.innerError['operationId'],
     ).toBe(first.json<{ error: { innerError: Record<string, unknown> } }>().error.innerError['operationId']);

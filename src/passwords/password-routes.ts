@@ -28,7 +28,7 @@ function operationLocation(userId: string, operationId: string): string {
 
 /**
  * Runs a change for a caller who waits. While its operation is still going when the wait runs out,
- * the 503 (7700710) says where to read it and when (`Location`, `Retry-After`); the root handler
+ * the 503 (7700902) says where to read it and when (`Location`, `Retry-After`); the root handler
  * renders the error itself.
  */
 async function answeringStillRunning<T>(
@@ -104,7 +104,7 @@ export function passwordRoutes(deps: {
         preValidation: async (request) => {
           request.body ??= {};
         },
-        preHandler: guard.requireRole(passwordResetRoles),
+        preHandler: guard.requireRole(passwordResetRoles, 'resetPasswordByAdmin'),
         schema: {
           params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 113 }) }),
           body: resetPasswordBody,

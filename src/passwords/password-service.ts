@@ -149,7 +149,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
 
   /**
    * Raises what a waiting caller is answered when their operation did not succeed: 120008 with
-   * the underlying cause beside it (`causeCode`) when it ended terminated, or 7700710 (503) with
+   * the underlying cause beside it (`causeCode`) when it ended terminated, or 7700902 (503) with
    * the operation's id and when to look again while it is still going.
    */
   function assertSucceeded(row: PasswordOperationRow): void {
@@ -185,7 +185,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
 
   /**
    * The guard of a user's own change, in the transaction that records it: the user's row is locked,
-   * so a second change for the same user waits here; it is refused with 7700701 when the password
+   * so a second change for the same user waits here; it is refused with 7700901 when the password
    * it checked the current one against has been replaced meanwhile, or while another operation of
    * the user may still apply. One of two concurrent changes proceeds; the other is refused.
    */

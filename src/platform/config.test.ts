@@ -176,6 +176,33 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the limits, the hashing bound and the trusted proxies, with defaults', () => {
+    const defaults = loadConfig({ UV_THREADPOOL_SIZE: '6' });
+    expect(defaults.rateLimits).toEqual({
+      windowSeconds: 60,
+      perIp: 300,
+      perUser: 30,
+      refusedAdminActions: 30,
+    });
+    expect(defaults.hashQueueMax).toBe(12);
+    expect(defaults.trustProxy).toBeUndefined();
+    const set = loadConfig({
+      REKEY_RATE_LIMIT_WINDOW: '10',
+      REKEY_RATE_LIMIT_PER_IP: '0',
+      REKEY_RATE_LIMIT_PER_USER: '5',
+      REKEY_RATE_LIMIT_REFUSED_ADMIN: '3',
+      REKEY_HASH_QUEUE_MAX: '40',
+      REKEY_TRUST_PROXY: '10.0.0.5, 192.168.1.0/24',
+    });
+    expect(set.rateLimits).toEqual({ windowSeconds: 10, perIp: 0, perUser: 5, refusedAdminActions: 3 });
+    expect(set.hashQueueMax).toBe(40);
+    expect(set.trustProxy).toBe('10.0.0.5,192.168.1.0/24');
+    expect(problemsOf({ REKEY_HASH_QUEUE_MAX: '0', REKEY_TRUST_PROXY: 'proxy.internal' })).toEqual([
+      'REKEY_HASH_QUEUE_MAX=0 must be a whole number from 1 to 100000',
+      'REKEY_TRUST_PROXY=proxy.internal must be a comma-separated list of proxy addresses and CIDR ranges (such as 10.0.0.5,192.168.1.0/24)',
+    ]);
+  });
+
   it('refuses TLS files that do not exist', () => {
     const problems = problemsOf({
       REKEY_TLS_CERT: path.join(dir, 'nope.pem'),

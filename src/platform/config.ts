@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 /** Every setting Rekey reads, validated once at start and frozen. No other module reads process.env. */
@@ -47,6 +48,28 @@ export interface Config {
    * measure what logging costs (`npm run bench -- logs`), and leaves no record of sign-ins.
    */
   readonly signInLog: boolean;
+  /** Request limits shared by every process over the database (see docs/configuration.md). */
+  readonly rateLimits: RateLimitSettings;
+  /** Password verifications running or queued at once; more are shed with 7700702. */
+  readonly hashQueueMax: number;
+  /**
+   * Which peers' `X-Forwarded-For` Rekey believes when it takes the client's address (for the
+   * rate limits, smart lockout and the logs): undefined believes none and takes the socket's
+   * address; otherwise the proxies' addresses and CIDR ranges (Fastify's `trustProxy`).
+   */
+  readonly trustProxy: string | undefined;
+}
+
+/** The limits of the token and password-change endpoints; 0 turns one off. */
+export interface RateLimitSettings {
+  /** The length of one counting window, in seconds. */
+  readonly windowSeconds: number;
+  /** Requests from one client address per window. */
+  readonly perIp: number;
+  /** Attempts for one user name per window. */
+  readonly perUser: number;
+  /** Audited refusals of one administrator per window; beyond, 429 and no further rows. */
+  readonly refusedAdminActions: number;
 }
 
 export class ConfigError extends Error {
@@ -188,9 +211,36 @@ export function loadConfig(env: Env): Config {
     workerConcurrency: integer('REKEY_WORKER_CONCURRENCY', 8, 1, 256),
     logRetentionDays: integer('REKEY_LOG_RETENTION_DAYS', 30, 1, 3650),
     signInLog: boolean('REKEY_SIGN_IN_LOG', true),
+    rateLimits: Object.freeze({
+      windowSeconds: integer('REKEY_RATE_LIMIT_WINDOW', 60, 1, 86400),
+      perIp: integer('REKEY_RATE_LIMIT_PER_IP', 300, 0, 1_000_000),
+      perUser: integer('REKEY_RATE_LIMIT_PER_USER', 30, 0, 1_000_000),
+      refusedAdminActions: integer('REKEY_RATE_LIMIT_REFUSED_ADMIN', 30, 0, 1_000_000),
+    }),
+    hashQueueMax: integer('REKEY_HASH_QUEUE_MAX', 2 * threadPoolSize(env), 1, 100_000),
+    trustProxy: trustProxyOf(read('REKEY_TRUST_PROXY'), problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** libuv's thread pool size as the entry point sets it (UV_THREADPOOL_SIZE), else its default. */
+function threadPoolSize(env: Env): number {
+  const raw = Number(env['UV_THREADPOOL_SIZE']);
+  return Number.isInteger(raw) && raw > 0 ? raw : Math.max(4, availableParallelism());
+}
+
+/** REKEY_TRUST_PROXY: a comma-separated list of proxy addresses and CIDR ranges. */
+function trustProxyOf(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined) return undefined;
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => !/^[0-9a-f.:]+(\/[0-9]{1,3})?$/i.test(entry))) {
+    problems.push(
+      `REKEY_TRUST_PROXY=${raw} must be a comma-separated list of proxy addresses and CIDR ranges (such as 10.0.0.5,192.168.1.0/24)`,
+    );
+    return undefined;
+  }
+  return entries.join(',');
 }
 
 /** `http(s)://host:port`, with an IPv6 host in brackets. */

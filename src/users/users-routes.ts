@@ -109,7 +109,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
     app.patch(
       '/v1.0/users/:id',
       {
-        preHandler: guard.requireRole(userAdministrationRoles),
+        preHandler: guard.requireRole(userAdministrationRoles, 'updateUser'),
         schema: {
           params: idParams,
           body: updateUserBody,
@@ -144,7 +144,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
     app.delete(
       '/v1.0/users/:id',
       {
-        preHandler: guard.requireRole(userAdministrationRoles),
+        preHandler: guard.requireRole(userAdministrationRoles, 'deleteUser'),
         schema: { params: idParams, response: { 204: noContent, ...graphErrorResponses } },
       },
       async (request, reply) => {
@@ -198,7 +198,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
     app.post(
       '/v1.0/directory/deletedItems/:id/restore',
       {
-        preHandler: guard.requireRole(userAdministrationRoles),
+        preHandler: guard.requireRole(userAdministrationRoles, 'restoreUser'),
         schema: { params: idParams, response: { 200: deletedUserEntitySchema, ...graphErrorResponses } },
       },
       async (request) => {
@@ -210,7 +210,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
     app.delete(
       '/v1.0/directory/deletedItems/:id',
       {
-        preHandler: guard.requireRole(rolesThatMay('purge')),
+        preHandler: guard.requireRole(rolesThatMay('purge'), 'hardDeleteUser'),
         schema: { params: idParams, response: { 204: noContent, ...graphErrorResponses } },
       },
       async (request, reply) => {

@@ -1,4 +1,6 @@
 import { hash, verify } from '@node-rs/argon2';
+import { Codes } from '../errors/catalog.js';
+import { RekeyError } from '../errors/rekey-error.js';
 
 /** @node-rs/argon2's `Algorithm.Argon2id`; its const enum cannot be imported under verbatimModuleSyntax. */
 const argon2id = 2;
@@ -40,5 +42,40 @@ export function createArgon2Hasher(parameters: Argon2Parameters): PasswordHasher
       }
     },
     needsRehash: (phc) => !phc.startsWith(expected),
+  };
+}
+
+/** How many verifications a bounded hasher admits at once, and what it tells those it turns away. */
+export interface VerificationBound {
+  /** Verifications running or waiting for a thread at most; one more is shed at once. */
+  readonly maxPending: number;
+  /** The `Retry-After` of a shed verification, in seconds. */
+  readonly retryAfterSeconds: number;
+}
+
+/**
+ * `hasher` with at most `bound.maxPending` verifications running or queued on the thread pool.
+ * Beyond that a verification is refused at once with 7700702 (503, `Retry-After`) instead of
+ * waiting behind the others: under a flood of sign-ins the wait would grow without limit for
+ * everyone, the legitimate user included. The refusal is thrown before any password is compared,
+ * so smart lockout never counts it as a wrong password. Hashing a new password is not bounded: it
+ * only follows a verification or an administrator's action.
+ */
+export function withVerificationBound(hasher: PasswordHasher, bound: VerificationBound): PasswordHasher {
+  let pending = 0;
+  return {
+    hash: (password) => hasher.hash(password),
+    async verify(phc, password) {
+      if (pending >= bound.maxPending) {
+        throw new RekeyError(Codes.PasswordCheckBusy, { retryAfterSeconds: bound.retryAfterSeconds });
+      }
+      pending += 1;
+      try {
+        return await hasher.verify(phc, password);
+      } finally {
+        pending -= 1;
+      }
+    },
+    needsRehash: (phc) => hasher.needsRehash(phc),
   };
 }

@@ -303,6 +303,14 @@ export interface ConnectorsTable {
   last_test_result: string | null;
 }
 
+/** One rate-limit counter: requests of one key in one counting window (migration 0007). */
+export interface RateLimitCountersTable {
+  bucket: string;
+  window_index: number;
+  count: number;
+  window_end_ms: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   tenant_settings: TenantSettingsTable;
@@ -322,6 +330,7 @@ export interface Database {
   token_families: TokenFamiliesTable;
   signing_keys: SigningKeysTable;
   connectors: ConnectorsTable;
+  rate_limit_counters: RateLimitCountersTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -676,6 +676,35 @@ const entries = {
       'If it keeps happening, someone is sending many passwords at this account at once: look for its failed sign-ins in the sign-in log.',
     ],
   },
+  // --- Rekey's own codes: throttling -----------------------------------------------------------------
+  7700701: {
+    name: 'RequestThrottled',
+    message:
+      'Too many requests from this address or for this account in a short time; this one was not processed.',
+    httpStatus: 429,
+    retryable: true,
+    category: 'service',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'activityLimitReached',
+    remediation: [
+      'Wait the number of seconds the Retry-After header gives, then try again.',
+      'If it keeps happening, someone may be sending many requests for this account or from this network: an administrator can look for code 7700701 in the sign-in log.',
+    ],
+  },
+  7700702: {
+    name: 'PasswordCheckBusy',
+    message:
+      'Rekey is checking too many passwords at once; this request was turned away without checking it.',
+    httpStatus: 503,
+    retryable: true,
+    category: 'service',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'serviceNotAvailable',
+    remediation: [
+      'Try again in the number of seconds the Retry-After header gives; the attempt did not count as a wrong password.',
+      'If it keeps happening, the server is under a flood of sign-ins: an administrator can look for code 7700702 in the sign-in log and raise REKEY_HASH_QUEUE_MAX only if the machine has cores to spare.',
+    ],
+  },
   // --- Rekey's own codes: sign-in and audit logs -----------------------------------------------------
   7700601: {
     name: 'InvalidLogTimeRange',
@@ -687,35 +716,6 @@ const entries = {
     graphCode: 'Request_BadRequest',
     remediation: [
       'Give --since as a number followed by d, h or m (7d, 24h, 30m), or as a date-time such as 2026-11-01T00:00:00Z.',
-    ],
-  },
-  // --- Rekey's own codes: password operations ---------------------------------------------------
-  7700701: {
-    name: 'PasswordOperationInProgress',
-    message:
-      'Another password change for this user is in progress or committed while this one was checked; this one was not applied.',
-    httpStatus: 409,
-    retryable: true,
-    category: 'passwordChange',
-    oauthError: 'invalid_request',
-    graphCode: 'Request_BadRequest',
-    remediation: [
-      "Wait for the other change to end (`rekey operations list --user <upn>` shows the user's operations), then try again with the password that is current then.",
-      'If no one else changed the password, look for the other change in the directory audit log (GET /v1.0/auditLogs/directoryAudits).',
-    ],
-  },
-  7700710: {
-    name: 'PasswordOperationStillRunning',
-    message:
-      'The password operation has not finished yet. It goes on; its status is at the Location this answer gives.',
-    httpStatus: 503,
-    retryable: true,
-    category: 'passwordChange',
-    oauthError: 'temporarily_unavailable',
-    graphCode: 'serviceNotAvailable',
-    remediation: [
-      'Read the operation at the Location header after the Retry-After seconds; do not send the change again.',
-      'An administrator can follow it with `rekey operations show <id>`: its history names each step and any retryable failure.',
     ],
   },
   // --- Rekey's own codes: directory connectors -------------------------------------------------------
@@ -731,6 +731,35 @@ const entries = {
     remediation: [
       'The connector itself is saved: `rekey connectors show <connector>` (or GET /rekey/v1/connectors) reads it, and it can still be changed and removed.',
       'Testing and synchronizing a connector need a Rekey built with its LDAP client; run that version against the same database.',
+    ],
+  },
+  // --- Rekey's own codes: password operations ---------------------------------------------------
+  7700901: {
+    name: 'PasswordOperationInProgress',
+    message:
+      'Another password change for this user is in progress or committed while this one was checked; this one was not applied.',
+    httpStatus: 409,
+    retryable: true,
+    category: 'passwordChange',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      "Wait for the other change to end (`rekey operations list --user <upn>` shows the user's operations), then try again with the password that is current then.",
+      'If no one else changed the password, look for the other change in the directory audit log (GET /v1.0/auditLogs/directoryAudits).',
+    ],
+  },
+  7700902: {
+    name: 'PasswordOperationStillRunning',
+    message:
+      'The password operation has not finished yet. It goes on; its status is at the Location this answer gives.',
+    httpStatus: 503,
+    retryable: true,
+    category: 'passwordChange',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'serviceNotAvailable',
+    remediation: [
+      'Read the operation at the Location header after the Retry-After seconds; do not send the change again.',
+      'An administrator can follow it with `rekey operations show <id>`: its history names each step and any retryable failure.',
     ],
   },
 } as const satisfies Record<number, EntryInput>;

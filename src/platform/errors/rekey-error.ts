@@ -10,8 +10,13 @@ export type ErrorDetails = Readonly<Record<string, unknown>>;
 export class RekeyError extends Error {
   declare readonly entry: CatalogEntry;
   readonly details: ErrorDetails | undefined;
+  /** For a refusal that ends by itself (429, 503): the seconds to wait, sent as `Retry-After`. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, options: { details?: ErrorDetails; message?: string; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    options: { details?: ErrorDetails; message?: string; cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
     const entry = getCatalogEntry(code);
     super(options.message ?? entry.message, { cause: options.cause });
     this.name = 'RekeyError';
@@ -19,6 +24,7 @@ export class RekeyError extends Error {
     // object with a `message`, which throws on the frozen catalog entry.
     Object.defineProperty(this, 'entry', { value: entry, enumerable: false });
     this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   get code(): number {

@@ -50,6 +50,8 @@ export interface AppOptions {
   /** Public base URL, used in `error_uri` links. */
   readonly publicUrl: string;
   readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Fastify's `trustProxy`: whose X-Forwarded-For names the client (REKEY_TRUST_PROXY). */
+  readonly trustProxy?: string | undefined;
   /** Feature plugins, registered in order. */
   readonly plugins: ReadonlyArray<FastifyPluginAsync>;
 }
@@ -194,6 +196,7 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
     bodyLimit: bodyLimitBytes,
     // A path segment may be a user principal name of up to 113 characters (Fastify's default is 100).
     routerOptions: { maxParamLength: 256 },
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
     // Errors Fastify raises before any hook runs (a path that is not valid percent-encoding): its
     // default answer is its own body, without correlation headers, so render ours instead.

@@ -75,5 +75,6 @@ export function sendError(
   if (error.entry.httpStatus === 401 && options.format === 'graph') {
     reply.header('www-authenticate', `Bearer error="invalid_token", error_description="AADSTS${error.code}"`);
   }
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   return reply.status(error.entry.httpStatus).type('application/json; charset=utf-8').send(body);
 }

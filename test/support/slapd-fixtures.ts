@@ -83,7 +83,8 @@ export function generalizedTime(date: Date): string {
 
 const policyOf: Readonly<Record<FixtureUserState, string>> = {
   active: standardPolicyDn,
-  disabled: standardPolicyDn,
+  // OpenLDAP honours pwdAccountLockedTime only under a policy with pwdLockout TRUE.
+  disabled: lockoutPolicyDn,
   lockout: lockoutPolicyDn,
   tooYoung: minimumAgePolicyDn,
   expired: expiryPolicyDn,

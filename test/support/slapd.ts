@@ -210,12 +210,16 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<TestSlapd>
     }
   }
 
+  let isPaused = false;
+
   async function signalAndWait(signal: NodeJS.Signals): Promise<void> {
     const running = child;
     if (!running || !isRunning()) return;
-    if (running.signalCode === 'SIGSTOP') running.kill('SIGCONT');
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
     running.kill(signal);
+    // A stopped process acts on SIGTERM only once it runs again.
+    if (isPaused) running.kill('SIGCONT');
+    isPaused = false;
     await exited;
   }
 
@@ -243,10 +247,14 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<TestSlapd>
       await start();
     },
     pause() {
+      if (!isRunning()) return;
       child?.kill('SIGSTOP');
+      isPaused = true;
     },
     resume() {
+      if (!isPaused) return;
       child?.kill('SIGCONT');
+      isPaused = false;
     },
     async modify(ldif: string) {
       const ldifFile = path.join(dir, `change-${Date.now()}-${Math.random().toString(36).slice(2)}.ldif`);

@@ -231,6 +231,7 @@ export function createLdapDirectory(
   /** One connection and the trace of what was done on it. */
   class Session {
     private client: Client | undefined;
+    private socket: Socket | undefined;
 
     constructor(
       readonly purpose: DirectoryPurpose,
@@ -323,6 +324,7 @@ export function createLdapDirectory(
       if (this.client) return this.client;
       const result = await this.step('connect', undefined, async () => {
         const socket = await openSocket();
+        this.socket = socket;
         let isSocketTaken = false;
         // Rekey opens the socket itself, so the connect has its own timeout and trace step; ldapts
         // takes it as an established connection. A second call means ldapts lost the connection
@@ -340,7 +342,10 @@ export function createLdapDirectory(
           ...(isLdaps ? { createSecureConnection: () => takeSocket() as TLSSocket } : {}),
         });
         this.client = client;
-        if (settings.startTls && !isLdaps) await client.startTLS({ ...tlsOptions });
+        if (settings.startTls && !isLdaps) {
+          // ldapts bounds the StartTLS request but not the TLS handshake after it.
+          await withTimeout(client.startTLS({ ...tlsOptions }), operationTimeoutMs);
+        }
         return client;
       });
       if (!result.ok) this.fail(result.error, result.ppolicy);
@@ -391,14 +396,29 @@ export function createLdapDirectory(
 
     async close(): Promise<void> {
       const client = this.client;
+      const socket = this.socket;
       this.client = undefined;
-      if (!client) return;
+      this.socket = undefined;
       try {
-        await client.unbind();
+        await client?.unbind();
       } catch {
         // The connection is gone already; nothing to close.
       }
+      // A socket ldapts never took (a call that failed before its first operation) is ours to end.
+      socket?.destroy();
     }
+  }
+
+  /** Rejects with a timeout error when `promise` has not settled within `ms`. */
+  function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`StartTLS: no TLS connection within ${ms} ms (timed out)`)),
+        ms,
+      );
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   function openSocket(): Promise<Socket> {

@@ -202,6 +202,12 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<TestSlapd>
       stderr += chunk.toString();
     });
     child = started;
+    // A test file that dies without its afterAll must not leave a directory running.
+    const killOnExit = (): void => {
+      started.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    started.once('exit', () => process.removeListener('exit', killOnExit));
     try {
       await waitForPort(port, 10_000, started);
     } catch (error) {

@@ -133,6 +133,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       signInLog: config.signInLog,
       checkPassword,
       lockout,
+      signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
     });
     const guard = createAuthGuard({ db, tenantId: tenant.id, tokens });
     worker = createOperationWorker(operations, logger.child({ component: 'worker' }));

@@ -153,6 +153,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       operations,
       checkPassword,
       passwordPolicy,
+      signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
     });
     return {
       users,

@@ -199,6 +199,14 @@ export const auditActivities = {
     loggedByService: 'Authentication Methods',
     targetType: 'Policy',
   },
+  /** `signInErrorDisclosure`: what a refused sign-in tells a caller. */
+  updateSignInPolicy: {
+    displayName: 'Update sign-in error disclosure policy',
+    category: 'Policy',
+    operationType: 'Update',
+    loggedByService: 'Authentication Methods',
+    targetType: 'Policy',
+  },
   /** The first import of a breached-password list into this data directory. */
   importBreachedPasswordList: {
     displayName: 'Import breached password list',

@@ -7,8 +7,8 @@ import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } fro
 
 /**
  * The one password check behind sign-in and both change paths. Its timing promise lives here:
- * every outcome but a lock spends exactly one argon2 verification, so an unknown account, one
- * without a password, a wrong and a right password cost the same.
+ * every outcome spends exactly one argon2 verification, so an unknown account, one without a
+ * password, a wrong and a right password, and a locked account cost the same.
  */
 describe.each(dialects)('the password check on %s', (dialect) => {
   let rekey: TestRekey;
@@ -72,15 +72,27 @@ describe.each(dialects)('the password check on %s', (dialect) => {
     expect(await lockoutCount(known.id)).toBe(0);
   });
 
-  it('refuses a locked account without checking its password, even the right one', async () => {
+  it('refuses a locked account, even with the right password, spending one verification and counting nothing', async () => {
     const known = await subject('check.locked');
     const threshold = (await rekey.settings.getSmartLockout()).lockoutThreshold;
     let last = await check(known, 'Wrong-Guess-0!', '198.51.100.9');
     for (let i = 1; i < threshold; i += 1) last = await check(known, `Wrong-Guess-${i}!`, '198.51.100.9');
-    expect(last.outcome).toBe('locked');
+    expect(last).toMatchObject({ outcome: 'locked', passwordMatched: false });
+    const counted = await lockoutCount(known.id);
     verified.length = 0;
     const refused = await check(known, 'Amber-Lantern-8!', '198.51.100.9');
-    expect(refused).toMatchObject({ outcome: 'locked', lock: { network: 'unfamiliar' } });
-    expect(verified).toEqual([]);
+    expect(refused).toMatchObject({
+      outcome: 'locked',
+      lock: { network: 'unfamiliar' },
+      passwordMatched: true,
+    });
+    // The same time as a password check: a lock must not answer faster than one.
+    expect(verified).toEqual(['$argon2id']);
+    verified.length = 0;
+    const wrong = await check(known, 'Wrong-Guess-late!', '198.51.100.9');
+    expect(wrong).toMatchObject({ outcome: 'locked', passwordMatched: false });
+    expect(verified).toEqual(['$argon2id']);
+    // Nothing counted while locked, the right password included.
+    expect(await lockoutCount(known.id)).toBe(counted);
   });
 });

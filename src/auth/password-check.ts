@@ -57,6 +57,12 @@ export type PasswordCheckResult<Subject extends CredentialSubject> =
       readonly outcome: 'locked';
       /** Which counter locked, and until when: for the logs, never for the caller. */
       readonly lock: LockDescription;
+      /**
+       * Whether the password given was the account's. A caller who gave it has proven knowledge of
+       * the account, so the lock may be told to them; nobody else may learn it (see
+       * sign-in-disclosure.ts). Never a reason to let the attempt through.
+       */
+      readonly passwordMatched: boolean;
     };
 
 export type PasswordCheck = <Subject extends CredentialSubject>(
@@ -69,10 +75,15 @@ export type PasswordCheck = <Subject extends CredentialSubject>(
  * The one password check behind sign-in, self-service change and the expired-password change, so
  * the timing and smart lockout promises are kept in one place:
  *
+ * Every outcome spends exactly one verification, so the time of an answer tells none of them
+ * apart (a lock included: refusing it without hashing answered several times faster, which told
+ * anyone that the account exists and is locked).
+ *
  * 1. an unknown account, or one without a password, spends one verification and counts nothing
  *    (there is no password to guess);
- * 2. a locked account is refused before its password is checked: no hashing work for an attacker
- *    to spend, nothing counted, and the lock is not extended;
+ * 2. a locked account is refused whatever the password: its password is verified only to say
+ *    whether the caller knew it (`passwordMatched`); nothing is counted and the lock is not
+ *    extended;
  * 3. a wrong password is counted, and may lock the account;
  * 4. a right password clears the network's failures, unless a lock engaged while it was checked,
  *    in which case it is refused like any other attempt while locked.
@@ -97,13 +108,18 @@ export function createPasswordCheck(deps: {
       return { outcome: 'noPassword' };
     }
     const { attempt, lock } = await lockout.open(subject.id, ipAddress);
-    if (lock) return { outcome: 'locked', lock };
+    if (lock) {
+      const passwordMatched = await verifier.verify(subject, password);
+      return { outcome: 'locked', lock, passwordMatched };
+    }
     if (!(await verifier.verify(subject, password))) {
       const locked = await lockout.recordFailure(attempt, password);
-      return locked ? { outcome: 'locked', lock: locked } : { outcome: 'wrongPassword' };
+      return locked
+        ? { outcome: 'locked', lock: locked, passwordMatched: false }
+        : { outcome: 'wrongPassword' };
     }
     const raced = await lockout.recordSuccess(attempt);
-    if (raced) return { outcome: 'locked', lock: raced };
+    if (raced) return { outcome: 'locked', lock: raced, passwordMatched: true };
     return { outcome: 'verified', subject: { ...subject, password_hash: passwordHash }, attempt };
   };
 }

@@ -26,6 +26,7 @@ import {
   revokeTokenFamily,
   spendRefreshToken,
 } from './refresh-token-store.js';
+import { answeredOutcome, type SignInErrorDisclosure } from './sign-in-disclosure.js';
 
 export interface TokenResponse {
   readonly token_type: 'Bearer';
@@ -83,6 +84,8 @@ export interface SignInServiceDeps {
   readonly checkPassword: PasswordCheck;
   /** Smart lockout: remembers the networks a user signs in from. */
   readonly lockout: Pick<LockoutService, 'rememberNetwork'>;
+  /** The tenant's `signInErrorDisclosure` setting, read at each refused sign-in. */
+  readonly signInErrorDisclosure: () => Promise<SignInErrorDisclosure>;
 }
 
 /** What an attempt found out, for its sign-in log row. */
@@ -92,6 +95,11 @@ interface AttemptFindings {
   lock?: LockDescription;
   /** What the log row's additional details say instead of the error's first remediation step. */
   details?: string;
+  /**
+   * The true reason, when the caller was answered another one (`signInErrorDisclosure: uniform`):
+   * the log keeps the true reason, and says what the caller was told.
+   */
+  trueError?: RekeyError;
   /** Writes the success row inside the transaction that stores the new session (see issue). */
   logSuccess?: (trx: Kysely<Database>) => Promise<void>;
   /** Set once the success row is written with the session. */
@@ -205,9 +213,22 @@ export function createSignInService(deps: SignInServiceDeps) {
       readonly error: RekeyError | undefined;
       readonly lock?: LockDescription | undefined;
       readonly details?: string | undefined;
+      /** The code the caller was answered, when it is not the logged reason's. */
+      readonly answered?: number | undefined;
     },
   ): Promise<void> {
     if (deps.signInLog === false) return;
+    const details = attempt.lock
+      ? `${lockLogDetails(attempt.lock)}${attempt.details === undefined ? '' : ` ${attempt.details}`}`
+      : attempt.details !== undefined
+        ? attempt.details
+        : attempt.error
+          ? (attempt.error.entry.remediation[0] ?? null)
+          : null;
+    const answeredNote =
+      attempt.answered === undefined
+        ? undefined
+        : `The caller was answered AADSTS${attempt.answered} (signInErrorDisclosure is uniform).`;
     await recordSignIn(into, {
       tenant_id: tenant.id,
       created_at: clock.now().toISOString(),
@@ -223,13 +244,8 @@ export function createSignInService(deps: SignInServiceDeps) {
       is_interactive: attempt.interactive ? 1 : 0,
       error_code: attempt.error?.code ?? 0,
       failure_reason: attempt.error?.message ?? null,
-      additional_details: attempt.lock
-        ? lockLogDetails(attempt.lock)
-        : attempt.details !== undefined
-          ? attempt.details
-          : attempt.error
-            ? (attempt.error.entry.remediation[0] ?? null)
-            : null,
+      additional_details:
+        answeredNote === undefined ? details : details === null ? answeredNote : `${details} ${answeredNote}`,
     });
   }
 
@@ -252,9 +268,10 @@ export function createSignInService(deps: SignInServiceDeps) {
       await record(db.kysely, context, {
         ...base,
         user: found.user,
-        error: rekeyError,
+        error: found.trueError ?? rekeyError,
         lock: found.lock,
         details: found.details,
+        answered: found.trueError === undefined ? undefined : rekeyError.code,
       });
       throw error;
     }
@@ -292,8 +309,26 @@ export function createSignInService(deps: SignInServiceDeps) {
         if (checked.outcome !== 'verified') {
           // The log names the account only where one with a password was tried.
           if (checked.outcome === 'unknownUser' || checked.outcome === 'noPassword') found.user = undefined;
-          if (checked.outcome === 'locked') found.lock = checked.lock;
-          fail(signInRefusals[checked.outcome]);
+          if (checked.outcome === 'locked') {
+            found.lock = checked.lock;
+            // The help desk's first question: did the user know the password?
+            found.details = checked.passwordMatched
+              ? 'The password given was right.'
+              : 'The password given was wrong.';
+          }
+          // A disabled account is told only to a caller with the right password (below), in
+          // every mode; the log says it for the help desk.
+          if (
+            checked.outcome === 'wrongPassword' &&
+            candidate !== undefined &&
+            candidate.account_enabled !== 1
+          )
+            found.details =
+              'The password was wrong. The account is also disabled (AADSTS50057), which only a caller with the right password is told.';
+          const trueCode = signInRefusals[checked.outcome];
+          const answered = signInRefusals[answeredOutcome(await deps.signInErrorDisclosure(), checked)];
+          if (answered !== trueCode) found.trueError = new RekeyError(trueCode);
+          fail(answered);
         }
         const user = checked.subject;
         // Account state is revealed only to someone who knows the password.

@@ -10,7 +10,12 @@ import {
 } from '../../test/support/cli-run.js';
 import { dialects } from '../../test/support/databases.js';
 import { aadstsCodeOf, bearer, type Json } from '../../test/support/http-helpers.js';
-import { adminPassword, adminUpn, type TestRekey } from '../../test/support/rekey-harness.js';
+import {
+  adminPassword,
+  adminUpn,
+  answerSignInsAsEntra,
+  type TestRekey,
+} from '../../test/support/rekey-harness.js';
 
 describe.each(dialects)('rekey users on %s', (dialect) => {
   let rekey: TestRekey;
@@ -21,6 +26,8 @@ describe.each(dialects)('rekey users on %s', (dialect) => {
   beforeAll(async () => {
     started = await startCliTestRekey(dialect);
     ({ rekey, env } = started);
+    // These tests read Entra's codes (50034, 50053) from the answers; the uniform default has its own tests.
+    await answerSignInsAsEntra(rekey);
   });
   afterAll(async () => {
     await started?.close();

@@ -296,6 +296,8 @@ export function lockReason(lock: Omit<LockDescription, 'lockedByThisAttempt'>): 
 
 /** The sign-in log's `additionalDetails` of a 50053: which counter locked, and until when. */
 export function lockLogDetails(lock: LockDescription): string {
-  const how = lock.lockedByThisAttempt ? 'This attempt locked' : 'Refused without checking the password:';
+  const how = lock.lockedByThisAttempt
+    ? 'This attempt locked'
+    : 'Refused while locked, whatever the password:';
   return `Smart lockout. ${how} the ${lock.network}-network counter until ${lock.lockedUntil} (${lock.failureCount} failures, lockout ${lock.lockoutCount} in a row).`;
 }

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/free-port.js';
-import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { answerSignInsAsEntra, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { signInOverHttp, tally } from './lockout.test-support.js';
 import { findLockoutState } from './lockout-store.js';
 
@@ -82,6 +82,9 @@ describe('smart lockout across two server processes on one PostgreSQL', () => {
 
   beforeAll(async () => {
     rekey = await startTestRekey('postgres');
+    // The tally reads the lock from the answers (50053), as Entra gives it; both servers read the
+    // setting from the shared database.
+    await answerSignInsAsEntra(rekey);
     const started = await Promise.allSettled([startServer(rekey), startServer(rekey)]);
     for (const result of started) if (result.status === 'fulfilled') servers.push(result.value);
     const failed = started.find((result) => result.status === 'rejected');

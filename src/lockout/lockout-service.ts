@@ -45,11 +45,12 @@ import {
 
 /*
  * Smart lockout: counts wrong passwords per user and kind of network in the database, locks at
- * the threshold, and refuses attempts while locked without checking the password.
+ * the threshold, and refuses attempts while locked, whatever their password.
  *
  * An attempt goes through three steps around the (slow) password check:
- *   open            which network, and is it locked? If so the caller refuses at once: no argon2
- *                   work, nothing counted, the lock not extended.
+ *   open            which network, and is it locked? If so the caller refuses: nothing counted,
+ *                   the lock not extended (the password check still spends its one verification,
+ *                   so that a lock does not answer faster than a password check).
  *   recordFailure   a wrong password: compare-and-set on the counter's version, retried on
  *                   conflict. If the counter locked while the password was being checked, the
  *                   attempt is refused and not counted.
@@ -192,7 +193,7 @@ export function createLockoutService(deps: LockoutServiceDeps) {
 
   /**
    * Starts an attempt: the network kind of `ipAddress` for this user, and the lock on it, if any.
-   * When a lock is returned the caller refuses the attempt without checking the password.
+   * When a lock is returned the caller refuses the attempt, whatever the password.
    */
   async function open(
     userId: string,

@@ -310,6 +310,7 @@ describe.each(dialects)('password change on %s', (dialect) => {
         lockout: rekey.lockout,
       }),
       passwordPolicy: rekey.passwordPolicy,
+      signInErrorDisclosure: async () => (await rekey.settings.getSignIn()).signInErrorDisclosure,
     });
     const user = await rekey.createUser('timing.known', 'Amber-Lantern-8!');
     const passwordless = await rekey.createUser('timing.nopassword', 'Amber-Lantern-8!');

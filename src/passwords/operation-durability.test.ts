@@ -85,6 +85,7 @@ describe.each(dialects)('password operations: durability and exactly-once on %s'
         lockout: rekey.lockout,
       }),
       passwordPolicy: rekey.passwordPolicy,
+      signInErrorDisclosure: async () => (await rekey.settings.getSignIn()).signInErrorDisclosure,
     });
     return { ...passwords, engine };
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { failureReason, recordAudit } from '../audit/audit-service.js';
 import type { PasswordCheck } from '../auth/password-check.js';
+import { answeredOutcome, type SignInErrorDisclosure } from '../auth/sign-in-disclosure.js';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import { type NewOperation, type OperationEngine, originOf } from '../operations/operation-engine.js';
 import type { Clock } from '../platform/clock.js';
@@ -28,6 +29,8 @@ export interface PasswordServiceDeps {
   readonly checkPassword: PasswordCheck;
   /** The password policy every new password must pass. */
   readonly passwordPolicy: PasswordPolicyService;
+  /** The tenant's `signInErrorDisclosure`: what the expired-password change tells its caller. */
+  readonly signInErrorDisclosure: () => Promise<SignInErrorDisclosure>;
 }
 
 /**
@@ -189,16 +192,22 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     if (checked.outcome !== 'verified') {
       const error = new RekeyError(changeRefusals[checked.outcome]);
       const lock: LockDescription | undefined = checked.outcome === 'locked' ? checked.lock : undefined;
-      // The caller learns only that the account is locked; the audit log says which counter and
-      // until when, for administrators.
-      await auditFailure(
-        context,
-        user,
-        input.kind,
-        error,
-        lock ? [{ key: 'smartLockout', value: lockLogDetails(lock) }] : [],
-      );
-      throw error;
+      // The expired change has no token: its caller has proven nothing, so the lock is told as
+      // the token endpoint tells it (signInErrorDisclosure). A signed-in user's own change is
+      // told the lock: the token already proves who they are.
+      const answered =
+        input.kind === 'expiredChange'
+          ? new RekeyError(changeRefusals[answeredOutcome(await deps.signInErrorDisclosure(), checked)])
+          : error;
+      // The caller learns at most that the account is locked; the audit log keeps the true reason
+      // and says which counter and until when, for administrators.
+      await auditFailure(context, user, input.kind, error, [
+        ...(lock ? [{ key: 'smartLockout', value: lockLogDetails(lock) }] : []),
+        ...(answered.code !== error.code
+          ? [{ key: 'answeredCode', value: `${answered.code} (signInErrorDisclosure is uniform)` }]
+          : []),
+      ]);
+      throw answered;
     }
     if (input.kind === 'expiredChange' && user.account_enabled !== 1)
       throw new RekeyError(Codes.UserDisabled);

@@ -9,13 +9,16 @@ import {
   passwordPolicySettingsResponse,
   passwordProtectionPatchResponse,
   passwordProtectionSettingsResponse,
+  signInPatchResponse,
+  signInSettingsResponse,
   smartLockoutPatchResponse,
   smartLockoutSettingsResponse,
 } from './settings-schemas.js';
 import type { SettingsService } from './settings-service.js';
 
 /*
- * `GET/PATCH /rekey/v1/settings/passwordPolicy`, `.../passwordProtection` and `.../smartLockout`.
+ * `GET/PATCH /rekey/v1/settings/passwordPolicy`, `.../passwordProtection`, `.../smartLockout` and
+ * `.../signIn`.
  *
  * The PATCH body is validated by the policy engine's apply...Patch functions rather than by a
  * route schema: they check ranges, the cross-field rules and every term of the custom list, and
@@ -80,6 +83,30 @@ export function settingsRoutes(deps: {
       async (request) => {
         if (request.query.preview === true) return settings.previewSmartLockout(request.body);
         return (await settings.updateSmartLockout(contextOf(request), request.body)).settings;
+      },
+    );
+
+    app.get(
+      '/rekey/v1/settings/signIn',
+      {
+        preHandler: guard.requireRole(passwordPolicyReaderRoles),
+        schema: { response: { 200: signInSettingsResponse, ...graphErrorResponses } },
+      },
+      async () => settings.getSignIn(),
+    );
+
+    app.patch(
+      '/rekey/v1/settings/signIn',
+      {
+        preHandler: guard.requireRole(passwordPolicyAdministrationRoles),
+        schema: {
+          querystring: patchQuery,
+          response: { 200: signInPatchResponse, ...graphErrorResponses },
+        },
+      },
+      async (request) => {
+        if (request.query.preview === true) return settings.previewSignIn(request.body);
+        return (await settings.updateSignIn(contextOf(request), request.body)).settings;
       },
     );
 

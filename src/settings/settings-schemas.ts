@@ -39,6 +39,15 @@ export const smartLockoutSettingsResponse = responseObject(
   'The smart lockout settings',
 );
 
+/** The sign-in settings: what a refused sign-in tells a caller who has not proven who they are. */
+export const signInSettingsResponse = responseObject(
+  {
+    /** `uniform` (the default) or `entraCompatible`; see docs/smart-lockout.md. */
+    signInErrorDisclosure: Type.Union([Type.Literal('uniform'), Type.Literal('entraCompatible')]),
+  },
+  'The sign-in settings',
+);
+
 /** One changed field of a preview. */
 const settingsChange = responseObject({
   field: Type.String(),
@@ -88,6 +97,11 @@ export const smartLockoutPreviewSchema = previewSchema(
   'What the smart lockout change would do',
 );
 
+export const signInPreviewSchema = previewSchema(
+  responseObject({ note: Type.String() }),
+  'What the sign-in settings change would do',
+);
+
 /** A PATCH answers the settings as applied, or with `?preview=true` what it would do. */
 export const passwordPolicyPatchResponse = Type.Union([
   passwordPolicySettingsResponse,
@@ -101,6 +115,7 @@ export const smartLockoutPatchResponse = Type.Union([
   smartLockoutSettingsResponse,
   smartLockoutPreviewSchema,
 ]);
+export const signInPatchResponse = Type.Union([signInSettingsResponse, signInPreviewSchema]);
 
 export type PasswordPolicySettingsBody = Static<typeof passwordPolicySettingsResponse>;
 export type PasswordProtectionSettingsBody = Static<typeof passwordProtectionSettingsResponse>;
@@ -108,3 +123,5 @@ export type SmartLockoutSettingsBody = Static<typeof smartLockoutSettingsRespons
 export type PasswordPolicyPreview = Static<typeof passwordPolicyPreviewSchema>;
 export type PasswordProtectionPreview = Static<typeof passwordProtectionPreviewSchema>;
 export type SmartLockoutPreview = Static<typeof smartLockoutPreviewSchema>;
+export type SignInSettingsBody = Static<typeof signInSettingsResponse>;
+export type SignInPreview = Static<typeof signInPreviewSchema>;

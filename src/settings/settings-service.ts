@@ -1,5 +1,6 @@
 import type { AuditActivityName } from '../audit/audit-activities.js';
 import { type ModifiedProperty, recordAudit } from '../audit/audit-service.js';
+import { applySignInPatch, loadSignInSettings, type SignInSettings } from '../auth/sign-in-disclosure.js';
 import {
   applySmartLockoutPatch,
   loadSmartLockoutSettings,
@@ -31,7 +32,7 @@ import {
 } from './settings-store.js';
 
 /*
- * The tenant's password policy, Password Protection and smart lockout settings: read (cached per version),
+ * The tenant's password policy, Password Protection, smart lockout and sign-in settings: read (cached per version),
  * changed (validated by the policy engine's own apply...Patch functions, audited), and previewed.
  *
  * Each document is a row of `tenant_settings` with a version (see migration 0002 for why not the
@@ -78,6 +79,10 @@ export interface SmartLockoutImpact {
   readonly note: string;
 }
 
+export interface SignInImpact {
+  readonly note: string;
+}
+
 export interface SettingsPreview<Impact> {
   readonly changes: SettingsChange[];
   readonly impact: Impact;
@@ -106,6 +111,7 @@ const documents = [
   'passwordPolicy',
   'passwordProtection',
   'smartLockout',
+  'signIn',
 ] as const satisfies readonly SettingsDocumentName[];
 
 /** Fields whose change only affects the next password a user sets. */
@@ -122,6 +128,7 @@ interface Loaded {
   readonly versions: Readonly<Record<SettingsDocumentName, number>>;
   readonly settings: PolicySettings;
   readonly smartLockout: SmartLockoutSettings;
+  readonly signIn: SignInSettings;
 }
 
 function parseStored<T>(document: StoredSettingsDocument | undefined, load: (stored: unknown) => T): T {
@@ -212,7 +219,7 @@ function plural(count: number, one: string, many: string): string {
 
 export type SettingsService = ReturnType<typeof createSettingsService>;
 
-/** The tenant's password policy, Password Protection and smart lockout settings. */
+/** The tenant's password policy, Password Protection, smart lockout and sign-in settings. */
 export function createSettingsService(deps: SettingsServiceDeps) {
   const { db, tenantId, clock } = deps;
   let cached: Loaded | undefined;
@@ -224,13 +231,15 @@ export function createSettingsService(deps: SettingsServiceDeps) {
       passwordPolicy: byName.get('passwordPolicy')?.version ?? 0,
       passwordProtection: byName.get('passwordProtection')?.version ?? 0,
       smartLockout: byName.get('smartLockout')?.version ?? 0,
+      signIn: byName.get('signIn')?.version ?? 0,
     };
     const samePolicy =
       cached !== undefined &&
       cached.versions.passwordPolicy === versions.passwordPolicy &&
       cached.versions.passwordProtection === versions.passwordProtection;
     const sameLockout = cached !== undefined && cached.versions.smartLockout === versions.smartLockout;
-    if (cached && samePolicy && sameLockout) return cached;
+    const sameSignIn = cached !== undefined && cached.versions.signIn === versions.signIn;
+    if (cached && samePolicy && sameLockout && sameSignIn) return cached;
     const loaded: Loaded = {
       versions,
       // A smart lockout change keeps the policy object, so the matcher compiled for it stays cached.
@@ -248,6 +257,7 @@ export function createSettingsService(deps: SettingsServiceDeps) {
         cached && sameLockout
           ? cached.smartLockout
           : parseStored(byName.get('smartLockout'), loadSmartLockoutSettings),
+      signIn: cached && sameSignIn ? cached.signIn : parseStored(byName.get('signIn'), loadSignInSettings),
     };
     cached = loaded;
     return loaded;
@@ -440,6 +450,36 @@ export function createSettingsService(deps: SettingsServiceDeps) {
     return { changes, impact: { usersLockedNow, note: notes.join(' ') } };
   }
 
+  /** The tenant's sign-in settings (what a refused sign-in tells a caller). */
+  async function getSignIn(): Promise<SignInSettings> {
+    return (await load()).signIn;
+  }
+
+  /** Changes the sign-in settings, audited as "Update sign-in error disclosure policy". */
+  async function updateSignIn(context: RequestContext, patch: unknown) {
+    return update(
+      context,
+      'signIn',
+      (loaded) => loaded.signIn,
+      (settings) => applySignInPatch(settings, patch),
+      { activity: 'updateSignInPolicy', targetDisplayName: 'Sign-in error disclosure policy' },
+    );
+  }
+
+  /** What a sign-in settings PATCH would change, without applying it. Writes nothing. */
+  async function previewSignIn(patch: unknown): Promise<SettingsPreview<SignInImpact>> {
+    const before = (await load()).signIn;
+    const after = applySignInPatch(before, patch);
+    const changes = diff(before, after);
+    const note =
+      changes.length === 0
+        ? 'Nothing would change.'
+        : after.signInErrorDisclosure === 'entraCompatible'
+          ? 'From the next sign-in, anyone may learn which user names exist (50034) and which accounts are locked (50053) from the answers of the token endpoint and the expired-password change.'
+          : 'From the next sign-in, an unknown user, a wrong password and a locked account tried with a wrong password get the same answer; the sign-in log keeps the true reason.';
+    return { changes, impact: { note } };
+  }
+
   /** What a Password Protection PATCH would change, without applying it. Writes nothing. */
   async function previewPasswordProtection(
     patch: unknown,
@@ -484,5 +524,8 @@ export function createSettingsService(deps: SettingsServiceDeps) {
     getSmartLockout,
     updateSmartLockout,
     previewSmartLockout,
+    getSignIn,
+    updateSignIn,
+    previewSignIn,
   };
 }

@@ -2,7 +2,7 @@ import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { Database } from '../platform/db/schema.js';
 
 /** The settings documents Rekey keeps per tenant. */
-export type SettingsDocumentName = 'passwordPolicy' | 'passwordProtection' | 'smartLockout';
+export type SettingsDocumentName = 'passwordPolicy' | 'passwordProtection' | 'smartLockout' | 'signIn';
 
 /** A stored settings document: the JSON text as written, and its version. */
 export interface StoredSettingsDocument {
@@ -14,7 +14,9 @@ export interface StoredSettingsDocument {
 }
 
 function isDocumentName(name: string): name is SettingsDocumentName {
-  return name === 'passwordPolicy' || name === 'passwordProtection' || name === 'smartLockout';
+  return (
+    name === 'passwordPolicy' || name === 'passwordProtection' || name === 'smartLockout' || name === 'signIn'
+  );
 }
 
 /** The stored documents among `names` (a document never written is absent: it has its defaults). */

@@ -154,9 +154,11 @@ describe.each(dialects)('sign-in log API on %s', (dialect) => {
         clientId: portalClientId,
       }),
     ).toBe(0);
+    // Answered as a wrong password (signInErrorDisclosure is uniform by default); the log keeps
+    // the true reason, 50034 (below).
     expect(
       await signInFrom('nobody.log@example.com', password, { ip: '10.1.0.2', correlationId: 'log-nobody' }),
-    ).toBe(50034);
+    ).toBe(50126);
     // Older rows at known times, for the time-range filters.
     for (const at of ['2024-03-01T08:00:00.000Z', '2024-03-02T08:00:00.000Z', '2024-03-03T08:00:00.000Z']) {
       await insertSignIn(rekey.db.kysely, storedSignIn(rekey.tenant.id, at, { error_code: 50053 }));

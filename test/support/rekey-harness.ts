@@ -151,3 +151,15 @@ export async function startTestRekey(
     },
   });
 }
+
+/**
+ * Makes the tenant answer refused sign-ins as Entra does (`signInErrorDisclosure:
+ * entraCompatible`: 50034 for an unknown user, 50053 for a locked account whatever the password),
+ * for suites that read those codes from the answers. The default (`uniform`) answers are tested
+ * in src/auth/sign-in-disclosure.test.ts.
+ */
+export async function answerSignInsAsEntra(rekey: Pick<Rekey, 'settings'>): Promise<void> {
+  await rekey.settings.updateSignIn(systemContext('test-entra-compatible'), {
+    signInErrorDisclosure: 'entraCompatible',
+  });
+}

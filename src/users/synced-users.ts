@@ -4,6 +4,7 @@ import { type ModifiedProperty, recordAudit } from '../audit/audit-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, UserRow, UserUpdate } from '../platform/db/schema.js';
+import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { isRekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
@@ -146,8 +147,18 @@ export function createSyncedUsers(deps: SyncedUserDeps) {
       updated_at: now,
       deleted_at: null,
     };
-    // No credential row: the directory holds the password (pass-through sign-in, writeback).
-    await insertUser(db.kysely, row);
+    try {
+      // No credential row: the directory holds the password (pass-through sign-in, writeback).
+      await insertUser(db.kysely, row);
+    } catch (error) {
+      // Another run (a sync by hand beside the scheduled one) created this UPN first.
+      if (isWriteConflict(error))
+        return {
+          outcome: 'failed',
+          reason: `the UPN ${input.userPrincipalName} was taken while this entry was read`,
+        };
+      throw error;
+    }
     return { outcome: 'created', userId: row.id };
   }
 
@@ -164,6 +175,25 @@ export function createSyncedUsers(deps: SyncedUserDeps) {
     }
     const at = clock.now().toISOString();
     const wanted = ownedColumns(input);
+    try {
+      return await write(context, existing, wanted, how, at);
+    } catch (error) {
+      if (isWriteConflict(error))
+        return {
+          outcome: 'failed',
+          reason: `the UPN ${input.userPrincipalName} was taken while this entry was read`,
+        };
+      throw error;
+    }
+  }
+
+  function write(
+    context: RequestContext,
+    existing: UserRow,
+    wanted: ReturnType<typeof ownedColumns>,
+    how: 'immutableId' | 'softMatch',
+    at: string,
+  ): Promise<SyncedUserResult> {
     return db.kysely.transaction().execute(async (trx): Promise<SyncedUserResult> => {
       const current = await findUserById(trx, tenantId, existing.id, { includeDeleted: true, lock: true });
       if (!current) return { outcome: 'failed', reason: `the user ${existing.id} went away during the sync` };

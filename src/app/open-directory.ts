@@ -1,4 +1,6 @@
-import type { Clock } from '../platform/clock.js';
+import type { DirectoryPorts } from '../connectors/directory-ports.js';
+import { createLdapDirectoryPorts } from '../directories/ldap/ldap-connector-ports.js';
+import { type Clock, systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import { type Db, databaseUnavailable, inspectDatabase, openDatabase } from '../platform/db/database.js';
@@ -26,7 +28,13 @@ export interface Directory extends TenantServices, Pick<Services, 'clock' | 'pol
  */
 export async function openDirectory(
   config: Config,
-  options: { readonly logger: Logger; readonly clock?: Clock; readonly hasher?: PasswordHasher },
+  options: {
+    readonly logger: Logger;
+    readonly clock?: Clock;
+    readonly hasher?: PasswordHasher;
+    /** The directory clients for `rekey connectors test|sync`: the OpenLDAP client unless given. */
+    readonly directories?: DirectoryPorts;
+  },
 ): Promise<Directory> {
   // An existing file only: a command typed in the wrong directory must not leave a new database.
   const db = openDatabase(config.databaseUrl, { poolSize: 2, mustExist: true });
@@ -63,6 +71,7 @@ export async function openDirectory(
       logger: options.logger,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.hasher ? { hasher: options.hasher } : {}),
+      directories: options.directories ?? createLdapDirectoryPorts({ clock: options.clock ?? systemClock }),
     });
     return {
       ...services.forTenant(tenant.id),

@@ -23,6 +23,7 @@ import * as idempotencyFingerprint from './migrations/0005-idempotency-fingerpri
 import * as refreshTokenFamilies from './migrations/0006-refresh-token-families.js';
 import * as rateLimits from './migrations/0007-rate-limits.js';
 import * as connectors from './migrations/0010-connectors.js';
+import * as syncedUsers from './migrations/0011-synced-users.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -83,6 +84,7 @@ const migrations: ReadonlyArray<
   ['0006-refresh-token-families', refreshTokenFamilies.up],
   ['0007-rate-limits', rateLimits.up],
   ['0010-connectors', connectors.up],
+  ['0011-synced-users', syncedUsers.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

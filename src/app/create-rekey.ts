@@ -10,6 +10,8 @@ import { tokenRoutes } from '../auth/token-routes.js';
 import { connectorRoutes } from '../connectors/connector-routes.js';
 import type { ConnectorService } from '../connectors/connector-service.js';
 import type { DirectoryPorts } from '../connectors/directory-ports.js';
+import { createSyncScheduler, type SyncScheduler } from '../connectors/sync-scheduler.js';
+import { createLdapDirectoryPorts } from '../directories/ldap/ldap-connector-ports.js';
 import { errorPageRoutes } from '../error-page/error-page-routes.js';
 import { healthRoutes } from '../health/health-routes.js';
 import { lockoutRoutes } from '../lockout/lockout-routes.js';
@@ -24,7 +26,7 @@ import type { PasswordPolicyService } from '../passwords/password-policy-service
 import { passwordRoutes } from '../passwords/password-routes.js';
 import type { PasswordService } from '../passwords/password-service.js';
 import type { PolicyEngine } from '../passwords/policy/index.js';
-import type { Clock } from '../platform/clock.js';
+import { type Clock, systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import { assertSecretKeyOpens } from '../platform/crypto/secret-key.js';
@@ -77,6 +79,8 @@ export interface Rekey {
   readonly tokens: TokenIssuer;
   readonly guard: AuthGuard;
   readonly worker: OperationWorker;
+  /** Runs each connector's scheduled sync; `serve` starts it where the worker runs. */
+  readonly syncScheduler: SyncScheduler;
   /** Purges sign-in and audit rows past retention; `serve` starts it. */
   readonly logRetention: LogRetention;
   /** The administrator's password when this start generated it; print it once. */
@@ -94,7 +98,10 @@ export interface CreateRekeyOptions {
   readonly migrate?: boolean;
   /** The directory write of hybrid users' changes (tests pass one to drive an external step). */
   readonly onPremises?: OnPremisesWriter;
-  /** The directory clients behind the connectors' test and sync (tests pass fakes). */
+  /**
+   * The directory clients behind the connectors' test and sync: the OpenLDAP client unless given
+   * (tests pass fakes, or `{}` for none, which answers 7700801).
+   */
   readonly directories?: DirectoryPorts;
   /** Extra feature plugins (registered after the built-in ones). */
   readonly plugins?: ReadonlyArray<(rekey: Omit<Rekey, 'app' | 'close'>) => FastifyPluginAsync>;
@@ -114,7 +121,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       logger,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.hasher ? { hasher: options.hasher } : {}),
-      ...(options.directories ? { directories: options.directories } : {}),
+      directories: options.directories ?? createLdapDirectoryPorts({ clock: options.clock ?? systemClock }),
       onOperationEnqueued: () => worker?.nudge(),
       ...(options.onPremises ? { onPremises: options.onPremises } : {}),
     });
@@ -178,6 +185,11 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
     worker = createOperationWorker(operations, logger.child({ component: 'worker' }), {
       concurrency: config.workerConcurrency,
     });
+    const syncScheduler = createSyncScheduler({
+      connectors,
+      clock,
+      logger: logger.child({ component: 'syncScheduler' }),
+    });
     const parts = {
       config,
       db,
@@ -196,6 +208,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       tokens,
       guard,
       worker,
+      syncScheduler,
       logRetention,
       generatedAdminPassword,
       bootstrapAdminPasswordIgnored: adminPasswordIgnored,
@@ -269,6 +282,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       app,
       async close() {
         await activeWorker.stop();
+        await syncScheduler.stop();
         await logRetention.stop();
         await app.close();
         services.close();

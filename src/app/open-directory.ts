@@ -1,4 +1,6 @@
-import type { Clock } from '../platform/clock.js';
+import type { DirectoryPorts } from '../connectors/directory-ports.js';
+import { createLdapDirectoryPorts } from '../directories/ldap/ldap-connector-ports.js';
+import { type Clock, systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import { type Db, databaseUnavailable, inspectDatabase, openDatabase } from '../platform/db/database.js';
@@ -32,6 +34,8 @@ export async function openDirectory(
     readonly hasher?: PasswordHasher;
     /** Database connections to keep (2 unless given; a worker running several operations needs more). */
     readonly poolSize?: number;
+    /** The directory clients for `rekey connectors test|sync`: the OpenLDAP client unless given. */
+    readonly directories?: DirectoryPorts;
   },
 ): Promise<Directory> {
   // An existing file only: a command typed in the wrong directory must not leave a new database.
@@ -69,6 +73,7 @@ export async function openDirectory(
       logger: options.logger,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.hasher ? { hasher: options.hasher } : {}),
+      directories: options.directories ?? createLdapDirectoryPorts({ clock: options.clock ?? systemClock }),
     });
     return {
       ...services.forTenant(tenant.id),

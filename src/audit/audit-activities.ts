@@ -258,6 +258,14 @@ export const auditActivities = {
     loggedByService: 'Core Directory',
     targetType: 'Other',
   },
+  /** One sync run of a connector (asked for or scheduled), with its mode and counts. */
+  synchronizeDirectoryConnector: {
+    displayName: 'Synchronize directory connector',
+    category: 'DirectoryManagement',
+    operationType: 'Other',
+    loggedByService: 'Core Directory',
+    targetType: 'Other',
+  },
   /** Sign-in and audit rows past the retention period deleted on an operator's request. */
   purgeLogsPastRetention: {
     displayName: 'Purge logs past retention',

@@ -5,7 +5,7 @@ import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
 import { registerBreachedCommand } from './breached-command.js';
 import { inCommandTerms } from './cli-errors.js';
-import { registerConnectorsCommand } from './connectors-command.js';
+import { registerConnectorsCommand, registerSyncCommand } from './connectors-command.js';
 import { type CliIo, configOrExit, exitQuietlyOnClosedStdout, processIo, reportFailure } from './context.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerLockoutCommand } from './lockout-command.js';
@@ -107,6 +107,7 @@ export function buildCli(io: CliIo): Command {
   registerSignInCommand(program, io);
   registerLogsCommand(program, io);
   registerConnectorsCommand(program, io);
+  registerSyncCommand(program, io);
   registerDevCommand(program, io);
 
   return program;

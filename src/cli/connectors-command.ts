@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { connectorLimits, syncedProperties } from '../connectors/connector-config.js';
 import { toConnectorBody } from '../connectors/connector-mapper.js';
 import type {
@@ -7,11 +7,13 @@ import type {
   ConnectorSyncReportBody,
   ConnectorTestReportBody,
 } from '../connectors/connector-schemas.js';
+import type { SyncProgress } from '../connectors/directory-ports.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { type BreachedTerminal, readPasswordFrom } from './breached-command.js';
-import { canPrompt, collect, invalidFlag, jsonOption, printJson } from './command-helpers.js';
+import { canPrompt, collect, invalidFlag, jsonOption, printJson, progressTtyOf } from './command-helpers.js';
 import { type CliIo, withDirectory } from './context.js';
+import { createProgress, formatBar, formatCount, formatDuration } from './progress.js';
 
 /*
  * `rekey connectors ...`: the directory connectors from a shell, through the same connector
@@ -35,6 +37,8 @@ export interface ConnectorsTerminal {
   readonly stdin: BreachedTerminal['stdin'];
   /** True when a person can answer a prompt (stdin and stderr are terminals). */
   readonly interactive: boolean;
+  /** Where a sync's progress bar is drawn (stderr when it is a terminal); plain lines otherwise. */
+  readonly progressTty?: NodeJS.WritableStream | undefined;
 }
 
 interface AddFlags {
@@ -209,9 +213,75 @@ function printSyncReport(io: CliIo, report: ConnectorSyncReportBody): void {
   if (report.code !== null) io.out(`  error ${report.code}: ${report.message ?? ''}`);
 }
 
+/** What a sync's progress is drawn from. */
+function formatSyncProgress(progress: SyncProgress, elapsedMs: number): string {
+  const perSecond = elapsedMs > 0 ? (progress.seen * 1000) / elapsedMs : 0;
+  const parts = [`${formatCount(progress.seen)} users read`, `${formatCount(Math.round(perSecond))}/s`];
+  if (progress.total !== undefined && progress.total > 0) {
+    const left = perSecond > 0 ? (progress.total - progress.seen) / perSecond : 0;
+    // The total is the last full run's: an estimate, hence the ~.
+    return [
+      formatBar(progress.seen / progress.total),
+      `${parts[0]} of ~${formatCount(progress.total)}`,
+      parts[1],
+      `${formatDuration(left)} left`,
+    ].join('  ');
+  }
+  return [...parts, `${formatDuration(elapsedMs / 1000)} elapsed`].join('  ');
+}
+
+/**
+ * `rekey connectors sync <connector>` and its alias `rekey sync <connector>`: one sync now, with a
+ * progress bar on a terminal (a line every ten seconds otherwise); exit 1 when the run failed.
+ */
+function addSyncCommand(command: Command, io: CliIo, terminal: ConnectorsTerminal): void {
+  command
+    .description(
+      'Import the directory users of a connector now: incremental after the first run, full with --full (exit 1 when the run fails).',
+    )
+    .argument('<connector>', 'the id or display name')
+    .option(
+      '--full',
+      'read every user, not only those changed since the last sync, and remove the users gone from the directory',
+    )
+    .option(...jsonOption)
+    .action(async (name: string, flags: { full?: boolean; json?: boolean }) => {
+      await withDirectory(io, async (directory, context) => {
+        const progress = createProgress<SyncProgress>(io, terminal.progressTty, formatSyncProgress);
+        let last: SyncProgress = { seen: 0 };
+        const report = await directory.connectors.sync(context, name, {
+          full: flags.full === true,
+          onProgress: (value) => {
+            last = value;
+            progress.update(value);
+          },
+        });
+        if (last.seen > 0) progress.finish(last);
+        if (flags.json) printJson(io, report);
+        else printSyncReport(io, report);
+        if (report.result !== 'success')
+          throw new CommanderError(1, 'rekey.connectorSyncFailed', 'The sync failed.');
+      });
+    });
+}
+
+/** Adds `rekey sync <connector>`, the short form of `rekey connectors sync`. */
+export function registerSyncCommand(program: Command, io: CliIo, terminal?: ConnectorsTerminal): void {
+  const term: ConnectorsTerminal = terminal ?? {
+    stdin: process.stdin,
+    interactive: canPrompt(io),
+    progressTty: progressTtyOf(io),
+  };
+  addSyncCommand(program.command('sync'), io, term);
+}
+
 /** Adds `rekey connectors` and its subcommands to the program. */
 export function registerConnectorsCommand(program: Command, io: CliIo, terminal?: ConnectorsTerminal): void {
-  const term: ConnectorsTerminal = terminal ?? { stdin: process.stdin, interactive: canPrompt(io) };
+  const term: ConnectorsTerminal = terminal ?? {
+    stdin: process.stdin,
+    interactive: canPrompt(io),
+    progressTty: progressTtyOf(io),
+  };
   const connectors = program
     .command('connectors')
     .description(
@@ -315,7 +385,7 @@ export function registerConnectorsCommand(program: Command, io: CliIo, terminal?
   connectors
     .command('test')
     .description(
-      'Connect, start TLS, bind and search with a connector, and report each step with its latency.',
+      'Connect, start TLS, bind and search with a connector, and report each step with its latency (exit 1 when a step fails).',
     )
     .argument('<connector>', 'the id or display name')
     .option(...jsonOption)
@@ -324,29 +394,12 @@ export function registerConnectorsCommand(program: Command, io: CliIo, terminal?
         const report = await directory.connectors.test(context, name);
         if (flags.json) printJson(io, report);
         else printTestReport(io, report);
+        if (!report.success)
+          throw new CommanderError(1, 'rekey.connectorTestFailed', 'The connector failed its test.');
       });
     });
 
-  connectors
-    .command('sync')
-    .description('Import the directory users of a connector now: incremental after the first run.')
-    .argument('<connector>', 'the id or display name')
-    .option('--full', 'read every user, not only those changed since the last sync')
-    .option(...jsonOption)
-    .action(async (name: string, flags: { full?: boolean; json?: boolean }) => {
-      await withDirectory(io, async (directory, context) => {
-        const report = await directory.connectors.sync(context, name, {
-          full: flags.full === true,
-          onProgress: (progress) =>
-            io.err(
-              `  ${progress.seen}${progress.total === undefined ? '' : ` of ${progress.total}`} users read`,
-            ),
-        });
-        if (flags.json) printJson(io, report);
-        else printSyncReport(io, report);
-      });
-    });
-
+  addSyncCommand(connectors.command('sync'), io, term);
   connectors
     .command('remove')
     .description('Remove a connector (audited as "Delete directory connector").')

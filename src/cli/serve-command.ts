@@ -54,6 +54,7 @@ export async function startServer(io: CliIo, options: { readonly worker: boolean
   // Background work (password operations, log retention) runs where the worker runs.
   if (options.worker && config.runWorker) {
     rekey.worker.start();
+    rekey.syncScheduler.start();
     rekey.logRetention.start();
   }
   const address = rekey.app.server.address();

@@ -79,7 +79,7 @@ describe.each(dialects)('directory connectors on %s', (dialect) => {
   }
 
   beforeAll(async () => {
-    rekey = await startTestRekey(dialect);
+    rekey = await startTestRekey(dialect, { directories: {} });
     admin = await rekey.adminToken();
   });
   afterAll(async () => rekey?.close());

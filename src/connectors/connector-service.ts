@@ -14,6 +14,7 @@ import { toSyncReport, toTestReport } from './connector-mapper.js';
 import type { ConnectorSyncReportBody, ConnectorTestReportBody } from './connector-schemas.js';
 import {
   type ConnectorRecord,
+  claimConnectorSync,
   connectorNameTaken,
   deleteConnector,
   findConnector,
@@ -306,10 +307,41 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     const report = toSyncReport(record.id, outcome);
-    await recordConnectorSync(db.kysely, tenantId, record.id, {
-      at: outcome.finishedDateTime,
-      cursor: outcome.result === 'success' ? outcome.cursor : null,
-      outcome: JSON.stringify(report),
+    await db.kysely.transaction().execute(async (trx) => {
+      await recordConnectorSync(trx, tenantId, record.id, {
+        at: outcome.finishedDateTime,
+        cursor: outcome.result === 'success' ? outcome.cursor : null,
+        outcome: JSON.stringify(report),
+      });
+      const { counts } = report;
+      await recordAudit(
+        trx,
+        tenantId,
+        context,
+        {
+          activity: 'synchronizeDirectoryConnector',
+          result: report.result,
+          ...(report.code === null ? {} : { resultReason: `${report.code}: ${report.message ?? ''}` }),
+          targets: [
+            {
+              id: record.id,
+              displayName: record.settings.displayName,
+              userPrincipalName: null,
+              modifiedProperties: [],
+            },
+          ],
+          additionalDetails: [
+            { key: 'Mode', value: report.mode },
+            { key: 'Seen', value: String(counts.seen) },
+            { key: 'Created', value: String(counts.created) },
+            { key: 'Updated', value: String(counts.updated) },
+            { key: 'Deleted', value: String(counts.deleted) },
+            { key: 'Unchanged', value: String(counts.unchanged) },
+            { key: 'Failed', value: String(counts.failed) },
+          ],
+        },
+        outcome.finishedDateTime,
+      );
     });
     logger.info(
       {
@@ -333,5 +365,27 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     });
   }
 
-  return { list, get, create, update, remove, test, sync, openConnectorConfig, listDueForSync };
+  /**
+   * Claims a due connector for this process's scheduled sync (see claimConnectorSync): true when
+   * this process should run it now, false when another one took it since `record` was read.
+   */
+  function claimScheduledSync(record: ConnectorRecord, now: Date = clock.now()): Promise<boolean> {
+    return claimConnectorSync(db.kysely, tenantId, record.id, {
+      readLastSyncAt: record.lastSyncAt,
+      at: now.toISOString(),
+    });
+  }
+
+  return {
+    list,
+    get,
+    create,
+    update,
+    remove,
+    test,
+    sync,
+    openConnectorConfig,
+    listDueForSync,
+    claimScheduledSync,
+  };
 }

@@ -269,3 +269,27 @@ export async function recordConnectorSync(
     .where('id', '=', id)
     .execute();
 }
+
+/**
+ * Claims a connector's scheduled sync: moves `last_sync_at` from what the claimer read to `at`,
+ * so another process reading the connector after this no longer finds it due. False when another
+ * process claimed (or ran) it first.
+ */
+export async function claimConnectorSync(
+  db: Kysely<Database>,
+  tenantId: string,
+  id: string,
+  claim: { readonly readLastSyncAt: string | null; readonly at: string },
+): Promise<boolean> {
+  let query = db
+    .updateTable('connectors')
+    .set({ last_sync_at: claim.at })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id);
+  query =
+    claim.readLastSyncAt === null
+      ? query.where('last_sync_at', 'is', null)
+      : query.where('last_sync_at', '=', claim.readLastSyncAt);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}

@@ -8,6 +8,8 @@ import type { PasswordPolicyResponse } from './ldap/password-policy-control.js';
 export type DirectoryTraceOperation =
   /** TCP (and for ldaps://, TLS) connection, plus StartTLS when the connector uses it. */
   | 'connect'
+  /** StartTLS on its own, where a caller asks for it apart (the connector's connection test). */
+  | 'startTls'
   /** Simple bind as the connector's service account. */
   | 'serviceBind'
   /** Simple bind as a user, with the password-policy control. */

@@ -22,6 +22,7 @@ import type { RequestContext } from '../platform/request-context.js';
 import { type DirectoryRole, directoryRoleTemplates, parseRoles } from '../roles/directory-roles.js';
 import { findTenantDomain } from '../tenant/tenant-service.js';
 import { assertMayActOn, type UserAction } from './authorization.js';
+import { createSyncedUsers } from './synced-users.js';
 import { parseUserPrincipalName } from './upn.js';
 import {
   clearUserDeleted,
@@ -103,6 +104,31 @@ const refusalCodes: ReadonlySet<number> = new Set([
   Codes.LastGlobalAdministrator,
   Codes.CannotDeleteOwnAccount,
 ]);
+
+/** The properties a directory connector's sync owns on a synced user (see docs/connectors.md). */
+export const directoryOwnedProperties = [
+  'userPrincipalName',
+  'displayName',
+  'givenName',
+  'surname',
+  'mail',
+  'accountEnabled',
+] as const;
+
+/**
+ * Refuses (7700802) a change to a property the on-premises directory owns on a synced user, naming
+ * each one: the next sync would put the directory's value back. The password is not among them.
+ */
+export function assertNoDirectoryOwnedChange(target: UserRow, changes: UserChanges): void {
+  if (target.on_premises_sync_enabled !== 1) return;
+  const given = changes as Readonly<Record<string, unknown>>;
+  const touched = directoryOwnedProperties.filter((property) => given[property] !== undefined);
+  if (touched.length === 0) return;
+  throw new RekeyError(Codes.OnPremisesMasteredProperty, {
+    message: `${touched.join(', ')} of ${target.user_principal_name} ${touched.length === 1 ? 'is' : 'are'} owned by the on-premises directory its connector syncs from: change ${touched.length === 1 ? 'it' : 'them'} there, and the next sync brings the change into Rekey.`,
+    details: { id: target.id, properties: touched },
+  });
+}
 
 /** Normalises Graph's `passwordPolicies` string ("A, B") to Rekey's stored form, or throws 7700001. */
 export function normalizePasswordPolicies(value: string | null | undefined): string | null {
@@ -368,6 +394,7 @@ export function createUserService(deps: UserServiceDeps) {
       on_premises_distinguished_name: null,
       on_premises_sam_account_name: null,
       on_premises_last_sync_at: null,
+      on_premises_connector_id: null,
       created_at: now,
       updated_at: now,
       deleted_at: null,
@@ -521,6 +548,7 @@ export function createUserService(deps: UserServiceDeps) {
   ): Promise<UserRow> {
     const actions = actionsOf(changes, options);
     for (const action of actions) assertMayActOn(action, context.actor, target);
+    assertNoDirectoryOwnedChange(target, changes);
     const passwordPolicies =
       changes.passwordPolicies === undefined
         ? undefined
@@ -754,7 +782,10 @@ export function createUserService(deps: UserServiceDeps) {
     return tenantHasUsers(db.kysely, tenantId);
   }
 
+  const syncedUsers = createSyncedUsers({ db, tenantId, clock, assertNotLastGlobalAdministrator });
+
   return {
+    ...syncedUsers,
     hasAnyUser,
     getUser,
     getDeletedUser,

@@ -37,6 +37,7 @@ export const userColumns = [
   'on_premises_distinguished_name',
   'on_premises_sam_account_name',
   'on_premises_last_sync_at',
+  'on_premises_connector_id',
   'created_at',
   'updated_at',
   'deleted_at',
@@ -263,4 +264,36 @@ export async function listUsersPage(
     nextSkipToken: page.nextSkipToken,
     count: query.count ? await countRows(base) : undefined,
   };
+}
+
+/** The user (live or soft-deleted) a directory sync imported with this immutable id, if any. */
+export async function findUserByImmutableId(
+  db: Kysely<Database>,
+  tenantId: string,
+  immutableId: string,
+  options: { readonly lock?: boolean } = {},
+): Promise<UserRow | undefined> {
+  let query = db
+    .selectFrom('users')
+    .select(userColumns)
+    .where('tenant_id', '=', tenantId)
+    .where('on_premises_immutable_id', '=', immutableId);
+  if (options.lock) query = query.forUpdate();
+  return query.executeTakeFirst();
+}
+
+/** The live users a connector's sync owns, by id and immutable id: what a full sync compares against. */
+export async function listConnectorUsers(
+  db: Kysely<Database>,
+  tenantId: string,
+  connectorId: string,
+): Promise<Array<{ readonly id: string; readonly immutableId: string | null }>> {
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'on_premises_immutable_id'])
+    .where('tenant_id', '=', tenantId)
+    .where('on_premises_connector_id', '=', connectorId)
+    .where('deleted_at', 'is', null)
+    .execute();
+  return rows.map((row) => ({ id: row.id, immutableId: row.on_premises_immutable_id }));
 }

@@ -13,7 +13,9 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { BerWriter, Client, type Entry } from 'ldapts';
+import type { ProbeResult, TestStep, TestStepName } from '../../connectors/directory-ports.js';
 import type { Clock } from '../../platform/clock.js';
+import { getCatalogEntry } from '../../platform/errors/catalog.js';
 import {
   type DirectoryFailure,
   type DirectoryOutcome,
@@ -104,6 +106,29 @@ export interface LdapDirectory {
     context: DirectoryCallContext,
     options?: { readonly attributes?: readonly string[]; readonly sizeLimit?: number },
   ): Promise<DirectoryOutcome<readonly DirectoryEntry[]>>;
+  /**
+   * Every user under the base DN matching the connector's user filter and, when given, `filter`,
+   * read with the paged-results control (RFC 2696) `pageSize` entries at a time: `onPage` gets
+   * each page before the next is asked for, so a sync of any size holds one page in memory. The
+   * value is the number of entries read. An error thrown by `onPage` ends the search and is
+   * thrown again to the caller (it is Rekey's, not the directory's).
+   */
+  searchUsersPaged(
+    filter: string | undefined,
+    context: DirectoryCallContext,
+    options: {
+      readonly attributes: readonly string[];
+      readonly pageSize?: number;
+      readonly onPage: (entries: readonly DirectoryEntry[]) => Promise<void>;
+    },
+  ): Promise<DirectoryOutcome<number>>;
+  /**
+   * The connection test: connect, StartTLS (skipped over ldaps:// or without startTls), bind as
+   * the service account and a paged count of the users (up to `countLimit`), each step with its
+   * result, code and latency. A step that fails ends the test; the steps after it are skipped.
+   * Never fails as a whole: a directory's failure is a step's.
+   */
+  probe(context: DirectoryCallContext, options?: { readonly countLimit?: number }): Promise<ProbeResult>;
   /**
    * Pass-through sign-in: binds as the user with the password-policy control, so the directory's
    * own password, lockout and expiry rules decide. Failure codes: 50126 wrong password (or no such
@@ -323,33 +348,42 @@ export function createLdapDirectory(
     async connected(): Promise<Client> {
       if (this.client) return this.client;
       const result = await this.step('connect', undefined, async () => {
-        const socket = await openSocket();
-        this.socket = socket;
-        let isSocketTaken = false;
-        // Rekey opens the socket itself, so the connect has its own timeout and trace step; ldapts
-        // takes it as an established connection. A second call means ldapts lost the connection
-        // and is reconnecting: refuse, so the step fails as unreachable instead of hanging.
-        const takeSocket = (): Socket => {
-          if (isSocketTaken) throw new Error('connection closed');
-          isSocketTaken = true;
-          return socket;
-        };
-        const client = new Client({
-          url: settings.url,
-          timeout: operationTimeoutMs,
-          connectTimeout: connectTimeoutMs,
-          createConnection: takeSocket,
-          ...(isLdaps ? { createSecureConnection: () => takeSocket() as TLSSocket } : {}),
-        });
-        this.client = client;
-        if (settings.startTls && !isLdaps) {
-          // ldapts bounds the StartTLS request but not the TLS handshake after it.
-          await withTimeout(client.startTLS({ ...tlsOptions }), operationTimeoutMs);
-        }
+        const client = await this.openClient();
+        if (settings.startTls && !isLdaps) await this.upgrade(client);
         return client;
       });
       if (!result.ok) this.fail(result.error, result.ppolicy);
       return result.value;
+    }
+
+    /** Opens the TCP (or TLS, for ldaps://) connection and hands it to an ldapts client; no StartTLS. */
+    async openClient(): Promise<Client> {
+      const socket = await openSocket();
+      this.socket = socket;
+      let isSocketTaken = false;
+      // Rekey opens the socket itself, so the connect has its own timeout and trace step; ldapts
+      // takes it as an established connection. A second call means ldapts lost the connection
+      // and is reconnecting: refuse, so the step fails as unreachable instead of hanging.
+      const takeSocket = (): Socket => {
+        if (isSocketTaken) throw new Error('connection closed');
+        isSocketTaken = true;
+        return socket;
+      };
+      const client = new Client({
+        url: settings.url,
+        timeout: operationTimeoutMs,
+        connectTimeout: connectTimeoutMs,
+        createConnection: takeSocket,
+        ...(isLdaps ? { createSecureConnection: () => takeSocket() as TLSSocket } : {}),
+      });
+      this.client = client;
+      return client;
+    }
+
+    /** Upgrades an open ldap:// connection with StartTLS. */
+    async upgrade(client: Client): Promise<void> {
+      // ldapts bounds the StartTLS request but not the TLS handshake after it.
+      await withTimeout(client.startTLS({ ...tlsOptions }), operationTimeoutMs);
     }
 
     /** Binds as the service account; a refusal fails the call (120015 / 80007). */
@@ -486,6 +520,140 @@ export function createLdapDirectory(
         if (!result.ok) return session.fail(result.error, result.ppolicy);
         return result.value.searchEntries.map(entryFrom);
       }),
+
+    searchUsersPaged: async (filter, context, options) => {
+      // Rekey's own error from onPage, kept apart so it is not mistaken for the directory's.
+      let pageError: { readonly error: unknown } | undefined;
+      const outcome = await runCall('writeback', context, async (session) => {
+        await session.bindAsService();
+        const client = await session.connected();
+        const pages = client
+          .searchPaginated(settings.baseDn, {
+            scope: 'sub',
+            filter: filter ? `(&${userFilter}${filter})` : userFilter,
+            attributes: [...options.attributes],
+            paged: { pageSize: options.pageSize ?? 500 },
+          })
+          [Symbol.asyncIterator]();
+        let read = 0;
+        for (;;) {
+          const page = await session.step('search', settings.baseDn, () => pages.next());
+          if (!page.ok) return session.fail(page.error, page.ppolicy);
+          if (page.value.done) break;
+          const entries = page.value.value.searchEntries.map(entryFrom);
+          read += entries.length;
+          try {
+            await options.onPage(entries);
+          } catch (error) {
+            pageError = { error };
+            await pages.return?.(undefined);
+            throw error;
+          }
+        }
+        return read;
+      });
+      if (pageError) throw pageError.error;
+      return outcome;
+    },
+
+    probe: async (context, options = {}) => {
+      const countLimit = options.countLimit ?? 10_000;
+      const trace: DirectoryTraceRecord[] = [];
+      const session = new Session('writeback', context, trace);
+      const steps: TestStep[] = [];
+      let failed = false;
+      let usersFound: number | null = null;
+      const skip = (step: TestStepName, message: string) =>
+        steps.push({ step, result: 'skipped', code: null, message, latencyMs: null });
+      async function run<T>(
+        step: TestStepName,
+        operation: DirectoryTraceOperation,
+        dn: string | undefined,
+        body: () => Promise<T>,
+        describe: (value: T) => string,
+      ): Promise<T | undefined> {
+        if (failed) {
+          skip(step, 'Not run: an earlier step failed.');
+          return undefined;
+        }
+        const started = performance.now();
+        const result = await session.step(operation, dn, body);
+        const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+        if (result.ok) {
+          steps.push({ step, result: 'success', code: null, message: describe(result.value), latencyMs });
+          return result.value;
+        }
+        failed = true;
+        const failure = mapDirectoryFailure('writeback', result.error.reason, {
+          ldapResultCode: result.error.ldapResultCode,
+          ppolicy: result.ppolicy,
+          diagnostic: result.error.diagnostic,
+        });
+        const said = failure.diagnostic ? ` The directory said: ${failure.diagnostic}.` : '';
+        steps.push({
+          step,
+          result: 'failure',
+          code: failure.code,
+          message: `${getCatalogEntry(failure.code).message} (${failure.reason}).${said}`,
+          latencyMs,
+        });
+        return undefined;
+      }
+      try {
+        const client = await run(
+          'connect',
+          'connect',
+          undefined,
+          () => session.openClient(),
+          () => `Connected to ${host}:${port}${isLdaps ? ' over TLS' : ''}.`,
+        );
+        if (settings.startTls && !isLdaps) {
+          await run(
+            'startTls',
+            'startTls',
+            undefined,
+            () => (client ? session.upgrade(client) : Promise.resolve()),
+            () => 'The connection is encrypted with StartTLS.',
+          );
+        } else {
+          skip('startTls', isLdaps ? 'Not needed: ldaps:// is encrypted from the start.' : 'Not asked for.');
+        }
+        await run(
+          'bind',
+          'serviceBind',
+          settings.bindDn,
+          () => (client ? client.bind(settings.bindDn, settings.bindPassword) : Promise.resolve()),
+          () => `Bound as ${settings.bindDn}.`,
+        );
+        usersFound =
+          (await run(
+            'search',
+            'search',
+            settings.baseDn,
+            async () => {
+              if (!client) return 0;
+              let count = 0;
+              for await (const page of client.searchPaginated(settings.baseDn, {
+                scope: 'sub',
+                filter: userFilter,
+                attributes: ['1.1'],
+                paged: { pageSize: 500 },
+              })) {
+                count += page.searchEntries.length;
+                if (count >= countLimit) break;
+              }
+              return count;
+            },
+            (count) =>
+              count >= countLimit
+                ? `Found at least ${count} users under ${settings.baseDn} (counting stopped there).`
+                : `Found ${count} users under ${settings.baseDn} with the filter ${userFilter}.`,
+          )) ?? null;
+      } finally {
+        await session.close();
+      }
+      return { steps, usersFound };
+    },
 
     signIn: (dn, password, context) =>
       runCall('signIn', context, async (session) => {

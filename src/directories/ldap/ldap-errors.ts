@@ -116,10 +116,10 @@ function classifyResultCode(
       return step === 'passwordModify' ? 'passwordChangeRefused' : 'serviceBindFailed';
     case ldapResultCodes.protocolError:
       // A server without TLS answers StartTLS with protocolError (OpenLDAP) or unavailable.
-      return step === 'connect' ? 'tlsFailure' : 'unexpected';
+      return step === 'connect' || step === 'startTls' ? 'tlsFailure' : 'unexpected';
     case ldapResultCodes.busy:
     case ldapResultCodes.unavailable:
-      return step === 'connect' ? 'tlsFailure' : 'serverBusy';
+      return step === 'connect' || step === 'startTls' ? 'tlsFailure' : 'serverBusy';
     case ldapResultCodes.timeLimitExceeded:
       return 'timeout';
     default:

@@ -24,6 +24,7 @@ import * as refreshTokenFamilies from './migrations/0006-refresh-token-families.
 import * as rateLimits from './migrations/0007-rate-limits.js';
 import * as operationEventCodes from './migrations/0008-operation-event-codes.js';
 import * as connectors from './migrations/0010-connectors.js';
+import * as syncedUsers from './migrations/0011-synced-users.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -85,6 +86,7 @@ const migrations: ReadonlyArray<
   ['0007-rate-limits', rateLimits.up],
   ['0008-operation-event-codes', operationEventCodes.up],
   ['0010-connectors', connectors.up],
+  ['0011-synced-users', syncedUsers.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

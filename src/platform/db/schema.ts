@@ -80,6 +80,8 @@ export interface UsersTable {
   on_premises_distinguished_name: string | null;
   on_premises_sam_account_name: string | null;
   on_premises_last_sync_at: string | null;
+  /** The connector whose sync imported the user; null for a cloud user. */
+  on_premises_connector_id: string | null;
   created_at: string;
   updated_at: string;
   deleted_at: string | null;

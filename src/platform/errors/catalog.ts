@@ -814,6 +814,21 @@ const entries = {
       'Testing and synchronizing a connector need a Rekey built with its LDAP client; run that version against the same database.',
     ],
   },
+  /** A PATCH of a synced user touched a property the on-premises directory owns. */
+  7700802: {
+    name: 'OnPremisesMasteredProperty',
+    message:
+      'These properties of a synced user are owned by the on-premises directory and cannot be changed in Rekey.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Change these properties in the on-premises directory; the next sync of its connector (`rekey sync <connector>`) brings them into Rekey.',
+      'The other properties (jobTitle, usageLocation, passwordPolicies, the force-change flags) and the password can still be changed in Rekey: send them without the directory-owned ones.',
+    ],
+  },
   // --- Rekey's own codes: password operations ---------------------------------------------------
   7700901: {
     name: 'PasswordOperationInProgress',

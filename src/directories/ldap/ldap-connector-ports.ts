@@ -1,0 +1,262 @@
+/**
+ * The connectors' directory ports on OpenLDAP: the connection test (`DirectoryProbe`) and the
+ * sync (`DirectorySync`), each call opening the connector's directory with its settings.
+ *
+ * The sync reads users with paged searches and hands each entry, through the connector's
+ * attribute map, to the user service (`applySyncedUser`), which matches, creates and updates.
+ * - A full run reads every user under the base DN and then soft-deletes the connector's users
+ *   whose immutable id it did not see. A run that sees no entry at all deletes nothing: a filter
+ *   or base DN typed wrong must not empty the tenant.
+ * - An incremental run reads only `(modifyTimestamp>=cursor)`, the cursor being the latest
+ *   modifyTimestamp the previous runs saw (the directory's clock, never Rekey's). `>=` and not
+ *   `>`: modifyTimestamp counts whole seconds, so an entry changed in the same second as the last
+ *   one read is read again (and found unchanged) rather than missed.
+ * - A deletion leaves no entry to find by modifyTimestamp, so an incremental run cannot see it: a
+ *   run asked to be incremental is run full when the last full run is older than
+ *   `fullSyncEverySeconds` (a day by default). A user deleted in the directory is thus
+ *   soft-deleted in Rekey within a day, or at once with `rekey sync <connector> --full`.
+ */
+import type {
+  ConnectorConfig,
+  DirectoryPorts,
+  SyncCounts,
+  SyncOutcome,
+  SyncRequest,
+} from '../../connectors/directory-ports.js';
+import type { Clock } from '../../platform/clock.js';
+import type { SyncedUserInput } from '../../users/synced-users.js';
+import type { UserService } from '../../users/user-service.js';
+import type { DirectoryTraceSink } from '../directory-trace.js';
+import { createLdapDirectory, type DirectoryEntry, type LdapConnectorSettings } from './ldap-directory.js';
+
+/** What `pwdAccountLockedTime` holds on an entry an administrator locked until unlocked: OpenLDAP's "disabled". */
+const administrativelyLocked = '000001010000Z';
+
+/** How many failure reasons a sync's report names (the count has them all). */
+const reportedFailures = 5;
+
+export interface LdapDirectoryPortsDeps {
+  readonly clock: Clock;
+  readonly traceSink?: DirectoryTraceSink;
+  /** Entries per page of a sync's search (default 500). */
+  readonly pageSize?: number;
+  /** An incremental run becomes a full one when the last full run is older than this (default a day). */
+  readonly fullSyncEverySeconds?: number;
+  /** The random id of a connection test's trace. */
+  readonly newCorrelationId?: () => string;
+}
+
+/** The sync's cursor, kept on the connector as JSON text. */
+interface SyncCursor {
+  /** The latest modifyTimestamp seen, in the directory's generalized time. */
+  readonly modifyTimestamp: string | null;
+  /** When the last full run started (ISO 8601). */
+  readonly fullSyncAt: string;
+  /** How many entries the last full run saw: the next full run's expected total, for a progress bar. */
+  readonly fullSyncSeen?: number;
+}
+
+function parseCursor(text: string | null): SyncCursor | undefined {
+  if (text === null) return undefined;
+  try {
+    const value = JSON.parse(text) as Partial<SyncCursor>;
+    if (typeof value.fullSyncAt !== 'string') return undefined;
+    const stamp = value.modifyTimestamp;
+    // Only digits, a dot and a Z go into the filter: the cursor is Rekey's own, but a filter is no place to trust text.
+    if (stamp !== null && (typeof stamp !== 'string' || !/^\d{14}(\.\d+)?Z$/.test(stamp))) return undefined;
+    return {
+      modifyTimestamp: stamp ?? null,
+      fullSyncAt: value.fullSyncAt,
+      ...(typeof value.fullSyncSeen === 'number' ? { fullSyncSeen: value.fullSyncSeen } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The connector's settings as the LDAP client takes them. */
+export function ldapSettingsOf(config: ConnectorConfig): LdapConnectorSettings {
+  return {
+    url: config.url,
+    startTls: config.startTls,
+    caCertificate: config.caCertificate ?? undefined,
+    bindDn: config.bindDn,
+    bindPassword: config.bindPassword,
+    baseDn: config.baseDn,
+    userFilter: config.userFilter,
+    connectTimeoutMs: config.connectTimeoutMs,
+    operationTimeoutMs: config.operationTimeoutMs,
+    connectorId: config.id,
+  };
+}
+
+/** The first value of an attribute, whatever the case of its name in the entry. */
+function firstValue(entry: DirectoryEntry, name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const wanted = name.toLowerCase();
+  for (const [key, values] of Object.entries(entry.attributes)) {
+    if (key.toLowerCase() === wanted) {
+      const value = values[0]?.trim();
+      return value === undefined || value === '' ? undefined : value;
+    }
+  }
+  return undefined;
+}
+
+/** One entry as a synced user through the attribute map, or why it cannot be one. */
+export function toSyncedUser(
+  connector: ConnectorConfig,
+  entry: DirectoryEntry,
+): { readonly user: SyncedUserInput } | { readonly problem: string } {
+  const map = connector.attributes;
+  const immutableId = firstValue(entry, map.onPremisesImmutableId);
+  if (immutableId === undefined)
+    return { problem: `${entry.dn} has no ${map.onPremisesImmutableId ?? 'immutable id'} attribute` };
+  const userPrincipalName = firstValue(entry, map.userPrincipalName);
+  if (userPrincipalName === undefined)
+    return { problem: `${entry.dn} has no ${map.userPrincipalName ?? 'userPrincipalName'} attribute` };
+  const local = userPrincipalName.split('@')[0] ?? userPrincipalName;
+  return {
+    user: {
+      connectorId: connector.id,
+      immutableId,
+      distinguishedName: entry.dn,
+      userPrincipalName,
+      // inetOrgPerson requires cn but not displayName: fall back to it, then to the UPN.
+      displayName: firstValue(entry, map.displayName) ?? firstValue(entry, 'cn') ?? userPrincipalName,
+      givenName: firstValue(entry, map.givenName) ?? null,
+      surname: firstValue(entry, map.surname) ?? null,
+      mail: firstValue(entry, map.mail) ?? null,
+      mailNickname: firstValue(entry, map.mailNickname) ?? local,
+      samAccountName: firstValue(entry, map.onPremisesSamAccountName) ?? null,
+      accountEnabled: firstValue(entry, 'pwdAccountLockedTime') !== administrativelyLocked,
+    },
+  };
+}
+
+/** The attributes a sync asks for: the mapped ones, and what it reads besides. */
+function syncAttributes(connector: ConnectorConfig): string[] {
+  const mapped = Object.values(connector.attributes).filter((name): name is string => name !== undefined);
+  return [...new Set([...mapped, 'cn', 'modifyTimestamp', 'pwdAccountLockedTime'])];
+}
+
+/** Builds the OpenLDAP test and sync that `createServices({ directories })` takes. */
+export function createLdapDirectoryPorts(deps: LdapDirectoryPortsDeps): DirectoryPorts {
+  const { clock } = deps;
+  const pageSize = deps.pageSize ?? 500;
+  const fullSyncEveryMs = (deps.fullSyncEverySeconds ?? 86_400) * 1000;
+  const newCorrelationId = deps.newCorrelationId ?? (() => crypto.randomUUID());
+  const open = (config: ConnectorConfig) =>
+    createLdapDirectory(ldapSettingsOf(config), {
+      clock,
+      ...(deps.traceSink ? { traceSink: deps.traceSink } : {}),
+    });
+
+  async function sync(users: UserService, request: SyncRequest): Promise<SyncOutcome> {
+    const { connector, context } = request;
+    const started = clock.now();
+    const previous = parseCursor(request.cursor);
+    const cursor = request.mode === 'incremental' ? previous : undefined;
+    const mode =
+      cursor !== undefined &&
+      cursor.modifyTimestamp !== null &&
+      started.getTime() - Date.parse(cursor.fullSyncAt) < fullSyncEveryMs
+        ? 'incremental'
+        : 'full';
+    const counts = { seen: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, failed: 0 };
+    const failures: string[] = [];
+    const present = new Set<string>();
+    let latest = cursor?.modifyTimestamp ?? null;
+    const fail = (reason: string) => {
+      counts.failed += 1;
+      failures.push(reason);
+    };
+    const filter =
+      mode === 'incremental' && cursor?.modifyTimestamp
+        ? `(modifyTimestamp>=${cursor.modifyTimestamp})`
+        : undefined;
+    const read = await open(connector).searchUsersPaged(
+      filter,
+      { correlationId: context.correlationId },
+      {
+        attributes: syncAttributes(connector),
+        pageSize,
+        onPage: async (entries) => {
+          for (const entry of entries) {
+            counts.seen += 1;
+            const stamp = firstValue(entry, 'modifyTimestamp');
+            if (stamp !== undefined && (latest === null || stamp > latest)) latest = stamp;
+            const mapped = toSyncedUser(connector, entry);
+            if ('problem' in mapped) {
+              fail(mapped.problem);
+              continue;
+            }
+            present.add(mapped.user.immutableId);
+            const result = await users.applySyncedUser(context, mapped.user);
+            if (result.outcome === 'failed') fail(`${entry.dn}: ${result.reason}`);
+            else counts[result.outcome] += 1;
+          }
+          const total = mode === 'full' ? previous?.fullSyncSeen : undefined;
+          request.onProgress?.({
+            seen: counts.seen,
+            // An estimate from the last full run: the bar may end short of or past it.
+            ...(total === undefined ? {} : { total: Math.max(total, counts.seen) }),
+          });
+        },
+      },
+    );
+    const finish = (result: 'success' | 'failure', extra: Partial<SyncOutcome>): SyncOutcome => ({
+      result,
+      mode,
+      startedDateTime: started.toISOString(),
+      finishedDateTime: clock.now().toISOString(),
+      cursor: null,
+      counts: { ...counts } satisfies SyncCounts,
+      code: null,
+      message: null,
+      ...extra,
+    });
+    if (!read.ok) {
+      const said = read.failure.diagnostic ? `: ${read.failure.diagnostic}` : '';
+      return finish('failure', {
+        code: read.failure.code,
+        message: `The directory could not be read (${read.failure.reason}${said}); nothing after the users already counted was changed, and the next run starts from the same cursor.`,
+      });
+    }
+    const notes: string[] = [];
+    if (mode === 'full') {
+      if (counts.seen === 0) {
+        notes.push(
+          'The directory returned no users, so none was deleted: check the base DN and user filter.',
+        );
+      } else {
+        const removed = await users.removeMissingSyncedUsers(context, connector.id, present);
+        counts.deleted = removed.deleted;
+        for (const reason of removed.failed) fail(reason);
+      }
+    }
+    if (failures.length > 0) {
+      const shown = failures.slice(0, reportedFailures).join('; ');
+      const more =
+        failures.length > reportedFailures ? ` (and ${failures.length - reportedFailures} more)` : '';
+      notes.push(`${failures.length} entries were not synced: ${shown}${more}.`);
+    }
+    const fullSyncSeen = mode === 'full' ? counts.seen : cursor?.fullSyncSeen;
+    const next: SyncCursor = {
+      modifyTimestamp: latest,
+      fullSyncAt: mode === 'full' ? started.toISOString() : (cursor?.fullSyncAt ?? started.toISOString()),
+      ...(fullSyncSeen === undefined ? {} : { fullSyncSeen }),
+    };
+    return finish('success', {
+      cursor: JSON.stringify(next),
+      message: notes.length > 0 ? notes.join(' ') : null,
+    });
+  }
+
+  return {
+    probe: {
+      test: (config) => open(config).probe({ correlationId: newCorrelationId() }),
+    },
+    syncFor: (tenant) => ({ sync: (request) => sync(tenant.users, request) }),
+  };
+}

@@ -16,7 +16,7 @@ import { assertMayChangePassword, findUserToActOn } from '../users/authorization
 import { findLiveUser, findUserForPasswordCheck, lockUserForChange } from '../users/user-service.js';
 import { findCurrentPasswordHash } from './credential-store.js';
 import { describeOperationStatus } from './password-mapper.js';
-import { auditActivityOf, type OnPremisesWriter } from './password-operation.js';
+import { auditActivityOf, type OnPremisesWriter, operationSecret } from './password-operation.js';
 import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
 import type { PolicyEvaluation } from './policy/index.js';
 
@@ -264,7 +264,12 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     const operation = newOperation(context, user, input.kind, { forceChange: false });
     let finished: PasswordOperationRow;
     try {
-      finished = await operations.runNow(operation, input.newPassword, originOf(context), {
+      // The current password travels too, sealed, for a directory write that binds as the user.
+      const secret = operationSecret({
+        newPassword: input.newPassword,
+        currentPassword: input.currentPassword,
+      });
+      finished = await operations.runNow(operation, secret, originOf(context), {
         guard: serialiseChange(user),
         alsoCommit: recordAuditOnly(context, user, input.kind, evaluation),
         external: deps.onPremises?.appliesTo(user),

@@ -17,6 +17,18 @@ export interface ConnectorTraceEntry {
   readonly at: string;
 }
 
+let sequence = 0;
+
+/**
+ * A row id that sorts in the order rows were written by this process (wall time, then a counter),
+ * so records made in the same millisecond of the operation clock keep their order.
+ */
+function orderedId(): string {
+  sequence = (sequence + 1) % 1_000_000;
+  const head = `${Date.now().toString().padStart(15, '0')}${sequence.toString().padStart(6, '0')}`;
+  return `${head}-${randomUUID().slice(0, 36 - head.length - 1)}`;
+}
+
 /** Keeps trace records (the client's own records: nothing in them is secret). */
 export async function insertConnectorTrace(
   db: Kysely<Database>,
@@ -28,7 +40,7 @@ export async function insertConnectorTrace(
     .insertInto('connector_operations')
     .values(
       records.map((record) => ({
-        id: randomUUID(),
+        id: orderedId(),
         tenant_id: tenantId,
         connector_id: record.connectorId ?? null,
         operation_id: record.operationId ?? null,

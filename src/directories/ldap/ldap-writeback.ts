@@ -3,7 +3,11 @@ import type { OnPremisesWriter } from '../../passwords/password-operation.js';
 import type { UserRow } from '../../platform/db/schema.js';
 import { Codes } from '../../platform/errors/catalog.js';
 import { RekeyError } from '../../platform/errors/rekey-error.js';
-import { type DirectoryOutcome, directoryFailureToError } from '../directory-outcome.js';
+import {
+  type DirectoryFailure,
+  type DirectoryOutcome,
+  directoryFailureToError,
+} from '../directory-outcome.js';
 import type { DirectoryCallContext, DirectoryTraceRecord } from '../directory-trace.js';
 import type { LdapDirectory } from './ldap-directory.js';
 
@@ -23,6 +27,24 @@ export function isSyncedUser(user: UserRow): boolean {
 }
 
 /**
+ * The failure as the operation keeps it: the code, and in its message what the directory said
+ * (the reason, the password-policy error, the LDAP result code), which the operation's status
+ * detail and the audit row's cause then carry. Never a password.
+ */
+function onPremisesError(failure: DirectoryFailure): RekeyError {
+  const error = directoryFailureToError(failure);
+  const said = [
+    failure.reason,
+    failure.ppolicyError,
+    failure.ldapResultCode === undefined ? undefined : `LDAP result ${failure.ldapResultCode}`,
+  ].filter((part): part is string => part !== undefined);
+  return new RekeyError(failure.code, {
+    message: `${error.message} The directory said: ${said.join(', ')}.`,
+    ...(error.details ? { details: error.details } : {}),
+  });
+}
+
+/**
  * The password operation's directory write for users synced from an OpenLDAP connector whose
  * `writeback` is on: a user's own change binds as the user with the current password and writes
  * with the password-modify operation; a reset (admin or self-service) writes as the service
@@ -34,7 +56,7 @@ export function createLdapWriteback(ports: LdapWritebackPorts): OnPremisesWriter
   /** Keeps the trace, then gives the value or throws the failure's RekeyError. */
   async function settle<T>(outcome: DirectoryOutcome<T>): Promise<T> {
     await ports.recordTrace(outcome.trace);
-    if (!outcome.ok) throw directoryFailureToError(outcome.failure);
+    if (!outcome.ok) throw onPremisesError(outcome.failure);
     return outcome.value;
   }
 

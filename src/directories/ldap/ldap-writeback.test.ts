@@ -152,8 +152,15 @@ describe.each(dialects)('writeback to OpenLDAP on %s', (dialect) => {
       headers: bearer(token),
     });
 
-  async function connectorCalls(operationId: string) {
-    return rekey.connectors.operationTrace(operationId);
+  /** The connector trace of an operation, as `GET /rekey/v1/operations/{id}/connectorCalls` shows it. */
+  async function connectorCalls(operationId: string): Promise<Array<Record<string, unknown>>> {
+    const response = await rekey.app.inject({
+      method: 'GET',
+      url: `/rekey/v1/operations/${operationId}/connectorCalls`,
+      headers: bearer(admin),
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json<{ value: Array<Record<string, unknown>> }>().value;
   }
 
   it('resets through the service account: the directory and Rekey both take the new password', async () => {
@@ -165,7 +172,7 @@ describe.each(dialects)('writeback to OpenLDAP on %s', (dialect) => {
     expect(await rekey.signInCode(user.mail, 'Copper-Lantern-58!')).toBe(50055);
     expect(await rekey.signInCode(user.mail, user.password)).toBe(50126);
     const calls = await connectorCalls(id);
-    expect(calls.map((call) => [call.operation, call.ldapResultCode])).toEqual([
+    expect(calls.map((call) => [call['operation'], call['ldapResultCode']])).toEqual([
       ['connect', 0],
       ['serviceBind', 0],
       ['passwordModify', 0],
@@ -197,7 +204,7 @@ describe.each(dialects)('writeback to OpenLDAP on %s', (dialect) => {
     // Both passwords were sealed for the write; neither outlives the operation.
     expect(operation?.secret_ciphertext).toBeNull();
     const calls = await connectorCalls(operation?.id ?? '');
-    expect(calls.map((call) => call.operation)).toEqual(['connect', 'userBind', 'passwordModify']);
+    expect(calls.map((call) => call['operation'])).toEqual(['connect', 'userBind', 'passwordModify']);
   });
 
   it('answers 120008 with cause 120004 and the ppolicy reason when the password is in the directory history', async () => {
@@ -330,7 +337,7 @@ describe.each(dialects)('writeback to OpenLDAP on %s', (dialect) => {
     expect(await rekey.signInCode(user.mail, 'Tamarind-Coast-38!')).toBe(50055);
     const calls = await connectorCalls(id);
     // One write; the retry found the new password binding and wrote nothing.
-    expect(calls.filter((call) => call.operation === 'passwordModify')).toHaveLength(1);
+    expect(calls.filter((call) => call['operation'] === 'passwordModify')).toHaveLength(1);
     expect(calls.at(-1)).toMatchObject({ operation: 'userBind', ldapResultCode: 0 });
   });
 });

@@ -160,21 +160,21 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       ...(ports.directories?.probe ? { probe: ports.directories.probe } : {}),
       ...(ports.directories?.syncFor ? { sync: ports.directories.syncFor({ tenantId, users }) } : {}),
     });
+    // What the directory clients need of this tenant's connectors.
+    const writebackTenant = {
+      tenantId,
+      openConnector: async (connectorId: string) => {
+        try {
+          return await connectors.openConnectorConfig(connectorId);
+        } catch (error) {
+          if (error instanceof RekeyError && error.code === Codes.ResourceNotFound) return undefined;
+          throw error;
+        }
+      },
+      recordTrace: connectors.recordTrace,
+    };
     // The directory write of synced users (writeback): a test's writer, or the directory client's.
-    const onPremises =
-      ports.onPremises ??
-      ports.directories?.writebackFor?.({
-        tenantId,
-        openConnector: async (connectorId) => {
-          try {
-            return await connectors.openConnectorConfig(connectorId);
-          } catch (error) {
-            if (error instanceof RekeyError && error.code === Codes.ResourceNotFound) return undefined;
-            throw error;
-          }
-        },
-        recordTrace: connectors.recordTrace,
-      });
+    const onPremises = ports.onPremises ?? ports.directories?.writebackFor?.(writebackTenant);
     const onEnqueued = ports.onOperationEnqueued;
     const operations = createOperationEngine({
       db,
@@ -187,7 +187,11 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       jobs: createPasswordJobs({ tenantId, hasher, onPremises }),
       onAccepted: onEnqueued ? () => onEnqueued() : undefined,
     });
-    const checkPassword = createPasswordCheck({ verifier: createStoredHashVerifier(hasher), lockout });
+    const checkPassword = createPasswordCheck({
+      verifier: createStoredHashVerifier(hasher),
+      lockout,
+      passThrough: ports.directories?.passThroughFor?.(writebackTenant),
+    });
     const passwords = createPasswordService({
       db,
       tenantId,

@@ -1,3 +1,4 @@
+import type { PassThroughVerifier } from '../auth/password-check.js';
 import type { DirectoryTraceRecord } from '../directories/directory-trace.js';
 import type { OnPremisesWriter } from '../passwords/password-operation.js';
 import type { ErrorCode } from '../platform/errors/catalog.js';
@@ -130,4 +131,6 @@ export interface DirectoryPorts {
    * with `onPremises` given to createServices, that one is used.
    */
   readonly writebackFor?: (tenant: WritebackTenant) => OnPremisesWriter;
+  /** Builds the directory bind that checks synced users' passwords at sign-in (pass-through). */
+  readonly passThroughFor?: (tenant: WritebackTenant) => PassThroughVerifier;
 }

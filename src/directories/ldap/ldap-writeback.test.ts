@@ -224,19 +224,19 @@ describe.each(dialects)('writeback to OpenLDAP on %s', (dialect) => {
     expect(await rekey.signInCode(user.mail, 'Harbor-Thistle-36!')).toBe(50055);
   });
 
-  it('answers cause 120000 when the directory refuses the current password Rekey took', async () => {
+  it('refuses a current password the directory does not take with 120000, before any operation', async () => {
     const user = fixtureUsers.dan;
     await resetTo(user, 'Juniper-Falcon-27!');
-    // Changed in the directory behind Rekey's back: the cloud still has the old one.
+    // Changed in the directory behind Rekey's back: the directory's password is the one that counts.
     await slapd.modify(
       `dn: ${user.dn}\nchangetype: modify\nreplace: userPassword\nuserPassword: Other-Side-Pass-9\n`,
     );
     const response = await changeExpired(user, 'Juniper-Falcon-27!', 'Meadow-Beacon-64!');
     expect(response.statusCode, response.body).toBe(400);
     expect(response.json<{ error: { innerError: Json } }>().error.innerError).toMatchObject({
-      aadstsCode: 120008,
-      causeCode: 120000,
+      aadstsCode: 120000,
     });
+    expect(await directoryBinds(user, 'Other-Side-Pass-9')).toBe(true);
     expect(await rekey.signInCode(user.mail, 'Meadow-Beacon-64!')).toBe(50126);
   });
 

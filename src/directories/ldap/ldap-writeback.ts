@@ -50,7 +50,8 @@ function onPremisesError(failure: DirectoryFailure): RekeyError {
  * with the password-modify operation; a reset (admin or self-service) writes as the service
  * account. Safe to repeat: a retry first asks whether the new password already binds, and takes a
  * bind as the write having happened (the attempt before may have died after the directory
- * accepted it). A connector without writeback, or removed, writes nothing: the cloud commit goes on.
+ * accepted it). A connector without writeback refuses the change (120015); a removed one writes
+ * nothing and the cloud commit goes on.
  */
 export function createLdapWriteback(ports: LdapWritebackPorts): OnPremisesWriter {
   /** Keeps the trace, then gives the value or throws the failure's RekeyError. */
@@ -62,7 +63,7 @@ export function createLdapWriteback(ports: LdapWritebackPorts): OnPremisesWriter
 
   return {
     // Synchronous, so the connector's writeback flag is read in `write`: a synced user of a
-    // connector without writeback takes the operation's external path and writes nothing.
+    // connector without writeback takes the operation's external path and is refused there.
     appliesTo: isSyncedUser,
 
     async write({ operation, user, newPassword, currentPassword }) {
@@ -70,7 +71,14 @@ export function createLdapWriteback(ports: LdapWritebackPorts): OnPremisesWriter
       const dn = user.on_premises_distinguished_name;
       if (connectorId === null || dn === null) return;
       const connector = await ports.openConnector(connectorId);
-      if (!connector?.writeback) return;
+      // Removed: no directory owns the password any more (and none checks it at sign-in).
+      if (!connector) return;
+      // The directory checks this user's sign-ins (pass-through): a password only Rekey knew
+      // would never work there, so without writeback a change is refused, not half made.
+      if (!connector.writeback)
+        throw new RekeyError(Codes.PasswordChangeADAdminActionRequired, {
+          message: `The password of ${dn} lives in the directory of connector "${connector.displayName}", which does not write passwords back: change it in the directory, or turn writeback on.`,
+        });
       const directory = ports.openDirectory(connector);
       const context: DirectoryCallContext = {
         correlationId: operation.correlation_id,

@@ -277,6 +277,15 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
   ];
 
   return defineJob<PasswordWork>({
+    ...(onPremises
+      ? {
+          async needsExternal(operation: PasswordOperationRow, db: Kysely<Database>) {
+            const user = await findLiveUser(db, tenantId, { id: operation.user_id });
+            // A user gone is refused by `validate` either way.
+            return user === undefined || onPremises.appliesTo(user);
+          },
+        }
+      : {}),
     async begin(operation, start) {
       if (start.secret === undefined)
         throw new RekeyError(Codes.PasswordChangeFailure, {

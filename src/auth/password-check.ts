@@ -17,6 +17,8 @@ export interface CredentialSubject {
 
 /** What the directory said about a password it checked (pass-through). */
 export type PassThroughResult =
+  /** No directory to ask any more (the connector was removed): the stored hash decides. */
+  | { readonly outcome: 'noDirectory' }
   | { readonly outcome: 'verified' }
   | { readonly outcome: 'wrongPassword' }
   | {
@@ -149,40 +151,13 @@ export function createPasswordCheck(deps: {
   readonly passThrough?: PassThroughVerifier | undefined;
 }): PasswordCheck {
   const { verifier, lockout, passThrough } = deps;
-  return async <Subject extends CredentialSubject>(
-    subject: Subject | undefined,
+
+  /** The check against the stored hash: every cloud user, and a synced user without a directory. */
+  async function checkStoredHash<Subject extends CredentialSubject>(
+    subject: Subject,
     password: string,
     ipAddress: string,
-    correlationId = '',
-  ): Promise<PasswordCheckResult<Subject>> => {
-    if (subject === undefined) {
-      await verifier.spendVerification(password);
-      return { outcome: 'unknownUser' };
-    }
-    if (passThrough?.appliesTo(subject)) {
-      const { attempt, lock } = await lockout.open(subject.id, ipAddress);
-      // Refused without asking the directory: a bind would tell whether the password matched,
-      // but a wrong one would also count toward the directory's own lockout.
-      if (lock) return { outcome: 'locked', lock, passwordMatched: false };
-      const checked = await passThrough.verify(subject, password, correlationId);
-      if (checked.outcome === 'wrongPassword') {
-        const locked = await lockout.recordFailure(attempt, password);
-        return locked
-          ? { outcome: 'locked', lock: locked, passwordMatched: false }
-          : { outcome: 'wrongPassword' };
-      }
-      if (checked.outcome === 'refused') {
-        return {
-          outcome: 'onPremisesRefused',
-          error: checked.error,
-          passwordProven: checked.passwordProven,
-          onPremisesCause: checked.onPremisesCause,
-        };
-      }
-      const raced = await lockout.recordSuccess(attempt);
-      if (raced) return { outcome: 'locked', lock: raced, passwordMatched: true };
-      return { outcome: 'verified', subject, attempt, passThrough: true };
-    }
+  ): Promise<PasswordCheckResult<Subject>> {
     const passwordHash = subject.password_hash;
     if (passwordHash === null) {
       await verifier.spendVerification(password);
@@ -202,5 +177,43 @@ export function createPasswordCheck(deps: {
     const raced = await lockout.recordSuccess(attempt);
     if (raced) return { outcome: 'locked', lock: raced, passwordMatched: true };
     return { outcome: 'verified', subject, attempt, passThrough: false };
+  }
+
+  return async <Subject extends CredentialSubject>(
+    subject: Subject | undefined,
+    password: string,
+    ipAddress: string,
+    correlationId = '',
+  ): Promise<PasswordCheckResult<Subject>> => {
+    if (subject === undefined) {
+      await verifier.spendVerification(password);
+      return { outcome: 'unknownUser' };
+    }
+    if (passThrough?.appliesTo(subject)) {
+      const { attempt, lock } = await lockout.open(subject.id, ipAddress);
+      // Refused without asking the directory: a bind would tell whether the password matched,
+      // but a wrong one would also count toward the directory's own lockout.
+      if (lock) return { outcome: 'locked', lock, passwordMatched: false };
+      const checked = await passThrough.verify(subject, password, correlationId);
+      if (checked.outcome === 'noDirectory') return checkStoredHash(subject, password, ipAddress);
+      if (checked.outcome === 'wrongPassword') {
+        const locked = await lockout.recordFailure(attempt, password);
+        return locked
+          ? { outcome: 'locked', lock: locked, passwordMatched: false }
+          : { outcome: 'wrongPassword' };
+      }
+      if (checked.outcome === 'refused') {
+        return {
+          outcome: 'onPremisesRefused',
+          error: checked.error,
+          passwordProven: checked.passwordProven,
+          onPremisesCause: checked.onPremisesCause,
+        };
+      }
+      const raced = await lockout.recordSuccess(attempt);
+      if (raced) return { outcome: 'locked', lock: raced, passwordMatched: true };
+      return { outcome: 'verified', subject, attempt, passThrough: true };
+    }
+    return checkStoredHash(subject, password, ipAddress);
   };
 }

@@ -18,7 +18,7 @@ export interface LdapPassThroughPorts {
  * Pass-through sign-in for users synced from an OpenLDAP connector, with or without writeback:
  * the directory owns their password, so it is checked by binding as the user (with the
  * password-policy control), and the directory's own lockout and expiry apply. A user whose
- * connector was removed has no directory to ask: a wrong password, as for a user without one.
+ * connector was removed has no directory to ask: the stored hash decides (none until a reset).
  */
 export function createLdapPassThrough(ports: LdapPassThroughPorts): PassThroughVerifier {
   return {
@@ -31,7 +31,7 @@ export function createLdapPassThrough(ports: LdapPassThroughPorts): PassThroughV
       const dn = subject.on_premises_distinguished_name;
       if (typeof connectorId !== 'string' || typeof dn !== 'string') return { outcome: 'wrongPassword' };
       const connector = await ports.openConnector(connectorId);
-      if (!connector) return { outcome: 'wrongPassword' };
+      if (!connector) return { outcome: 'noDirectory' };
       const outcome = await ports.openDirectory(connector).signIn(dn, password, { correlationId });
       await ports.recordTrace(outcome.trace);
       if (outcome.ok) return { outcome: 'verified' };

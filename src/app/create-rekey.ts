@@ -18,7 +18,9 @@ import { lockoutRoutes } from '../lockout/lockout-routes.js';
 import type { LockoutService } from '../lockout/lockout-service.js';
 import type { LogRetention } from '../logs/log-retention.js';
 import type { OperationEngine } from '../operations/operation-engine.js';
+import { operationRoutes } from '../operations/operation-routes.js';
 import { createOperationWorker, type OperationWorker } from '../operations/operation-worker.js';
+import type { OnPremisesWriter } from '../passwords/password-operation.js';
 import { passwordPolicyRoutes } from '../passwords/password-policy-routes.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import { passwordRoutes } from '../passwords/password-routes.js';
@@ -29,6 +31,8 @@ import type { Config } from '../platform/config.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
 import { assertSecretKeyOpens } from '../platform/crypto/secret-key.js';
 import { type Db, migrateToLatest, openDatabase } from '../platform/db/database.js';
+import { Codes } from '../platform/errors/catalog.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
 import { warnAboutLoosePathsAtRest } from '../platform/files-at-rest.js';
 import { buildApp, type RekeyApp } from '../platform/http/app.js';
 import { rateLimits } from '../platform/http/rate-limit.js';
@@ -92,6 +96,8 @@ export interface CreateRekeyOptions {
   readonly hasher?: PasswordHasher;
   /** Apply pending migrations first (serve and tests do; production may run `rekey migrate` instead). */
   readonly migrate?: boolean;
+  /** The directory write of hybrid users' changes (tests pass one to drive an external step). */
+  readonly onPremises?: OnPremisesWriter;
   /**
    * The directory clients behind the connectors' test and sync: the OpenLDAP client unless given
    * (tests pass fakes, or `{}` for none, which answers 7700801).
@@ -117,6 +123,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       ...(options.hasher ? { hasher: options.hasher } : {}),
       directories: options.directories ?? createLdapDirectoryPorts({ clock: options.clock ?? systemClock }),
       onOperationEnqueued: () => worker?.nudge(),
+      ...(options.onPremises ? { onPremises: options.onPremises } : {}),
     });
     const { clock, hasher, secretBox, policyEngine, logRetention } = services;
     const { tenant, generatedAdminPassword, adminPasswordIgnored } = await ensureTenant(
@@ -175,7 +182,9 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         windowSeconds: config.rateLimits.windowSeconds,
       },
     });
-    worker = createOperationWorker(operations, logger.child({ component: 'worker' }));
+    worker = createOperationWorker(operations, logger.child({ component: 'worker' }), {
+      concurrency: config.workerConcurrency,
+    });
     const syncScheduler = createSyncScheduler({
       connectors,
       clock,
@@ -248,6 +257,21 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         signInLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         directoryAuditRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         roleManagementRoutes({ guard, roles, publicUrl: config.publicUrl }),
+        operationRoutes({
+          guard,
+          operations,
+          // An object id is taken as it is (a deleted user's operations stay listed); a UPN names a live user.
+          resolveUserId: async (idOrUpn) => {
+            if (!idOrUpn.includes('@')) return idOrUpn;
+            try {
+              return (await users.getUser(idOrUpn)).id;
+            } catch (error) {
+              if (error instanceof RekeyError && error.code === Codes.ResourceNotFound) return undefined;
+              throw error;
+            }
+          },
+          publicUrl: config.publicUrl,
+        }),
         connectorRoutes({ guard, connectors, publicUrl: config.publicUrl }),
         ...(options.plugins ?? []).map((plugin) => plugin(parts)),
       ],

@@ -5,7 +5,7 @@ import { createLockoutService, type LockoutService } from '../lockout/lockout-se
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
 import { createOperationEngine, type OperationEngine } from '../operations/operation-engine.js';
 import { loadReloadingBreachedSet } from '../passwords/breached/breached-set.js';
-import { createPasswordJobs } from '../passwords/password-operation.js';
+import { createPasswordJobs, type OnPremisesWriter } from '../passwords/password-operation.js';
 import {
   createPasswordPolicyService,
   type PasswordPolicyService,
@@ -44,6 +44,8 @@ export interface ServicePorts {
    * completes each operation before the command returns, passes nothing.
    */
   readonly onOperationEnqueued?: () => void;
+  /** The directory write of hybrid users' changes (the password operation's external step). */
+  readonly onPremises?: OnPremisesWriter | undefined;
   /** The directory clients (connection test, sync); without them those answer 7700801. */
   readonly directories?: DirectoryPorts;
 }
@@ -156,7 +158,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       secretBox,
       logger: logger.child({ component: 'operations' }),
       settings: config.operations,
-      jobs: createPasswordJobs({ tenantId, hasher }),
+      jobs: createPasswordJobs({ tenantId, hasher, onPremises: ports.onPremises }),
       onAccepted: onEnqueued ? () => onEnqueued() : undefined,
     });
     const checkPassword = createPasswordCheck({ verifier: createStoredHashVerifier(hasher), lockout });
@@ -167,6 +169,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       operations,
       checkPassword,
       passwordPolicy,
+      onPremises: ports.onPremises,
       signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
     });
     const connectors = createConnectorService({

@@ -32,12 +32,14 @@ export async function openDirectory(
     readonly logger: Logger;
     readonly clock?: Clock;
     readonly hasher?: PasswordHasher;
+    /** Database connections to keep (2 unless given; a worker running several operations needs more). */
+    readonly poolSize?: number;
     /** The directory clients for `rekey connectors test|sync`: the OpenLDAP client unless given. */
     readonly directories?: DirectoryPorts;
   },
 ): Promise<Directory> {
   // An existing file only: a command typed in the wrong directory must not leave a new database.
-  const db = openDatabase(config.databaseUrl, { poolSize: 2, mustExist: true });
+  const db = openDatabase(config.databaseUrl, { poolSize: options.poolSize ?? 2, mustExist: true });
   try {
     const inspected = await inspectDatabase(db);
     if (inspected.state === 'unreachable') throw databaseUnavailable(db.location, inspected.reason);

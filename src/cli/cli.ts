@@ -10,10 +10,12 @@ import { type CliIo, configOrExit, exitQuietlyOnClosedStdout, processIo, reportF
 import { registerDevCommand } from './dev-command.js';
 import { registerLockoutCommand } from './lockout-command.js';
 import { registerLogsCommand } from './logs-command.js';
+import { registerOperationsCommand } from './operations-command.js';
 import { registerPolicyCommand } from './policy-command.js';
 import { serve } from './serve-command.js';
 import { registerSignInCommand } from './signin-command.js';
 import { registerUsersCommand } from './users-command.js';
+import { worker } from './worker-command.js';
 
 /** Rekey's version, as package.json states it (two levels up from src/cli and from dist/cli alike). */
 export function rekeyVersion(): string {
@@ -35,8 +37,16 @@ export function buildCli(io: CliIo): Command {
   program
     .command('serve')
     .description('Run the HTTP API (and, unless --no-worker, the operation worker) in this process.')
-    .option('--no-worker', 'do not run password operations in this process')
+    .option('--no-worker', 'do not run password operations in this process (run `rekey worker` elsewhere)')
     .action(async (options: { worker: boolean }) => serve(io, options));
+
+  program
+    .command('worker')
+    .description(
+      'Run password operations (and log retention) without the HTTP API, until SIGTERM or SIGINT; any number of workers and servers may share one PostgreSQL.',
+    )
+    .option('--concurrency <n>', 'operations run at once (default REKEY_WORKER_CONCURRENCY, 8)')
+    .action(async (options: { concurrency?: string }) => worker(io, options));
 
   program
     .command('migrate')
@@ -93,6 +103,7 @@ export function buildCli(io: CliIo): Command {
   registerBreachedCommand(program, io);
   registerPolicyCommand(program, io);
   registerLockoutCommand(program, io);
+  registerOperationsCommand(program, io);
   registerSignInCommand(program, io);
   registerLogsCommand(program, io);
   registerConnectorsCommand(program, io);

@@ -16,6 +16,9 @@ import {
   type RunnableJob,
 } from './operation-engine.js';
 import { findOperation, listOperationEvents } from './operation-store.js';
+import { createOperationWorker } from './operation-worker.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A clock that only moves when the test moves it. */
 class TestClock implements Clock {
@@ -310,7 +313,7 @@ describe.each(dialects)('the operation engine on %s', (dialect) => {
     expect(l.calls).toEqual(['reserve', 'callOut', 'record', 'succeeded']);
   });
 
-  it('runs an operation with an external step for a waiting caller, and ends it if it would have to wait for a retry', async () => {
+  it('runs an operation with an external step for a waiting caller: succeeded, terminated with its cause, or still going at the wait limit', async () => {
     const l = ledger();
     const engine = engineFor(l);
     const origin = { ipAddress: '127.0.0.1', userAgent: undefined };
@@ -318,16 +321,171 @@ describe.each(dialects)('the operation engine on %s', (dialect) => {
     expect(done).toMatchObject({ state: 'succeeded', secret_ciphertext: null });
     expect(l.calls).toEqual(['reserve', 'callOut', 'record', 'succeeded']);
 
+    // A failure retrying cannot fix ends it at once, with the cause kept for the caller's 120008.
+    l.calls.length = 0;
+    l.failOnce.set('callOut', 7700105);
+    const fatal = await engine.runNow(newOperation(), 'Inline-Secret-2!', origin);
+    expect(fatal).toMatchObject({ state: 'terminated', error_code: 7700105, secret_ciphertext: null });
+    expect(l.calls).toEqual(['reserve', 'callOut', 'terminated 7700105']);
+
+    // A retryable failure is retried while the caller waits: the request itself runs the retry
+    // when it is due (the clock moves on meanwhile), and the caller gets the success.
     l.calls.length = 0;
     l.failOnce.set('callOut', 120020);
-    const failed = await engine.runNow(newOperation(), 'Inline-Secret-2!', origin);
-    // The caller is answered now, so the retry the failure asked for never comes: the
-    // operation ends, with the failure that stopped it, and the job records the end once.
-    expect(failed).toMatchObject({ state: 'terminated', error_code: 120020, secret_ciphertext: null });
-    expect(l.calls).toEqual(['reserve', 'callOut', 'terminated 120020']);
+    const ticker = setInterval(() => clock.advance(1), 20);
+    let retried: Awaited<ReturnType<typeof engine.runNow>>;
+    try {
+      retried = await engine.runNow(newOperation(), 'Inline-Secret-3!', origin, { waitSeconds: 5 });
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(retried).toMatchObject({ state: 'succeeded', attempts: 2 });
+    expect(l.calls).toEqual(['reserve', 'callOut', 'callOut', 'record', 'succeeded']);
+
+    // Still waiting for its retry when the wait runs out: the caller gets it still going, and
+    // it is not ended behind their back; it goes on and succeeds later.
+    l.calls.length = 0;
+    l.failOnce.set('callOut', 120020);
+    const waiting = await engine.runNow(newOperation(), 'Inline-Secret-4!', origin, { waitSeconds: 0.3 });
+    expect(waiting).toMatchObject({ state: 'retryScheduled', error_code: 120020 });
+    expect(waiting.secret_ciphertext).not.toBeNull();
     clock.advance(settings.backoffMaxSeconds + 1);
-    expect(await engine.runOperation(failed.id)).toMatchObject({ state: 'terminated', attempts: 1 });
-    expect(l.calls).toEqual(['reserve', 'callOut', 'terminated 120020']);
+    expect(await engine.runOperation(waiting.id)).toMatchObject({ state: 'succeeded', attempts: 2 });
+    expect(l.calls).toEqual(['reserve', 'callOut', 'callOut', 'record', 'succeeded']);
+
+    // A slow external step outlives the wait: the caller gets it running; the attempt finishes.
+    l.calls.length = 0;
+    l.externalMs = 600;
+    const slow = await engine.runNow(newOperation(), 'Inline-Secret-5!', origin, { waitSeconds: 0.2 });
+    l.externalMs = 0;
+    expect(slow.state).toBe('running');
+    for (let i = 0; i < 100 && (await row(slow.id)).state !== 'succeeded'; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await row(slow.id)).state).toBe('succeeded');
+  });
+
+  it('keeps every state change with its catalog code and retryable flag', async () => {
+    const l = ledger();
+    l.failOnce.set('callOut', 120020);
+    const engine = engineFor(l);
+    const retried = await accepted(engine);
+    await engine.runOperation(retried);
+    clock.advance(settings.backoffBaseSeconds * 2);
+    await engine.runOperation(retried);
+    const events = await listOperationEvents(rekey.db.kysely, retried);
+    expect(events.map((e) => [e.state, e.step, e.code, e.retryable])).toEqual([
+      ['notStarted', 'accepted', null, null],
+      ['running', 'accepted', null, null],
+      ['running', 'callOut', null, null],
+      ['retryScheduled', 'callOut', 120020, 1],
+      ['running', 'callOut', null, null],
+      ['running', 'record', null, null],
+      ['succeeded', 'completed', null, null],
+    ]);
+    expect(events.every((e) => typeof e.at === 'string' && e.at.endsWith('Z'))).toBe(true);
+
+    l.failOnce.set('reserve', 7700105);
+    const fatal = await accepted(engine);
+    await engine.runOperation(fatal);
+    expect((await listOperationEvents(rekey.db.kysely, fatal)).at(-1)).toMatchObject({
+      state: 'terminated',
+      code: 7700105,
+      retryable: 0,
+    });
+  });
+
+  it('claims several due operations at once and never one twice, also when two engines claim together', async () => {
+    const engine = engineFor(ledger());
+    const rival = engineFor(ledger());
+    // Whatever earlier tests left due is claimed and run first.
+    await engine.runDueOperations(100);
+    const ids = new Set<string>();
+    for (let i = 0; i < 12; i += 1) ids.add(await accepted(engine));
+    const [mine, theirs] = await Promise.all([engine.claimDueOperations(8), rival.claimDueOperations(8)]);
+    const claimed = [...mine, ...theirs].map((c) => c.row.id);
+    expect(new Set(claimed).size).toBe(claimed.length);
+    expect(claimed.every((id) => ids.has(id))).toBe(true);
+    // Both dialects hand out all 12 between the two claims or in the claims that follow.
+    const rest = await engine.claimDueOperations(20);
+    expect(claimed.length + rest.length).toBe(12);
+    await Promise.all([...mine, ...theirs, ...rest].map((c) => engine.runClaimed(c)));
+    for (const id of ids) expect((await row(id)).state).toBe('succeeded');
+  });
+
+  it('runs several operations at once in one worker, so one blocked external step does not hold up the queue', async () => {
+    // Its external step blocks until the test releases it, for the operation whose secret says so.
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const calls: string[] = [];
+    const blocking = defineJob<{ secret: string | undefined }>({
+      async begin(_operation, start) {
+        return { secret: start.secret };
+      },
+      steps: [
+        {
+          name: 'callOut',
+          touches: 'external',
+          async run(work) {
+            calls.push(`callOut ${work.secret}`);
+            if (work.secret === 'block') await released;
+          },
+        },
+        { name: 'record', touches: 'database', async run() {} },
+      ],
+      async succeeded(_trx, work) {
+        calls.push(`succeeded ${work.secret}`);
+      },
+      async terminated() {},
+    });
+    const engine = createOperationEngine({
+      db: rekey.db,
+      tenantId: rekey.tenant.id,
+      clock,
+      random: () => 0,
+      secretBox: createSecretBox(Buffer.alloc(32, 7)),
+      logger: createLogger('silent'),
+      settings,
+      jobs: {
+        selfChange: blocking,
+        expiredChange: blocking,
+        adminReset: blocking,
+        selfServiceReset: blocking,
+      },
+    });
+    // Whatever earlier tests left due is run first, so the worker sees only these.
+    await engineFor(ledger()).runDueOperations(100);
+    const accept = async (secret: string) => {
+      const operation = newOperation();
+      await rekey.db.kysely.transaction().execute((trx) => engine.accept(trx, operation, secret));
+      return operation.id;
+    };
+    const blocked = await accept('block');
+    const worker = createOperationWorker(engine, createLogger('silent'), { pollMs: 10, concurrency: 3 });
+    worker.start();
+    try {
+      for (let i = 0; i < 100 && !calls.includes('callOut block'); i += 1) await sleep(10);
+      const others = [await accept('one'), await accept('two'), await accept('three')];
+      worker.nudge();
+      for (let i = 0; i < 300; i += 1) {
+        const states = await Promise.all(others.map(async (id) => (await row(id)).state));
+        if (states.every((state) => state === 'succeeded')) break;
+        await sleep(10);
+      }
+      // The three ran past the blocked one, two slots beside it; it is still running.
+      for (const id of others) expect((await row(id)).state).toBe('succeeded');
+      expect((await row(blocked)).state).toBe('running');
+      expect(calls).not.toContain('succeeded block');
+      expect(worker.running()).toBe(1);
+    } finally {
+      release();
+      await worker.stop();
+    }
+    // Stopping waited for the blocked attempt to finish rather than leaving it half done.
+    expect((await row(blocked)).state).toBe('succeeded');
+    expect(worker.running()).toBe(0);
   });
 
   it('runs a database-only operation for a waiting caller in one transaction, never storing its secret', async () => {

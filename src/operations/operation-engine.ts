@@ -9,16 +9,25 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import {
-  abandonOperation,
   claimOperation,
   findOperation,
   findOperationByIdempotencyKey,
   insertOperation,
   listDueOperationIds,
+  listOperationEvents,
+  listOperations,
+  listUnfinishedOperationIds,
+  type OperationCursor,
   type OperationEvent,
+  type OperationFilter,
   renewLease,
   transitionOperation,
 } from './operation-store.js';
+
+export type { OperationCursor, OperationFilter } from './operation-store.js';
+
+/** One entry of an operation's history as stored. */
+export type OperationEventRow = Awaited<ReturnType<typeof listOperationEvents>>[number];
 
 /** The engine's timings: settings, not constants (`REKEY_OPERATION_*`). */
 export interface OperationSettings {
@@ -30,14 +39,50 @@ export interface OperationSettings {
   readonly backoffBaseSeconds: number;
   /** No retry waits longer than this. */
   readonly backoffMaxSeconds: number;
+  /**
+   * How long a caller who waits for an operation (`runNow`) waits before being answered with the
+   * operation still going (10 s unless given).
+   */
+  readonly changeWaitSeconds?: number;
 }
 
 export const defaultOperationSettings: OperationSettings = {
   leaseSeconds: 30,
-  deadlineSeconds: 15 * 60,
+  deadlineSeconds: 5 * 60,
   backoffBaseSeconds: 1,
   backoffMaxSeconds: 300,
+  changeWaitSeconds: 10,
 };
+
+/** What `runNow` does beside running the operation. */
+export interface RunNowOptions {
+  /**
+   * Runs first in the transaction that records the operation; throwing refuses the request: its
+   * error reaches the caller as it is and nothing is recorded (a conflict check, say).
+   */
+  readonly guard?: ((trx: Kysely<Database>) => Promise<void>) | undefined;
+  /** Joins the transaction that records the operation (success or failure alike). */
+  readonly alsoCommit?: ((trx: Kysely<Database>) => Promise<void>) | undefined;
+  /**
+   * Whether this operation needs its job's external steps. By default, whenever the job has one;
+   * a job whose external step applies to some users only (the directory write of a synced user)
+   * passes false for the others, which then run in one transaction, skipping the external steps.
+   */
+  readonly external?: boolean | undefined;
+  /** Seconds to wait for the end before returning the operation still going (the setting unless given). */
+  readonly waitSeconds?: number | undefined;
+}
+
+/** True once an operation has ended, one way or the other. */
+export function hasEnded(row: Pick<PasswordOperationRow, 'state'>): boolean {
+  return row.state === 'succeeded' || row.state === 'terminated';
+}
+
+/** An operation a worker claimed: the row as claimed and the name its lease is held under. */
+export interface ClaimedOperation {
+  readonly row: PasswordOperationRow;
+  readonly attemptOwner: string;
+}
 
 /**
  * Where the work that runs an attempt came from, for the audit rows it writes: the request that
@@ -381,6 +426,23 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     deps.onAccepted?.(operationId);
   }
 
+  /** A fresh name for one attempt's lease. */
+  function newAttemptOwner(): string {
+    // Each attempt holds the lease under its own name: an attempt whose lease lapsed and was taken
+    // over, even by this same process, can then never move the operation after its successor.
+    return `${owner}:${randomUUID().slice(0, 8)}`;
+  }
+
+  /** Runs one claimed attempt to its end (or to a lost lease), renewing the lease meanwhile. */
+  async function runClaimed(claimed: ClaimedOperation, origin: Origin = workerOrigin): Promise<void> {
+    const lease = holdLease(claimed.row.id, claimed.attemptOwner);
+    try {
+      await runSteps(claimed.row, claimed.attemptOwner, origin, lease);
+    } finally {
+      lease.stop();
+    }
+  }
+
   /**
    * Runs one attempt of an operation, if its lease can be taken; returns the operation as it is
    * then. Every step is safe to repeat and database steps commit with their checkpoint, so a
@@ -391,9 +453,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     origin: Origin = workerOrigin,
   ): Promise<PasswordOperationRow | undefined> {
     const now = clock.now();
-    // Each attempt holds the lease under its own name: an attempt whose lease lapsed and was taken
-    // over, even by this same process, can then never move the operation after its successor.
-    const attemptOwner = `${owner}:${randomUUID().slice(0, 8)}`;
+    const attemptOwner = newAttemptOwner();
     const claimed = await db.kysely
       .transaction()
       .execute((trx) =>
@@ -405,48 +465,75 @@ export function createOperationEngine(deps: OperationEngineDeps) {
           seconds(now, settings.leaseSeconds),
         ),
       );
-    if (!claimed) return findOperation(db.kysely, tenantId, operationId);
-    const lease = holdLease(operationId, attemptOwner);
-    try {
-      await runSteps(claimed, attemptOwner, origin, lease);
-    } finally {
-      lease.stop();
-    }
+    if (claimed) await runClaimed({ row: claimed, attemptOwner }, origin);
     return findOperation(db.kysely, tenantId, operationId);
   }
 
   /**
-   * Runs a new operation to its end for a caller who waits for the outcome, and returns it ended.
-   * When every step only touches the database, the whole operation (its row, history, effects and
-   * audit) is one transaction: nothing to lose, nothing to repeat, and the secret is never stored.
-   * Otherwise it is accepted and attempted here at once; an attempt that ends waiting for a retry
-   * is ended instead, because the caller is told the outcome now and nothing may change later
-   * behind their back (and overwrite a password set since).
+   * Takes the lease on up to `limit` due operations at once, for a worker to run side by side.
+   * On PostgreSQL the due rows are locked `FOR UPDATE SKIP LOCKED`, so workers claiming together
+   * split the queue between them; each claim is still a conditional UPDATE, so no operation is
+   * ever claimed twice on either database.
+   */
+  async function claimDueOperations(limit: number): Promise<ClaimedOperation[]> {
+    if (limit <= 0) return [];
+    const now = clock.now();
+    const at = now.toISOString();
+    const leaseUntil = seconds(now, settings.leaseSeconds);
+    return db.kysely.transaction().execute(async (trx) => {
+      const ids = await listDueOperationIds(trx, at, limit, { lock: true });
+      const claimed: ClaimedOperation[] = [];
+      for (const id of ids) {
+        const attemptOwner = newAttemptOwner();
+        const row = await claimOperation(trx, id, attemptOwner, at, leaseUntil);
+        if (row) claimed.push({ row, attemptOwner });
+      }
+      return claimed;
+    });
+  }
+
+  /**
+   * Runs a new operation for a caller who waits for the outcome, and returns it as it is when
+   * the caller stops waiting: ended, or still going after `waitSeconds`.
    *
-   * `alsoCommit` joins the transaction that records the operation (success or failure).
+   * When the operation needs no external step (every cloud-only change today), the whole
+   * operation (its row, history, effects and audit) is one transaction: nothing to lose, nothing
+   * to repeat, and the secret is never stored. Otherwise it is accepted (the outbox, the secret
+   * sealed) and attempted here at once; a retryable failure is retried, by this request while it
+   * waits or by any worker, until it ends or the deadline passes. If the wait runs out first the
+   * operation goes on, and the caller is given it still running (to answer 503 with its location).
    */
   async function runNow(
     operation: NewOperation,
     secret: string | undefined,
     origin: Origin,
-    alsoCommit?: (trx: Kysely<Database>) => Promise<void>,
+    options: RunNowOptions = {},
   ): Promise<PasswordOperationRow> {
     const job = jobs[operation.kind];
-    if (job.steps.some((step) => step.touches === 'external')) {
+    const external = options.external ?? job.steps.some((step) => step.touches === 'external');
+    if (external) {
       const row = await db.kysely.transaction().execute(async (trx) => {
+        await options.guard?.(trx);
         const inserted = await accept(trx, operation, secret);
-        await alsoCommit?.(trx);
+        await options.alsoCommit?.(trx);
         return inserted;
       });
-      return finishInline(row.id, origin);
+      accepted(row.id);
+      return waitFor(row.id, origin, options.waitSeconds ?? settings.changeWaitSeconds ?? 10);
     }
+    const steps = job.steps.filter((step) => step.touches === 'database');
     const row = rowOf(operation, undefined);
-    let step = job.steps[0]?.name ?? 'completed';
+    let step = steps[0]?.name ?? 'completed';
     try {
       const work = await job.begin(row, { origin, secret });
       return await db.kysely.transaction().execute(async (trx) => {
+        try {
+          await options.guard?.(trx);
+        } catch (error) {
+          throw new Refusal(error);
+        }
         // What the caller records with the operation comes first, as it did when it was accepted.
-        await alsoCommit?.(trx);
+        await options.alsoCommit?.(trx);
         const at = clock.now().toISOString();
         const done: PasswordOperationRow = {
           ...row,
@@ -461,7 +548,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
           { at, state: 'running', step, detail: 'attempt 1' },
           { at, state: 'succeeded', step: 'completed', detail: null },
         ]);
-        for (const current of job.steps) {
+        for (const current of steps) {
           step = current.name;
           await fault(`before:${current.name}`, done);
           await work.run(current.name, trx, at);
@@ -471,6 +558,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
         return done;
       });
     } catch (error) {
+      if (error instanceof Refusal) throw error.reason;
       const cause = toRekeyError(error, row.id);
       const at = clock.now().toISOString();
       const ended: PasswordOperationRow = {
@@ -485,49 +573,49 @@ export function createOperationEngine(deps: OperationEngineDeps) {
         updated_at: at,
         completed_at: at,
       };
+      const failure = { code: cause.code, retryable: cause.entry.retryable };
       const events: OperationEvent[] = [
         { at: row.created_at, state: 'notStarted', step: row.step, detail: null },
         { at, state: 'running', step, detail: 'attempt 1' },
-        { at, state: 'terminated', step, detail: cause.message },
+        { at, state: 'terminated', step, detail: cause.message, error: failure },
       ];
       await db.kysely.transaction().execute(async (trx) => {
         await insertOperation(trx, ended, events);
-        await alsoCommit?.(trx);
+        await options.alsoCommit?.(trx);
         await job.terminated(trx, ended, { code: cause.code, detail: cause.message }, origin, at);
       });
       return ended;
     }
   }
 
-  /** Attempts an accepted operation now and ends it if the attempt left it waiting for a retry. */
-  async function finishInline(operationId: string, origin: Origin): Promise<PasswordOperationRow> {
+  /**
+   * Waits up to `waitSeconds` (wall time) for an accepted operation to end, attempting it here
+   * whenever it is due and nobody holds it, and returns it as it is then. An attempt still running
+   * when the wait runs out goes on in the background (its lease is renewed as usual).
+   */
+  async function waitFor(
+    operationId: string,
+    origin: Origin,
+    waitSeconds: number,
+  ): Promise<PasswordOperationRow> {
     // Wall time, not the injected clock: this bounds a real wait, and tests may freeze the clock.
-    const giveUpAt = Date.now() + settings.leaseSeconds * 1000;
-    let row = await runOperation(operationId, origin);
-    while ((row?.state === 'notStarted' || row?.state === 'running') && Date.now() < giveUpAt) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      row = await runOperation(operationId, origin);
-    }
-    if (row?.state === 'retryScheduled') {
-      const waiting = row;
-      const at = clock.now().toISOString();
-      await db.kysely.transaction().execute(async (trx) => {
-        const abandoned = await abandonOperation(
-          trx,
-          operationId,
-          at,
-          'The caller was answered with the failure; not retried.',
+    const giveUpAt = Date.now() + waitSeconds * 1000;
+    const timeLeft = () => Math.max(0, giveUpAt - Date.now());
+    let row: PasswordOperationRow | undefined;
+    for (;;) {
+      const attempt = runOperation(operationId, origin);
+      row = await untilTimeout(attempt, timeLeft());
+      if (row === undefined) {
+        // The attempt outlived the wait: it goes on; the caller gets the operation as it stands.
+        attempt.catch((error: unknown) =>
+          logger.error({ err: error, operationId }, 'operation attempt failed'),
         );
-        if (!abandoned) return;
-        await jobs[waiting.kind].terminated(
-          trx,
-          waiting,
-          { code: waiting.error_code ?? Codes.PasswordChangeFailure, detail: waiting.error_detail },
-          origin,
-          at,
-        );
-      });
-      row = await findOperation(db.kysely, tenantId, operationId);
+        row = await findOperation(db.kysely, tenantId, operationId);
+      }
+      if (!row || hasEnded(row) || timeLeft() === 0) break;
+      const dueIn =
+        row.state === 'retryScheduled' ? Date.parse(row.next_attempt_at) - clock.now().getTime() : 100;
+      await sleep(Math.min(timeLeft(), Math.max(20, Math.min(dueIn, 1000))));
     }
     if (!row)
       throw new RekeyError(Codes.PasswordChangeFailure, {
@@ -536,11 +624,11 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     return row;
   }
 
-  /** Runs every operation that is due now; returns how many were attempted. */
+  /** Claims every operation that is due now (up to `limit`) and runs them side by side; returns how many. */
   async function runDueOperations(limit = 20): Promise<number> {
-    const ids = await listDueOperationIds(db.kysely, clock.now().toISOString(), limit);
-    for (const id of ids) await runOperation(id);
-    return ids.length;
+    const claimed = await claimDueOperations(limit);
+    await Promise.all(claimed.map((c) => runClaimed(c)));
+    return claimed.length;
   }
 
   /** An operation of this tenant, or undefined. */
@@ -580,16 +668,107 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     return row;
   }
 
+  /**
+   * A page of the tenant's operations, newest first, and the token of the next page when more
+   * follow (keyset paging: rows accepted meanwhile never shift a page). A token that is not one
+   * this function made is refused with 7700007.
+   */
+  async function listTenantOperations(
+    filter: OperationFilter,
+    page: { readonly top: number; readonly skiptoken?: string | undefined },
+  ): Promise<{ readonly operations: PasswordOperationRow[]; readonly nextToken: string | undefined }> {
+    const after = page.skiptoken === undefined ? undefined : decodeCursor(page.skiptoken);
+    const rows = await listOperations(db.kysely, tenantId, filter, { after, limit: page.top + 1 });
+    const operations = rows.slice(0, page.top);
+    const last = operations.at(-1);
+    const nextToken =
+      rows.length > page.top && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : undefined;
+    return { operations, nextToken };
+  }
+
+  /** An operation of this tenant with its whole history, oldest entry first; undefined if none. */
+  async function getOperationWithHistory(
+    operationId: string,
+  ): Promise<{ readonly operation: PasswordOperationRow; readonly events: OperationEventRow[] } | undefined> {
+    const operation = await findOperation(db.kysely, tenantId, operationId);
+    if (!operation) return undefined;
+    return { operation, events: await listOperationEvents(db.kysely, operationId) };
+  }
+
+  /**
+   * Refuses, with 7700901, a new change for a user while another of their operations may still
+   * apply (not started, running or waiting for a retry). Run it as `runNow`'s guard, after the
+   * caller locked the user's row, so two such checks for one user never pass together.
+   */
+  async function assertNoUnfinishedOperation(trx: Kysely<Database>, userId: string): Promise<void> {
+    const unfinished = await listUnfinishedOperationIds(trx, userId, '');
+    if (unfinished.length > 0)
+      throw new RekeyError(Codes.PasswordOperationInProgress, { details: { operationId: unfinished[0] } });
+  }
+
   return {
     accept,
     accepted,
     runOperation,
     runNow,
+    waitFor,
+    claimDueOperations,
+    runClaimed,
     runDueOperations,
     getOperation,
+    getOperationWithHistory,
+    listOperations: listTenantOperations,
+    assertNoUnfinishedOperation,
     fingerprintRequest,
     findByIdempotencyKey,
   };
+}
+
+/** The opaque page token of a keyset position. */
+function encodeCursor(cursor: OperationCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id]), 'utf8').toString('base64url');
+}
+
+/** The keyset position of a page token; 7700007 for anything else. */
+function decodeCursor(token: string): OperationCursor {
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(decoded) &&
+      decoded.length === 2 &&
+      typeof decoded[0] === 'string' &&
+      typeof decoded[1] === 'string'
+    )
+      return { createdAt: decoded[0], id: decoded[1] };
+  } catch {
+    // Refused below, as any other malformed token.
+  }
+  throw new RekeyError(Codes.InvalidQueryOption, {
+    message: 'The page token is not valid; follow the @odata.nextLink of the previous page as it is.',
+    details: { option: 'skiptoken' },
+  });
+}
+
+/** A guard's refusal, carried out of the transaction it rolled back so it is not recorded as a failure. */
+class Refusal {
+  constructor(readonly reason: unknown) {}
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The promise's value, or undefined if it is not settled within `ms` (it goes on regardless). */
+async function untilTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Compares two fingerprints in constant time (they are MACs of a request that may hold a password). */

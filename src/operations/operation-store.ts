@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type {
   Database,
+  OperationKind,
   OperationState,
   PasswordOperationRow,
   PasswordOperationsTable,
@@ -33,12 +34,33 @@ const operationColumns = [
   'completed_at',
 ] as const satisfies ReadonlyArray<keyof PasswordOperationsTable>;
 
+/** The columns a listing reads: all but the sealed password. */
+const listedColumns = operationColumns.filter(
+  (column): column is Exclude<(typeof operationColumns)[number], 'secret_ciphertext'> =>
+    column !== 'secret_ciphertext',
+);
+
 /** One entry of an operation's history. */
 export interface OperationEvent {
   readonly at: string;
   readonly state: OperationState;
   readonly step: string;
   readonly detail: string | null;
+  /** The catalog code of the failure this entry records, and whether it was retryable. */
+  readonly error?: { readonly code: number; readonly retryable: boolean } | null | undefined;
+}
+
+/** An event as its row stores it. */
+function eventRow(operationId: string, event: OperationEvent) {
+  return {
+    operation_id: operationId,
+    at: event.at,
+    state: event.state,
+    step: event.step,
+    detail: event.detail,
+    code: event.error?.code ?? null,
+    retryable: event.error ? (event.error.retryable ? (1 as const) : (0 as const)) : null,
+  };
 }
 
 /**
@@ -55,19 +77,17 @@ export async function insertOperation(
   await db.insertInto('password_operations').values(row).execute();
   await db
     .insertInto('password_operation_events')
-    .values(events.map((event) => ({ operation_id: row.id, ...event })))
+    .values(events.map((event) => eventRow(row.id, event)))
     .execute();
 }
 
+/** Adds one entry to an operation's history. */
 export async function appendOperationEvent(
   db: Kysely<Database>,
   operationId: string,
   event: OperationEvent,
 ): Promise<void> {
-  await db
-    .insertInto('password_operation_events')
-    .values({ operation_id: operationId, ...event })
-    .execute();
+  await db.insertInto('password_operation_events').values(eventRow(operationId, event)).execute();
 }
 
 export async function findOperation(
@@ -96,10 +116,11 @@ export async function findOperationByIdempotencyKey(
     .executeTakeFirst();
 }
 
+/** An operation's history, oldest first. */
 export async function listOperationEvents(db: Kysely<Database>, operationId: string) {
   return db
     .selectFrom('password_operation_events')
-    .select(['at', 'state', 'step', 'detail'])
+    .select(['at', 'state', 'step', 'detail', 'code', 'retryable'])
     .where('operation_id', '=', operationId)
     .orderBy('id')
     .execute();
@@ -179,27 +200,113 @@ export async function abandonOperation(
     .set({ state: 'terminated', updated_at: at, completed_at: at, secret_ciphertext: null })
     .where('id', '=', operationId)
     .where('state', 'in', ['notStarted', 'retryScheduled'])
-    .returning('step')
+    .returning(['step', 'error_code', 'error_retryable'])
     .executeTakeFirst();
   if (!abandoned) return false;
-  await appendOperationEvent(db, operationId, { at, state: 'terminated', step: abandoned.step, detail });
+  await appendOperationEvent(db, operationId, {
+    at,
+    state: 'terminated',
+    step: abandoned.step,
+    detail,
+    error:
+      abandoned.error_code === null
+        ? null
+        : { code: abandoned.error_code, retryable: abandoned.error_retryable === 1 },
+  });
   return true;
 }
 
-/** Ids of operations a worker could claim now: due ones, and running ones whose lease lapsed. */
+/**
+ * Ids of operations a worker could claim now: due ones, and running ones whose lease lapsed,
+ * oldest due first. With `lock`, the rows are locked `FOR UPDATE SKIP LOCKED` (PostgreSQL): two
+ * workers claiming at the same moment each get rows the other did not lock, instead of waiting on
+ * each other and then losing the conditional UPDATE. SQLite has one writer and no row locks;
+ * platform/db drops the clause there. Run it in the transaction that then claims the rows.
+ */
 export async function listDueOperationIds(
   db: Kysely<Database>,
   now: string,
   limit: number,
+  options: { readonly lock?: boolean } = {},
 ): Promise<string[]> {
-  const rows = await db
+  let query = db
     .selectFrom('password_operations')
     .select('id')
     .where('state', 'in', ['notStarted', 'retryScheduled', 'running'])
     .where('next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', now)]))
     .orderBy('next_attempt_at')
-    .limit(limit)
+    .limit(limit);
+  if (options.lock) query = query.forUpdate().skipLocked();
+  const rows = await query.execute();
+  return rows.map((r) => r.id);
+}
+
+/** What a list of operations may be narrowed to; every filter is optional. */
+export interface OperationFilter {
+  readonly userId?: string | undefined;
+  readonly state?: OperationState | undefined;
+  /** The catalog code of the operation's last failure. */
+  readonly errorCode?: number | undefined;
+  readonly kind?: OperationKind | undefined;
+  /** Created at or after this time (ISO 8601). */
+  readonly since?: string | undefined;
+  /** Created before this time (ISO 8601). */
+  readonly until?: string | undefined;
+}
+
+/** Where a page of operations starts: after the last row of the page before, newest first. */
+export interface OperationCursor {
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+/**
+ * A page of a tenant's operations, newest first, with the filter applied: keyset paging on
+ * (created_at, id), so a page is one range read of `password_operations_tenant_time` whatever the
+ * page's depth. The secret column is never read.
+ */
+export async function listOperations(
+  db: Kysely<Database>,
+  tenantId: string,
+  filter: OperationFilter,
+  page: { readonly after?: OperationCursor | undefined; readonly limit: number },
+): Promise<PasswordOperationRow[]> {
+  let query = db.selectFrom('password_operations').select(listedColumns).where('tenant_id', '=', tenantId);
+  if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+  if (filter.state !== undefined) query = query.where('state', '=', filter.state);
+  if (filter.errorCode !== undefined) query = query.where('error_code', '=', filter.errorCode);
+  if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
+  if (filter.since !== undefined) query = query.where('created_at', '>=', filter.since);
+  if (filter.until !== undefined) query = query.where('created_at', '<', filter.until);
+  const after = page.after;
+  if (after) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('created_at', '<', after.createdAt),
+        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+      ]),
+    );
+  }
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).execute();
+  return rows.map((row) => ({ ...row, secret_ciphertext: null }));
+}
+
+/**
+ * Ids of the user's operations that have not ended (not started, running or waiting for a
+ * retry), other than `exceptId`: a change must not start while one of them may still apply.
+ */
+export async function listUnfinishedOperationIds(
+  db: Kysely<Database>,
+  userId: string,
+  exceptId: string,
+): Promise<string[]> {
+  const rows = await db
+    .selectFrom('password_operations')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('state', 'in', ['notStarted', 'running', 'retryScheduled'])
+    .where('id', '<>', exceptId)
     .execute();
   return rows.map((r) => r.id);
 }
@@ -255,6 +362,7 @@ export async function transitionOperation(
     state: change.state,
     step: change.step,
     detail: change.detail ?? change.error?.detail ?? null,
+    error: change.error ? { code: change.error.code, retryable: change.error.retryable } : null,
   });
   return true;
 }

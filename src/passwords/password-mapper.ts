@@ -1,5 +1,5 @@
+import { describeOperationStatus } from '../operations/operation-mapper.js';
 import type { PasswordOperationRow } from '../platform/db/schema.js';
-import { findCatalogEntry } from '../platform/errors/catalog.js';
 import { metadataUrl } from '../platform/http/graph-envelope.js';
 import type { EvaluateResult } from './password-policy-service.js';
 import type { LongRunningOperation, PasswordResetResponse, PolicyEvaluation } from './password-schemas.js';
@@ -64,13 +64,4 @@ export function graphOperationStatus(
 }
 
 /** The `statusDetail` text: for a failure, the terminating code and the underlying cause. */
-export function describeOperationStatus(row: PasswordOperationRow): string | null {
-  if (row.state === 'terminated' && row.error_code !== null) {
-    const cause = findCatalogEntry(row.error_code);
-    return `AADSTS120008 PasswordChangeAsyncJobStateTerminated; cause AADSTS${row.error_code} ${cause?.name ?? ''}: ${row.error_detail ?? cause?.message ?? ''}`.trim();
-  }
-  if (row.state === 'retryScheduled' && row.error_code !== null) {
-    return `retry ${row.attempts} scheduled for ${row.next_attempt_at} after AADSTS${row.error_code}: ${row.error_detail ?? ''}`;
-  }
-  return null;
-}
+export { describeOperationStatus };

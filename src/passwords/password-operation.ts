@@ -50,7 +50,8 @@ const resets: ReadonlySet<OperationKind> = new Set(['adminReset', 'selfServiceRe
  *   for a reset;
  * - `revokeSessions`: every token issued before the change stops working.
  *
- * The hybrid path adds `writeOnPremises` before `commitCloud`, and `notify` comes last.
+ * With an OnPremisesWriter, `writeOnPremises` (external) runs between `validate` and
+ * `commitCloud` for the users it applies to; `notify` comes last later.
  */
 export const passwordSteps = ['validate', 'commitCloud', 'revokeSessions'] as const;
 
@@ -59,15 +60,42 @@ interface PasswordWork {
   readonly operation: PasswordOperationRow;
   readonly origin: Origin;
   readonly passwordHash: string;
-  /** Read by `validate`, inside the transaction that commits. */
+  /** The new password itself, in memory only, for the directory write. */
+  readonly newPassword: string;
+  /**
+   * Read by `validate`, inside the transaction that commits; an attempt that resumes after an
+   * external step reads it again (userFor).
+   */
   user: UserRow | undefined;
   /** What a reset did to the smart lockout, for the audit row. */
   lockoutCleared: string | undefined;
 }
 
+/**
+ * Writes a new password to the on-premises directory a user's password also lives in: the hybrid
+ * path's external step (`writeOnPremises`), run before the cloud commit. The engine runs it outside
+ * any transaction and may run it again after a crash or a retryable failure, so `write` must be
+ * safe to repeat (for example: if the new password already binds, it is done).
+ */
+export interface OnPremisesWriter {
+  /** Whether `user`'s password is written to a directory (a synced user whose connector writes back). */
+  appliesTo(user: UserRow): boolean;
+  /**
+   * Writes the password, or throws a RekeyError whose catalog entry says whether retrying can
+   * help (120013 retryable; 120004, 120014, 120016 not): the engine retries or terminates by it.
+   */
+  write(request: {
+    readonly operation: PasswordOperationRow;
+    readonly user: UserRow;
+    readonly newPassword: string;
+  }): Promise<void>;
+}
+
 export interface PasswordOperationDeps {
   readonly tenantId: string;
   readonly hasher: PasswordHasher;
+  /** The directory write of hybrid users; without it, password operations have no external step. */
+  readonly onPremises?: OnPremisesWriter | undefined;
 }
 
 /**
@@ -75,10 +103,20 @@ export interface PasswordOperationDeps {
  * arrives as the operation's secret and is hashed before any transaction begins.
  */
 export function createPasswordOperationJob(deps: PasswordOperationDeps): RunnableJob {
-  const { tenantId, hasher } = deps;
+  const { tenantId, hasher, onPremises } = deps;
 
   function userOf(work: PasswordWork): UserRow {
     if (!work.user) throw new Error('the validate step runs first');
+    return work.user;
+  }
+
+  /**
+   * The user the operation changes: as `validate` read it, or, for an attempt that resumed after
+   * a checkpoint (past `validate`), read again now.
+   */
+  async function userFor(work: PasswordWork, db: Kysely<Database>): Promise<UserRow> {
+    work.user ??= await findLiveUser(db, tenantId, { id: work.operation.user_id });
+    if (!work.user) throw new RekeyError(Codes.DeletedAccount);
     return work.user;
   }
 
@@ -163,11 +201,24 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
         await assertResetStillAllowed(trx, tenantId, operation, work.user);
       },
     },
+    ...(onPremises
+      ? [
+          {
+            name: 'writeOnPremises',
+            touches: 'external',
+            async run(work, db) {
+              const user = await userFor(work, db);
+              if (!onPremises.appliesTo(user)) return;
+              await onPremises.write({ operation: work.operation, user, newPassword: work.newPassword });
+            },
+          } satisfies OperationStep<PasswordWork>,
+        ]
+      : []),
     {
       name: 'commitCloud',
       touches: 'database',
       async run(work, trx, at) {
-        const user = userOf(work);
+        const user = await userFor(work, trx);
         await storePasswordHash(trx, user.id, work.passwordHash, at);
         await recordPasswordChange(trx, user.id, {
           at,
@@ -184,7 +235,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
       name: 'revokeSessions',
       touches: 'database',
       async run(work, trx, at) {
-        await revokeUserSessions(trx, userOf(work).id, at);
+        await revokeUserSessions(trx, (await userFor(work, trx)).id, at);
       },
     },
   ];
@@ -199,6 +250,7 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
         operation,
         origin: start.origin,
         passwordHash: await hasher.hash(start.secret),
+        newPassword: start.secret,
         user: undefined,
         lockoutCleared: undefined,
       };

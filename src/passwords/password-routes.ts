@@ -1,7 +1,9 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { type AuthGuard, contextOf, principalOf } from '../auth/guard.js';
 import type { Db } from '../platform/db/database.js';
+import { Codes } from '../platform/errors/catalog.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { graphErrorResponses, noContent } from '../platform/http/response-schemas.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
@@ -24,6 +26,29 @@ function operationLocation(userId: string, operationId: string): string {
   return `/v1.0/users/${userId}/authentication/operations/${operationId}`;
 }
 
+/**
+ * Runs a change for a caller who waits. While its operation is still going when the wait runs out,
+ * the 503 (7700902) says where to read it and when (`Location`, `Retry-After`); the root handler
+ * renders the error itself.
+ */
+async function answeringStillRunning<T>(
+  reply: FastifyReply,
+  publicUrl: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof RekeyError && error.code === Codes.PasswordOperationStillRunning) {
+      const { userId, operationId, retryAfterSeconds } = error.details ?? {};
+      if (typeof userId === 'string' && typeof operationId === 'string')
+        reply.header('location', `${publicUrl}${operationLocation(userId, operationId)}`);
+      reply.header('retry-after', String(typeof retryAfterSeconds === 'number' ? retryAfterSeconds : 1));
+    }
+    throw error;
+  }
+}
+
 /** Self-service change, the expired-password change, admin reset and operation status. */
 export function passwordRoutes(deps: {
   readonly db: Db;
@@ -43,10 +68,12 @@ export function passwordRoutes(deps: {
         schema: { body: changePasswordBody, response: { 204: noContent, ...graphErrorResponses } },
       },
       async (request, reply) => {
-        await passwords.changeOwnPassword(contextOf(request), principalOf(request).user.id, {
-          ...request.body,
-          kind: 'selfChange',
-        });
+        await answeringStillRunning(reply, deps.publicUrl, () =>
+          passwords.changeOwnPassword(contextOf(request), principalOf(request).user.id, {
+            ...request.body,
+            kind: 'selfChange',
+          }),
+        );
         return reply.status(204).send();
       },
     );
@@ -62,7 +89,9 @@ export function passwordRoutes(deps: {
       },
       async (request, reply) => {
         await assertTenantSegment(deps.db, deps.tenant, request.params.tenant);
-        await passwords.changeExpiredPassword(contextOf(request), request.body);
+        await answeringStillRunning(reply, deps.publicUrl, () =>
+          passwords.changeExpiredPassword(contextOf(request), request.body),
+        );
         return reply.status(204).send();
       },
     );

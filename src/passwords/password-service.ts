@@ -13,9 +13,10 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
 import { assertMayChangePassword, findUserToActOn } from '../users/authorization.js';
-import { findLiveUser, findUserForPasswordCheck } from '../users/user-service.js';
+import { findLiveUser, findUserForPasswordCheck, lockUserForChange } from '../users/user-service.js';
+import { findCurrentPasswordHash } from './credential-store.js';
 import { describeOperationStatus } from './password-mapper.js';
-import { auditActivityOf } from './password-operation.js';
+import { auditActivityOf, type OnPremisesWriter } from './password-operation.js';
 import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
 import type { PolicyEvaluation } from './policy/index.js';
 
@@ -29,6 +30,8 @@ export interface PasswordServiceDeps {
   readonly checkPassword: PasswordCheck;
   /** The password policy every new password must pass. */
   readonly passwordPolicy: PasswordPolicyService;
+  /** Which users' changes also write to an on-premises directory (the operation's external step). */
+  readonly onPremises?: Pick<OnPremisesWriter, 'appliesTo'> | undefined;
   /** The tenant's `signInErrorDisclosure`: what the expired-password change tells its caller. */
   readonly signInErrorDisclosure: () => Promise<SignInErrorDisclosure>;
 }
@@ -144,17 +147,55 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       );
   }
 
-  /** Raises the catalog error that an operation run for a waiting caller ended with. */
+  /**
+   * Raises what a waiting caller is answered when their operation did not succeed: 120008 with
+   * the underlying cause beside it (`causeCode`) when it ended terminated, or 7700902 (503) with
+   * the operation's id and when to look again while it is still going.
+   */
   function assertSucceeded(row: PasswordOperationRow): void {
     if (row.state === 'succeeded') return;
-    throw new RekeyError(Codes.PasswordChangeAsyncJobStateTerminated, {
+    if (row.state === 'terminated') {
+      throw new RekeyError(Codes.PasswordChangeAsyncJobStateTerminated, {
+        details: {
+          operationId: row.id,
+          state: row.state,
+          cause: row.error_code,
+          ...(row.error_code === null ? {} : { causeCode: row.error_code }),
+          statusDetail: describeOperationStatus(row),
+        },
+      });
+    }
+    throw new RekeyError(Codes.PasswordOperationStillRunning, {
       details: {
         operationId: row.id,
+        userId: row.user_id,
         state: row.state,
-        cause: row.error_code,
+        retryAfterSeconds: retryAfterOf(row),
         statusDetail: describeOperationStatus(row),
       },
     });
+  }
+
+  /** Whole seconds until an operation still going is worth reading again (at least one). */
+  function retryAfterOf(row: PasswordOperationRow): number {
+    const dueIn =
+      row.state === 'retryScheduled' ? (Date.parse(row.next_attempt_at) - clock.now().getTime()) / 1000 : 1;
+    return Math.max(1, Math.ceil(dueIn));
+  }
+
+  /**
+   * The guard of a user's own change, in the transaction that records it: the user's row is locked,
+   * so a second change for the same user waits here; it is refused with 7700901 when the password
+   * it checked the current one against has been replaced meanwhile, or while another operation of
+   * the user may still apply. One of two concurrent changes proceeds; the other is refused.
+   */
+  function serialiseChange(user: UserRow & { readonly password_hash: string | null }) {
+    return async (trx: Parameters<typeof lockUserForChange>[0]) => {
+      await lockUserForChange(trx, tenantId, user.id);
+      if ((await findCurrentPasswordHash(trx, user.id)) !== user.password_hash)
+        throw new RekeyError(Codes.PasswordOperationInProgress);
+      await operations.assertNoUnfinishedOperation(trx, user.id);
+    };
   }
 
   /**
@@ -221,12 +262,18 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       throw error;
     }
     const operation = newOperation(context, user, input.kind, { forceChange: false });
-    const finished = await operations.runNow(
-      operation,
-      input.newPassword,
-      originOf(context),
-      recordAuditOnly(context, user, input.kind, evaluation),
-    );
+    let finished: PasswordOperationRow;
+    try {
+      finished = await operations.runNow(operation, input.newPassword, originOf(context), {
+        guard: serialiseChange(user),
+        alsoCommit: recordAuditOnly(context, user, input.kind, evaluation),
+        external: deps.onPremises?.appliesTo(user),
+      });
+    } catch (error) {
+      if (error instanceof RekeyError && error.code === Codes.PasswordOperationInProgress)
+        await auditFailure(context, user, input.kind, error);
+      throw error;
+    }
     assertSucceeded(finished);
     return finished;
   }
@@ -336,7 +383,10 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       newOperation(context, target, 'adminReset', { forceChange: input.forceChange }),
       password,
       originOf(context),
-      recordAuditOnly(context, target, 'adminReset', evaluation),
+      {
+        alsoCommit: recordAuditOnly(context, target, 'adminReset', evaluation),
+        external: deps.onPremises?.appliesTo(target),
+      },
     );
     assertSucceeded(finished);
     return {

@@ -36,7 +36,11 @@ export interface Config {
     readonly deadlineSeconds: number;
     readonly backoffBaseSeconds: number;
     readonly backoffMaxSeconds: number;
+    /** How long a change waits for its operation before answering 503 with its location. */
+    readonly changeWaitSeconds: number;
   };
+  /** How many operations one worker runs at once. */
+  readonly workerConcurrency: number;
   /** Sign-in and audit log rows older than this many days are purged in the background. */
   readonly logRetentionDays: number;
   /**
@@ -199,10 +203,12 @@ export function loadConfig(env: Env): Config {
     runWorker: boolean('REKEY_RUN_WORKER', true),
     operations: Object.freeze({
       leaseSeconds: integer('REKEY_OPERATION_LEASE', 30, 5, 3600),
-      deadlineSeconds: integer('REKEY_OPERATION_DEADLINE', 15 * 60, 10, 7 * 86400),
+      deadlineSeconds: integer('REKEY_OPERATION_DEADLINE', 5 * 60, 10, 7 * 86400),
       backoffBaseSeconds: integer('REKEY_OPERATION_BACKOFF_BASE', 1, 1, 3600),
       backoffMaxSeconds: integer('REKEY_OPERATION_BACKOFF_MAX', 300, 1, 86400),
+      changeWaitSeconds: integer('REKEY_CHANGE_WAIT', 10, 0, 120),
     }),
+    workerConcurrency: integer('REKEY_WORKER_CONCURRENCY', 8, 1, 256),
     logRetentionDays: integer('REKEY_LOG_RETENTION_DAYS', 30, 1, 3650),
     signInLog: boolean('REKEY_SIGN_IN_LOG', true),
     rateLimits: Object.freeze({

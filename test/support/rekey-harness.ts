@@ -79,7 +79,7 @@ export async function startTestRekey(
     readonly clock?: Clock;
     /** Runs with the data directory before the config is read; returns settings to add (e.g. TLS files). */
     readonly beforeStart?: (dataDir: string) => Record<string, string>;
-  } & Pick<CreateRekeyOptions, 'plugins' | 'hasher' | 'directories'> = {},
+  } & Pick<CreateRekeyOptions, 'plugins' | 'hasher' | 'onPremises' | 'directories'> = {},
 ): Promise<TestRekey> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'rekey-test-'));
   const config = loadConfig({
@@ -105,6 +105,7 @@ export async function startTestRekey(
     ...(options.clock ? { clock: options.clock } : {}),
     plugins: [checkResponseContracts, ...(options.plugins ?? [])],
     ...(options.hasher ? { hasher: options.hasher } : {}),
+    ...(options.onPremises ? { onPremises: options.onPremises } : {}),
     ...(options.directories ? { directories: options.directories } : {}),
   });
   let cachedAdminToken: string | undefined;

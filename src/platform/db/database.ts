@@ -22,6 +22,7 @@ import * as auditTargetOrder from './migrations/0004-audit-target-order.js';
 import * as idempotencyFingerprint from './migrations/0005-idempotency-fingerprint.js';
 import * as refreshTokenFamilies from './migrations/0006-refresh-token-families.js';
 import * as rateLimits from './migrations/0007-rate-limits.js';
+import * as operationEventCodes from './migrations/0008-operation-event-codes.js';
 import * as connectors from './migrations/0010-connectors.js';
 import * as syncedUsers from './migrations/0011-synced-users.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
@@ -83,6 +84,7 @@ const migrations: ReadonlyArray<
   ['0005-idempotency-fingerprint', idempotencyFingerprint.up],
   ['0006-refresh-token-families', refreshTokenFamilies.up],
   ['0007-rate-limits', rateLimits.up],
+  ['0008-operation-event-codes', operationEventCodes.up],
   ['0010-connectors', connectors.up],
   ['0011-synced-users', syncedUsers.up],
 ];

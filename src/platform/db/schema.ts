@@ -141,6 +141,10 @@ export interface PasswordOperationEventsTable {
   state: OperationState;
   step: string;
   detail: string | null;
+  /** The catalog code of the failure this entry records; null for a move without one. */
+  code: number | null;
+  /** Whether that failure was retryable (1) or not (0); null without a failure. */
+  retryable: Flag | null;
 }
 
 export interface SignInsTable {

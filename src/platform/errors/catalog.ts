@@ -829,6 +829,35 @@ const entries = {
       'The other properties (jobTitle, usageLocation, passwordPolicies, the force-change flags) and the password can still be changed in Rekey: send them without the directory-owned ones.',
     ],
   },
+  // --- Rekey's own codes: password operations ---------------------------------------------------
+  7700901: {
+    name: 'PasswordOperationInProgress',
+    message:
+      'Another password change for this user is in progress or committed while this one was checked; this one was not applied.',
+    httpStatus: 409,
+    retryable: true,
+    category: 'passwordChange',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      "Wait for the other change to end (`rekey operations list --user <upn>` shows the user's operations), then try again with the password that is current then.",
+      'If no one else changed the password, look for the other change in the directory audit log (GET /v1.0/auditLogs/directoryAudits).',
+    ],
+  },
+  7700902: {
+    name: 'PasswordOperationStillRunning',
+    message:
+      'The password operation has not finished yet. It goes on; its status is at the Location this answer gives.',
+    httpStatus: 503,
+    retryable: true,
+    category: 'passwordChange',
+    oauthError: 'temporarily_unavailable',
+    graphCode: 'serviceNotAvailable',
+    remediation: [
+      'Read the operation at the Location header after the Retry-After seconds; do not send the change again.',
+      'An administrator can follow it with `rekey operations show <id>`: its history names each step and any retryable failure.',
+    ],
+  },
 } as const satisfies Record<number, EntryInput>;
 
 /** A number that the catalog defines. */

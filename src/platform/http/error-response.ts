@@ -22,6 +22,13 @@ export function graphErrorBody(error: RekeyError, request: FastifyRequest, date:
         'request-id': request.id,
         'client-request-id': request.correlationId,
         aadstsCode: error.code,
+        // A terminated operation's underlying cause and its id, beside the code, for scripts.
+        ...(typeof error.details?.['causeCode'] === 'number'
+          ? { causeCode: error.details['causeCode'] }
+          : {}),
+        ...(typeof error.details?.['operationId'] === 'string'
+          ? { operationId: error.details['operationId'] }
+          : {}),
         ...(error.details ? { details: error.details } : {}),
       },
     },

@@ -63,6 +63,10 @@ export const graphErrorSchema = responseObject(
         'client-request-id': Type.String(),
         /** The catalog number (`AADSTS` without the prefix), so scripts can branch on a number. */
         aadstsCode: Type.Integer(),
+        /** For 120008: the catalog code the operation ended with (the underlying cause). */
+        causeCode: Type.Optional(Type.Integer()),
+        /** The password operation the error is about, when there is one. */
+        operationId: Type.Optional(Type.String()),
         details: Type.Optional(openObject),
       }),
     }),

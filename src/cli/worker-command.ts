@@ -1,0 +1,82 @@
+import { openDirectory } from '../app/open-directory.js';
+import { createOperationWorker, type OperationWorker } from '../operations/operation-worker.js';
+import { createLogger } from '../platform/log.js';
+import { parseWholeNumber } from './command-helpers.js';
+import { type CliIo, configOrExit } from './context.js';
+
+/** A running `rekey worker`: what it runs, and how to stop it gracefully. */
+export interface RunningWorker {
+  readonly worker: OperationWorker;
+  readonly concurrency: number;
+  /** Stops claiming, waits for the attempts in progress to end, and closes the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the background work of `rekey worker` on the configured database, which `rekey serve`
+ * (or `rekey migrate`) must have prepared: it neither migrates nor creates a tenant. The part of
+ * the command tests can stop.
+ */
+export async function startWorker(
+  io: CliIo,
+  options: { readonly concurrency?: string | undefined },
+): Promise<RunningWorker> {
+  const config = configOrExit(io);
+  const concurrency =
+    options.concurrency === undefined
+      ? config.workerConcurrency
+      : parseWholeNumber('--concurrency', options.concurrency, 1, 256);
+  const logger = createLogger(config.logLevel);
+  // One connection per operation in flight, one to claim with and one for lease renewals.
+  const directory = await openDirectory(config, { logger, poolSize: concurrency + 2 });
+  const worker = createOperationWorker(directory.operations, logger.child({ component: 'worker' }), {
+    concurrency,
+  });
+  worker.start();
+  directory.logRetention.start();
+  io.out(
+    `Rekey worker running up to ${concurrency} operations at once (database: ${directory.db.dialect}, tenant: ${directory.tenant.id})`,
+  );
+  return {
+    worker,
+    concurrency,
+    async stop() {
+      await worker.stop();
+      await directory.close();
+    },
+  };
+}
+
+/**
+ * `rekey worker`: runs password operations (and log retention) without the HTTP API, until
+ * SIGTERM or SIGINT. On the first signal it stops claiming and lets the attempts in progress end
+ * (each ends with a checkpoint or a scheduled retry), then exits 0; a second signal exits at once,
+ * leaving the leases of unfinished attempts to lapse, so another worker takes them over.
+ */
+export async function worker(
+  io: CliIo,
+  options: { readonly concurrency?: string | undefined },
+): Promise<void> {
+  const running = await startWorker(io, options);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      io.err(`${signal} again: exiting now; unfinished operations are taken over when their leases lapse.`);
+      process.exit(1);
+    }
+    stopping = true;
+    io.err(`${signal}: finishing ${running.worker.running()} operation(s) in progress, then exiting.`);
+    void running.stop().then(
+      () => {
+        io.err(`Rekey worker stopped after ${running.worker.attempted()} attempt(s).`);
+        process.exit(0);
+      },
+      (error: unknown) => {
+        io.err(`could not stop cleanly: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

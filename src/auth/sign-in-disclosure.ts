@@ -1,5 +1,4 @@
-import { Codes } from '../platform/errors/catalog.js';
-import { RekeyError } from '../platform/errors/rekey-error.js';
+import { isSettingsObject, rejectSettingsPatch, unknownSettings } from '../platform/settings-patch.js';
 
 /*
  * What a refused password check tells a caller who has not proven who they are (the token
@@ -27,10 +26,6 @@ export interface SignInSettings {
 /** A self-hosted service does not tell strangers which accounts exist or are locked. */
 export const defaultSignInSettings: SignInSettings = Object.freeze({ signInErrorDisclosure: 'uniform' });
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isDisclosure(value: unknown): value is SignInErrorDisclosure {
   return (signInErrorDisclosures as readonly unknown[]).includes(value);
 }
@@ -43,37 +38,19 @@ function isDisclosure(value: unknown): value is SignInErrorDisclosure {
  * @example applySignInPatch(defaultSignInSettings, { signInErrorDisclosure: 'entraCompatible' })
  */
 export function applySignInPatch(current: SignInSettings, patch: unknown): SignInSettings {
-  const problems: Array<{ field: string; problem: string; property?: string }> = [];
+  if (!isSettingsObject(patch)) rejectSettingsPatch([{ field: 'body', problem: 'must be a JSON object' }]);
+  const problems = unknownSettings(patch, Object.keys(defaultSignInSettings));
   const next = { ...current };
-  if (!isRecord(patch)) {
-    problems.push({ field: 'body', problem: 'must be a JSON object' });
-  } else {
-    for (const key of Object.keys(patch)) {
-      // Own keys only: `in` would also find toString and the rest of Object.prototype.
-      if (!Object.hasOwn(defaultSignInSettings, key))
-        problems.push({ field: 'body', problem: 'is not a setting', property: key });
-    }
-    if (Object.hasOwn(patch, 'signInErrorDisclosure')) {
-      const value = patch['signInErrorDisclosure'];
-      if (isDisclosure(value)) next.signInErrorDisclosure = value;
-      else
-        problems.push({
-          field: 'body/signInErrorDisclosure',
-          problem: `must be one of ${signInErrorDisclosures.join(', ')}`,
-        });
-    }
+  if (Object.hasOwn(patch, 'signInErrorDisclosure')) {
+    const value = patch['signInErrorDisclosure'];
+    if (isDisclosure(value)) next.signInErrorDisclosure = value;
+    else
+      problems.push({
+        field: 'body/signInErrorDisclosure',
+        problem: `must be one of ${signInErrorDisclosures.join(', ')}`,
+      });
   }
-  if (problems.length > 0) {
-    const described = problems.map((p) =>
-      p.property === undefined
-        ? `${p.field.replace(/^body\/?/, '') || 'the body'} ${p.problem}`
-        : `${p.property} ${p.problem}`,
-    );
-    throw new RekeyError(Codes.RequestValidationFailed, {
-      message: `The settings were not changed: ${described.join('; ')}.`,
-      details: { fields: problems },
-    });
-  }
+  if (problems.length > 0) rejectSettingsPatch(problems);
   return Object.freeze(next);
 }
 

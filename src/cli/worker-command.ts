@@ -1,4 +1,5 @@
 import { openDirectory } from '../app/open-directory.js';
+import { createSyncScheduler } from '../connectors/sync-scheduler.js';
 import { createOperationWorker, type OperationWorker } from '../operations/operation-worker.js';
 import { createLogger } from '../platform/log.js';
 import { parseWholeNumber } from './command-helpers.js';
@@ -32,7 +33,14 @@ export async function startWorker(
   const worker = createOperationWorker(directory.operations, logger.child({ component: 'worker' }), {
     concurrency,
   });
+  // The same background work `rekey serve` runs: operations, scheduled syncs, log retention.
+  const syncScheduler = createSyncScheduler({
+    connectors: directory.connectors,
+    clock: directory.clock,
+    logger: logger.child({ component: 'syncScheduler' }),
+  });
   worker.start();
+  syncScheduler.start();
   directory.logRetention.start();
   io.out(
     `Rekey worker running up to ${concurrency} operations at once (database: ${directory.db.dialect}, tenant: ${directory.tenant.id})`,
@@ -41,14 +49,14 @@ export async function startWorker(
     worker,
     concurrency,
     async stop() {
-      await worker.stop();
+      await Promise.all([worker.stop(), syncScheduler.stop()]);
       await directory.close();
     },
   };
 }
 
 /**
- * `rekey worker`: runs password operations (and log retention) without the HTTP API, until
+ * `rekey worker`: runs password operations, scheduled connector syncs and log retention without the HTTP API, until
  * SIGTERM or SIGINT. On the first signal it stops claiming and lets the attempts in progress end
  * (each ends with a checkpoint or a scheduled retry), then exits 0; a second signal exits at once,
  * leaving the leases of unfinished attempts to lapse, so another worker takes them over.

@@ -1,8 +1,7 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { LockoutNetwork } from '../platform/db/schema.js';
-import { Codes } from '../platform/errors/catalog.js';
-import { RekeyError } from '../platform/errors/rekey-error.js';
+import { isSettingsObject, rejectSettingsPatch, unknownSettings } from '../platform/settings-patch.js';
 
 /*
  * Smart lockout's rules, with no I/O: the settings document and its validation, how long the
@@ -32,10 +31,6 @@ export const smartLockoutLimits = {
   lockoutDurationInSeconds: { minimum: 5, maximum: 86_400 },
 } as const;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Applies a PATCH body to the current smart lockout settings and returns the validated result.
  * Fields left out keep their value. Throws 7700001 naming every bad field, as the other settings
@@ -44,48 +39,28 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * @example applySmartLockoutPatch(defaultSmartLockoutSettings, { lockoutThreshold: 5 })
  */
 export function applySmartLockoutPatch(current: SmartLockoutSettings, patch: unknown): SmartLockoutSettings {
-  const problems: Array<{ field: string; problem: string; property?: string }> = [];
-  if (!isRecord(patch)) {
-    problems.push({ field: 'body', problem: 'must be a JSON object' });
-  } else {
-    for (const key of Object.keys(patch)) {
-      // Own keys only: `in` would also find toString and the rest of Object.prototype.
-      if (!Object.hasOwn(smartLockoutLimits, key))
-        problems.push({ field: 'body', problem: 'is not a setting', property: key });
-    }
-  }
+  if (!isSettingsObject(patch)) rejectSettingsPatch([{ field: 'body', problem: 'must be a JSON object' }]);
+  const problems = unknownSettings(patch, Object.keys(smartLockoutLimits));
   const next = { ...current };
-  if (isRecord(patch)) {
-    for (const name of Object.keys(smartLockoutLimits) as Array<keyof SmartLockoutSettings>) {
-      if (!Object.hasOwn(patch, name)) continue;
-      const value = patch[name];
-      const limits = smartLockoutLimits[name];
-      if (
-        typeof value !== 'number' ||
-        !Number.isInteger(value) ||
-        value < limits.minimum ||
-        value > limits.maximum
-      ) {
-        problems.push({
-          field: `body/${name}`,
-          problem: `must be a whole number from ${limits.minimum} to ${limits.maximum}`,
-        });
-        continue;
-      }
-      next[name] = value;
+  for (const name of Object.keys(smartLockoutLimits) as Array<keyof SmartLockoutSettings>) {
+    if (!Object.hasOwn(patch, name)) continue;
+    const value = patch[name];
+    const limits = smartLockoutLimits[name];
+    if (
+      typeof value !== 'number' ||
+      !Number.isInteger(value) ||
+      value < limits.minimum ||
+      value > limits.maximum
+    ) {
+      problems.push({
+        field: `body/${name}`,
+        problem: `must be a whole number from ${limits.minimum} to ${limits.maximum}`,
+      });
+      continue;
     }
+    next[name] = value;
   }
-  if (problems.length > 0) {
-    const described = problems.map((p) =>
-      p.property === undefined
-        ? `${p.field.replace(/^body\/?/, '') || 'the body'} ${p.problem}`
-        : `${p.property} ${p.problem}`,
-    );
-    throw new RekeyError(Codes.RequestValidationFailed, {
-      message: `The settings were not changed: ${described.join('; ')}.`,
-      details: { fields: problems },
-    });
-  }
+  if (problems.length > 0) rejectSettingsPatch(problems);
   return Object.freeze(next);
 }
 

@@ -65,5 +65,4 @@ export {
   passwordProtectionModes,
   passwordProtectionPatchSchema,
   passwordProtectionSettingsSchema,
-  type SettingsProblem,
 } from './settings.js';

@@ -1,6 +1,10 @@
 import { type Static, Type } from 'typebox';
-import { Codes } from '../../platform/errors/catalog.js';
-import { RekeyError } from '../../platform/errors/rekey-error.js';
+import {
+  isSettingsObject,
+  rejectSettingsPatch,
+  type SettingsProblem,
+  unknownSettings,
+} from '../../platform/settings-patch.js';
 
 /*
  * The two tenant settings the policy engine reads, their defaults (Entra's), their TypeBox schemas
@@ -114,37 +118,6 @@ export const passwordProtectionSettingsSchema = Type.Object(passwordProtectionPr
 export const passwordProtectionPatchSchema = Type.Partial(passwordProtectionSettingsSchema);
 export type PasswordProtectionPatch = Static<typeof passwordProtectionPatchSchema>;
 
-/** One bad field, in the form the HTTP edge reports schema errors (`body/<name>`). */
-export interface SettingsProblem {
-  readonly field: string;
-  readonly problem: string;
-  readonly property?: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describeProblem(problem: SettingsProblem): string {
-  if (problem.property !== undefined) return `${problem.property} ${problem.problem}`;
-  const name = problem.field.replace(/^body\/?/, '').replace(/\/(\d+)/g, '[$1]');
-  return `${name === '' ? 'the body' : name} ${problem.problem}`;
-}
-
-function reject(problems: readonly SettingsProblem[]): never {
-  // The message lists the problems too, for the CLI, which shows messages rather than details.
-  throw new RekeyError(Codes.RequestValidationFailed, {
-    message: `The settings were not changed: ${problems.map(describeProblem).join('; ')}.`,
-    details: { fields: problems },
-  });
-}
-
-function unknownProperties(patch: Record<string, unknown>, known: readonly string[]): SettingsProblem[] {
-  return Object.keys(patch)
-    .filter((key) => !known.includes(key))
-    .map((key) => ({ field: 'body', problem: 'is not a setting', property: key }));
-}
-
 function describeRange(limits: { readonly minimum: number; readonly maximum: number }): string {
   return `must be a whole number from ${limits.minimum} to ${limits.maximum}`;
 }
@@ -161,8 +134,8 @@ export function applyPasswordPolicyPatch(
   current: PasswordPolicySettings,
   patch: unknown,
 ): PasswordPolicySettings {
-  if (!isRecord(patch)) reject([{ field: 'body', problem: 'must be a JSON object' }]);
-  const problems = unknownProperties(patch, Object.keys(passwordPolicyLimits));
+  if (!isSettingsObject(patch)) rejectSettingsPatch([{ field: 'body', problem: 'must be a JSON object' }]);
+  const problems = unknownSettings(patch, Object.keys(passwordPolicyLimits));
   const next: Record<keyof PasswordPolicySettings, number | null> = { ...current };
   for (const name of Object.keys(passwordPolicyLimits) as Array<keyof typeof passwordPolicyLimits>) {
     if (!(name in patch)) continue;
@@ -226,7 +199,7 @@ export function applyPasswordPolicyPatch(
           },
     );
   }
-  if (problems.length > 0) reject(problems);
+  if (problems.length > 0) rejectSettingsPatch(problems);
   return Object.freeze(settings);
 }
 
@@ -294,8 +267,8 @@ export function applyPasswordProtectionPatch(
   current: PasswordProtectionSettings,
   patch: unknown,
 ): PasswordProtectionSettings {
-  if (!isRecord(patch)) reject([{ field: 'body', problem: 'must be a JSON object' }]);
-  const problems = unknownProperties(patch, Object.keys(passwordProtectionProperties));
+  if (!isSettingsObject(patch)) rejectSettingsPatch([{ field: 'body', problem: 'must be a JSON object' }]);
+  const problems = unknownSettings(patch, Object.keys(passwordProtectionProperties));
   let { enabled, mode, customBannedPasswords, checkTenantName } = current;
   if ('enabled' in patch) {
     if (typeof patch['enabled'] === 'boolean') enabled = patch['enabled'];
@@ -317,7 +290,7 @@ export function applyPasswordProtectionPatch(
     problems.push(...cleaned.problems);
     customBannedPasswords = Object.freeze(cleaned.terms);
   }
-  if (problems.length > 0) reject(problems);
+  if (problems.length > 0) rejectSettingsPatch(problems);
   return Object.freeze({ enabled, mode, customBannedPasswords, checkTenantName });
 }
 

@@ -293,51 +293,59 @@ describe.each(dialects)('writeback to OpenLDAP on %s', (dialect) => {
     expect(await directoryBinds(user, user.password)).toBe(true);
   });
 
-  it('finishes a directory write whose attempt failed before the cloud commit by retrying, without writing twice', async () => {
-    const user = fixtureUsers.hal;
-    const logLines: string[] = [];
-    let failCommit = true;
-    const writeback = createLdapDirectoryPorts({ clock }).writebackFor?.({
-      tenantId: rekey.tenant.id,
-      openConnector: (id) => rekey.connectors.openConnectorConfig(id),
-      recordTrace: rekey.connectors.recordTrace,
-    });
-    const engine = createOperationEngine({
-      db: rekey.db,
-      tenantId: rekey.tenant.id,
-      clock,
-      random: () => 0,
-      secretBox: createSecretBox(loadSecretKey(rekey.config.secretKey, rekey.dataDir)),
-      logger: createLogger('trace', lineSink(logLines)),
-      settings: defaultOperationSettings,
-      jobs: createPasswordJobs({
+  it.each([
+    // Died between the directory's answer and the step's checkpoint: the retry runs the directory
+    // step again, finds the new password binding, and writes nothing.
+    ['after:writeOnPremises', 'writeOnPremises', fixtureUsers.hal, ['userBind', 0]],
+    // The cloud commit failed after the checkpoint: the retry resumes there, the directory untouched.
+    ['before:commitCloud', 'commitCloud', fixtureUsers.ivy, ['passwordModify', 0]],
+  ] as const)(
+    'finishes a directory write whose attempt failed at %s by retrying, without writing twice',
+    async (point, step, user, last) => {
+      const logLines: string[] = [];
+      let failCommit = true;
+      const writeback = createLdapDirectoryPorts({ clock }).writebackFor?.({
         tenantId: rekey.tenant.id,
-        hasher: createArgon2Hasher({ memoryKib: 1024, iterations: 1, parallelism: 1 }),
-        onPremises: writeback,
-      }),
-      faults: (point) => {
-        if (point === 'after:writeOnPremises' && failCommit) {
-          failCommit = false;
-          throw new Error('the database went away');
-        }
-      },
-    });
-    const id = await acceptReset(user, 'Tamarind-Coast-38!');
-    await engine.runOperation(id);
-    expect(await operationRow(id)).toMatchObject({
-      state: 'retryScheduled',
-      step: 'writeOnPremises',
-      error_code: 120020,
-    });
-    // The directory has the new password; Rekey not yet.
-    expect(await directoryBinds(user, 'Tamarind-Coast-38!')).toBe(true);
-    clock.advance(5);
-    await engine.runOperation(id);
-    expect(await operationRow(id)).toMatchObject({ state: 'succeeded', attempts: 2 });
-    expect(await rekey.signInCode(user.mail, 'Tamarind-Coast-38!')).toBe(50055);
-    const calls = await connectorCalls(id);
-    // One write; the retry found the new password binding and wrote nothing.
-    expect(calls.filter((call) => call['operation'] === 'passwordModify')).toHaveLength(1);
-    expect(calls.at(-1)).toMatchObject({ operation: 'userBind', ldapResultCode: 0 });
-  });
+        openConnector: (id) => rekey.connectors.openConnectorConfig(id),
+        recordTrace: rekey.connectors.recordTrace,
+      });
+      const engine = createOperationEngine({
+        db: rekey.db,
+        tenantId: rekey.tenant.id,
+        clock,
+        random: () => 0,
+        secretBox: createSecretBox(loadSecretKey(rekey.config.secretKey, rekey.dataDir)),
+        logger: createLogger('trace', lineSink(logLines)),
+        settings: defaultOperationSettings,
+        jobs: createPasswordJobs({
+          tenantId: rekey.tenant.id,
+          hasher: createArgon2Hasher({ memoryKib: 1024, iterations: 1, parallelism: 1 }),
+          onPremises: writeback,
+        }),
+        faults: (at) => {
+          if (at === point && failCommit) {
+            failCommit = false;
+            throw new Error('the database went away');
+          }
+        },
+      });
+      const id = await acceptReset(user, 'Tamarind-Coast-38!');
+      await engine.runOperation(id);
+      expect(await operationRow(id)).toMatchObject({
+        state: 'retryScheduled',
+        step,
+        error_code: 120020,
+      });
+      // The directory has the new password; Rekey not yet.
+      expect(await directoryBinds(user, 'Tamarind-Coast-38!')).toBe(true);
+      clock.advance(5);
+      await engine.runOperation(id);
+      expect(await operationRow(id)).toMatchObject({ state: 'succeeded', attempts: 2 });
+      expect(await rekey.signInCode(user.mail, 'Tamarind-Coast-38!')).toBe(50055);
+      const calls = await connectorCalls(id);
+      // One write either way.
+      expect(calls.filter((call) => call['operation'] === 'passwordModify')).toHaveLength(1);
+      expect(calls.at(-1)).toMatchObject({ operation: last[0], ldapResultCode: last[1] });
+    },
+  );
 });

@@ -22,6 +22,8 @@ import {
 import { createSecretBox, type SecretBox } from '../platform/crypto/secret-box.js';
 import { loadSecretKey } from '../platform/crypto/secret-key.js';
 import type { Db } from '../platform/db/database.js';
+import { Codes } from '../platform/errors/catalog.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import { createRoleService, type RoleService } from '../roles/role-service.js';
 import { createSettingsService, type SettingsService } from '../settings/settings-service.js';
@@ -149,6 +151,30 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       secretKey,
       logger: logger.child({ component: 'lockout' }),
     });
+    const connectors = createConnectorService({
+      db,
+      tenantId,
+      clock,
+      secretBox,
+      logger: logger.child({ component: 'connectors' }),
+      ...(ports.directories?.probe ? { probe: ports.directories.probe } : {}),
+      ...(ports.directories?.syncFor ? { sync: ports.directories.syncFor({ tenantId, users }) } : {}),
+    });
+    // What the directory clients need of this tenant's connectors.
+    const writebackTenant = {
+      tenantId,
+      openConnector: async (connectorId: string) => {
+        try {
+          return await connectors.openConnectorConfig(connectorId);
+        } catch (error) {
+          if (error instanceof RekeyError && error.code === Codes.ResourceNotFound) return undefined;
+          throw error;
+        }
+      },
+      recordTrace: connectors.recordTrace,
+    };
+    // The directory write of synced users (writeback): a test's writer, or the directory client's.
+    const onPremises = ports.onPremises ?? ports.directories?.writebackFor?.(writebackTenant);
     const onEnqueued = ports.onOperationEnqueued;
     const operations = createOperationEngine({
       db,
@@ -158,10 +184,14 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       secretBox,
       logger: logger.child({ component: 'operations' }),
       settings: config.operations,
-      jobs: createPasswordJobs({ tenantId, hasher, onPremises: ports.onPremises }),
+      jobs: createPasswordJobs({ tenantId, hasher, onPremises }),
       onAccepted: onEnqueued ? () => onEnqueued() : undefined,
     });
-    const checkPassword = createPasswordCheck({ verifier: createStoredHashVerifier(hasher), lockout });
+    const checkPassword = createPasswordCheck({
+      verifier: createStoredHashVerifier(hasher),
+      lockout,
+      passThrough: ports.directories?.passThroughFor?.(writebackTenant),
+    });
     const passwords = createPasswordService({
       db,
       tenantId,
@@ -169,17 +199,8 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       operations,
       checkPassword,
       passwordPolicy,
-      onPremises: ports.onPremises,
+      onPremises,
       signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
-    });
-    const connectors = createConnectorService({
-      db,
-      tenantId,
-      clock,
-      secretBox,
-      logger: logger.child({ component: 'connectors' }),
-      ...(ports.directories?.probe ? { probe: ports.directories.probe } : {}),
-      ...(ports.directories?.syncFor ? { sync: ports.directories.syncFor({ tenantId, users }) } : {}),
     });
     return {
       users,

@@ -113,7 +113,7 @@ const signInRefusals = {
   wrongPassword: Codes.InvalidUserNameOrPassword,
   locked: Codes.IdsLocked,
 } as const satisfies Record<
-  Exclude<PasswordCheckResult<CredentialSubject>['outcome'], 'verified'>,
+  Exclude<PasswordCheckResult<CredentialSubject>['outcome'], 'verified' | 'onPremisesRefused'>,
   ErrorCode
 >;
 
@@ -305,7 +305,24 @@ export function createSignInService(deps: SignInServiceDeps) {
         const candidate =
           upn.length <= 113 ? await findUserForPasswordCheck(db.kysely, tenant.id, { upn }) : undefined;
         found.user = candidate;
-        const checked = await deps.checkPassword(candidate, password, context.ipAddress);
+        const checked = await deps.checkPassword(
+          candidate,
+          password,
+          context.ipAddress,
+          context.correlationId,
+        );
+        if (checked.outcome === 'onPremisesRefused') {
+          // The directory's own answer (pass-through): expired 50144, locked on-premises 50053,
+          // unreachable 80001 or 80002. The log keeps what the directory said.
+          found.details = `The on-premises directory refused the sign-in: ${checked.onPremisesCause}.`;
+          // A lock is told only as smart lockout's is (sign-in-disclosure.ts): the directory
+          // says "locked" whatever the password was.
+          if (checked.error.code === Codes.IdsLocked && (await deps.signInErrorDisclosure()) === 'uniform') {
+            found.trueError = checked.error;
+            fail(Codes.InvalidUserNameOrPassword);
+          }
+          throw checked.error;
+        }
         if (checked.outcome !== 'verified') {
           // The log names the account only where one with a password was tried.
           if (checked.outcome === 'unknownUser' || checked.outcome === 'noPassword') found.user = undefined;
@@ -338,7 +355,8 @@ export function createSignInService(deps: SignInServiceDeps) {
         // session: the user changes it at /{tenant}/password/change, as for a forced change.
         const expiry = await expiryOf(user);
         if (expiry.expired) fail(Codes.InvalidPasswordExpiredPassword);
-        if (hasher.needsRehash(user.password_hash)) {
+        // A directory-checked password is not stored: nothing to rehash (and a bind refreshes no hash).
+        if (!checked.passThrough && user.password_hash !== null && hasher.needsRehash(user.password_hash)) {
           await storeRehashedPassword(db.kysely, user.id, user.password_hash, await hasher.hash(password));
         }
         await deps.lockout.rememberNetwork(checked.attempt);

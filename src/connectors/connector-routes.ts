@@ -6,6 +6,7 @@ import { graphErrorResponses, noContent } from '../platform/http/response-schema
 import { connectorAdministrationRoles } from '../users/authorization.js';
 import { toConnectorBody } from './connector-mapper.js';
 import {
+  connectorCallListSchema,
   connectorInputSchema,
   connectorListSchema,
   connectorPatchSchema,
@@ -26,6 +27,8 @@ import type { ConnectorService } from './connector-service.js';
  *   DELETE /rekey/v1/connectors/{id}         remove; 204
  *   POST   /rekey/v1/connectors/{id}/test    connect, StartTLS, bind, search: a report per step
  *   POST   /rekey/v1/connectors/{id}/sync    one sync now (`?full=true` reads every user)
+ *   GET    /rekey/v1/operations/{id}/connectorCalls
+ *                                            the connector trace of one password operation
  *
  * The create and PATCH bodies are checked by the service (checkConnectorInput), not by the route,
  * so that one 7700001 names every problem, the semantic ones (url, certificate, filter,
@@ -64,6 +67,18 @@ export function connectorRoutes(deps: {
         reply.status(201).header('location', `${publicUrl}${base}/${created.id}`);
         return toConnectorBody(created);
       },
+    );
+
+    app.get(
+      '/rekey/v1/operations/:id/connectorCalls',
+      {
+        preHandler,
+        schema: {
+          params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+          response: { 200: connectorCallListSchema, ...graphErrorResponses },
+        },
+      },
+      async (request) => ({ value: await connectors.operationTrace(request.params.id) }),
     );
 
     app.get(

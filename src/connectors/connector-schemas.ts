@@ -135,3 +135,26 @@ export const connectorSyncReportSchema = responseObject(
   'What one sync run did',
 );
 export type ConnectorSyncReportBody = Static<typeof connectorSyncReportSchema>;
+
+/** One LDAP operation of the connector trace: what was done, to which DN, what came back; never a secret. */
+export const connectorCallSchema = responseObject({
+  connectorId: nullable(Type.String()),
+  operationId: nullable(Type.String()),
+  /** connect, startTls, serviceBind, userBind, search, passwordModify. */
+  operation: Type.String(),
+  dn: nullable(Type.String()),
+  /** The LDAP result code; null when no LDAP answer came (a network failure). */
+  ldapResultCode: nullable(Type.Integer()),
+  /** The password-policy control's error (passwordTooShort, passwordInHistory, accountLocked...). */
+  ppolicyError: nullable(Type.String()),
+  diagnostic: nullable(Type.String()),
+  latencyMs: Type.Integer(),
+  correlationId: Type.String(),
+  at: Type.String(),
+});
+
+/** `GET /rekey/v1/operations/{id}/connectorCalls`: the connector calls of one password operation, oldest first. */
+export const connectorCallListSchema = responseObject(
+  { value: responseArray(connectorCallSchema) },
+  'The directory calls a password operation made',
+);

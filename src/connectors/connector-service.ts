@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuditActivityName } from '../audit/audit-activities.js';
 import { type ModifiedProperty, recordAudit } from '../audit/audit-service.js';
+import type { DirectoryTraceRecord } from '../directories/directory-trace.js';
 import type { Clock } from '../platform/clock.js';
 import type { SecretBox } from '../platform/crypto/secret-box.js';
 import type { Db } from '../platform/db/database.js';
@@ -25,6 +26,11 @@ import {
   recordConnectorTest,
   updateConnectorSettings,
 } from './connector-store.js';
+import {
+  type ConnectorTraceEntry,
+  insertConnectorTrace,
+  listOperationConnectorTrace,
+} from './connector-trace-store.js';
 import type { ConnectorConfig, DirectoryProbe, DirectorySync, SyncProgress } from './directory-ports.js';
 
 /*
@@ -376,9 +382,21 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     });
   }
 
+  /** Keeps the trace of a connector's LDAP calls (the connector trace); records hold no secret. */
+  async function recordTrace(records: readonly DirectoryTraceRecord[]): Promise<void> {
+    await insertConnectorTrace(db.kysely, tenantId, records);
+  }
+
+  /** The connector calls a password operation made, oldest first (empty for a cloud-only one). */
+  function operationTrace(operationId: string): Promise<ConnectorTraceEntry[]> {
+    return listOperationConnectorTrace(db.kysely, tenantId, operationId);
+  }
+
   return {
     list,
     get,
+    recordTrace,
+    operationTrace,
     create,
     update,
     remove,

@@ -351,8 +351,9 @@ describe.each(dialects)('directory sync on %s', (dialect) => {
     });
   });
 
-  it('refuses sign-in of a synced user, who has no cloud password, with 50126 (not a 500)', async () => {
-    expect(await rekey.signInCode(fixtureUsers.ann.mail, fixtureUsers.ann.password)).toBe(
+  it("signs in a synced user, who has no cloud password, by the directory's password (pass-through); a wrong one is 50126, not a 500", async () => {
+    expect(await rekey.signInCode(fixtureUsers.ann.mail, fixtureUsers.ann.password)).toBe(0);
+    expect(await rekey.signInCode(fixtureUsers.ann.mail, 'Not-Anns-Password-1')).toBe(
       Codes.InvalidUserNameOrPassword,
     );
   });

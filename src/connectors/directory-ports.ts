@@ -1,3 +1,6 @@
+import type { PassThroughVerifier } from '../auth/password-check.js';
+import type { DirectoryTraceRecord } from '../directories/directory-trace.js';
+import type { OnPremisesWriter } from '../passwords/password-operation.js';
 import type { ErrorCode } from '../platform/errors/catalog.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { UserService } from '../users/user-service.js';
@@ -106,6 +109,15 @@ export interface SyncTenant {
   readonly users: UserService;
 }
 
+/** What the directory write of one tenant is built from. */
+export interface WritebackTenant {
+  readonly tenantId: string;
+  /** The connector with its bind password opened, or undefined when it was removed. */
+  openConnector(connectorId: string): Promise<ConnectorConfig | undefined>;
+  /** Keeps the trace of each call (the connector trace); the records hold no secret. */
+  recordTrace(records: readonly DirectoryTraceRecord[]): Promise<void>;
+}
+
 /**
  * The directory clients a Rekey process has, given to createServices. Either may be missing: the
  * routes and commands then answer 7700801.
@@ -114,4 +126,11 @@ export interface DirectoryPorts {
   readonly probe?: DirectoryProbe;
   /** Builds the sync of one tenant from its services (called once per tenant). */
   readonly syncFor?: (tenant: SyncTenant) => DirectorySync;
+  /**
+   * Builds the directory write of one tenant's password operations (writeback); without it, or
+   * with `onPremises` given to createServices, that one is used.
+   */
+  readonly writebackFor?: (tenant: WritebackTenant) => OnPremisesWriter;
+  /** Builds the directory bind that checks synced users' passwords at sign-in (pass-through). */
+  readonly passThroughFor?: (tenant: WritebackTenant) => PassThroughVerifier;
 }

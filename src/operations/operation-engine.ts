@@ -131,6 +131,12 @@ export interface OperationJob<Work> {
    */
   begin(operation: PasswordOperationRow, start: AttemptStart): Promise<Work>;
   readonly steps: ReadonlyArray<OperationStep<Work>>;
+  /**
+   * Whether this operation needs the job's external steps (read before an accepted operation
+   * runs); false runs its database steps as one commit, as `runNow` does with `external: false`.
+   * Every step when absent.
+   */
+  needsExternal?(operation: PasswordOperationRow, db: Kysely<Database>): Promise<boolean>;
   /** Runs in the transaction that marks the operation succeeded (its audit row, say). */
   succeeded(trx: Kysely<Database>, work: Work, at: string): Promise<void>;
   /** Runs in the transaction that terminates the operation. */
@@ -148,6 +154,7 @@ export interface RunnableJob {
   readonly steps: ReadonlyArray<Pick<OperationStep<unknown>, 'name' | 'touches'>>;
   begin(operation: PasswordOperationRow, start: AttemptStart): Promise<JobAttempt>;
   terminated: OperationJob<unknown>['terminated'];
+  needsExternal?: OperationJob<unknown>['needsExternal'];
 }
 
 interface JobAttempt {
@@ -172,6 +179,7 @@ export function defineJob<Work>(job: OperationJob<Work>): RunnableJob {
       };
     },
     terminated: (trx, operation, cause, origin, at) => job.terminated(trx, operation, cause, origin, at),
+    ...(job.needsExternal ? { needsExternal: job.needsExternal.bind(job) } : {}),
   };
 }
 
@@ -258,14 +266,6 @@ export function createOperationEngine(deps: OperationEngineDeps) {
 
   async function fault(point: string, operation: PasswordOperationRow): Promise<void> {
     if (deps.faults) await deps.faults(point, operation);
-  }
-
-  /** The index of the step to run next, from the step an operation last recorded. */
-  function resumeIndex(job: RunnableJob, step: string): number {
-    return Math.max(
-      0,
-      job.steps.findIndex((s) => s.name === step),
-    );
   }
 
   function toRekeyError(error: unknown, operationId: string): RekeyError {
@@ -359,8 +359,14 @@ export function createOperationEngine(deps: OperationEngineDeps) {
       let secret: string | undefined;
       if (operation.secret_ciphertext !== null) secret = deps.secretBox.open(operation.secret_ciphertext);
       const work = await job.begin(operation, { origin, secret });
-      const { steps } = job;
-      let index = resumeIndex(job, operation.step);
+      // An operation whose external steps do not apply (a cloud user's, with a directory writer
+      // installed) runs as one commit, as it would without them.
+      const external = (await job.needsExternal?.(operation, db.kysely)) ?? true;
+      const steps = external ? job.steps : job.steps.filter((s) => s.touches === 'database');
+      let index = Math.max(
+        0,
+        steps.findIndex((s) => s.name === operation.step),
+      );
       while (index < steps.length) {
         const current = steps[index];
         if (!current) break;

@@ -62,6 +62,8 @@ interface PasswordWork {
   readonly passwordHash: string;
   /** The new password itself, in memory only, for the directory write. */
   readonly newPassword: string;
+  /** A user's own change: the current password, for the directory write that binds as the user. */
+  readonly currentPassword: string | undefined;
   /**
    * Read by `validate`, inside the transaction that commits; an attempt that resumes after an
    * external step reads it again (userFor).
@@ -88,7 +90,36 @@ export interface OnPremisesWriter {
     readonly operation: PasswordOperationRow;
     readonly user: UserRow;
     readonly newPassword: string;
+    /** The user's current password, for a change the user makes (bound as the user); undefined for a reset. */
+    readonly currentPassword: string | undefined;
   }): Promise<void>;
+}
+
+/** Marks a secret that holds more than the new password; a plain new password never starts with it. */
+const secretPrefix = '\u0000rekey-passwords:';
+
+/** The passwords an operation carries in its sealed secret. */
+export interface OperationPasswords {
+  readonly newPassword: string;
+  /** Only for a user's own change, whose directory write binds as the user. */
+  readonly currentPassword?: string | undefined;
+}
+
+/**
+ * The secret an operation is accepted with: the new password alone, or (for a user's own change)
+ * both passwords. The engine seals it, and drops it when the operation ends; never log it.
+ */
+export function operationSecret(passwords: OperationPasswords): string {
+  if (passwords.currentPassword === undefined) return passwords.newPassword;
+  return `${secretPrefix}${JSON.stringify({ n: passwords.newPassword, c: passwords.currentPassword })}`;
+}
+
+/** The passwords in an operation's opened secret (a plain new password from before both were kept, too). */
+export function parseOperationSecret(secret: string): OperationPasswords {
+  if (!secret.startsWith(secretPrefix)) return { newPassword: secret };
+  const parsed = JSON.parse(secret.slice(secretPrefix.length)) as { n?: unknown; c?: unknown };
+  if (typeof parsed.n !== 'string') throw new Error('an operation secret without its new password');
+  return { newPassword: parsed.n, currentPassword: typeof parsed.c === 'string' ? parsed.c : undefined };
 }
 
 export interface PasswordOperationDeps {
@@ -209,7 +240,12 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
             async run(work, db) {
               const user = await userFor(work, db);
               if (!onPremises.appliesTo(user)) return;
-              await onPremises.write({ operation: work.operation, user, newPassword: work.newPassword });
+              await onPremises.write({
+                operation: work.operation,
+                user,
+                newPassword: work.newPassword,
+                currentPassword: work.currentPassword,
+              });
             },
           } satisfies OperationStep<PasswordWork>,
         ]
@@ -241,16 +277,27 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
   ];
 
   return defineJob<PasswordWork>({
+    ...(onPremises
+      ? {
+          async needsExternal(operation: PasswordOperationRow, db: Kysely<Database>) {
+            const user = await findLiveUser(db, tenantId, { id: operation.user_id });
+            // A user gone is refused by `validate` either way.
+            return user === undefined || onPremises.appliesTo(user);
+          },
+        }
+      : {}),
     async begin(operation, start) {
       if (start.secret === undefined)
         throw new RekeyError(Codes.PasswordChangeFailure, {
           message: 'The operation lost its new password.',
         });
+      const passwords = parseOperationSecret(start.secret);
       return {
         operation,
         origin: start.origin,
-        passwordHash: await hasher.hash(start.secret),
-        newPassword: start.secret,
+        passwordHash: await hasher.hash(passwords.newPassword),
+        newPassword: passwords.newPassword,
+        currentPassword: passwords.currentPassword,
         user: undefined,
         lockoutCleared: undefined,
       };

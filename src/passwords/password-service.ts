@@ -8,7 +8,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { OperationKind, PasswordOperationRow, UserRow } from '../platform/db/schema.js';
 import { isWriteConflict } from '../platform/db/write-conflict.js';
-import { Codes } from '../platform/errors/catalog.js';
+import { Codes, getCatalogEntry } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
@@ -16,7 +16,7 @@ import { assertMayChangePassword, findUserToActOn } from '../users/authorization
 import { findLiveUser, findUserForPasswordCheck, lockUserForChange } from '../users/user-service.js';
 import { findCurrentPasswordHash } from './credential-store.js';
 import { describeOperationStatus } from './password-mapper.js';
-import { auditActivityOf, type OnPremisesWriter } from './password-operation.js';
+import { auditActivityOf, type OnPremisesWriter, operationSecret } from './password-operation.js';
 import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
 import type { PolicyEvaluation } from './policy/index.js';
 
@@ -60,6 +60,17 @@ const changeRefusals = {
   wrongPassword: Codes.PasswordChangeIncorrectCurrentPassword,
   locked: Codes.PasswordChangeAccountLocked,
 } as const;
+
+/** A change's answer when a synced user's directory refused the current password for a reason other than a wrong one. */
+function onPremisesChangeRefusal(signInCode: number) {
+  if (signInCode === Codes.IdsLocked) return Codes.PasswordChangeOnPremUserAccountLockedOutOrDisabled;
+  if (
+    signInCode === Codes.OnPremiseStoreIsNotAvailable ||
+    signInCode === Codes.OnPremisePasswordValidatorRequestTimedout
+  )
+    return Codes.PasswordChangeOnPremisesConnectivityFailure;
+  return Codes.PasswordChangeADAdminActionRequired;
+}
 
 export type PasswordService = ReturnType<typeof createPasswordService>;
 
@@ -229,8 +240,22 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     // A locked account cannot change its password: refused before the current password is
     // checked, so a lock also stops guessing through the change endpoints; a wrong current
     // password counts toward the lock like a wrong sign-in.
-    const checked = await deps.checkPassword(user, input.currentPassword, context.ipAddress);
-    if (checked.outcome !== 'verified') {
+    const checked = await deps.checkPassword(
+      user,
+      input.currentPassword,
+      context.ipAddress,
+      context.correlationId,
+    );
+    // A synced user's directory refused the sign-in: with the password proven (expired, or to be
+    // changed after a reset) the change is just what it asks for; otherwise it is refused.
+    if (checked.outcome === 'onPremisesRefused' && !checked.passwordProven) {
+      const error = new RekeyError(onPremisesChangeRefusal(checked.error.code), {
+        message: `${getCatalogEntry(onPremisesChangeRefusal(checked.error.code)).message} The directory said: ${checked.onPremisesCause}.`,
+      });
+      await auditFailure(context, user, input.kind, error);
+      throw error;
+    }
+    if (checked.outcome !== 'verified' && checked.outcome !== 'onPremisesRefused') {
       const error = new RekeyError(changeRefusals[checked.outcome]);
       const lock: LockDescription | undefined = checked.outcome === 'locked' ? checked.lock : undefined;
       // The expired change has no token: its caller has proven nothing, so the lock is told as
@@ -264,7 +289,12 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     const operation = newOperation(context, user, input.kind, { forceChange: false });
     let finished: PasswordOperationRow;
     try {
-      finished = await operations.runNow(operation, input.newPassword, originOf(context), {
+      // The current password travels too, sealed, for a directory write that binds as the user.
+      const secret = operationSecret({
+        newPassword: input.newPassword,
+        currentPassword: input.currentPassword,
+      });
+      finished = await operations.runNow(operation, secret, originOf(context), {
         guard: serialiseChange(user),
         alsoCommit: recordAuditOnly(context, user, input.kind, evaluation),
         external: deps.onPremises?.appliesTo(user),

@@ -28,6 +28,8 @@ import type { SyncedUserInput } from '../../users/synced-users.js';
 import type { UserService } from '../../users/user-service.js';
 import type { DirectoryTraceSink } from '../directory-trace.js';
 import { createLdapDirectory, type DirectoryEntry, type LdapConnectorSettings } from './ldap-directory.js';
+import { createLdapPassThrough } from './ldap-pass-through.js';
+import { createLdapWriteback } from './ldap-writeback.js';
 
 /** What `pwdAccountLockedTime` holds on an entry an administrator locked until unlocked: OpenLDAP's "disabled". */
 const administrativelyLocked = '000001010000Z';
@@ -258,5 +260,17 @@ export function createLdapDirectoryPorts(deps: LdapDirectoryPortsDeps): Director
       test: (config) => open(config).probe({ correlationId: newCorrelationId() }),
     },
     syncFor: (tenant) => ({ sync: (request) => sync(tenant.users, request) }),
+    passThroughFor: (tenant) =>
+      createLdapPassThrough({
+        openDirectory: open,
+        openConnector: tenant.openConnector,
+        recordTrace: tenant.recordTrace,
+      }),
+    writebackFor: (tenant) =>
+      createLdapWriteback({
+        openDirectory: open,
+        openConnector: tenant.openConnector,
+        recordTrace: tenant.recordTrace,
+      }),
   };
 }

@@ -25,6 +25,7 @@ import * as rateLimits from './migrations/0007-rate-limits.js';
 import * as operationEventCodes from './migrations/0008-operation-event-codes.js';
 import * as connectors from './migrations/0010-connectors.js';
 import * as syncedUsers from './migrations/0011-synced-users.js';
+import * as connectorOperations from './migrations/0012-connector-operations.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -87,6 +88,7 @@ const migrations: ReadonlyArray<
   ['0008-operation-event-codes', operationEventCodes.up],
   ['0010-connectors', connectors.up],
   ['0011-synced-users', syncedUsers.up],
+  ['0012-connector-operations', connectorOperations.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -313,6 +313,23 @@ export interface RateLimitCountersTable {
   window_end_ms: number;
 }
 
+/** The connector trace (migration 0012): one LDAP operation a connector made; never a secret. */
+export interface ConnectorOperationsTable {
+  id: string;
+  tenant_id: string;
+  connector_id: string | null;
+  operation_id: string | null;
+  /** connect, startTls, serviceBind, userBind, search, passwordModify. */
+  operation: string;
+  dn: string | null;
+  ldap_result_code: number | null;
+  ppolicy_error: string | null;
+  diagnostic: string | null;
+  latency_ms: number;
+  correlation_id: string;
+  at: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   tenant_settings: TenantSettingsTable;
@@ -332,6 +349,7 @@ export interface Database {
   token_families: TokenFamiliesTable;
   signing_keys: SigningKeysTable;
   connectors: ConnectorsTable;
+  connector_operations: ConnectorOperationsTable;
   rate_limit_counters: RateLimitCountersTable;
 }
 

@@ -10,6 +10,7 @@ import { type FixtureUser, fixtureUsers } from '../../test/support/slapd-fixture
 import { createLdapDirectory } from '../directories/ldap/ldap-directory.js';
 import { passwordMethodId } from '../passwords/password-routes.js';
 import { systemClock } from '../platform/clock.js';
+import type { DialectName } from '../platform/db/database.js';
 import { systemContext } from '../platform/request-context.js';
 
 /*
@@ -19,20 +20,25 @@ import { systemContext } from '../platform/request-context.js';
  * SIGKILL at that point, and a clean `rekey worker` takes the operation over once its lease
  * lapses. Then the operation has succeeded once, the directory and Rekey both take the new
  * password and refuse the old one, the history gained one entry and one success audit row names
- * the operation. Each point has its own SQLite database and its own directory user, so the points
- * run side by side against one slapd.
+ * the operation. Each point has its own database and its own directory user, so the points run
+ * side by side against one slapd: every point on SQLite, and on PostgreSQL the two points where
+ * the crash follows an effect (every point on both would double the file's time).
  *
  * The lease is REKEY_OPERATION_LEASE's minimum, 5 s, on the real clock of the worker processes:
  * the clean worker waits up to that long before it may take an operation over.
  */
 
 const points = [
-  { point: 'before:writeOnPremises', user: fixtureUsers.ann },
-  { point: 'after:writeOnPremises', user: fixtureUsers.ben },
-  { point: 'before:commitCloud', user: fixtureUsers.cat },
-  { point: 'after:commitCloud', user: fixtureUsers.dan },
-  { point: 'before:revokeSessions', user: fixtureUsers.eve },
-  { point: 'after:revokeSessions', user: fixtureUsers.fay },
+  { point: 'before:writeOnPremises', dialect: 'sqlite', user: fixtureUsers.ann },
+  { point: 'after:writeOnPremises', dialect: 'sqlite', user: fixtureUsers.ben },
+  { point: 'before:commitCloud', dialect: 'sqlite', user: fixtureUsers.cat },
+  { point: 'after:commitCloud', dialect: 'sqlite', user: fixtureUsers.dan },
+  { point: 'before:revokeSessions', dialect: 'sqlite', user: fixtureUsers.eve },
+  { point: 'after:revokeSessions', dialect: 'sqlite', user: fixtureUsers.fay },
+  // On PostgreSQL, the two points where the crash follows an effect: the directory write done
+  // but not checkpointed, and the cloud commit's transaction cut off.
+  { point: 'after:writeOnPremises', dialect: 'postgres', user: fixtureUsers.gus },
+  { point: 'after:commitCloud', dialect: 'postgres', user: fixtureUsers.hal },
 ] as const;
 
 interface WorkerProcess {
@@ -94,7 +100,7 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
   }
 }
 
-describe('password operations under SIGKILL of the worker, against a real slapd (SQLite)', () => {
+describe('password operations under SIGKILL of the worker, against a real slapd', () => {
   let slapd: TestSlapd;
   const instances: TestRekey[] = [];
   const workers: WorkerProcess[] = [];
@@ -128,13 +134,15 @@ describe('password operations under SIGKILL of the worker, against a real slapd 
   }
 
   /** A Rekey of its own (no worker in it) with a writeback connector to slapd, synced. */
-  async function startSyncedRekey(): Promise<TestRekey> {
-    // A database file, not the harness's in-memory one: the worker processes open it too.
-    const dir = mkdtempSync(path.join(tmpdir(), 'rekey-crash-'));
-    databaseDirs.push(dir);
-    const rekey = await startTestRekey('sqlite', {
-      env: { REKEY_RUN_WORKER: 'false', REKEY_DATABASE_URL: `sqlite:${path.join(dir, 'rekey.sqlite')}` },
-    });
+  async function startSyncedRekey(dialect: DialectName): Promise<TestRekey> {
+    const env: Record<string, string> = { REKEY_RUN_WORKER: 'false' };
+    if (dialect === 'sqlite') {
+      // A database file, not the harness's in-memory one: the worker processes open it too.
+      const dir = mkdtempSync(path.join(tmpdir(), 'rekey-crash-'));
+      databaseDirs.push(dir);
+      env['REKEY_DATABASE_URL'] = `sqlite:${path.join(dir, 'rekey.sqlite')}`;
+    }
+    const rekey = await startTestRekey(dialect, { env });
     instances.push(rekey);
     const admin = await rekey.adminToken();
     await rekey.domains.addDomain(systemContext('test-setup'), { id: 'rekey.test' });
@@ -176,10 +184,10 @@ describe('password operations under SIGKILL of the worker, against a real slapd 
   }
 
   it.concurrent.each(points)(
-    'a worker killed at $point loses nothing and repeats nothing',
-    async ({ point, user }) => {
+    'a worker killed at $point ($dialect) loses nothing and repeats nothing',
+    async ({ point, dialect, user }) => {
       const newPassword = `Crash-${point.replace(':', '-')}-Quill-7!`;
-      const rekey = await startSyncedRekey();
+      const rekey = await startSyncedRekey(dialect);
       const admin = await rekey.adminToken();
       const userId = (await rekey.users.getUser(user.mail)).id;
       const historyBefore = await historyCount(rekey, userId);

@@ -211,6 +211,9 @@ describe('password operations under SIGKILL of the worker, against a real slapd'
       const left = await rekey.operations.getOperation(operationId);
       expect(left).toMatchObject({ attempts: 1 });
       expect(left?.state).not.toBe('succeeded');
+      // The directory was written before the crash at every point but the first: the clean
+      // worker must find the write done, not make it twice.
+      expect(await directoryBinds(user, newPassword)).toBe(point !== 'before:writeOnPremises');
 
       // A clean worker takes it over once the lease lapses, and finishes it.
       const clean = startWorker(rekey, {});
@@ -241,6 +244,20 @@ describe('password operations under SIGKILL of the worker, against a real slapd'
       expect(await rekey.signInCode(user.mail, user.password)).toBe(50126);
 
       expect(await historyCount(rekey, userId)).toBe(historyBefore + 1);
+
+      // The connector trace of both attempts holds one password modification: a retry after the
+      // write found it done by a bind, and a retry from the cloud commit never came back to it.
+      const trace = await rekey.app.inject({
+        method: 'GET',
+        url: `/rekey/v1/operations/${operationId}/connectorCalls`,
+        headers: bearer(admin),
+      });
+      expect(trace.statusCode, trace.body).toBe(200);
+      const calls = trace.json<{ value: Array<Record<string, unknown>> }>().value;
+      expect(
+        calls.filter((call) => call['operation'] === 'passwordModify'),
+        JSON.stringify(calls),
+      ).toHaveLength(1);
 
       // One success audit row names the operation, and no other row does.
       const audits = await rekey.db.kysely

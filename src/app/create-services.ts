@@ -3,7 +3,11 @@ import { type ConnectorService, createConnectorService } from '../connectors/con
 import type { DirectoryPorts } from '../connectors/directory-ports.js';
 import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
-import { createOperationEngine, type OperationEngine } from '../operations/operation-engine.js';
+import {
+  createOperationEngine,
+  type FaultHook,
+  type OperationEngine,
+} from '../operations/operation-engine.js';
 import { loadReloadingBreachedSet } from '../passwords/breached/breached-set.js';
 import { createPasswordJobs, type OnPremisesWriter } from '../passwords/password-operation.js';
 import {
@@ -50,6 +54,8 @@ export interface ServicePorts {
   readonly onPremises?: OnPremisesWriter | undefined;
   /** The directory clients (connection test, sync); without them those answer 7700801. */
   readonly directories?: DirectoryPorts;
+  /** Test-only fault points of the job engine (`rekey worker` with REKEY_FAULTS); none normally. */
+  readonly faults?: FaultHook | undefined;
 }
 
 /** The services of one tenant: what the API, the CLI and a worker act on the directory through. */
@@ -186,6 +192,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       settings: config.operations,
       jobs: createPasswordJobs({ tenantId, hasher, onPremises }),
       onAccepted: onEnqueued ? () => onEnqueued() : undefined,
+      faults: ports.faults,
     });
     const checkPassword = createPasswordCheck({
       verifier: createStoredHashVerifier(hasher),

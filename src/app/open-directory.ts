@@ -1,5 +1,6 @@
 import type { DirectoryPorts } from '../connectors/directory-ports.js';
 import { createLdapDirectoryPorts } from '../directories/ldap/ldap-connector-ports.js';
+import type { FaultHook } from '../operations/operation-engine.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -36,6 +37,8 @@ export async function openDirectory(
     readonly poolSize?: number;
     /** The directory clients for `rekey connectors test|sync`: the OpenLDAP client unless given. */
     readonly directories?: DirectoryPorts;
+    /** Test-only fault points of the job engine (`rekey worker` with REKEY_FAULTS). */
+    readonly faults?: FaultHook | undefined;
   },
 ): Promise<Directory> {
   // An existing file only: a command typed in the wrong directory must not leave a new database.
@@ -74,6 +77,7 @@ export async function openDirectory(
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.hasher ? { hasher: options.hasher } : {}),
       directories: options.directories ?? createLdapDirectoryPorts({ clock: options.clock ?? systemClock }),
+      faults: options.faults,
     });
     return {
       ...services.forTenant(tenant.id),

@@ -1,7 +1,9 @@
 import { openDirectory } from '../app/open-directory.js';
 import { createSyncScheduler } from '../connectors/sync-scheduler.js';
+import type { FaultHook } from '../operations/operation-engine.js';
 import { createOperationWorker, type OperationWorker } from '../operations/operation-worker.js';
-import { createLogger } from '../platform/log.js';
+import type { FaultSetting } from '../platform/config.js';
+import { createLogger, type Logger } from '../platform/log.js';
 import { parseWholeNumber } from './command-helpers.js';
 import { type CliIo, configOrExit } from './context.js';
 
@@ -29,7 +31,8 @@ export async function startWorker(
       : parseWholeNumber('--concurrency', options.concurrency, 1, 256);
   const logger = createLogger(config.logLevel);
   // One connection per operation in flight, one to claim with and one for lease renewals.
-  const directory = await openDirectory(config, { logger, poolSize: concurrency + 2 });
+  const faults = config.faults ? crashAt(config.faults, logger) : undefined;
+  const directory = await openDirectory(config, { logger, poolSize: concurrency + 2, faults });
   const worker = createOperationWorker(directory.operations, logger.child({ component: 'worker' }), {
     concurrency,
   });
@@ -52,6 +55,22 @@ export async function startWorker(
       await Promise.all([worker.stop(), syncScheduler.stop()]);
       await directory.close();
     },
+  };
+}
+
+/**
+ * The test-only fault hook of REKEY_FAULTS: at its point, the process kills itself with SIGKILL,
+ * with no cleanup and no chance to finish or release anything, as a crash or `kill -9` would.
+ */
+function crashAt(fault: FaultSetting, logger: Logger): FaultHook {
+  logger.warn(
+    { faults: `${fault.action}:${fault.point}` },
+    'REKEY_FAULTS is set: this worker kills itself at that point (tests only)',
+  );
+  return (point, operation) => {
+    if (point !== fault.point) return;
+    process.stderr.write(`REKEY_FAULTS: SIGKILL at ${point} of operation ${operation.id}\n`);
+    process.kill(process.pid, 'SIGKILL');
   };
 }
 

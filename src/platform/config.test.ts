@@ -203,6 +203,29 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the test-only fault point, inert without it, and refuses a malformed one', () => {
+    expect(loadConfig({}).faults).toBeUndefined();
+    expect(loadConfig({ REKEY_FAULTS: 'crash:after:writeOnPremises' }).faults).toEqual({
+      action: 'crash',
+      point: 'after:writeOnPremises',
+    });
+    expect(loadConfig({ REKEY_FAULTS: 'crash:before:revokeSessions' }).faults?.point).toBe(
+      'before:revokeSessions',
+    );
+    for (const raw of [
+      'crash',
+      'crash:after',
+      'crash:after:notify',
+      'exit:after:commitCloud',
+      'crash:during:validate',
+      'crash:after:validate:x',
+    ]) {
+      expect(problemsOf({ REKEY_FAULTS: raw })).toEqual([
+        `REKEY_FAULTS=${raw} must be crash:before:<step> or crash:after:<step>, with <step> one of validate, writeOnPremises, commitCloud, revokeSessions (a setting for tests only; leave it unset otherwise)`,
+      ]);
+    }
+  });
+
   it('refuses TLS files that do not exist', () => {
     const problems = problemsOf({
       REKEY_TLS_CERT: path.join(dir, 'nope.pem'),

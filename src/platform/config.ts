@@ -58,6 +58,21 @@ export interface Config {
    * address; otherwise the proxies' addresses and CIDR ranges (Fastify's `trustProxy`).
    */
   readonly trustProxy: string | undefined;
+  /**
+   * For tests only (`REKEY_FAULTS`): the point of a password operation at which a `rekey worker`
+   * kills itself with SIGKILL, to prove that no point loses or repeats a change. Undefined in
+   * every normal run.
+   */
+  readonly faults: FaultSetting | undefined;
+}
+
+/** The steps of a password operation a fault point can name (`before:<step>` or `after:<step>`). */
+export const faultSteps = ['validate', 'writeOnPremises', 'commitCloud', 'revokeSessions'] as const;
+
+/** A test-only fault: `crash` (SIGKILL of the worker process) at `point`, such as `after:writeOnPremises`. */
+export interface FaultSetting {
+  readonly action: 'crash';
+  readonly point: `${'before' | 'after'}:${(typeof faultSteps)[number]}`;
 }
 
 /** The limits of the token and password-change endpoints; 0 turns one off. */
@@ -219,6 +234,7 @@ export function loadConfig(env: Env): Config {
     }),
     hashQueueMax: integer('REKEY_HASH_QUEUE_MAX', 2 * threadPoolSize(env), 1, 100_000),
     trustProxy: trustProxyOf(read('REKEY_TRUST_PROXY'), problems),
+    faults: faultsOf(read('REKEY_FAULTS'), problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
@@ -241,6 +257,20 @@ function trustProxyOf(raw: string | undefined, problems: string[]): string | und
     return undefined;
   }
   return entries.join(',');
+}
+
+/** REKEY_FAULTS (tests only): `crash:before:<step>` or `crash:after:<step>`. */
+function faultsOf(raw: string | undefined, problems: string[]): FaultSetting | undefined {
+  if (raw === undefined) return undefined;
+  const [action, when, step, ...rest] = raw.split(':');
+  const known = faultSteps.find((name) => name === step);
+  if (action !== 'crash' || (when !== 'before' && when !== 'after') || !known || rest.length > 0) {
+    problems.push(
+      `REKEY_FAULTS=${raw} must be crash:before:<step> or crash:after:<step>, with <step> one of ${faultSteps.join(', ')} (a setting for tests only; leave it unset otherwise)`,
+    );
+    return undefined;
+  }
+  return Object.freeze({ action, point: `${when}:${known}` as const });
 }
 
 /** `http(s)://host:port`, with an IPv6 host in brackets. */

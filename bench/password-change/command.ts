@@ -15,7 +15,7 @@ import { fixed, formatTable } from '../lib/table.js';
 import type { PreparedTarget } from './flow.js';
 import { type LimitWorkerOutput, measureLimit } from './limit.js';
 import { peerContract, preparePeer } from './peer-target.js';
-import { prepareRekey, rekeyContract } from './rekey-target.js';
+import { benchLimitSettings, prepareRekey, rekeyContract } from './rekey-target.js';
 
 /** Concurrent virtual users per load run; 16 saturates 2 cores several times over. */
 const concurrencies = [1, 4, 16] as const;
@@ -298,7 +298,12 @@ async function measure(context: BenchContext, collected: Collected): Promise<voi
     collected.limit = await measureLimit(limitWarmupMs, limitDurationMs);
   }
   const targets: [string, (users: number) => Promise<PreparedTarget>][] = [];
-  if (context.parts.has('rekey')) targets.push(['rekey', prepareRekey]);
+  if (context.parts.has('rekey')) {
+    targets.push(['rekey', prepareRekey]);
+    collected.notes.push(
+      `Rekey: rate limits raised to ${benchLimitSettings.REKEY_RATE_LIMIT_PER_IP} a window and the hashing bound to ${benchLimitSettings.REKEY_HASH_QUEUE_MAX} (REKEY_RATE_LIMIT_PER_IP, _PER_USER, REKEY_HASH_QUEUE_MAX): every request is still counted in the database, none is refused.`,
+    );
+  }
   if (context.parts.has('peer')) {
     targets.push([peerContract.name, preparePeer]);
     collected.notes.push(

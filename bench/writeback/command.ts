@@ -247,12 +247,15 @@ async function run(context: BenchContext): Promise<void> {
   }
 
   const [viaRekey, raw] = loads;
+  // A synced user's change checks the current password with a bind (pass-through, no verify) and
+  // hashes the new one (password-operation.ts `begin`); a cloud-only change verifies and hashes.
+  const syncedHashMs = hashing?.hashMs;
   const hashPerChangeMs = hashing ? hashing.hashMs + hashing.verifyMs : undefined;
   const ratio = viaRekey && raw ? viaRekey.changesPerSecond / raw.changesPerSecond : undefined;
   // Without hashing, each of the `concurrency` users' changes would take its latency less the hashing.
   const rekeyWithoutHashing =
-    viaRekey && hashPerChangeMs !== undefined
-      ? concurrency / (Math.max(0.001, viaRekey.latency.meanMs - hashPerChangeMs) / 1000)
+    viaRekey && syncedHashMs !== undefined
+      ? concurrency / (Math.max(0.001, viaRekey.latency.meanMs - syncedHashMs) / 1000)
       : undefined;
   const ratioWithoutHashing =
     rekeyWithoutHashing !== undefined && raw ? rekeyWithoutHashing / raw.changesPerSecond : undefined;
@@ -284,9 +287,10 @@ async function run(context: BenchContext): Promise<void> {
   const verdict = (value: number | undefined, met: (v: number) => boolean) =>
     value === undefined || !Number.isFinite(value) ? 'not measured' : met(value) ? 'met' : 'NOT met';
   const lines = [
-    `hashing per self change (one argon2id verify + one hash, measured alone in this process): ${fixed(hashPerChangeMs, 1)} ms`,
+    `argon2id alone in this process: hash ${fixed(hashing?.hashMs, 1)} ms, verify ${fixed(hashing?.verifyMs, 1)} ms` +
+      ' (a synced change hashes once, its current password checked by a bind; a cloud-only change verifies and hashes)',
     `ratio Rekey/raw: ${fixed(ratio, 2)} (target >= ${targetRatio}: ${verdict(ratio, (v) => v >= targetRatio)})`,
-    `ratio Rekey/raw after subtracting Rekey's hashing from each change's mean latency: ${fixed(ratioWithoutHashing, 2)}` +
+    `ratio Rekey/raw after subtracting one hash from each Rekey change's mean latency: ${fixed(ratioWithoutHashing, 2)}` +
       ` (target >= ${targetRatio}: ${verdict(ratioWithoutHashing, (v) => v >= targetRatio)})`,
     `cloud-only self change: p50 ${fixed(cloud?.p50Ms, 1)} ms end to end, ${fixed(engineOverheadMs, 1)} ms beyond its hashing` +
       ` (target < ${targetEngineOverheadMs} ms: ${verdict(engineOverheadMs, (v) => v < targetEngineOverheadMs)})`,

@@ -63,7 +63,12 @@ export async function startLoadedSlapd(
   tenantDomain: string,
 ): Promise<{ slapd: TestSlapd; loadSeconds: number }> {
   // slapd answers at most 500 entries per search by default; the sync reads them all.
-  const slapd = await startSlapd({ tls: true, extraGlobalConfig: ['sizelimit unlimited'] });
+  const slapd = await startSlapd({
+    tls: true,
+    extraGlobalConfig: ['sizelimit unlimited'],
+    // Room for the users (the test default is 64 MiB); mdb maps the file sparse.
+    maxSizeBytes: 4 * 1024 ** 3,
+  });
   const started = performance.now();
   const chunk = 10_000;
   for (let first = 1; first <= count; first += chunk) {

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createArgon2Hasher } from '../../src/platform/crypto/password-hasher.js';
 import type { TestSlapd } from '../../test/support/slapd.js';
 import { cpuSnapshot, interference } from '../lib/cpu-accounting.js';
@@ -36,6 +37,29 @@ interface LoadRecord {
   readonly changesPerSecond: number;
   readonly latency: LatencySummary;
   readonly otherCores: number | undefined;
+}
+
+/**
+ * Pids of this process's live children named `name` (slapd, which test/support starts without
+ * naming its pid), so their CPU counts as the benchmark's own and not as "other"; [] without /proc.
+ */
+function childPidsNamed(name: string): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .flatMap((entry) => {
+        try {
+          const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+          const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+          const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+          return comm === name && ppid === process.pid ? [Number(entry)] : [];
+        } catch {
+          return [];
+        }
+      });
+  } catch {
+    return [];
+  }
 }
 
 /** Signs the administrator in and returns the bearer token. */
@@ -191,7 +215,7 @@ async function run(context: BenchContext): Promise<void> {
     sync['incrementalSeconds'] = incremental.seconds;
     sync['incrementalReport'] = incremental.report;
 
-    const pids = [rekey.server.pid];
+    const pids = [rekey.server.pid, ...childPidsNamed('slapd')];
     const directory = slapd;
     // Rekey's users are 1..concurrency, the raw loop's the next `concurrency`; each counts its passwords.
     const rekeyCount = new Map<number, number>();
@@ -296,7 +320,7 @@ async function run(context: BenchContext): Promise<void> {
       ` (target < ${targetEngineOverheadMs} ms: ${verdict(engineOverheadMs, (v) => v < targetEngineOverheadMs)})`,
     `slapd load of ${syncUsers} users: ${fixed(Number(sync['loadSeconds']), 1)} s`,
     `full sync of ${syncUsers} users: ${fixed(Number(sync['fullSeconds']), 2)} s` +
-      ` (target < ${targetFullSyncSeconds} s for 100000: ${verdict(Number(sync['fullSeconds']), (v) => v < targetFullSyncSeconds)}${syncUsers === 100_000 ? '' : `, measured with ${syncUsers}`})`,
+      ` (target < ${targetFullSyncSeconds} s for 100000: ${syncUsers >= 100_000 ? verdict(Number(sync['fullSeconds']), (v) => v < targetFullSyncSeconds) : 'not measured, too few users'})`,
     `incremental sync, ${changedForIncremental} changed: ${fixed(Number(sync['incrementalSeconds']), 2)} s` +
       ` (target < ${targetIncrementalSeconds} s: ${verdict(Number(sync['incrementalSeconds']), (v) => v < targetIncrementalSeconds)})`,
   ];

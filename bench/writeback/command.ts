@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createArgon2Hasher } from '../../src/platform/crypto/password-hasher.js';
 import type { TestSlapd } from '../../test/support/slapd.js';
-import { cpuSnapshot, interference } from '../lib/cpu-accounting.js';
+import { cpuSnapshot, interference, processCpuMs } from '../lib/cpu-accounting.js';
 import { jsonStringField, send } from '../lib/http.js';
 import { runLoad } from '../lib/load.js';
 import { childEnv, type DataDirServer, startServerWithDataDir } from '../lib/processes.js';
@@ -37,6 +37,9 @@ interface LoadRecord {
   readonly changesPerSecond: number;
   readonly latency: LatencySummary;
   readonly otherCores: number | undefined;
+  /** Cores Rekey's server and slapd used on average over the run (warm-up included); undefined without /proc. */
+  readonly rekeyCores: number | undefined;
+  readonly slapdCores: number | undefined;
 }
 
 /**
@@ -118,6 +121,15 @@ async function measureLoad(
   pids: readonly number[],
   cycle: (user: number, signal: AbortSignal) => Promise<void>,
 ): Promise<LoadRecord> {
+  const [rekeyPid, ...slapdPids] = pids;
+  const cpuOf = (list: readonly number[]): number | undefined =>
+    list.reduce<number | undefined>((sum, pid) => {
+      const ms = processCpuMs(pid);
+      return sum === undefined || ms === undefined ? undefined : sum + ms;
+    }, 0);
+  const rekeyBefore = cpuOf(rekeyPid === undefined ? [] : [rekeyPid]);
+  const slapdBefore = cpuOf(slapdPids);
+  const wallStart = performance.now();
   const result = await runLoad({
     users: concurrency,
     warmupMs,
@@ -127,7 +139,14 @@ async function measureLoad(
     cycle,
   });
   const { probeAtStart, probeAtEnd } = result;
+  const wallMs = performance.now() - wallStart;
+  const rekeyAfter = cpuOf(rekeyPid === undefined ? [] : [rekeyPid]);
+  const slapdAfter = cpuOf(slapdPids);
   return {
+    rekeyCores:
+      rekeyBefore !== undefined && rekeyAfter !== undefined ? (rekeyAfter - rekeyBefore) / wallMs : undefined,
+    slapdCores:
+      slapdBefore !== undefined && slapdAfter !== undefined ? (slapdAfter - slapdBefore) / wallMs : undefined,
     name,
     changesPerSecond: result.cyclesPerSecond,
     latency: result.latency,
@@ -296,6 +315,8 @@ async function run(context: BenchContext): Promise<void> {
         { header: 'p50 ms', align: 'right' },
         { header: 'p99 ms', align: 'right' },
         { header: 'mean ms', align: 'right' },
+        { header: 'Rekey cores', align: 'right' },
+        { header: 'slapd cores', align: 'right' },
         { header: 'other CPU (cores)', align: 'right' },
       ],
       loads.map((load) => [
@@ -304,6 +325,8 @@ async function run(context: BenchContext): Promise<void> {
         fixed(load.latency.p50Ms, 1),
         fixed(load.latency.p99Ms, 1),
         fixed(load.latency.meanMs, 1),
+        fixed(load.rekeyCores, 2),
+        fixed(load.slapdCores, 2),
         fixed(load.otherCores, 2),
       ]),
     )}\n`,

@@ -9,9 +9,10 @@ import type { BenchCommand } from './lib/registry.js';
 import { logs } from './logs/command.js';
 import { passwordChange } from './password-change/command.js';
 import { policy } from './policy/command.js';
+import { writeback } from './writeback/command.js';
 
 /** Every subcommand, in the order `npm run bench` runs them. Add new ones (logs) here. */
-const commands: readonly BenchCommand[] = [passwordChange, policy, logs, flood];
+const commands: readonly BenchCommand[] = [passwordChange, policy, logs, flood, writeback];
 
 const defaultDurationSeconds = 8;
 
@@ -30,6 +31,7 @@ function usage(): string {
     'options:',
     '  --only <parts>      run only these parts (comma-separated, e.g. limit,peer)',
     `  --duration <s>      measured window of each load run, default ${defaultDurationSeconds}`,
+    '  --sync-users <n>    directory users the writeback bench loads and syncs, default 100000',
   );
   return lines.join('\n');
 }
@@ -43,6 +45,7 @@ function usageError(message: string): never {
 const optionSpec = {
   only: { type: 'string' },
   duration: { type: 'string' },
+  'sync-users': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -73,6 +76,15 @@ async function main(): Promise<void> {
     usageError(`--duration must be a number of seconds from 1 to 60, got ${values.duration}`);
   }
 
+  const syncUsersText = values['sync-users'];
+  const syncUsers = syncUsersText === undefined ? undefined : Number(syncUsersText);
+  if (
+    syncUsers !== undefined &&
+    !(Number.isInteger(syncUsers) && syncUsers >= 200 && syncUsers <= 1_000_000)
+  ) {
+    usageError(`--sync-users must be a whole number from 200 to 1000000, got ${syncUsersText}`);
+  }
+
   const only = values.only
     ?.split(',')
     .map((part) => part.trim())
@@ -90,7 +102,7 @@ async function main(): Promise<void> {
       command.parts.map((part) => part.name).filter((part) => only === undefined || only.includes(part)),
     );
     if (parts.size === 0) continue;
-    await command.run({ parts, durationSeconds, startedAt });
+    await command.run({ parts, durationSeconds, startedAt, syncUsers });
   }
 }
 

@@ -12,6 +12,8 @@ export interface BenchContext {
   readonly durationSeconds: number;
   /** Start of the whole harness run; names the result files. */
   readonly startedAt: Date;
+  /** Directory users the writeback bench loads and syncs (`--sync-users`); undefined: its default. */
+  readonly syncUsers?: number | undefined;
 }
 
 /**

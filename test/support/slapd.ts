@@ -25,6 +25,8 @@ export interface SlapdOptions {
   readonly tls?: boolean;
   /** Lines added to the global section of slapd.conf (for example `security simple_bind=64`). */
   readonly extraGlobalConfig?: readonly string[];
+  /** The mdb map size in bytes (default 64 MiB); the writeback bench loads 100,000 users. */
+  readonly maxSizeBytes?: number;
 }
 
 /** A real OpenLDAP server for one test file, with the fixtures of `slapd-fixtures.ts` loaded. */
@@ -92,7 +94,7 @@ function slapdConf(
     `rootdn "${rootDn}"`,
     `rootpw ${rootPassword}`,
     `directory ${path.join(dir, 'data')}`,
-    'maxsize 67108864',
+    `maxsize ${options.maxSizeBytes ?? 67108864}`,
     // Tests write little and need no durability: no fsync per write.
     'dbnosync',
     'index objectClass eq',

@@ -9,7 +9,7 @@ import { dialects } from '../../test/support/databases.js';
 import { freePort } from '../../test/support/free-port.js';
 import { bearer, expectErrorCode, type Json } from '../../test/support/http-helpers.js';
 import type { TestRekey } from '../../test/support/rekey-harness.js';
-import { startSlapd, type TestSlapd } from '../../test/support/slapd.js';
+import { connectorBodyFor, startSlapd, type TestSlapd } from '../../test/support/slapd.js';
 import { fixtureUsers } from '../../test/support/slapd-fixtures.js';
 import { createLdapDirectory } from '../directories/ldap/ldap-directory.js';
 import { systemClock } from '../platform/clock.js';
@@ -49,19 +49,11 @@ describe.each(dialects)('directory sync on %s', (dialect) => {
   const cli = (...args: string[]): Promise<CliRun> => runRekeyCli(env, args);
 
   function connectorBody(displayName: string, overrides: Record<string, unknown> = {}) {
-    return {
-      displayName,
-      flavor: 'openldap',
-      url: slapd.url,
-      startTls: true,
-      caCertificate: slapd.caCertificate,
-      bindDn: slapd.serviceAccount.dn,
-      bindPassword: slapd.serviceAccount.password,
-      baseDn: slapd.peopleDn,
+    return connectorBodyFor(slapd, displayName, {
       connectTimeoutMs: 2000,
       operationTimeoutMs: 5000,
       ...overrides,
-    };
+    });
   }
 
   async function post(url: string, payload?: unknown) {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Json } from '../../test/support/http-helpers.js';
 import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
-import { startSlapd, type TestSlapd } from '../../test/support/slapd.js';
+import { connectorBodyFor, startSlapd, type TestSlapd } from '../../test/support/slapd.js';
 import { type FixtureUser, fixtureUsers } from '../../test/support/slapd-fixtures.js';
 import { createLdapDirectory } from '../directories/ldap/ldap-directory.js';
 import { passwordMethodId } from '../passwords/password-routes.js';
@@ -150,19 +150,11 @@ describe('password operations under SIGKILL of the worker, against a real slapd'
       method: 'POST',
       url: '/rekey/v1/connectors',
       headers: bearer(admin),
-      payload: {
-        displayName: 'Head office',
-        flavor: 'openldap',
-        url: slapd.url,
-        startTls: true,
-        caCertificate: slapd.caCertificate ?? null,
-        bindDn: slapd.serviceAccount.dn,
-        bindPassword: slapd.serviceAccount.password,
-        baseDn: slapd.peopleDn,
+      payload: connectorBodyFor(slapd, 'Head office', {
         connectTimeoutMs: 2000,
         operationTimeoutMs: 5000,
         writeback: true,
-      } as Json,
+      }) as Json,
     });
     expect(created.statusCode, created.body).toBe(201);
     const synced = await rekey.app.inject({

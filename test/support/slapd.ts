@@ -286,3 +286,25 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<TestSlapd>
   };
   return server;
 }
+
+/**
+ * The body of `POST /rekey/v1/connectors` for `slapd` over StartTLS with its CA, bound as its
+ * service account, over its people; `overrides` sets or adds the rest (timeouts, writeback, ...).
+ */
+export function connectorBodyFor(
+  slapd: TestSlapd,
+  displayName: string,
+  overrides: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
+  return {
+    displayName,
+    flavor: 'openldap',
+    url: slapd.url,
+    startTls: true,
+    caCertificate: slapd.caCertificate ?? null,
+    bindDn: slapd.serviceAccount.dn,
+    bindPassword: slapd.serviceAccount.password,
+    baseDn: slapd.peopleDn,
+    ...overrides,
+  };
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../../test/support/databases.js';
 import { bearer, type Json } from '../../../test/support/http-helpers.js';
 import { answerSignInsAsEntra, startTestRekey, type TestRekey } from '../../../test/support/rekey-harness.js';
-import { startSlapd, type TestSlapd } from '../../../test/support/slapd.js';
+import { connectorBodyFor, startSlapd, type TestSlapd } from '../../../test/support/slapd.js';
 import { type FixtureUser, fixtureUsers } from '../../../test/support/slapd-fixtures.js';
 import { systemContext } from '../../platform/request-context.js';
 
@@ -31,18 +31,10 @@ describe.each(dialects)('pass-through sign-in against OpenLDAP on %s', (dialect)
       method: 'POST',
       url: '/rekey/v1/connectors',
       headers: bearer(admin),
-      payload: {
-        displayName: 'Read only office',
-        flavor: 'openldap',
-        url: slapd.url,
-        startTls: true,
-        caCertificate: slapd.caCertificate ?? null,
-        bindDn: slapd.serviceAccount.dn,
-        bindPassword: slapd.serviceAccount.password,
-        baseDn: slapd.peopleDn,
+      payload: connectorBodyFor(slapd, 'Read only office', {
         connectTimeoutMs: 1000,
         operationTimeoutMs: 500,
-      } as Json,
+      }) as Json,
     });
     expect(created.statusCode, created.body).toBe(201);
     const synced = await rekey.app.inject({

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../../test/support/databases.js';
 import { bearer, type Json } from '../../../test/support/http-helpers.js';
 import { lineSink, startTestRekey, type TestRekey } from '../../../test/support/rekey-harness.js';
-import { startSlapd, type TestSlapd } from '../../../test/support/slapd.js';
+import { connectorBodyFor, startSlapd, type TestSlapd } from '../../../test/support/slapd.js';
 import { type FixtureUser, fixtureUsers } from '../../../test/support/slapd-fixtures.js';
 import { createOperationEngine, defaultOperationSettings } from '../../operations/operation-engine.js';
 import { createPasswordJobs } from '../../passwords/password-operation.js';
@@ -60,19 +60,11 @@ describe.each(dialects)('writeback to OpenLDAP on %s', (dialect) => {
       method: 'POST',
       url: '/rekey/v1/connectors',
       headers: bearer(admin),
-      payload: {
-        displayName: 'Head office',
-        flavor: 'openldap',
-        url: slapd.url,
-        startTls: true,
-        caCertificate: slapd.caCertificate ?? null,
-        bindDn: slapd.serviceAccount.dn,
-        bindPassword: slapd.serviceAccount.password,
-        baseDn: slapd.peopleDn,
+      payload: connectorBodyFor(slapd, 'Head office', {
         connectTimeoutMs: 1000,
         operationTimeoutMs: 3000,
         writeback: true,
-      } as Json,
+      }) as Json,
     });
     expect(created.statusCode, created.body).toBe(201);
     connectorId = String(created.json<Json>()['id']);

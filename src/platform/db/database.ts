@@ -26,6 +26,8 @@ import * as operationEventCodes from './migrations/0008-operation-event-codes.js
 import * as connectors from './migrations/0010-connectors.js';
 import * as syncedUsers from './migrations/0011-synced-users.js';
 import * as connectorOperations from './migrations/0012-connector-operations.js';
+import * as domainFederation from './migrations/0014-domain-federation.js';
+import * as licenses from './migrations/0015-licenses.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -89,6 +91,8 @@ const migrations: ReadonlyArray<
   ['0010-connectors', connectors.up],
   ['0011-synced-users', syncedUsers.up],
   ['0012-connector-operations', connectorOperations.up],
+  ['0014-domain-federation', domainFederation.up],
+  ['0015-licenses', licenses.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -200,15 +200,19 @@ export function openDatabase(
   return { kysely, dialect: 'postgres', location, close: () => kysely.destroy() };
 }
 
-/** Applies every pending migration; returns the names applied. Throws with the failing step. */
-export async function migrateToLatest(db: Db): Promise<string[]> {
+/**
+ * Applies every pending migration, or (`upTo`, for the tests of a migration's data changes) those
+ * up to and including the one named; returns the names applied. Throws with the failing step.
+ */
+export async function migrateToLatest(db: Db, options: { readonly upTo?: string } = {}): Promise<string[]> {
   const migrator = new Migrator({
     db: db.kysely,
     provider: migrationProvider(db.dialect),
     migrationTableName: 'rekey_migrations',
     migrationLockTableName: 'rekey_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } =
+    options.upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(options.upTo);
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     // No migration failed: the database could not be reached (or locked) at all.

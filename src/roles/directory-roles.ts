@@ -93,7 +93,7 @@ export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRol
   'Security Administrator': {
     templateId: '194ae4cb-b126-40b2-bd5b-6091b380977d',
     description:
-      "Reads the sign-in log and the directory audit log for security operations; federates domains and changes their federation.",
+      'Reads the sign-in log and the directory audit log for security operations; federates domains and changes their federation.',
   },
   'Hybrid Identity Administrator': {
     templateId: '8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2',

@@ -6,7 +6,9 @@ import { passwordGrant, startTestRekey, type TestRekey } from '../../test/suppor
 import { makeSigningCertificate } from '../../test/support/signing-certificate.js';
 import { toGraphDirectoryAudit } from '../audit/audit-mapper.js';
 import { listAuditsByCorrelation } from '../audit/audit-store.js';
+import { assertPasswordOperationAllowed } from '../passwords/password-eligibility.js';
 import { passwordMethodId } from '../passwords/password-routes.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
 import { systemContext } from '../platform/request-context.js';
 
 /*
@@ -329,6 +331,51 @@ describe.each(dialects)('domain federation on %s', (dialect) => {
       expect(expired.json<{ error: { message: string } }>().error.message).toContain(page);
       expectErrorCode(expired, 400, 120012);
     }
+  });
+
+  it('refuses a self-service reset of a federated user with 120012 as well', async () => {
+    const row = await rekey.users.getUser(early.id);
+    const refusal = await assertPasswordOperationAllowed(
+      rekey.db.kysely,
+      rekey.tenant.id,
+      row,
+      'selfServiceReset',
+    ).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(RekeyError);
+    expect((refusal as RekeyError).code).toBe(120012);
+  });
+
+  it('ends an accepted reset whose user’s domain was federated before a worker ran it, with 120012 as cause', async () => {
+    const waiting = await rekey.createUser('waiting', password, {
+      userPrincipalName: 'waiting@northwind.example',
+    });
+    const accepted = await call(
+      'POST',
+      `/v1.0/users/${waiting.id}/authentication/methods/${passwordMethodId}/resetPassword`,
+      admin,
+      { newPassword },
+    );
+    expect(accepted.statusCode, accepted.body).toBe(202);
+    const federated = await call(
+      'POST',
+      '/v1.0/domains/northwind.example/federationConfiguration',
+      admin,
+      federationBody({
+        issuerUri: 'http://northwind.example/adfs/services/trust',
+        signingCertificate: otherCertificate,
+      }),
+    );
+    expect(federated.statusCode, federated.body).toBe(201);
+    expect(await rekey.operations.runDueOperations()).toBeGreaterThanOrEqual(1);
+    const location = String(accepted.headers['location']).replace('http://rekey.test', '');
+    const operation = (await call('GET', location, admin)).json<Json>();
+    expect(operation['status']).toBe('failed');
+    expect(String(operation['statusDetail'])).toContain('120012');
+    const id = String(federated.json<Json>()['id']);
+    expect(
+      (await call('DELETE', `/v1.0/domains/northwind.example/federationConfiguration/${id}`, admin))
+        .statusCode,
+    ).toBe(204);
   });
 
   it('answers a password sign-in in a federated domain with 50126 and the federation’s sign-in page', async () => {

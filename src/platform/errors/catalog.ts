@@ -337,7 +337,8 @@ const entries = {
     oauthError: 'invalid_request',
     graphCode: 'Request_BadRequest',
     remediation: [
-      'Change the password in the directory that owns the account, or ask an administrator to enable writeback.',
+      "Change the password where the account's password lives: for a user of a federated domain, on the federation's password page the message names (its passwordResetUri, or its sign-in page).",
+      'An administrator can instead sync the user from a directory connector that writes passwords back, or make the domain managed again (DELETE /v1.0/domains/{domain}/federationConfiguration/{id}).',
     ],
   },
   120013: {

@@ -1,10 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { AuditActivityName } from '../audit/audit-activities.js';
 import { type ModifiedProperty, recordAudit } from '../audit/audit-service.js';
 import type { DirectoryTraceRecord } from '../directories/directory-trace.js';
 import type { Clock } from '../platform/clock.js';
 import type { SecretBox } from '../platform/crypto/secret-box.js';
 import type { Db } from '../platform/db/database.js';
+import type { Database } from '../platform/db/schema.js';
 import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
@@ -82,6 +84,20 @@ function modifiedProperties(
   // Named so the change is on record; its values are never written anywhere.
   if (passwordChanged) changed.push({ displayName: 'bindPassword', oldValue: null, newValue: null });
   return changed;
+}
+
+/**
+ * Whether the connector a synced user came from writes passwords back, with its name; undefined
+ * when the connector is gone. For the password rules that depend on writeback (federation,
+ * licences), which must not open the connector's bind password to learn it.
+ */
+export async function findConnectorWriteback(
+  db: Kysely<Database>,
+  tenantId: string,
+  connectorId: string,
+): Promise<{ readonly displayName: string; readonly writeback: boolean } | undefined> {
+  const record = await findConnector(db, tenantId, connectorId);
+  return record && { displayName: record.settings.displayName, writeback: record.settings.writeback };
 }
 
 /** The tenant's directory connectors. */

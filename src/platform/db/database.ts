@@ -26,6 +26,8 @@ import * as operationEventCodes from './migrations/0008-operation-event-codes.js
 import * as connectors from './migrations/0010-connectors.js';
 import * as syncedUsers from './migrations/0011-synced-users.js';
 import * as connectorOperations from './migrations/0012-connector-operations.js';
+import * as domainFederation from './migrations/0014-domain-federation.js';
+import * as licenses from './migrations/0015-licenses.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -89,6 +91,8 @@ const migrations: ReadonlyArray<
   ['0010-connectors', connectors.up],
   ['0011-synced-users', syncedUsers.up],
   ['0012-connector-operations', connectorOperations.up],
+  ['0014-domain-federation', domainFederation.up],
+  ['0015-licenses', licenses.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {
@@ -196,15 +200,19 @@ export function openDatabase(
   return { kysely, dialect: 'postgres', location, close: () => kysely.destroy() };
 }
 
-/** Applies every pending migration; returns the names applied. Throws with the failing step. */
-export async function migrateToLatest(db: Db): Promise<string[]> {
+/**
+ * Applies every pending migration, or (`upTo`, for the tests of a migration's data changes) those
+ * up to and including the one named; returns the names applied. Throws with the failing step.
+ */
+export async function migrateToLatest(db: Db, options: { readonly upTo?: string } = {}): Promise<string[]> {
   const migrator = new Migrator({
     db: db.kysely,
     provider: migrationProvider(db.dialect),
     migrationTableName: 'rekey_migrations',
     migrationLockTableName: 'rekey_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } =
+    options.upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(options.upTo);
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     // No migration failed: the database could not be reached (or locked) at all.

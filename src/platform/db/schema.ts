@@ -38,8 +38,58 @@ export interface DomainsTable {
   is_default: Flag;
   is_initial: Flag;
   is_verified: Flag;
-  password_change_url: string | null;
   created_at: string;
+}
+
+/** A federated domain's federation (migration 0014): Graph's `internalDomainFederation`. */
+export interface DomainFederationsTable {
+  id: string;
+  tenant_id: string;
+  /** The domain it federates (`domains.name`); one federation per domain. */
+  domain_name: string;
+  display_name: string;
+  issuer_uri: string | null;
+  metadata_exchange_uri: string | null;
+  passive_sign_in_uri: string | null;
+  active_sign_in_uri: string | null;
+  sign_out_uri: string | null;
+  /** The federation's own password page: where its users change or reset their password. */
+  password_reset_uri: string | null;
+  /** Base64 DER of the token-signing certificate (public part). */
+  signing_certificate: string | null;
+  next_signing_certificate: string | null;
+  preferred_authentication_protocol: 'wsFed' | 'saml';
+  federated_idp_mfa_behavior: string | null;
+  prompt_login_behavior: string | null;
+  is_signed_authentication_request_required: Flag;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One subscription of a tenant (migration 0015): a SKU, its units and its status. */
+export interface SubscribedSkusTable {
+  tenant_id: string;
+  sku_id: string;
+  sku_part_number: string;
+  /** Graph's capabilityStatus: Enabled, Warning, Suspended, LockedOut. */
+  capability_status: string;
+  enabled_units: number;
+  /** Assignments of the SKU, kept with them (see migration 0015). */
+  consumed_units: number;
+  /** 1 when every new user is given this SKU when created. */
+  assign_to_new_users: Flag;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One licence of a user (migration 0015). */
+export interface UserLicensesTable {
+  user_id: string;
+  sku_id: string;
+  tenant_id: string;
+  /** JSON array of the service plan ids turned off in this assignment. */
+  disabled_plans: string;
+  assigned_at: string;
 }
 
 export interface ApplicationsTable {
@@ -334,6 +384,9 @@ export interface Database {
   tenants: TenantsTable;
   tenant_settings: TenantSettingsTable;
   domains: DomainsTable;
+  domain_federations: DomainFederationsTable;
+  subscribed_skus: SubscribedSkusTable;
+  user_licenses: UserLicensesTable;
   applications: ApplicationsTable;
   users: UsersTable;
   credentials: CredentialsTable;
@@ -356,7 +409,12 @@ export interface Database {
 export type UserRow = Selectable<UsersTable>;
 export type NewUserRow = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
-export type DomainRow = Selectable<DomainsTable>;
+/** A domain as read: its row, and the password page of its federation when it has one. */
+export type DomainRow = Selectable<DomainsTable> & { readonly password_change_url: string | null };
+export type NewDomainRow = Insertable<DomainsTable>;
+export type DomainFederationRow = Selectable<DomainFederationsTable>;
+export type SubscribedSkuRow = Selectable<SubscribedSkusTable>;
+export type UserLicenseRow = Selectable<UserLicensesTable>;
 export type PasswordOperationRow = Selectable<PasswordOperationsTable>;
 export type SignInRow = Selectable<SignInsTable>;
 export type DirectoryAuditRow = Selectable<DirectoryAuditsTable>;

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRekeyCli } from '../support/cli-run.js';
 import { freePort } from '../support/free-port.js';
 import { startTestRekey, type TestRekey } from '../support/rekey-harness.js';
+import { startSlapd, type TestSlapd } from '../support/slapd.js';
+import { writeSlapdEnv } from '../support/slapd-env.js';
 import { type DocCommand, docSources, extractCommands, promisedOutput } from './doc-commands.js';
 
 /*
@@ -45,6 +47,10 @@ const skipped: ReadonlyMap<string, string> = new Map([
   ],
   ['npm run bench -- logs --only sqlite        # SQLite queries only', 'the scale benchmark'],
   ['npm run bench -- logs --only postgres,throughput-postgres', 'the scale benchmark'],
+  [
+    'npm run slapd -- --dir local-slapd      # stays in the foreground; Ctrl-C stops it and removes its data',
+    'runs until stopped: the test starts the same slapd itself (startSlapd with TLS) and writes local-slapd/ with writeSlapdEnv, as the command does',
+  ],
 ]);
 
 /** Commands whose documented result is a refusal: the exit status and HTTP status they must give. */
@@ -56,7 +62,17 @@ const expected: ReadonlyArray<{
 }> = [
   { match: '-d password=nope', httpStatus: 400, why: 'shows the wrong-password error' },
   { match: '"newPassword":"short"', httpStatus: 400, why: 'shows the policy refusal' },
+  {
+    match: '| jq .error.innerError.aadstsCode   # 120000',
+    httpStatus: 400,
+    why: 'shows the wrong current password of a directory user',
+  },
   { match: '| jq .error.innerError.aadstsCode', httpStatus: 401, why: 'shows 50133 after a password change' },
+  {
+    match: '.error.innerError.causeCode',
+    httpStatus: 400,
+    why: "shows the directory's password policy refusing a change (120008, cause 120004)",
+  },
   {
     match: "npx rekey policy test --user ada@example.com 'Summer2024!'",
     exit: 1,
@@ -127,6 +143,7 @@ describe('the shell commands of the README and docs/', () => {
   let rekey: TestRekey | undefined;
   let dir: string;
   let cli: Server | undefined;
+  let slapd: TestSlapd | undefined;
   const outcomes: Outcome[] = [];
 
   beforeAll(async () => {
@@ -153,6 +170,10 @@ describe('the shell commands of the README and docs/', () => {
     const work = path.join(dir, 'work');
     const socket = path.join(dir, 'cli.sock');
     for (const made of [bin, trace, work]) mkdirSync(made);
+    // What the README's `npm run slapd -- --dir local-slapd` does, from the same code.
+    slapd = await startSlapd({ tls: true });
+    mkdirSync(path.join(work, 'local-slapd'));
+    writeSlapdEnv(slapd, path.join(work, 'local-slapd'));
     const realCurl = spawnSync('bash', ['-c', 'command -v curl'], { encoding: 'utf8' }).stdout.trim();
     writeFileSync(
       path.join(bin, 'curl'),
@@ -222,6 +243,7 @@ describe('the shell commands of the README and docs/', () => {
   afterAll(async () => {
     await new Promise((resolve) => (cli ? cli.close(resolve) : resolve(undefined)));
     await rekey?.close();
+    await slapd?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -272,6 +272,7 @@ export function createLdapDirectory(
       resultCode: number | undefined,
       diagnostic: string | undefined,
       ppolicy: PasswordPolicyResponse | undefined,
+      failure?: ClassifiedLdapError,
     ): void {
       const record: DirectoryTraceRecord = {
         operation,
@@ -279,6 +280,12 @@ export function createLdapDirectory(
         resultCode,
         diagnostic,
         ppolicy,
+        failure: failure
+          ? {
+              reason: failure.reason,
+              code: mapDirectoryFailure(this.purpose, failure.reason, { ppolicy }).code,
+            }
+          : undefined,
         startedAt,
         latencyMs: Math.round((performance.now() - startedMs) * 1000) / 1000,
         correlationId: this.context.correlationId,
@@ -323,6 +330,7 @@ export function createLdapDirectory(
           classified.ldapResultCode,
           classified.diagnostic,
           control.response,
+          classified,
         );
         return { ok: false, error: classified, ppolicy: control.response };
       }
@@ -652,7 +660,7 @@ export function createLdapDirectory(
       } finally {
         await session.close();
       }
-      return { steps, usersFound };
+      return { steps, usersFound, trace };
     },
 
     signIn: (dn, password, context) =>

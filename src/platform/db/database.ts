@@ -200,13 +200,7 @@ export function openDatabase(
 
 /** Applies every pending migration; returns the names applied. Throws with the failing step. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({
-    db: db.kysely,
-    provider: migrationProvider(db.dialect),
-    migrationTableName: 'rekey_migrations',
-    migrationLockTableName: 'rekey_migrations_lock',
-  });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await migratorFor(db).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     // No migration failed: the database could not be reached (or locked) at all.
@@ -219,6 +213,24 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     throw new Error(`migration ${failed.migrationName} failed`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+function migratorFor(db: Db): Migrator {
+  return new Migrator({
+    db: db.kysely,
+    provider: migrationProvider(db.dialect),
+    migrationTableName: 'rekey_migrations',
+    migrationLockTableName: 'rekey_migrations_lock',
+  });
+}
+
+/**
+ * Applies the migrations up to and including `name` and no further: for the tests of a
+ * migration that changes data, which arrange rows as an older schema held them.
+ */
+export async function migrateUpTo(db: Db, name: string): Promise<void> {
+  const { error } = await migratorFor(db).migrateTo(name);
+  if (error) throw new Error(`migrating up to ${name} failed`, { cause: error });
 }
 
 /** What a database holds, as far as Rekey's schema goes. */

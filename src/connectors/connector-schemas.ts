@@ -151,6 +151,12 @@ export const connectorCallSchema = responseObject({
   latencyMs: Type.Integer(),
   correlationId: Type.String(),
   at: Type.String(),
+  /** success, refused (the directory said no for the user's own reason) or error; see connector health. */
+  outcome: nullable(Type.String()),
+  /** Why the operation failed (invalidCredentials, passwordPolicy, unreachable...); null on success. */
+  reason: nullable(Type.String()),
+  /** The catalog code of the failure, for the call's purpose; null on success. */
+  code: nullable(Type.Integer()),
 });
 
 /** `GET /rekey/v1/operations/{id}/connectorCalls`: the connector calls of one password operation, oldest first. */

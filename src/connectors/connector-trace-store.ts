@@ -16,6 +16,9 @@ export interface ConnectorTraceEntry {
   readonly latencyMs: number;
   readonly correlationId: string;
   readonly at: string;
+  readonly outcome: ConnectorCallOutcome | null;
+  readonly reason: string | null;
+  readonly code: number | null;
 }
 
 let sequence = 0;
@@ -98,6 +101,9 @@ export async function listOperationConnectorTrace(
     latencyMs: row.latency_ms,
     correlationId: row.correlation_id,
     at: row.at,
+    outcome: row.outcome,
+    reason: row.failure_reason,
+    code: row.code,
   }));
 }
 

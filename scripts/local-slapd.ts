@@ -3,9 +3,10 @@
  * on, the one the tests use (test/support/slapd.ts): Debian's slapd on 127.0.0.1 and a free port,
  * StartTLS with a self-signed certificate, the password-policy overlay, and the users of
  * test/support/slapd-fixtures.ts. It writes `<dir>/slapd.env` (default dir: ./local-slapd) for a
- * shell to `source`, runs until Ctrl-C (or SIGTERM), and then removes the directory's data.
+ * shell to `source`, runs until Ctrl-C (or SIGTERM), and then removes the directory's data and
+ * the files it wrote into <dir>, so a stale slapd.env cannot point at a server that is gone.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { startSlapd } from '../test/support/slapd.js';
 import { writeSlapdEnv } from '../test/support/slapd-env.js';
@@ -33,7 +34,7 @@ process.stdout.write(
     `Users are in ${slapd.peopleDn}, for example ${ann.mail} (password ${ann.password})`,
     `and ${oli.mail} (password ${oli.password}, whose policy allows one change a day).`,
     `In the shell you run Rekey's commands from:  source ${envFile}`,
-    'Ctrl-C stops it and removes its data.',
+    `Ctrl-C stops it and removes its data and the files in ${dir}.`,
     '',
   ].join('\n'),
 );
@@ -43,6 +44,7 @@ async function close(): Promise<void> {
   if (closing) return;
   closing = true;
   await slapd.close();
+  for (const file of ['slapd.env', 'ca.pem', 'bind-password']) rmSync(path.join(dir, file), { force: true });
   process.exit(0);
 }
 process.on('SIGINT', () => void close());

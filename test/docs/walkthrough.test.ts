@@ -13,7 +13,8 @@ import { type DocCommand, docSources, extractCommands, promisedOutput } from './
 
 /*
  * Every shell command of the README and of docs/ (every ```sh block), run in the order a reader
- * meets them, in one bash session, against a real Rekey listening on a free port. The commands
+ * meets them, in one bash session, against a real Rekey listening on a free port, and (for the
+ * README's hybrid section) a real slapd started as `npm run slapd` starts it. The commands
  * are the doc's own text; only the documented base URL is replaced by the test server's. A
  * command fails the suite when it exits non-zero, when any HTTP request it makes is answered
  * 4xx/5xx, or when a trailing comment that states its output (`# 204`, `# false`) is not what

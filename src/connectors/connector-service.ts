@@ -13,8 +13,12 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { type ConnectorSettings, checkConnectorInput } from './connector-config.js';
-import { toSyncReport, toTestReport } from './connector-mapper.js';
-import type { ConnectorSyncReportBody, ConnectorTestReportBody } from './connector-schemas.js';
+import { toHealthBody, toSyncReport, toTestReport } from './connector-mapper.js';
+import type {
+  ConnectorHealthBody,
+  ConnectorSyncReportBody,
+  ConnectorTestReportBody,
+} from './connector-schemas.js';
 import {
   type ConnectorRecord,
   claimConnectorSync,
@@ -30,6 +34,7 @@ import {
 } from './connector-store.js';
 import {
   type ConnectorTraceEntry,
+  connectorCallStats,
   insertConnectorTrace,
   listOperationConnectorTrace,
 } from './connector-trace-store.js';
@@ -293,6 +298,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     if (!deps.probe) throw unavailable('test');
     const config = await openConnectorConfig(record.id);
     const result = await deps.probe.test(config);
+    await recordTrace(result.trace ?? []);
     const testedAt = clock.now().toISOString();
     const report = toTestReport(record.id, testedAt, result);
     await recordConnectorTest(db.kysely, tenantId, record.id, {
@@ -329,6 +335,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     const report = toSyncReport(record.id, outcome);
+    await recordTrace(outcome.trace ?? []);
     await db.kysely.transaction().execute(async (trx) => {
       await recordConnectorSync(trx, tenantId, record.id, {
         at: outcome.finishedDateTime,
@@ -408,9 +415,30 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     return listOperationConnectorTrace(db.kysely, tenantId, operationId);
   }
 
+  /**
+   * A connector's health over the last hour and the last 24 hours, from the trace of its calls
+   * (test, sync, pass-through sign-in, writeback): how many succeeded, were refused for the user's
+   * own reason, or failed; the success rate; latency p50/p99; the last error and the last
+   * success. 7700008 when there is no such connector. The trace ages out with the logs
+   * (REKEY_LOG_RETENTION_DAYS), so a retention under a day shortens the 24-hour window.
+   */
+  async function health(idOrName: string): Promise<ConnectorHealthBody> {
+    const record = await get(idOrName);
+    const now = clock.now();
+    const window = async (ms: number) => {
+      const since = new Date(now.getTime() - ms).toISOString();
+      return { since, stats: await connectorCallStats(db.kysely, tenantId, record.id, since) };
+    };
+    return toHealthBody(record, now.toISOString(), {
+      lastHour: await window(3_600_000),
+      lastDay: await window(86_400_000),
+    });
+  }
+
   return {
     list,
     get,
+    health,
     recordTrace,
     operationTrace,
     create,

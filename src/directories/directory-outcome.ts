@@ -43,6 +43,25 @@ export type DirectoryFailureReason =
   /** Any other answer. */
   | 'unexpected';
 
+/**
+ * Reasons that are the directory doing its job for a user: it checked a password, a policy or an
+ * account state and said no. A connector whose calls end so is working; connector health counts
+ * them apart from the failures of the connector or the directory itself.
+ */
+const userRefusals: ReadonlySet<DirectoryFailureReason> = new Set<DirectoryFailureReason>([
+  'invalidCredentials',
+  'passwordPolicy',
+  'accountLocked',
+  'passwordExpired',
+  'changeAfterReset',
+  'entryNotFound',
+]);
+
+/** Whether a failure is the directory refusing for the user's own reason (see userRefusals). */
+export function isUserRefusal(reason: DirectoryFailureReason): boolean {
+  return userRefusals.has(reason);
+}
+
 /** One failure, mapped. Holds no secret: it may be stored, logged and shown to an administrator. */
 export interface DirectoryFailure {
   readonly code: ErrorCode;

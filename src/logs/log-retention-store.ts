@@ -33,11 +33,14 @@ export async function listTenantIds(db: Kysely<Database>): Promise<string[]> {
 const keyedLogs = {
   sign_ins: 'created_at',
   directory_audits: 'activity_at',
+  // The connector trace (directory calls), read by an operation's detail and connector health.
+  connector_operations: 'at',
 } as const;
 
 /**
  * Deletes up to `limit` of the tenant's oldest rows of `table` from before `cutoff`; returns how
- * many. Serves the sign-in log and the audit events, which differ only in their time column. An
+ * many. Serves the sign-in log, the audit events and the connector trace, which differ only in
+ * their time column (each has an index on (tenant_id, time)). An
  * audit event's `directory_audit_targets` rows carry the same time and go with
  * deleteAuditTargetsBefore, run after the events (a target row without its event is invisible to
  * every query).
@@ -116,13 +119,13 @@ export async function deleteAuditTargetsBefore(
   });
 }
 
-/** How many rows of each log table the tenant holds from before `cutoff` (for a dry run). */
+/** How many rows of each log table (and of the connector trace) the tenant holds from before `cutoff` (for a dry run). */
 export async function countLogRowsBefore(
   db: Kysely<Database>,
   tenantId: string,
   cutoff: string,
-): Promise<{ signIns: number; audits: number; auditTargets: number }> {
-  const [signIns, audits, auditTargets] = await Promise.all([
+): Promise<{ signIns: number; audits: number; auditTargets: number; connectorCalls: number }> {
+  const [signIns, audits, auditTargets, connectorCalls] = await Promise.all([
     db
       .selectFrom('sign_ins')
       .select((eb) => eb.fn.countAll<number | string>().as('count'))
@@ -141,10 +144,17 @@ export async function countLogRowsBefore(
       .where('tenant_id', '=', tenantId)
       .where('activity_at', '<', cutoff)
       .executeTakeFirst(),
+    db
+      .selectFrom('connector_operations')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .where('tenant_id', '=', tenantId)
+      .where('at', '<', cutoff)
+      .executeTakeFirst(),
   ]);
   return {
     signIns: Number(signIns?.count ?? 0),
     audits: Number(audits?.count ?? 0),
     auditTargets: Number(auditTargets?.count ?? 0),
+    connectorCalls: Number(connectorCalls?.count ?? 0),
   };
 }

@@ -226,6 +226,7 @@ export function createLdapDirectoryPorts(deps: LdapDirectoryPortsDeps): Director
       },
     );
     const finish = (result: 'success' | 'failure', extra: Partial<SyncOutcome>): SyncOutcome => ({
+      trace: read.trace,
       result,
       mode,
       startedDateTime: started.toISOString(),

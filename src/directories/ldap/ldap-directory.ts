@@ -400,6 +400,7 @@ export function createLdapDirectory(
       resultCode: number | undefined,
       diagnostic: string | undefined,
       ppolicy: PasswordPolicyResponse | undefined,
+      failure?: ClassifiedLdapError,
     ): void {
       const record: DirectoryTraceRecord = {
         operation,
@@ -407,6 +408,12 @@ export function createLdapDirectory(
         resultCode,
         diagnostic,
         ppolicy,
+        failure: failure
+          ? {
+              reason: failure.reason,
+              code: mapDirectoryFailure(this.purpose, failure.reason, { ppolicy }).code,
+            }
+          : undefined,
         startedAt,
         latencyMs: Math.round((performance.now() - startedMs) * 1000) / 1000,
         correlationId: this.context.correlationId,
@@ -460,6 +467,7 @@ export function createLdapDirectory(
           classified.ldapResultCode,
           classified.diagnostic,
           control.response,
+          classified,
         );
         return { ok: false, error: classified, ppolicy: control.response };
       }
@@ -807,7 +815,7 @@ export function createLdapDirectory(
         await session.close();
         for (const record of trace) ports.traceSink?.(record);
       }
-      return { steps, usersFound };
+      return { steps, usersFound, trace };
     },
 
     signIn: (dn, password, context) =>

@@ -28,6 +28,7 @@ import * as syncedUsers from './migrations/0011-synced-users.js';
 import * as connectorOperations from './migrations/0012-connector-operations.js';
 import * as domainFederation from './migrations/0014-domain-federation.js';
 import * as licenses from './migrations/0015-licenses.js';
+import * as connectorHealth from './migrations/0016-connector-health.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -93,6 +94,7 @@ const migrations: ReadonlyArray<
   ['0012-connector-operations', connectorOperations.up],
   ['0014-domain-federation', domainFederation.up],
   ['0015-licenses', licenses.up],
+  ['0016-connector-health', connectorHealth.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {
@@ -200,19 +202,9 @@ export function openDatabase(
   return { kysely, dialect: 'postgres', location, close: () => kysely.destroy() };
 }
 
-/**
- * Applies every pending migration, or (`upTo`, for the tests of a migration's data changes) those
- * up to and including the one named; returns the names applied. Throws with the failing step.
- */
-export async function migrateToLatest(db: Db, options: { readonly upTo?: string } = {}): Promise<string[]> {
-  const migrator = new Migrator({
-    db: db.kysely,
-    provider: migrationProvider(db.dialect),
-    migrationTableName: 'rekey_migrations',
-    migrationLockTableName: 'rekey_migrations_lock',
-  });
-  const { error, results } =
-    options.upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(options.upTo);
+/** Applies every pending migration; returns the names applied. Throws with the failing step. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const { error, results } = await migratorFor(db).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     // No migration failed: the database could not be reached (or locked) at all.
@@ -225,6 +217,24 @@ export async function migrateToLatest(db: Db, options: { readonly upTo?: string 
     throw new Error(`migration ${failed.migrationName} failed`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+function migratorFor(db: Db): Migrator {
+  return new Migrator({
+    db: db.kysely,
+    provider: migrationProvider(db.dialect),
+    migrationTableName: 'rekey_migrations',
+    migrationLockTableName: 'rekey_migrations_lock',
+  });
+}
+
+/**
+ * Applies the migrations up to and including `name` and no further: for the tests of a
+ * migration that changes data, which arrange rows as an older schema held them.
+ */
+export async function migrateUpTo(db: Db, name: string): Promise<void> {
+  const { error } = await migratorFor(db).migrateTo(name);
+  if (error) throw new Error(`migrating up to ${name} failed`, { cause: error });
 }
 
 /** What a database holds, as far as Rekey's schema goes. */

@@ -378,7 +378,16 @@ export interface ConnectorOperationsTable {
   latency_ms: number;
   correlation_id: string;
   at: string;
+  /** success, refused (the user's own reason: wrong password, policy...) or error (migration 0016). */
+  outcome: ConnectorCallOutcome | null;
+  /** The directory failure reason of a failed operation (invalidCredentials, unreachable...). */
+  failure_reason: string | null;
+  /** The catalog code the failure has for the call's purpose. */
+  code: number | null;
 }
+
+/** How connector health counts one LDAP operation of the trace. */
+export type ConnectorCallOutcome = 'success' | 'refused' | 'error';
 
 export interface Database {
   tenants: TenantsTable;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dialects, freshDatabaseUrl } from '../../../../test/support/databases.js';
-import { type Db, migrateToLatest, openDatabase } from '../database.js';
+import { type Db, migrateToLatest, migrateUpTo, openDatabase } from '../database.js';
 
 /*
  * Migrations 0014 and 0015 on a database that already holds a tenant, a federated domain with a
@@ -15,7 +15,7 @@ describe.each(dialects)('migrations 0014 and 0015 over existing data on %s', (di
 
   it('moves the password change URL into a federation and licenses every existing user', async () => {
     db = openDatabase(await freshDatabaseUrl(dialect));
-    await migrateToLatest(db, { upTo: '0012-connector-operations' });
+    await migrateUpTo(db, '0012-connector-operations');
     const at = '2026-01-02T03:04:05.678Z';
     await sql`insert into tenants (id, display_name, settings, created_at)
       values ('11111111-1111-4111-8111-111111111111', 'Contoso', '{}', ${at})`.execute(db.kysely);

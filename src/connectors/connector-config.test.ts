@@ -104,7 +104,9 @@ describe('checkConnectorInput', () => {
       ].sort(),
     );
     expect(problems.find((p) => p.field === 'body/id')?.problem).toBe('is read-only');
-    expect(problems.find((p) => p.field === 'body/flavor')?.problem).toBe('must be one of: openldap');
+    expect(problems.find((p) => p.field === 'body/flavor')?.problem).toBe(
+      'must be one of: openldap, activeDirectory',
+    );
   });
 
   it('names every missing required field of a create', () => {
@@ -119,12 +121,29 @@ describe('checkConnectorInput', () => {
     expect(fieldsOf(problemsOf('not an object'))).toEqual(['body']);
   });
 
-  it('says activeDirectory is not supported yet, naming the allowed values', () => {
-    expect(problemsOf({ ...valid, flavor: 'activeDirectory' })).toEqual([
-      {
-        field: 'body/flavor',
-        problem: 'activeDirectory is not supported yet; the allowed values are: openldap',
+  it('takes activeDirectory, with its default attributes and filter, and a bind DN in UPN form', () => {
+    const checked = checkConnectorInput(
+      { ...valid, flavor: 'activeDirectory', bindDn: 'rekey-sync@corp.example.com' },
+      undefined,
+      now,
+    );
+    expect(checked.settings).toMatchObject({
+      flavor: 'activeDirectory',
+      bindDn: 'rekey-sync@corp.example.com',
+      userFilter: '(&(objectCategory=person)(objectClass=user))',
+      attributes: {
+        onPremisesImmutableId: 'objectGUID',
+        onPremisesSamAccountName: 'sAMAccountName',
+        userPrincipalName: 'userPrincipalName',
       },
+    });
+    expect(problemsOf({ ...valid, flavor: 'activeDirectory', bindDn: 'CORP\\rekey-sync' })).toEqual([]);
+    // An OpenLDAP bind DN is a DN.
+    expect(fieldsOf(problemsOf({ ...valid, bindDn: 'rekey-sync@corp.example.com' }))).toEqual([
+      'body/bindDn',
+    ]);
+    expect(problemsOf({ ...valid, flavor: 'eDirectory' })).toEqual([
+      { field: 'body/flavor', problem: 'must be one of: openldap, activeDirectory' },
     ]);
   });
 

@@ -142,6 +142,15 @@ describe('checkConnectorInput', () => {
     expect(fieldsOf(problemsOf({ ...valid, bindDn: 'rekey-sync@corp.example.com' }))).toEqual([
       'body/bindDn',
     ]);
+    // A PATCH to the other flavour takes its defaults where the old flavour's were kept.
+    const openldap = checkConnectorInput(valid, undefined, now).settings;
+    const switched = checkConnectorInput({ flavor: 'activeDirectory' }, openldap, now).settings;
+    expect(switched.userFilter).toBe('(&(objectCategory=person)(objectClass=user))');
+    expect(switched.attributes).toMatchObject({ onPremisesImmutableId: 'objectGUID' });
+    const customized = checkConnectorInput({ userFilter: '(uid=*)' }, openldap, now).settings;
+    expect(checkConnectorInput({ flavor: 'activeDirectory' }, customized, now).settings.userFilter).toBe(
+      '(uid=*)',
+    );
     expect(problemsOf({ ...valid, flavor: 'eDirectory' })).toEqual([
       { field: 'body/flavor', problem: 'must be one of: openldap, activeDirectory' },
     ]);

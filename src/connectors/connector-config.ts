@@ -504,6 +504,17 @@ export function checkConnectorInput(
 
   // The merged settings, where every field this body set was valid; cross-field rules after.
   const mergedFlavor = flavor ?? current?.flavor;
+  // A PATCH that changes the flavour takes the new flavour's defaults for a filter and map that
+  // were the old flavour's defaults (an entryUUID map means nothing on Active Directory).
+  const switchedTo = current !== undefined && flavor !== current.flavor ? flavor : undefined;
+  const currentFilter =
+    switchedTo && current && current.userFilter === defaultUserFilter[current.flavor]
+      ? defaultUserFilter[switchedTo]
+      : current?.userFilter;
+  const currentAttributes =
+    switchedTo && current && sameMap(current.attributes, defaultAttributes[current.flavor])
+      ? defaultAttributes[switchedTo]
+      : current?.attributes;
   const merged = {
     displayName: displayName ?? current?.displayName,
     flavor: mergedFlavor,
@@ -513,8 +524,7 @@ export function checkConnectorInput(
     caCertificate: caCertificate === undefined ? (current?.caCertificate ?? null) : caCertificate,
     bindDn: dns.bindDn ?? current?.bindDn,
     baseDn: dns.baseDn ?? current?.baseDn,
-    userFilter:
-      userFilter ?? current?.userFilter ?? (mergedFlavor ? defaultUserFilter[mergedFlavor] : undefined),
+    userFilter: userFilter ?? currentFilter ?? (mergedFlavor ? defaultUserFilter[mergedFlavor] : undefined),
     writeback: writeback ?? current?.writeback ?? false,
     connectTimeoutMs:
       connectTimeoutMs ?? current?.connectTimeoutMs ?? connectorLimits.connectTimeoutMs.default,
@@ -528,7 +538,7 @@ export function checkConnectorInput(
         : syncIntervalSeconds,
   };
   const baseAttributes: AttributeMap =
-    current?.attributes ?? (mergedFlavor ? defaultAttributes[mergedFlavor] : {});
+    currentAttributes ?? (mergedFlavor ? defaultAttributes[mergedFlavor] : {});
   const attributes: Partial<Record<SyncedProperty, string>> = { ...baseAttributes };
   for (const [property, attribute] of Object.entries(attributeChanges ?? {})) {
     if (attribute === null) delete attributes[property as SyncedProperty];
@@ -579,6 +589,11 @@ export function checkConnectorInput(
     syncIntervalSeconds: merged.syncIntervalSeconds,
   };
   return { settings, bindPassword };
+}
+
+function sameMap(a: AttributeMap, b: AttributeMap): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((key) => a[key as SyncedProperty] === b[key as SyncedProperty]);
 }
 
 function describeProblem(problem: ConnectorProblem): string {

@@ -599,9 +599,13 @@ describe('Active Directory on a real Samba domain controller', () => {
         url: `/rekey/v1/operations/${change?.id}/connectorCalls`,
         headers: bearer(admin),
       });
+      // A kept connection may serve the call, so a connect step is there only for a new one.
       expect(
-        calls.json<{ value: Array<Record<string, unknown>> }>().value.map((call) => call['operation']),
-      ).toEqual(['connect', 'userBind', 'passwordModify']);
+        calls
+          .json<{ value: Array<Record<string, unknown>> }>()
+          .value.map((call) => call['operation'])
+          .filter((operation) => operation !== 'connect'),
+      ).toEqual(['userBind', 'passwordModify']);
     });
 
     it("answers 120008 with cause 120004 and the honest detail when the domain's policy refuses the password", async () => {

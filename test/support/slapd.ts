@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,14 +53,33 @@ export interface TestSlapd {
   start(): Promise<void>;
   /** `stop()` then `start()`. */
   restart(): Promise<void>;
-  /** Freezes the process (SIGSTOP): connections open, nothing answers, so clients time out. */
-  pause(): void;
+  /**
+   * Freezes the process (SIGSTOP): connections open, nothing answers, so clients time out.
+   * Resolves once the kernel shows it stopped (a signal lands asynchronously, and a request sent
+   * on an open connection at once could otherwise still be answered).
+   */
+  pause(): Promise<void>;
   /** Lets a paused server run again (SIGCONT). */
   resume(): void;
   /** Applies LDIF change records as the root DN (ldapmodify), for arranging a test's state. */
   modify(ldif: string): Promise<void>;
   /** Stops the server and removes its files. */
   close(): Promise<void>;
+}
+
+/** Waits until /proc shows every thread of `pid` stopped (state T), for at most two seconds. */
+async function waitUntilStopped(pid: number): Promise<void> {
+  const giveUpAt = Date.now() + 2_000;
+  // The state follows the command name in parentheses, which may itself hold spaces.
+  const stopped = (task: string): boolean => {
+    const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+  };
+  while (Date.now() < giveUpAt) {
+    if (readdirSync(`/proc/${pid}/task`).every(stopped)) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`slapd (pid ${pid}) did not stop within 2 s of SIGSTOP`);
 }
 
 function slapdConf(
@@ -254,10 +273,12 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<TestSlapd>
       await signalAndWait('SIGTERM');
       await start();
     },
-    pause() {
-      if (!isRunning()) return;
-      child?.kill('SIGSTOP');
+    async pause() {
+      const running = child;
+      if (!running?.pid || !isRunning()) return;
+      running.kill('SIGSTOP');
       isPaused = true;
+      await waitUntilStopped(running.pid);
     },
     resume() {
       if (!isPaused) return;

@@ -91,10 +91,25 @@ describe('a directory that is down', () => {
   });
 });
 
+describe('a directory restarted between two calls', () => {
+  it('costs nothing: the call after it runs on a new connection, and its trace shows only that run', async () => {
+    const { eve } = fixtureUsers;
+    // Leaves a kept connection, which the restart closes.
+    successOf(await directory.checkConnection(context));
+    await slapd.restart();
+    const outcome = await directory.signIn(eve.dn, eve.password, context);
+    expect(successOf(outcome).dn).toBe(eve.dn);
+    expect(outcome.trace.map((r) => [r.operation, r.resultCode])).toEqual([
+      ['connect', 0],
+      ['userBind', 0],
+    ]);
+  });
+});
+
 describe('a directory that does not answer', () => {
   it('times a sign-in out as 80002 and a change as 120013, both retryable', async () => {
     const { cat } = fixtureUsers;
-    slapd.pause();
+    await slapd.pause();
     const signIn = await directory.signIn(cat.dn, cat.password, context);
     expect(failureOf(signIn)).toMatchObject({
       code: Codes.OnPremisePasswordValidatorRequestTimedout,
@@ -122,7 +137,7 @@ describe('a directory that does not answer', () => {
   it('killed while a change waits: 120013; the retry first checks whether the new password binds, then writes once', async () => {
     const { dan } = fixtureUsers;
     const newPassword = 'Dan-Second-Pass-2';
-    slapd.pause();
+    await slapd.pause();
     const pending = directory.changePassword(
       { dn: dan.dn, currentPassword: dan.password, newPassword },
       context,

@@ -17,6 +17,7 @@
  *   `fullSyncEverySeconds` (a day by default). A user deleted in the directory is thus
  *   soft-deleted in Rekey within a day, or at once with `rekey sync <connector> --full`.
  */
+import { createHash } from 'node:crypto';
 import type {
   ConnectorConfig,
   DirectoryPorts,
@@ -33,6 +34,7 @@ import {
   type DirectoryChangeState,
   type DirectoryEntry,
   type LdapConnectorSettings,
+  type LdapDirectory,
 } from './ldap-directory.js';
 import { createLdapPassThrough } from './ldap-pass-through.js';
 import { createLdapWriteback } from './ldap-writeback.js';
@@ -194,11 +196,23 @@ export function createLdapDirectoryPorts(deps: LdapDirectoryPortsDeps): Director
   const pageSize = deps.pageSize ?? 500;
   const fullSyncEveryMs = (deps.fullSyncEverySeconds ?? 86_400) * 1000;
   const newCorrelationId = deps.newCorrelationId ?? (() => crypto.randomUUID());
-  const open = (config: ConnectorConfig) =>
-    createLdapDirectory(ldapSettingsOf(config), {
+  // One client per connector, kept while its settings stay the same, so calls share its kept
+  // connections; a changed connector (another URL, password, certificate...) gets a new client
+  // and the old one's connections are closed.
+  const clients = new Map<string, { readonly settingsKey: string; readonly directory: LdapDirectory }>();
+  const open = (config: ConnectorConfig): LdapDirectory => {
+    const settings = ldapSettingsOf(config);
+    const settingsKey = createHash('sha256').update(JSON.stringify(settings)).digest('base64url');
+    const known = clients.get(config.id);
+    if (known?.settingsKey === settingsKey) return known.directory;
+    void known?.directory.close();
+    const directory = createLdapDirectory(settings, {
       clock,
       ...(deps.traceSink ? { traceSink: deps.traceSink } : {}),
     });
+    clients.set(config.id, { settingsKey, directory });
+    return directory;
+  };
 
   async function sync(users: UserService, request: SyncRequest): Promise<SyncOutcome> {
     const { connector, context } = request;
@@ -344,7 +358,12 @@ export function createLdapDirectoryPorts(deps: LdapDirectoryPortsDeps): Director
 
   return {
     probe: {
-      test: (config) => open(config).probe({ correlationId: newCorrelationId() }),
+      // Its own client: a test may be of settings not saved yet, and it opens its own connection anyway.
+      test: (config) =>
+        createLdapDirectory(ldapSettingsOf(config), {
+          clock,
+          ...(deps.traceSink ? { traceSink: deps.traceSink } : {}),
+        }).probe({ correlationId: newCorrelationId() }),
     },
     syncFor: (tenant) => ({ sync: (request) => sync(tenant.users, request) }),
     passThroughFor: (tenant) =>

@@ -43,11 +43,41 @@ function successOf<T>(outcome: DirectoryOutcome<T>): T {
 
 beforeAll(async () => {
   slapd = await startSlapd();
-  directory = createLdapDirectory(settingsFor(slapd), { clock: systemClock, traceSink: (r) => sunk.push(r) });
+  // No kept connections, so each trace below starts with its own connect (see 'kept connections').
+  directory = createLdapDirectory(settingsFor(slapd, { maxIdleConnections: 0 }), {
+    clock: systemClock,
+    traceSink: (r) => sunk.push(r),
+  });
 });
 
 afterAll(async () => {
   await slapd.close();
+});
+
+describe('kept connections', () => {
+  it('a later call reuses the connection and binds again before anything else; close() ends them', async () => {
+    const pooled = createLdapDirectory(settingsFor(slapd), { clock: systemClock });
+    const { fay } = fixtureUsers;
+    const steps = <T>(outcome: DirectoryOutcome<T>) => outcome.trace.map((r) => [r.operation, r.resultCode]);
+    expect(steps(await pooled.checkConnection(context))).toEqual([
+      ['connect', 0],
+      ['serviceBind', 0],
+    ]);
+    // The same connection, now bound as fay.
+    const signedIn = await pooled.signIn(fay.dn, fay.password, context);
+    expect(steps(signedIn)).toEqual([['userBind', 0]]);
+    // A failed bind on it leaves it anonymous; the next call binds as the service account again.
+    expect(steps(await pooled.signIn(fay.dn, 'Not-Fay-Pass-1', context))).toEqual([['userBind', 49]]);
+    expect(steps(await pooled.findUserByDn(fay.dn, context))).toEqual([
+      ['serviceBind', 0],
+      ['search', 0],
+    ]);
+    await pooled.close();
+    expect(steps(await pooled.checkConnection(context))).toEqual([
+      ['connect', 0],
+      ['serviceBind', 0],
+    ]);
+  });
 });
 
 describe('the service account', () => {

@@ -5,19 +5,23 @@
  * or as the service account (an admin reset). Every bind and write carries the password-policy
  * control, so a refusal comes back with its precise reason.
  *
- * Each call opens its own connection and closes it: a directory restarted between two calls costs
- * nothing, and no state that matters lives in the process. Nothing here throws for a directory
+ * Connections are kept between calls (up to `maxIdleConnections`, each for `idleTimeoutMs`), so a
+ * call pays for its TCP and TLS set-up only when no idle connection is left: every call binds
+ * first, as the service account or as the user, so a kept connection carries nothing of the call
+ * before. A kept connection the directory closed meanwhile (a restart) is noticed at the call's
+ * first step, which then runs again once on a new connection. Nothing here throws for a directory
  * answer: every call returns a `DirectoryOutcome`, whose failure has its catalog code and
  * retryable flag, and whose trace lists each LDAP step (also given to the trace sink).
  */
 import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { type ConnectionOptions, createSecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { Attribute, BerWriter, Change, Client, type Entry } from 'ldapts';
 import type { ProbeResult, TestStep, TestStepName } from '../../connectors/directory-ports.js';
 import type { Clock } from '../../platform/clock.js';
 import { getCatalogEntry } from '../../platform/errors/catalog.js';
 import {
   type DirectoryFailure,
+  type DirectoryFailureReason,
   type DirectoryOutcome,
   type DirectoryPurpose,
   mapDirectoryFailure,
@@ -67,6 +71,10 @@ export interface LdapConnectorSettings {
   readonly operationTimeoutMs?: number | undefined;
   /** Carried into the trace records. */
   readonly connectorId?: string | undefined;
+  /** Connections kept open between calls (default 8; 0 opens one per call). */
+  readonly maxIdleConnections?: number | undefined;
+  /** Milliseconds an unused kept connection stays open (default 30000). */
+  readonly idleTimeoutMs?: number | undefined;
 }
 
 export interface LdapDirectoryPorts {
@@ -196,6 +204,8 @@ export interface LdapDirectory {
     password: string,
     context: DirectoryCallContext,
   ): Promise<DirectoryOutcome<boolean>>;
+  /** Closes the kept connections and keeps none from then on; calls still work, each on its own connection. */
+  close(): Promise<void>;
 }
 
 /** Thrown inside a call to end it with a mapped failure; never leaves this module. */
@@ -238,6 +248,91 @@ export function unicodePwdValue(password: string): Buffer {
   return Buffer.from(`"${password}"`, 'utf16le');
 }
 
+/** Failures after which a connection is not kept: it may be closed, or hold an answer still to come. */
+const connectionLost: ReadonlySet<DirectoryFailureReason> = new Set([
+  'unreachable',
+  'timeout',
+  'tlsFailure',
+  'serverBusy',
+  'unexpected',
+]);
+
+interface KeptConnection {
+  readonly client: Client;
+  /** The TCP (or, for ldaps://, TLS) socket Rekey opened and gave to ldapts. */
+  readonly socket: Socket;
+}
+
+/**
+ * Open connections between calls, most recently used first. A kept connection holds no reference
+ * on the event loop (a process with nothing else to do exits), closes itself after `idleMs`
+ * unused, and leaves the pool when the directory closes it.
+ */
+class IdleConnections {
+  private readonly idle: { readonly kept: KeptConnection; readonly forget: () => void }[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly max: number,
+    private readonly idleMs: number,
+  ) {}
+
+  /** A kept connection, still open, or undefined. */
+  take(): KeptConnection | undefined {
+    for (;;) {
+      const entry = this.idle.shift();
+      if (!entry) return undefined;
+      entry.forget();
+      const { client, socket } = entry.kept;
+      if (socket.destroyed || !client.isConnected) {
+        socket.destroy();
+        continue;
+      }
+      socket.ref();
+      return entry.kept;
+    }
+  }
+
+  /** Keeps a connection for the next call; false (the caller closes it) when the pool is full or closed. */
+  put(kept: KeptConnection): boolean {
+    if (this.closed || this.idle.length >= this.max || kept.socket.destroyed) return false;
+    const drop = () => {
+      const index = this.idle.indexOf(entry);
+      if (index >= 0) this.idle.splice(index, 1);
+      forget();
+      endConnection(kept);
+    };
+    const timer = setTimeout(drop, this.idleMs);
+    timer.unref();
+    kept.socket.once('close', drop);
+    const forget = () => {
+      clearTimeout(timer);
+      kept.socket.off('close', drop);
+    };
+    const entry = { kept, forget };
+    kept.socket.unref();
+    this.idle.unshift(entry);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const entries = this.idle.splice(0);
+    for (const entry of entries) entry.forget();
+    await Promise.all(entries.map((entry) => endConnection(entry.kept)));
+  }
+}
+
+/** Unbinds politely, then makes sure the socket is gone. */
+async function endConnection({ client, socket }: KeptConnection): Promise<void> {
+  try {
+    await client.unbind();
+  } catch {
+    // Closed already.
+  }
+  socket.destroy();
+}
+
 /** Creates the client of one OpenLDAP directory. Throws at once on a URL that is not ldap:// or ldaps://. */
 export function createLdapDirectory(
   settings: LdapConnectorSettings,
@@ -261,30 +356,48 @@ export function createLdapDirectory(
     // SNI takes a host name only; a certificate for an IP address is checked against its IP SAN.
     ...(isIP(host) ? {} : { servername: host }),
     rejectUnauthorized: settings.checkCertificate !== false,
-    ...(settings.caCertificate ? { ca: [settings.caCertificate] } : {}),
+    // Built once: parsing the trusted certificates for every connection costs more than the handshake.
+    ...(settings.caCertificate
+      ? { secureContext: createSecureContext({ ca: [settings.caCertificate] }) }
+      : {}),
   };
+  const pool = new IdleConnections(settings.maxIdleConnections ?? 8, settings.idleTimeoutMs ?? 30_000);
 
-  /** Runs one call: a fresh trace, a connection opened on demand, always closed at the end. */
+  /**
+   * Runs one call on a kept connection or a new one, given back (or closed) at the end. A kept
+   * connection that turns out closed at the first step is the directory's restart, not its answer:
+   * the call runs again on a new connection, and the trace keeps only that run.
+   */
   async function runCall<T>(
     purpose: DirectoryPurpose,
     context: DirectoryCallContext,
     body: (session: Session) => Promise<T>,
   ): Promise<DirectoryOutcome<T>> {
-    const trace: DirectoryTraceRecord[] = [];
-    const session = new Session(purpose, context, trace);
+    let run = await runSession(new Session(purpose, context, [], true), body);
+    if (run.staleConnection) run = await runSession(new Session(purpose, context, [], false), body);
+    for (const record of run.outcome.trace) ports.traceSink?.(record);
+    return run.outcome;
+  }
+
+  async function runSession<T>(
+    session: Session,
+    body: (session: Session) => Promise<T>,
+  ): Promise<{ readonly outcome: DirectoryOutcome<T>; readonly staleConnection: boolean }> {
+    const { trace } = session;
     try {
       const value = await body(session);
-      return { ok: true, value, trace };
+      return { outcome: { ok: true, value, trace }, staleConnection: false };
     } catch (error) {
-      if (error instanceof StepFailure) return { ok: false, failure: error.failure, trace };
+      if (error instanceof StepFailure)
+        return {
+          outcome: { ok: false, failure: error.failure, trace },
+          staleConnection: session.foundStale(),
+        };
       // A bug of ours, not an answer of the directory's: say so rather than guess a code.
-      return {
-        ok: false,
-        failure: mapDirectoryFailure(purpose, 'unexpected', {
-          diagnostic: error instanceof Error ? error.message : String(error),
-        }),
-        trace,
-      };
+      const failure = mapDirectoryFailure(session.purpose, 'unexpected', {
+        diagnostic: error instanceof Error ? error.message : String(error),
+      });
+      return { outcome: { ok: false, failure, trace }, staleConnection: false };
     } finally {
       await session.close();
     }
@@ -294,12 +407,27 @@ export function createLdapDirectory(
   class Session {
     private client: Client | undefined;
     private socket: Socket | undefined;
+    /** The connection was kept from an earlier call. */
+    private reused = false;
+    /** A bind succeeded in this session: until then a kept connection carries the last call's identity. */
+    private bound = false;
+    /** A step failed in a way that leaves the connection unfit to keep (closed, timed out, garbled). */
+    private broken = false;
+    private steps = 0;
+    private firstStepUnreachable = false;
 
+    /** `mayReuse`: take a kept connection and give it back at the end; false for a fresh one closed after. */
     constructor(
       readonly purpose: DirectoryPurpose,
       private readonly context: DirectoryCallContext,
-      private readonly trace: DirectoryTraceRecord[],
+      readonly trace: DirectoryTraceRecord[],
+      private readonly mayReuse: boolean,
     ) {}
+
+    /** Whether the call failed because its kept connection had been closed before it started. */
+    foundStale(): boolean {
+      return this.reused && this.firstStepUnreachable;
+    }
 
     private record(
       operation: DirectoryTraceOperation,
@@ -323,7 +451,6 @@ export function createLdapDirectory(
         operationId: this.context.operationId,
       };
       this.trace.push(record);
-      ports.traceSink?.(record);
     }
 
     /**
@@ -342,6 +469,11 @@ export function createLdapDirectory(
           readonly ppolicy: PasswordPolicyResponse | undefined;
         }
     > {
+      // A kept connection is bound as whoever the last call bound as: nothing but a bind may use it first.
+      if (this.reused && !this.bound && operation !== 'userBind' && operation !== 'serviceBind')
+        throw new Error(`a ${operation} on a kept connection before any bind`);
+      const isFirstStep = this.steps === 0;
+      this.steps += 1;
       // A fresh control per request: ldapts parses the response control into it (see the control's comment).
       const control = new PasswordPolicyControl();
       const startedAt = ports.clock.now();
@@ -349,10 +481,15 @@ export function createLdapDirectory(
       try {
         const value = await run(control);
         this.record(operation, dn, startedAt, startedMs, 0, undefined, control.response);
+        if (operation === 'userBind' || operation === 'serviceBind') this.bound = true;
         return { ok: true, value, ppolicy: control.response };
       } catch (error) {
         const plain = classifyLdapError(error, operation, control.response);
         const classified = isActiveDirectory ? refineActiveDirectoryError(plain, operation) : plain;
+        if (connectionLost.has(classified.reason)) this.broken = true;
+        if (isFirstStep && classified.reason === 'unreachable') this.firstStepUnreachable = true;
+        // A failed bind leaves the connection anonymous (RFC 4511 §4.2.1), not as the last call's identity.
+        if (operation === 'userBind' || operation === 'serviceBind') this.bound = true;
         this.record(
           operation,
           dn,
@@ -384,9 +521,16 @@ export function createLdapDirectory(
       throw new StepFailure(mapDirectoryFailure(this.purpose, reason, { ppolicy }));
     }
 
-    /** The connected client, connecting (and upgrading with StartTLS) on first use. */
+    /** The connected client: a kept connection, or a new one (upgraded with StartTLS) on first use. */
     async connected(): Promise<Client> {
       if (this.client) return this.client;
+      const kept = this.mayReuse ? pool.take() : undefined;
+      if (kept) {
+        this.client = kept.client;
+        this.socket = kept.socket;
+        this.reused = true;
+        return kept.client;
+      }
       const result = await this.step('connect', undefined, async () => {
         const client = await this.openClient();
         if (settings.startTls && !isLdaps) await this.upgrade(client);
@@ -502,6 +646,15 @@ export function createLdapDirectory(
       const socket = this.socket;
       this.client = undefined;
       this.socket = undefined;
+      if (
+        client &&
+        socket &&
+        this.mayReuse &&
+        !this.broken &&
+        client.isConnected &&
+        pool.put({ client, socket })
+      )
+        return;
       try {
         await client?.unbind();
       } catch {
@@ -631,7 +784,8 @@ export function createLdapDirectory(
     probe: async (context, options = {}) => {
       const countLimit = options.countLimit ?? 10_000;
       const trace: DirectoryTraceRecord[] = [];
-      const session = new Session('writeback', context, trace);
+      // A new connection every time: the test is of connecting, too.
+      const session = new Session('writeback', context, trace, false);
       const steps: TestStep[] = [];
       let failed = false;
       let usersFound: number | null = null;
@@ -725,6 +879,7 @@ export function createLdapDirectory(
           )) ?? null;
       } finally {
         await session.close();
+        for (const record of trace) ports.traceSink?.(record);
       }
       return { steps, usersFound };
     },
@@ -836,6 +991,8 @@ export function createLdapDirectory(
           newPassword: request.newPassword,
         });
       }),
+
+    close: () => pool.close(),
 
     passwordBinds: (dn, password, context) =>
       runCall('writeback', context, async (session) => {

@@ -100,7 +100,7 @@ describe.each(dialects)('pass-through sign-in against OpenLDAP on %s', (dialect)
     } finally {
       await slapd.start();
     }
-    slapd.pause();
+    await slapd.pause();
     try {
       expect(await rekey.signInCode(user.mail, user.password)).toBe(80002);
     } finally {

@@ -163,13 +163,13 @@ describe.each(dialects)('writeback to OpenLDAP on %s', (dialect) => {
     // Right, and to be changed at the next sign-in, as every admin reset is.
     expect(await rekey.signInCode(user.mail, 'Copper-Lantern-58!')).toBe(50055);
     expect(await rekey.signInCode(user.mail, user.password)).toBe(50126);
-    const calls = await connectorCalls(id);
+    // A kept connection (see ldap-directory.ts) has no connect step of its own.
+    const calls = (await connectorCalls(id)).filter((call) => call['operation'] !== 'connect');
     expect(calls.map((call) => [call['operation'], call['ldapResultCode']])).toEqual([
-      ['connect', 0],
       ['serviceBind', 0],
       ['passwordModify', 0],
     ]);
-    expect(calls[2]).toMatchObject({ connectorId, operationId: id, dn: user.dn });
+    expect(calls[1]).toMatchObject({ connectorId, operationId: id, dn: user.dn });
     expect(JSON.stringify(calls)).not.toContain('Copper-Lantern-58!');
     expect(JSON.stringify(calls)).not.toContain(slapd.serviceAccount.password);
   });
@@ -196,7 +196,10 @@ describe.each(dialects)('writeback to OpenLDAP on %s', (dialect) => {
     // Both passwords were sealed for the write; neither outlives the operation.
     expect(operation?.secret_ciphertext).toBeNull();
     const calls = await connectorCalls(operation?.id ?? '');
-    expect(calls.map((call) => call['operation'])).toEqual(['connect', 'userBind', 'passwordModify']);
+    expect(calls.map((call) => call['operation']).filter((operation) => operation !== 'connect')).toEqual([
+      'userBind',
+      'passwordModify',
+    ]);
   });
 
   it('answers 120008 with cause 120004 and the ppolicy reason when the password is in the directory history', async () => {

@@ -194,7 +194,9 @@ async function waitForLdaps(
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`samba exited while starting (code ${child.exitCode}):\n${output()}`);
+      throw new Error(
+        `samba exited while starting (code ${child.exitCode}); is another domain controller (an earlier run's) holding 127.0.0.1:389 and 636?\n${output()}`,
+      );
     }
     const isUp = await new Promise<boolean>((resolve) => {
       const socket = tlsConnect({ host: '127.0.0.1', port, ca: [ca], servername: 'localhost' });

@@ -270,6 +270,13 @@ describe('Active Directory on a real Samba domain controller', () => {
       }
     });
 
+    it('the retry check takes 530, 531, 533, 701 and 773 as a right password, 52e as a wrong one', async () => {
+      for (const user of [sambaUsers.hue, sambaUsers.wes, sambaUsers.ned, sambaUsers.ace]) {
+        expect(await binds(user, user.password)).toBe(true);
+        expect(await binds(user, 'Not-The-Pass-2')).toBe(false);
+      }
+    });
+
     it('a disabled account (533) is refused as locked or disabled (120014); a missing one is 120016', async () => {
       const ned = sambaUsers.ned;
       expect(
@@ -557,6 +564,30 @@ describe('Active Directory on a real Samba domain controller', () => {
         .where('user_principal_name', '=', sambaUsers.hue.upn)
         .execute();
       expect(JSON.stringify(logged)).toContain('530');
+      // lou was locked out on the domain controller above: 775 whatever the password, answered
+      // as a wrong password (signInErrorDisclosure uniform); the log keeps the lock.
+      expect(await rekey.signInCode(sambaUsers.lou.upn, sambaUsers.lou.password)).toBe(
+        Codes.InvalidUserNameOrPassword,
+      );
+      const lockLog = await rekey.db.kysely
+        .selectFrom('sign_ins')
+        .selectAll()
+        .where('user_principal_name', '=', sambaUsers.lou.upn)
+        .execute();
+      expect(JSON.stringify(lockLog)).toContain('775');
+    });
+
+    it('a full run soft-deletes a user deleted on the domain controller', async () => {
+      await dc.admin((client) => client.del(`CN=zed,${dc.peopleDn}`));
+      const outcome = await sync(true);
+      expect(outcome).toMatchObject({ result: 'success', mode: 'full' });
+      expect(outcome['counts']).toMatchObject({ deleted: 1, failed: 0 });
+      const response = await rekey.app.inject({
+        method: 'GET',
+        url: '/v1.0/users/zed@rekey.test',
+        headers: bearer(admin),
+      });
+      expect(response.statusCode).toBe(404);
     });
 
     it("writes an administrator's reset and a user's own change back to the domain controller", async () => {

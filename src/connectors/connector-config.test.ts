@@ -151,6 +151,14 @@ describe('checkConnectorInput', () => {
     expect(checkConnectorInput({ flavor: 'activeDirectory' }, customized, now).settings.userFilter).toBe(
       '(uid=*)',
     );
+    // Back to openldap with a UPN kept as the bind DN: the PATCH must give a DN.
+    const byUpn = checkConnectorInput(
+      { ...valid, flavor: 'activeDirectory', bindDn: 'rekey-sync@corp.example.com' },
+      undefined,
+      now,
+    ).settings;
+    expect(fieldsOf(problemsOf({ flavor: 'openldap' }, byUpn))).toEqual(['body/bindDn']);
+    expect(problemsOf({ flavor: 'openldap', bindDn: valid.bindDn }, byUpn)).toEqual([]);
     expect(problemsOf({ ...valid, flavor: 'eDirectory' })).toEqual([
       { field: 'body/flavor', problem: 'must be one of: openldap, activeDirectory' },
     ]);

@@ -174,6 +174,8 @@ export interface TestSambaDc {
   readonly users: typeof sambaUsers;
   /** Milliseconds the provisioning took, for the test's log. */
   readonly provisionMs: number;
+  /** The pid of the running samba process (for a benchmark's CPU accounting). */
+  readonly pid: number | undefined;
   /** A client bound as the domain's Administrator over LDAPS, for arranging a test's state. */
   admin<T>(work: (client: Client) => Promise<T>): Promise<T>;
   /** Adds a user under OU=People (active, with `password`), returning its DN. */
@@ -485,6 +487,9 @@ export async function startSambaDc(): Promise<TestSambaDc> {
     readOnlyAccount,
     users: sambaUsers,
     provisionMs,
+    get pid() {
+      return child?.pid;
+    },
     admin,
     addUser: (sam, password, extra) => addUser(sam, password, extra),
     async restart() {

@@ -330,7 +330,7 @@ export function registerConnectorsCommand(program: Command, io: CliIo, terminal?
       'Add a connector (audited as "Add directory connector"). The bind password is read from --bind-password-file, from the variable --bind-password-env names, or typed at a prompt: never give it on the command line.',
     )
     .option('--display-name <name>', 'a name for the connector, unique in the tenant')
-    .option('--flavor <flavor>', 'the kind of directory: openldap', 'openldap')
+    .option('--flavor <flavor>', 'the kind of directory: openldap or activeDirectory', 'openldap')
     .option('--url <url>', 'ldaps://host[:port], or ldap://host[:port] with --start-tls')
     .option('--start-tls', 'upgrade an ldap:// connection with StartTLS')
     .option(
@@ -341,7 +341,10 @@ export function registerConnectorsCommand(program: Command, io: CliIo, terminal?
       '--ca-certificate-file <file>',
       "caCertificate: PEM file of the CAs to trust (default: the system's)",
     )
-    .option('--bind-dn <dn>', 'the service account to bind as, e.g. cn=rekey,ou=services,dc=example,dc=com')
+    .option(
+      '--bind-dn <dn>',
+      'the service account to bind as, e.g. cn=rekey,ou=services,dc=example,dc=com (Active Directory also takes rekey@corp.example.com)',
+    )
     .option(
       '--bind-password-file <file>',
       "bindPassword: a file whose first line is the service account's password",
@@ -350,7 +353,7 @@ export function registerConnectorsCommand(program: Command, io: CliIo, terminal?
     .option('--base-dn <dn>', 'where users are searched, e.g. ou=people,dc=example,dc=com')
     .option(
       '--user-filter <filter>',
-      'which entries are users (default for openldap: (objectClass=inetOrgPerson))',
+      'which entries are users (default for openldap: (objectClass=inetOrgPerson); for activeDirectory: (&(objectCategory=person)(objectClass=user)))',
     )
     .option(
       '--attribute <property=attribute>',

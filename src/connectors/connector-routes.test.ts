@@ -214,7 +214,7 @@ describe.each(dialects)('directory connectors on %s', (dialect) => {
   it('names every problem of a bad configuration in one 400', async () => {
     const response = await call('POST', base, admin, {
       displayName: 'Broken',
-      flavor: 'activeDirectory',
+      flavor: 'eDirectory',
       url: 'ldap://dc1.example.com',
       bindDn: 'rekey@example.com',
       bindPassword: '',
@@ -245,7 +245,7 @@ describe.each(dialects)('directory connectors on %s', (dialect) => {
     );
     const message = response.json<{ error: { message: string } }>().error.message;
     expect(message).toMatch(/^The connector was not created: /);
-    expect(message).toContain('activeDirectory is not supported yet; the allowed values are: openldap');
+    expect(message).toContain('flavor must be one of: openldap, activeDirectory');
     expect(
       await rekey.db.kysely
         .selectFrom('connectors')

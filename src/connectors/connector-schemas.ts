@@ -9,7 +9,7 @@ import { nullable, openObject, responseArray, responseObject } from '../platform
  * connectorPatchSchema describe them for /openapi.json and the portal. The static types are for the portal.
  */
 
-const flavor = Type.Union([Type.Literal('openldap')]);
+const flavor = Type.Union([Type.Literal('openldap'), Type.Literal('activeDirectory')]);
 
 /** The create body (every field of a PATCH is optional). */
 export const connectorInputSchema = Type.Object(

@@ -68,7 +68,13 @@ const changeRefusals = {
 
 /** A change's answer when a synced user's directory refused the current password for a reason other than a wrong one. */
 function onPremisesChangeRefusal(signInCode: number) {
-  if (signInCode === Codes.IdsLocked) return Codes.PasswordChangeOnPremUserAccountLockedOutOrDisabled;
+  if (
+    signInCode === Codes.IdsLocked ||
+    signInCode === Codes.UserDisabled ||
+    signInCode === Codes.OnPremisePasswordValidationAccountLogonInvalidHours ||
+    signInCode === Codes.OnPremisesWorkstationRestricted
+  )
+    return Codes.PasswordChangeOnPremUserAccountLockedOutOrDisabled;
   if (
     signInCode === Codes.OnPremiseStoreIsNotAvailable ||
     signInCode === Codes.OnPremisePasswordValidatorRequestTimedout

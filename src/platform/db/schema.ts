@@ -322,7 +322,7 @@ export interface ConnectorsTable {
   display_name: string;
   /** Lower-cased display name, unique in the tenant. */
   name_key: string;
-  /** `openldap` (and `activeDirectory` once Rekey supports it). */
+  /** `openldap` or `activeDirectory`. */
   flavor: string;
   /** `ldaps://host[:port]` or `ldap://host[:port]`. */
   url: string;

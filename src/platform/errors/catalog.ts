@@ -251,6 +251,18 @@ const entries = {
       'The connector trace of the correlation ID gives the LDAP result code the directory answered.',
     ],
   },
+  80012: {
+    name: 'OnPremisePasswordValidationAccountLogonInvalidHours',
+    message: 'The on-premises directory does not let this account sign in at this time of day.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'invalid_grant',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Sign in during the hours the account is allowed to, or ask an administrator to widen its logon hours in the on-premises directory.',
+    ],
+  },
   // --- Password change family ------------------------------------------------------------------
   120000: {
     name: 'PasswordChangeIncorrectCurrentPassword',
@@ -994,6 +1006,21 @@ const entries = {
     graphCode: 'Request_BadRequest',
     remediation: [
       'Give each federated domain an issuer of its own (with AD FS: one issuer per domain, as its multiple-domain support issues them).',
+    ],
+  },
+  // --- Rekey's own codes: Active Directory ----------------------------------------------------------
+  7701201: {
+    name: 'OnPremisesWorkstationRestricted',
+    message:
+      'The on-premises directory lets this account sign in only from listed computers, and Rekey is not one of them.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'invalid_grant',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'An administrator can clear the account\'s workstation list (userWorkstations, "Log On To..." in Active Directory) or add the name Rekey\'s domain controller sees for it.',
+      'The connector trace of the correlation ID shows the directory answered 531.',
     ],
   },
 } as const satisfies Record<number, EntryInput>;

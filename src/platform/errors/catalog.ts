@@ -882,7 +882,7 @@ const entries = {
     oauthError: 'invalid_request',
     graphCode: 'Request_BadRequest',
     remediation: [
-      "Use a skuId of GET /v1.0/subscribedSkus (`rekey licenses subscriptions`); the error details list the tenant's SKUs.",
+      "Use a skuId that GET /v1.0/subscribedSkus lists (the CLI's licences subscriptions command shows them too); the error details list the tenant's SKUs.",
       'To subscribe the tenant to the SKU, a Global Administrator runs `rekey licenses subscriptions set <skuPartNumber> --units <n>` (PUT /rekey/v1/subscribedSkus/{sku}).',
     ],
   },
@@ -949,7 +949,7 @@ const entries = {
     oauthError: 'unauthorized_client',
     graphCode: 'Authorization_RequestDenied',
     remediation: [
-      'An administrator assigns the user a licence that includes self-service password reset, such as AAD_PREMIUM (Entra ID P1) or AAD_PREMIUM_P2, with its AAD_PREMIUM service plan on: `rekey licenses assign <upn> AAD_PREMIUM`.',
+      'An administrator assigns the user a licence whose AAD_PREMIUM service plan is on, such as AAD_PREMIUM (Entra ID P1) or AAD_PREMIUM_P2: `rekey licenses assign <upn> AAD_PREMIUM`.',
       'Meanwhile an administrator can reset the password (`rekey users set-password <upn>`); a user who knows the current password can still change it.',
     ],
   },

@@ -1,6 +1,7 @@
 import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } from '../auth/password-check.js';
 import { type ConnectorService, createConnectorService } from '../connectors/connector-service.js';
 import type { DirectoryPorts } from '../connectors/directory-ports.js';
+import { createDiagnoseService, type DiagnoseService } from '../diagnose/diagnose-service.js';
 import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
 import {
@@ -77,6 +78,8 @@ export interface TenantServices {
   readonly passwords: PasswordService;
   /** The directory connectors: settings, connection test and sync. */
   readonly connectors: ConnectorService;
+  /** The troubleshooter: the evidence of a user, a request or a code, judged in the seed's order. */
+  readonly diagnose: DiagnoseService;
 }
 
 /** Every service of a Rekey process, built once; entry points add their own edges on top. */
@@ -209,10 +212,22 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       onPremises,
       signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
     });
+    const domains = createDomainService({ db, tenantId, clock });
+    const diagnose = createDiagnoseService({
+      db,
+      tenantId,
+      clock,
+      lockout,
+      settings,
+      domains,
+      connectors,
+      canProbe: ports.directories?.probe !== undefined,
+    });
     return {
       users,
       connectors,
-      domains: createDomainService({ db, tenantId, clock }),
+      diagnose,
+      domains,
       roles: createRoleService({ db, tenantId, clock, users }),
       settings,
       passwordPolicy,

@@ -1,0 +1,514 @@
+import type { ConnectorService } from '../connectors/connector-service.js';
+import type { LockoutService } from '../lockout/lockout-service.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/database.js';
+import { Codes, findCatalogEntry } from '../platform/errors/catalog.js';
+import { RekeyError } from '../platform/errors/rekey-error.js';
+import { systemContext } from '../platform/request-context.js';
+import type { SettingsService } from '../settings/settings-service.js';
+import type { DomainService } from '../tenant/domain-service.js';
+import { accountStateCheck } from './checks/account-state.js';
+import { correlationTimelineCheck } from './checks/correlation-timeline.js';
+import { directoryObjectCheck } from './checks/directory-object.js';
+import { federationConnectorCheck } from './checks/federation-connector.js';
+import { auditDetail, codeOfReason, describeCode } from './checks/finding.js';
+import { lockoutActivityCheck } from './checks/lockout-activity.js';
+import { operationHistoryCheck } from './checks/operation-history.js';
+import { licencePending, serviceStatusPending } from './checks/pending-checks.js';
+import { policyComplianceCheck } from './checks/policy-compliance.js';
+import { scopeCheck } from './checks/scope.js';
+import { configurationActivities, whatChangedCheck } from './checks/what-changed.js';
+import {
+  type CheckName,
+  checkOrder,
+  type DiagnoseCheck,
+  type DiagnoseReport,
+  type DiagnoseSelectors,
+  type Evidence,
+  type Finding,
+  type ObservedFailure,
+  type TimelineEntry,
+} from './diagnose-types.js';
+import {
+  type AuditEvidence,
+  countSignInsWithCode,
+  findUserAnyStateById,
+  findUserAnyStateByUpn,
+  listAuditsAboutUser,
+  listAuditsOfActivities,
+  listAuditsOfCorrelation,
+  listConnectorCallsOfOperations,
+  listFailedAuditsWithCode,
+  listFailedOperations,
+  listOperationEvents,
+  listOperationsOfCorrelation,
+  listOperationsOfUser,
+  listRecentConnectorCalls,
+  listSignInsOfCorrelation,
+  listSignInsOfUser,
+  listSignInsWithCode,
+  type OperationEvidence,
+  type SignInEvidence,
+  topUsersWithSignInCode,
+} from './evidence-store.js';
+
+/** Rows read per source: enough to judge, bounded so a diagnosis stays fast on a large log. */
+const rowLimit = 200;
+const dayMs = 24 * 60 * 60 * 1000;
+
+/** The audit activities of password changes and resets (whose refusals carry the code and rule ids). */
+const passwordActivities = [
+  'Change password (self-service)',
+  'Reset password (self-service)',
+  'Reset password (by admin)',
+];
+
+/**
+ * Codes behind which the account's state is the real cause: a wrong password, an unknown user or a
+ * generic refusal is explained better by a disabled, deleted or locked account when there is one.
+ */
+const explainedByAccountState: ReadonlySet<number> = new Set([
+  Codes.UserAccountNotFound,
+  Codes.InvalidUserNameOrPassword,
+  Codes.PasswordChangeIncorrectCurrentPassword,
+  Codes.PasswordChangeAccountLocked,
+  Codes.IdsLocked,
+  Codes.UserDisabled,
+  Codes.InvalidPasswordExpiredPassword,
+  Codes.DeletedAccount,
+]);
+
+export interface DiagnoseServiceDeps {
+  readonly db: Db;
+  readonly tenantId: string;
+  readonly clock: Clock;
+  readonly lockout: Pick<LockoutService, 'getLockout'>;
+  readonly settings: Pick<SettingsService, 'getPasswordPolicy' | 'getPasswordProtection' | 'getSmartLockout'>;
+  readonly domains: Pick<DomainService, 'listTenantDomains'>;
+  readonly connectors: Pick<ConnectorService, 'list' | 'test'>;
+  /** Whether a directory client is installed (the live probe needs one). */
+  readonly canProbe: boolean;
+  /**
+   * Checks that replace the built-in ones of the same name: the features that bring service
+   * status, licences or federation plug their check in here.
+   */
+  readonly checks?: readonly DiagnoseCheck[];
+}
+
+/** The gathered evidence and the report judged on it (the support bundle writes both). */
+export interface Diagnosis {
+  readonly report: DiagnoseReport;
+  readonly evidence: Evidence;
+}
+
+export type DiagnoseService = ReturnType<typeof createDiagnoseService>;
+
+/** The troubleshooter: gathers the evidence of a user, a request or a code, and judges it. */
+export function createDiagnoseService(deps: DiagnoseServiceDeps) {
+  const { db, tenantId, clock } = deps;
+  const kysely = db.kysely;
+
+  const builtIn: readonly DiagnoseCheck[] = [
+    serviceStatusPending,
+    scopeCheck,
+    correlationTimelineCheck,
+    accountStateCheck({
+      lockoutOf: (userId) => deps.lockout.getLockout(userId),
+      passwordPolicy: () => deps.settings.getPasswordPolicy(),
+    }),
+    licencePending,
+    lockoutActivityCheck({ smartLockout: () => deps.settings.getSmartLockout() }),
+    policyComplianceCheck({
+      passwordPolicy: () => deps.settings.getPasswordPolicy(),
+      passwordProtection: () => deps.settings.getPasswordProtection(),
+    }),
+    directoryObjectCheck,
+    federationConnectorCheck({
+      domains: () => deps.domains.listTenantDomains(),
+      connectors: () => deps.connectors.list(),
+      probe: deps.canProbe ? (id) => deps.connectors.test(systemContext(`diagnose-${id}`), id) : undefined,
+      recentCalls: (id, since) => listRecentConnectorCalls(kysely, tenantId, id, since, rowLimit),
+    }),
+    operationHistoryCheck,
+    whatChangedCheck,
+  ];
+  const checks = new Map<CheckName, DiagnoseCheck>(builtIn.map((c) => [c.name, c]));
+  for (const check of deps.checks ?? []) checks.set(check.name, check);
+
+  /** Refuses selectors that name nothing, or a window that is not one. */
+  function assertSelectors(selectors: DiagnoseSelectors, now: Date): string {
+    if (
+      selectors.userPrincipalName === undefined &&
+      selectors.correlationId === undefined &&
+      selectors.errorCode === undefined
+    )
+      throw new RekeyError(Codes.RequestValidationFailed, {
+        message: 'Name what to diagnose: a userPrincipalName, a correlationId or an errorCode (or several).',
+      });
+    if (selectors.errorCode !== undefined && !findCatalogEntry(selectors.errorCode))
+      throw new RekeyError(Codes.RequestValidationFailed, {
+        message: `${selectors.errorCode} is not a code Rekey emits; \`rekey errors --list\` lists them.`,
+        details: { errorCode: selectors.errorCode },
+      });
+    const since = selectors.since ?? new Date(now.getTime() - dayMs).toISOString();
+    if (Number.isNaN(Date.parse(since)) || since > now.toISOString())
+      throw new RekeyError(Codes.InvalidLogTimeRange, {
+        message: 'since must be a date-time in the past.',
+        details: { since },
+      });
+    return new Date(since).toISOString();
+  }
+
+  /** The failures in the gathered rows: what callers saw, and what lay beneath. */
+  function failuresOf(
+    signIns: readonly SignInEvidence[],
+    audits: readonly AuditEvidence[],
+    operations: readonly OperationEvidence[],
+    upnOfUserId: (id: string) => string | null,
+  ): ObservedFailure[] {
+    const failures: ObservedFailure[] = [];
+    for (const s of signIns) {
+      if (s.error_code === 0) continue;
+      failures.push({
+        at: s.created_at,
+        source: 'signIn',
+        correlationId: s.correlation_id,
+        userPrincipalName: s.user_principal_name.toLowerCase(),
+        symptomCode: s.error_code,
+        rootCode: s.error_code,
+        detail: s.additional_details ?? s.failure_reason ?? '',
+      });
+    }
+    const operationCorrelations = new Set(operations.map((o) => o.correlation_id));
+    for (const a of audits) {
+      const code = a.result === 'failure' ? codeOfReason(a.result_reason) : undefined;
+      if (code === undefined || !passwordActivities.includes(a.activity_display_name)) continue;
+      // The operation of the same request says more (its cause) than the refusal's echo of it.
+      if (code === Codes.PasswordChangeAsyncJobStateTerminated && operationCorrelations.has(a.correlation_id))
+        continue;
+      let target: string | null = null;
+      try {
+        const targets = JSON.parse(a.target_resources) as Array<{ userPrincipalName?: string | null }>;
+        target = targets[0]?.userPrincipalName?.toLowerCase() ?? null;
+      } catch {
+        target = null;
+      }
+      const rules = auditDetail(a.additional_details, 'failedRules');
+      failures.push({
+        at: a.activity_at,
+        source: 'audit',
+        correlationId: a.correlation_id,
+        userPrincipalName: target,
+        symptomCode: code,
+        rootCode: code,
+        detail: `${a.activity_display_name}: ${a.result_reason}${rules ? ` (rules failed: ${rules})` : ''}`,
+      });
+    }
+    for (const o of operations) {
+      if (o.error_code === null || (o.state !== 'terminated' && o.state !== 'retryScheduled')) continue;
+      failures.push({
+        at: o.updated_at,
+        source: 'operation',
+        correlationId: o.correlation_id,
+        userPrincipalName: upnOfUserId(o.user_id),
+        symptomCode: o.state === 'terminated' ? Codes.PasswordChangeAsyncJobStateTerminated : o.error_code,
+        rootCode: o.error_code,
+        detail: `${o.kind} ${o.state} at ${o.step}${o.error_detail ? `: ${o.error_detail}` : ''}`,
+      });
+    }
+    return failures.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+  }
+
+  async function gather(selectors: DiagnoseSelectors, since: string, now: Date): Promise<Evidence> {
+    const signIns = new Map<string, SignInEvidence>();
+    const audits = new Map<string, AuditEvidence>();
+    const operations = new Map<string, OperationEvidence>();
+    const add = <T extends { id: string }>(into: Map<string, T>, rows: readonly T[]) => {
+      for (const row of rows) into.set(row.id, row);
+    };
+    let user = selectors.userPrincipalName
+      ? await findUserAnyStateByUpn(kysely, tenantId, selectors.userPrincipalName)
+      : undefined;
+
+    if (selectors.correlationId !== undefined) {
+      const id = selectors.correlationId;
+      add(signIns, await listSignInsOfCorrelation(kysely, tenantId, id, rowLimit));
+      add(audits, await listAuditsOfCorrelation(kysely, tenantId, id, rowLimit));
+      add(operations, await listOperationsOfCorrelation(kysely, tenantId, id, rowLimit));
+      // The request names its user: the rest of the checks look at them.
+      if (!user && !selectors.errorCode) {
+        const userId =
+          [...operations.values()][0]?.user_id ?? [...signIns.values()].find((s) => s.user_id)?.user_id;
+        if (userId) user = await findUserAnyStateById(kysely, tenantId, userId);
+        else {
+          const upn = [...signIns.values()][0]?.user_principal_name;
+          if (upn) user = await findUserAnyStateByUpn(kysely, tenantId, upn);
+        }
+      }
+    }
+    if (selectors.userPrincipalName !== undefined) {
+      add(signIns, await listSignInsOfUser(kysely, tenantId, selectors.userPrincipalName, since, rowLimit));
+    } else if (user && selectors.errorCode === undefined) {
+      add(signIns, await listSignInsOfUser(kysely, tenantId, user.user_principal_name, since, rowLimit));
+    }
+    if (user) {
+      add(audits, await listAuditsAboutUser(kysely, tenantId, user.id, since, rowLimit));
+      add(operations, await listOperationsOfUser(kysely, user.id, since, rowLimit));
+    }
+    let codeScope: Evidence['codeScope'];
+    if (selectors.errorCode !== undefined && selectors.userPrincipalName === undefined) {
+      const code = selectors.errorCode;
+      add(signIns, await listSignInsWithCode(kysely, tenantId, code, since, rowLimit));
+      add(
+        audits,
+        await listFailedAuditsWithCode(kysely, tenantId, passwordActivities, code, since, rowLimit),
+      );
+      add(operations, await listFailedOperations(kysely, tenantId, since, rowLimit));
+      const counted = await countSignInsWithCode(kysely, tenantId, code, since);
+      codeScope = {
+        ...counted,
+        mostAffected: await topUsersWithSignInCode(kysely, tenantId, code, since, 5),
+      };
+    }
+
+    const operationRows = [...operations.values()];
+    const operationIds = operationRows.map((o) => o.id);
+    const userIds = new Set(operationRows.map((o) => o.user_id));
+    const upnById = new Map<string, string>();
+    if (user) upnById.set(user.id, user.user_principal_name.toLowerCase());
+    for (const id of userIds) {
+      if (upnById.has(id)) continue;
+      const found = await findUserAnyStateById(kysely, tenantId, id);
+      if (found) upnById.set(id, found.user_principal_name.toLowerCase());
+    }
+    let failures = failuresOf(
+      [...signIns.values()],
+      [...audits.values()],
+      operationRows,
+      (id) => upnById.get(id) ?? null,
+    );
+    if (
+      selectors.correlationId !== undefined &&
+      selectors.userPrincipalName === undefined &&
+      !selectors.errorCode
+    )
+      failures = failures.filter((f) => f.correlationId === selectors.correlationId || f.at >= since);
+    if (selectors.errorCode !== undefined)
+      failures = failures.filter(
+        (f) => f.symptomCode === selectors.errorCode || f.rootCode === selectors.errorCode,
+      );
+    return {
+      now,
+      since,
+      selectors,
+      user,
+      signIns: [...signIns.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1)),
+      audits: [...audits.values()].sort((a, b) => (a.activity_at < b.activity_at ? 1 : -1)),
+      operations: operationRows.sort((a, b) => (a.created_at < b.created_at ? 1 : -1)),
+      operationEvents: await listOperationEvents(kysely, operationIds.slice(0, rowLimit)),
+      connectorCalls: await listConnectorCallsOfOperations(kysely, tenantId, operationIds.slice(0, rowLimit)),
+      failures,
+      codeScope,
+      configurationChanges: await listAuditsOfActivities(
+        kysely,
+        tenantId,
+        configurationActivities,
+        since,
+        rowLimit,
+      ),
+    };
+  }
+
+  /** The root cause: the failures' own cause, sharpened by the account's state and the connector. */
+  function verdictOf(evidence: Evidence, findings: readonly Finding[]): DiagnoseReport['verdict'] {
+    const byName = new Map(findings.map((f) => [f.check, f]));
+    const failures = evidence.failures;
+    let root: number | null = null;
+    let symptom: number | null = null;
+    let confidence: DiagnoseReport['verdict']['confidence'] = 'high';
+    if (evidence.selectors.errorCode !== undefined && evidence.user === undefined && failures.length > 0) {
+      // Across users: the most frequent cause among the failures with the code.
+      const counts = new Map<number, number>();
+      for (const f of failures) counts.set(f.rootCode, (counts.get(f.rootCode) ?? 0) + 1);
+      const [top] = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+      root = top?.[0] ?? null;
+      symptom = evidence.selectors.errorCode;
+      if (counts.size > 1) confidence = 'medium';
+    } else if (failures[0]) {
+      root = failures[0].rootCode;
+      symptom = failures[0].symptomCode;
+    }
+    const account = byName.get('accountState');
+    if (
+      account?.status === 'fail' &&
+      account.code !== null &&
+      (root === null || explainedByAccountState.has(root))
+    ) {
+      root = account.code;
+      if (symptom === null) confidence = 'medium';
+    }
+    const connector = byName.get('federationAndConnector');
+    const writebackOff =
+      connector?.status === 'fail' && connector.code === Codes.PasswordChangeNeedsToHappenOnPrem;
+    if (root === Codes.PasswordChangeADAdminActionRequired && writebackOff)
+      root = Codes.PasswordChangeNeedsToHappenOnPrem;
+    if (root === null) {
+      return {
+        code: null,
+        name: null,
+        confidence: 'low',
+        summary: `No failure was found for ${describeSelectors(evidence)} since ${evidence.since}; every check is listed below.`,
+        symptomCode: null,
+      };
+    }
+    const entry = findCatalogEntry(root);
+    const scope = new Set(failures.map((f) => f.userPrincipalName ?? '')).size;
+    const rules = byName.get('policyCompliance')?.data?.['failedRules'] as Record<string, number> | undefined;
+    const ruleText =
+      rules && Object.keys(rules).length > 0 ? ` The rules failed: ${Object.keys(rules).join(', ')}.` : '';
+    const suspect =
+      byName.get('whatChanged')?.status === 'warn'
+        ? ' A configuration change in the window was followed by more failures (see "What changed").'
+        : '';
+    const onPremDetail = failures.find((f) => f.rootCode === root && f.source === 'operation')?.detail;
+    return {
+      code: root,
+      name: entry?.name ?? null,
+      confidence,
+      summary: `${entry?.message ?? describeCode(root)}${symptom !== null && symptom !== root ? ` Callers were answered ${describeCode(symptom)}; this is what lies beneath it.` : ''}${onPremDetail ? ` ${onPremDetail}.` : ''}${ruleText}${scope > 1 ? ` ${scope} users are affected.` : ''}${suspect}`,
+      symptomCode: symptom !== root ? symptom : null,
+    };
+  }
+
+  function describeSelectors(evidence: Evidence): string {
+    const s = evidence.selectors;
+    return [
+      s.userPrincipalName ? `user ${s.userPrincipalName}` : '',
+      s.correlationId ? `correlation ID ${s.correlationId}` : '',
+      s.errorCode !== undefined ? `code ${s.errorCode}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+  }
+
+  function timelineOf(evidence: Evidence): TimelineEntry[] {
+    const entries: TimelineEntry[] = [];
+    for (const s of evidence.signIns.slice(0, 50))
+      entries.push({
+        at: s.created_at,
+        source: 'signIn',
+        correlationId: s.correlation_id,
+        code: s.error_code === 0 ? null : s.error_code,
+        summary: `sign-in of ${s.user_principal_name}: ${s.error_code === 0 ? 'success' : describeCode(s.error_code)}`,
+      });
+    for (const a of evidence.audits.slice(0, 50))
+      entries.push({
+        at: a.activity_at,
+        source: 'audit',
+        correlationId: a.correlation_id,
+        code: codeOfReason(a.result_reason) ?? null,
+        summary: `${a.activity_display_name}: ${a.result}`,
+      });
+    const byOp = new Map(evidence.operations.map((o) => [o.id, o]));
+    for (const e of evidence.operationEvents)
+      entries.push({
+        at: e.at,
+        source: 'operation',
+        correlationId: byOp.get(e.operation_id)?.correlation_id ?? '',
+        code: e.code,
+        summary: `operation ${e.operation_id.slice(0, 8)} ${e.state} (${e.step})${e.detail ? `: ${e.detail}` : ''}`,
+      });
+    for (const c of evidence.connectorCalls)
+      entries.push({
+        at: c.at,
+        source: 'connector',
+        correlationId: c.correlation_id,
+        code: null,
+        summary: `directory ${c.operation}: LDAP result ${c.ldap_result_code ?? 'none'}${c.ppolicy_error ? ` (${c.ppolicy_error})` : ''}`,
+      });
+    return entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  }
+
+  /**
+   * Diagnoses a user, a request or a code in a window: the checks in the seed's order, the root
+   * cause as the verdict, the scope and the timeline. Refuses selectors that name nothing (7700001).
+   */
+  async function diagnoseWithEvidence(selectors: DiagnoseSelectors): Promise<Diagnosis> {
+    const now = clock.now();
+    const since = assertSelectors(selectors, now);
+    const evidence = await gather(selectors, since, now);
+    const findings: Finding[] = [];
+    for (const name of checkOrder) {
+      const check = checks.get(name);
+      if (check) findings.push(await check.run(evidence));
+    }
+    const failures = evidence.failures;
+    const scope: DiagnoseReport['scope'] = evidence.codeScope
+      ? {
+          usersAffected: Math.max(
+            evidence.codeScope.users,
+            new Set(failures.map((f) => f.userPrincipalName ?? '')).size,
+          ),
+          requests: Math.max(evidence.codeScope.requests, new Set(failures.map((f) => f.correlationId)).size),
+          firstSeen:
+            [evidence.codeScope.firstSeen, failures.at(-1)?.at].filter((x): x is string => !!x).sort()[0] ??
+            null,
+          lastSeen:
+            [evidence.codeScope.lastSeen, failures[0]?.at]
+              .filter((x): x is string => !!x)
+              .sort()
+              .at(-1) ?? null,
+          mostAffected: mostAffected(failures, evidence.codeScope.mostAffected),
+        }
+      : {
+          usersAffected: new Set(failures.map((f) => f.userPrincipalName ?? '')).size,
+          requests: new Set(failures.map((f) => f.correlationId)).size,
+          firstSeen: failures.at(-1)?.at ?? null,
+          lastSeen: failures[0]?.at ?? null,
+          mostAffected: mostAffected(failures, []),
+        };
+    const report: DiagnoseReport = {
+      generatedDateTime: now.toISOString(),
+      selectors: {
+        userPrincipalName: selectors.userPrincipalName ?? null,
+        correlationId: selectors.correlationId ?? null,
+        errorCode: selectors.errorCode ?? null,
+        since,
+      },
+      verdict: verdictOf(evidence, findings),
+      scope,
+      findings,
+      timeline: timelineOf(evidence),
+    };
+    return { report, evidence };
+  }
+
+  return {
+    diagnoseWithEvidence,
+    /** The report alone (see diagnoseWithEvidence). */
+    async diagnose(selectors: DiagnoseSelectors): Promise<DiagnoseReport> {
+      return (await diagnoseWithEvidence(selectors)).report;
+    },
+  };
+}
+
+/** The users with the most failed requests, merged with the sign-in log's own count. */
+function mostAffected(
+  failures: readonly ObservedFailure[],
+  fromLog: ReadonlyArray<{ userPrincipalName: string; requests: number }>,
+): Array<{ userPrincipalName: string; requests: number }> {
+  const counts = new Map<string, Set<string>>();
+  for (const f of failures) {
+    const key = f.userPrincipalName ?? '(unknown user)';
+    const set = counts.get(key) ?? new Set<string>();
+    set.add(f.correlationId);
+    counts.set(key, set);
+  }
+  const merged = new Map<string, number>([...counts.entries()].map(([k, v]) => [k, v.size]));
+  for (const u of fromLog)
+    merged.set(u.userPrincipalName, Math.max(merged.get(u.userPrincipalName) ?? 0, u.requests));
+  return [...merged.entries()]
+    .map(([userPrincipalName, requests]) => ({ userPrincipalName, requests }))
+    .sort((a, b) => b.requests - a.requests || a.userPrincipalName.localeCompare(b.userPrincipalName))
+    .slice(0, 5);
+}

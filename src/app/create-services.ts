@@ -2,6 +2,8 @@ import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } fro
 import { type ConnectorService, createConnectorService } from '../connectors/connector-service.js';
 import type { DirectoryPorts } from '../connectors/directory-ports.js';
 import { createDiagnoseService, type DiagnoseService } from '../diagnose/diagnose-service.js';
+import type { DiagnoseSelectors } from '../diagnose/diagnose-types.js';
+import { buildSupportBundle, type SupportBundle } from '../diagnose/support-bundle.js';
 import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
 import {
@@ -80,6 +82,8 @@ export interface TenantServices {
   readonly connectors: ConnectorService;
   /** The troubleshooter: the evidence of a user, a request or a code, judged in the seed's order. */
   readonly diagnose: DiagnoseService;
+  /** The support bundle of a user, a request or a code: one archive without a secret. */
+  readonly buildSupportBundle: (selectors: DiagnoseSelectors) => Promise<SupportBundle>;
 }
 
 /** Every service of a Rekey process, built once; entry points add their own edges on top. */
@@ -227,6 +231,8 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       users,
       connectors,
       diagnose,
+      buildSupportBundle: (selectors) =>
+        buildSupportBundle({ db, clock, diagnose, settings, connectors, domains }, selectors),
       domains,
       roles: createRoleService({ db, tenantId, clock, users }),
       settings,

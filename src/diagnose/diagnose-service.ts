@@ -101,6 +101,11 @@ export interface Diagnosis {
   readonly evidence: Evidence;
 }
 
+export interface DiagnoseOptions {
+  /** Show the connectors' address and bind DN (true unless the caller may not read connectors). */
+  readonly showConnectorConfiguration?: boolean;
+}
+
 export type DiagnoseService = ReturnType<typeof createDiagnoseService>;
 
 /** The troubleshooter: gathers the evidence of a user, a request or a code, and judges it. */
@@ -219,7 +224,12 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
     return failures.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
   }
 
-  async function gather(selectors: DiagnoseSelectors, since: string, now: Date): Promise<Evidence> {
+  async function gather(
+    selectors: DiagnoseSelectors,
+    since: string,
+    now: Date,
+    showConnectorConfiguration: boolean,
+  ): Promise<Evidence> {
     const signIns = new Map<string, SignInEvidence>();
     const audits = new Map<string, AuditEvidence>();
     const operations = new Map<string, OperationEvidence>();
@@ -301,6 +311,7 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
       now,
       since,
       selectors,
+      showConnectorConfiguration,
       user,
       signIns: [...signIns.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1)),
       audits: [...audits.values()].sort((a, b) => (a.activity_at < b.activity_at ? 1 : -1)),
@@ -433,10 +444,13 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
    * Diagnoses a user, a request or a code in a window: the checks in the seed's order, the root
    * cause as the verdict, the scope and the timeline. Refuses selectors that name nothing (7700001).
    */
-  async function diagnoseWithEvidence(selectors: DiagnoseSelectors): Promise<Diagnosis> {
+  async function diagnoseWithEvidence(
+    selectors: DiagnoseSelectors,
+    options: DiagnoseOptions = {},
+  ): Promise<Diagnosis> {
     const now = clock.now();
     const since = assertSelectors(selectors, now);
-    const evidence = await gather(selectors, since, now);
+    const evidence = await gather(selectors, since, now, options.showConnectorConfiguration ?? true);
     const findings: Finding[] = [];
     for (const name of checkOrder) {
       const check = checks.get(name);
@@ -486,8 +500,8 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
   return {
     diagnoseWithEvidence,
     /** The report alone (see diagnoseWithEvidence). */
-    async diagnose(selectors: DiagnoseSelectors): Promise<DiagnoseReport> {
-      return (await diagnoseWithEvidence(selectors)).report;
+    async diagnose(selectors: DiagnoseSelectors, options: DiagnoseOptions = {}): Promise<DiagnoseReport> {
+      return (await diagnoseWithEvidence(selectors, options)).report;
     },
   };
 }

@@ -107,6 +107,8 @@ export interface Evidence {
   readonly now: Date;
   readonly since: string;
   readonly selectors: DiagnoseSelectors;
+  /** Whether the connector's address and bind DN may be shown (see diagnoseRoles). */
+  readonly showConnectorConfiguration: boolean;
   /** The user named by the selectors or by the request; deleted users included. */
   readonly user: UserRow | undefined;
   readonly signIns: readonly SignInEvidence[];

@@ -59,10 +59,22 @@ export function federationConnectorCheck(ports: FederationConnectorPorts): Diagn
       for (const connector of concerned) {
         const body = toConnectorBody(connector);
         const { caCertificate: _omitted, ...shown } = body;
-        views.push(shown);
-        lines.push(
-          `Connector "${body.displayName}" (${body.flavor}) at ${body.url}${body.startTls ? ' with StartTLS' : ''}, bound as ${body.bindDn}, users under ${body.baseDn}; writeback ${body.writeback ? 'on' : 'off'}.`,
-        );
+        if (evidence.showConnectorConfiguration) {
+          views.push(shown);
+          lines.push(
+            `Connector "${body.displayName}" (${body.flavor}) at ${body.url}${body.startTls ? ' with StartTLS' : ''}, bound as ${body.bindDn}, users under ${body.baseDn}; writeback ${body.writeback ? 'on' : 'off'}.`,
+          );
+        } else {
+          views.push({
+            id: body.id,
+            displayName: body.displayName,
+            flavor: body.flavor,
+            writeback: body.writeback,
+          });
+          lines.push(
+            `Connector "${body.displayName}" (${body.flavor}); writeback ${body.writeback ? 'on' : 'off'} (its address and account are shown to connector administrators).`,
+          );
+        }
         if (!body.writeback && user) {
           status = 'fail';
           code = Codes.PasswordChangeNeedsToHappenOnPrem;

@@ -224,6 +224,66 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
     return failures.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
   }
 
+  /**
+   * An unknown user name (50034) that belongs to a deleted account is explained by the deletion:
+   * its root cause becomes 7700105. At most 20 distinct names are looked up.
+   */
+  async function withDeletedAccounts(
+    failures: ObservedFailure[],
+    known: Evidence['user'],
+  ): Promise<ObservedFailure[]> {
+    const names = [
+      ...new Set(
+        failures
+          .filter((f) => f.rootCode === Codes.UserAccountNotFound && f.userPrincipalName !== null)
+          .map((f) => f.userPrincipalName ?? ''),
+      ),
+    ].slice(0, 20);
+    const deleted = new Set<string>();
+    for (const name of names) {
+      const found =
+        known && known.user_principal_name.toLowerCase() === name
+          ? known
+          : await findUserAnyStateByUpn(kysely, tenantId, name);
+      if (found?.deleted_at) deleted.add(name);
+    }
+    if (deleted.size === 0) return failures;
+    return failures.map((f) =>
+      f.rootCode === Codes.UserAccountNotFound && deleted.has(f.userPrincipalName ?? '')
+        ? { ...f, rootCode: Codes.DeletedAccount, detail: `${f.detail} The account was deleted.` }
+        : f,
+    );
+  }
+
+  /**
+   * A directory write refused for its configuration (120015) by a connector that does not write
+   * passwords back is explained by that: its root cause becomes 120012 (the password is changed
+   * in the directory, or writeback is turned on).
+   */
+  async function withWritebackOff(
+    failures: ObservedFailure[],
+    operations: readonly OperationEvidence[],
+    connectorOfUser: ReadonlyMap<string, string>,
+  ): Promise<ObservedFailure[]> {
+    if (
+      !failures.some(
+        (f) => f.source === 'operation' && f.rootCode === Codes.PasswordChangeADAdminActionRequired,
+      )
+    )
+      return failures;
+    const withoutWriteback = new Set(
+      (await deps.connectors.list()).filter((c) => !c.settings.writeback).map((c) => c.id),
+    );
+    const userOfCorrelation = new Map(operations.map((o) => [o.correlation_id, o.user_id]));
+    return failures.map((f) => {
+      if (f.source !== 'operation' || f.rootCode !== Codes.PasswordChangeADAdminActionRequired) return f;
+      const connectorId = connectorOfUser.get(userOfCorrelation.get(f.correlationId) ?? '');
+      return connectorId && withoutWriteback.has(connectorId)
+        ? { ...f, rootCode: Codes.PasswordChangeNeedsToHappenOnPrem }
+        : f;
+    });
+  }
+
   async function gather(
     selectors: DiagnoseSelectors,
     since: string,
@@ -285,11 +345,16 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
     const operationIds = operationRows.map((o) => o.id);
     const userIds = new Set(operationRows.map((o) => o.user_id));
     const upnById = new Map<string, string>();
-    if (user) upnById.set(user.id, user.user_principal_name.toLowerCase());
+    const connectorOfUser = new Map<string, string>();
+    if (user) {
+      upnById.set(user.id, user.user_principal_name.toLowerCase());
+      if (user.on_premises_connector_id) connectorOfUser.set(user.id, user.on_premises_connector_id);
+    }
     for (const id of userIds) {
       if (upnById.has(id)) continue;
       const found = await findUserAnyStateById(kysely, tenantId, id);
       if (found) upnById.set(id, found.user_principal_name.toLowerCase());
+      if (found?.on_premises_connector_id) connectorOfUser.set(id, found.on_premises_connector_id);
     }
     let failures = failuresOf(
       [...signIns.values()],
@@ -297,12 +362,13 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
       operationRows,
       (id) => upnById.get(id) ?? null,
     );
-    if (
-      selectors.correlationId !== undefined &&
-      selectors.userPrincipalName === undefined &&
-      !selectors.errorCode
-    )
-      failures = failures.filter((f) => f.correlationId === selectors.correlationId || f.at >= since);
+    failures = await withDeletedAccounts(failures, user);
+    failures = await withWritebackOff(failures, operationRows, connectorOfUser);
+    // A request asked about: its own failures are the ones judged (the user's others are context).
+    if (selectors.correlationId !== undefined && selectors.userPrincipalName === undefined) {
+      const own = failures.filter((f) => f.correlationId === selectors.correlationId);
+      if (own.length > 0) failures = own;
+    }
     if (selectors.errorCode !== undefined)
       failures = failures.filter(
         (f) => f.symptomCode === selectors.errorCode || f.rootCode === selectors.errorCode,
@@ -358,11 +424,6 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
       root = account.code;
       if (symptom === null) confidence = 'medium';
     }
-    const connector = byName.get('federationAndConnector');
-    const writebackOff =
-      connector?.status === 'fail' && connector.code === Codes.PasswordChangeNeedsToHappenOnPrem;
-    if (root === Codes.PasswordChangeADAdminActionRequired && writebackOff)
-      root = Codes.PasswordChangeNeedsToHappenOnPrem;
     if (root === null) {
       return {
         code: null,

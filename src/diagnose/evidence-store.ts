@@ -114,7 +114,7 @@ export interface ConnectorCallEvidence {
   readonly at: string;
 }
 
-/** A user by user principal name, deleted or not (the diagnosis of a deleted user needs them). */
+/** A user by user principal name, deleted or not (the name is unique in the tenant, deleted users included). */
 export function findUserAnyStateByUpn(
   db: Kysely<Database>,
   tenantId: string,
@@ -125,7 +125,6 @@ export function findUserAnyStateByUpn(
     .selectAll()
     .where('tenant_id', '=', tenantId)
     .where('upn_key', '=', upn.toLowerCase())
-    .orderBy('deleted_at', 'desc')
     .executeTakeFirst();
 }
 
@@ -350,20 +349,24 @@ export function listOperationsOfUser(
 }
 
 /** The password operations of one request. */
-export function listOperationsOfCorrelation(
+export async function listOperationsOfCorrelation(
   db: Kysely<Database>,
   tenantId: string,
   correlationId: string,
   limit: number,
 ): Promise<OperationEvidence[]> {
-  return db
+  // The index is on the correlation ID alone: the tenant is checked on the few rows it finds, so
+  // the planner is not tempted by the tenant's time index (a scan of every operation).
+  const rows = await db
     .selectFrom('password_operations')
-    .select(operationColumns)
+    .select([...operationColumns, 'tenant_id'])
     .where('correlation_id', '=', correlationId)
-    .where('tenant_id', '=', tenantId)
-    .orderBy('created_at')
     .limit(limit)
     .execute();
+  return rows
+    .filter((row) => row.tenant_id === tenantId)
+    .map(({ tenant_id: _tenant, ...row }) => row)
+    .sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
 }
 
 /** Ended operations of the tenant in the window that failed (terminated, or retrying with a code), newest first. */

@@ -333,7 +333,7 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
         audits,
         await listFailedAuditsWithCode(kysely, tenantId, passwordActivities, code, since, rowLimit),
       );
-      add(operations, await listFailedOperations(kysely, tenantId, since, rowLimit));
+      add(operations, await listFailedOperations(kysely, tenantId, code, since, rowLimit));
       const counted = await countSignInsWithCode(kysely, tenantId, code, since);
       codeScope = {
         ...counted,

@@ -85,8 +85,13 @@ const reads: ReadonlyArray<[string, (db: Kysely<Database>) => Promise<unknown>, 
     'password_operations_correlation',
   ],
   [
-    'failed operations in the window',
-    (db) => listFailedOperations(db, tenant, since, 200),
+    'ended operations in the window (120008)',
+    (db) => listFailedOperations(db, tenant, 120008, since, 200),
+    'password_operations_tenant_time',
+  ],
+  [
+    'operations failed with a code',
+    (db) => listFailedOperations(db, tenant, 120013, since, 200),
     'password_operations_tenant_time',
   ],
   [

@@ -369,19 +369,24 @@ export async function listOperationsOfCorrelation(
     .sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
 }
 
-/** Ended operations of the tenant in the window that failed (terminated, or retrying with a code), newest first. */
+/**
+ * The tenant's operations in the window that failed with `code`, newest first: for 120008 (what
+ * the caller of an ended operation sees) every terminated one, whatever its cause; for another
+ * code those whose last failure has it.
+ */
 export function listFailedOperations(
   db: Kysely<Database>,
   tenantId: string,
+  code: number,
   since: string,
   limit: number,
 ): Promise<OperationEvidence[]> {
-  return db
+  const query = db
     .selectFrom('password_operations')
     .select(operationColumns)
     .where('tenant_id', '=', tenantId)
-    .where('created_at', '>=', since)
-    .where('error_code', 'is not', null)
+    .where('created_at', '>=', since);
+  return (code === 120008 ? query.where('state', '=', 'terminated') : query.where('error_code', '=', code))
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .limit(limit)

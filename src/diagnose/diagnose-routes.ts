@@ -56,9 +56,13 @@ export function diagnoseRoutes(deps: DiagnoseRoutesDeps): FastifyPluginAsync {
         },
       },
       async (request) => {
-        const roles = principalOf(request).actor.roles;
+        const actor = principalOf(request).actor;
         return deps.diagnose.diagnose(selectorsOf(request.body, deps.clock.now()), {
-          showConnectorConfiguration: hasAnyRole(roles, [...connectorAdministrationRoles, 'Global Reader']),
+          actor,
+          showConnectorConfiguration: hasAnyRole(actor.roles, [
+            ...connectorAdministrationRoles,
+            'Global Reader',
+          ]),
         });
       },
     );

@@ -366,6 +366,16 @@ describe.each(dialects)('diagnose scenarios on %s', (dialect) => {
     expect((await ask(helpdesk.token, '/rekey/v1/diagnose')).statusCode).toBe(200);
     expect((await ask(reader.token, '/rekey/v1/diagnose')).statusCode).toBe(200);
     expect((await ask(plain.token, '/rekey/v1/diagnose')).statusCode).toBe(403);
+    // The help desk sees one user at a time, and only one whose password it may reset.
+    const askBody = (token: string, payload: Json) =>
+      h.rekey.app.inject({ method: 'POST', url: '/rekey/v1/diagnose', headers: bearer(token), payload });
+    const ofAdmin = await askBody(helpdesk.token, { userPrincipalName: 'admin@example.com' });
+    expect(ofAdmin.statusCode, ofAdmin.body).toBe(403);
+    expect(aadstsCodeOf(ofAdmin)).toBe(7700103);
+    const byCode = await askBody(helpdesk.token, { errorCode: 50126 });
+    expect(byCode.statusCode, byCode.body).toBe(403);
+    expect((await askBody(reader.token, { errorCode: 50126 })).statusCode).toBe(200);
+    expect((await askBody(reader.token, { userPrincipalName: 'admin@example.com' })).statusCode).toBe(200);
     expect((await ask(helpdesk.token, '/rekey/v1/supportBundles')).statusCode).toBe(403);
     expect((await ask(reader.token, '/rekey/v1/supportBundles')).statusCode).toBe(200);
   });

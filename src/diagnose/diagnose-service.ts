@@ -4,9 +4,11 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import { Codes, findCatalogEntry } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
+import type { Actor } from '../platform/request-context.js';
 import { systemContext } from '../platform/request-context.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import type { DomainService } from '../tenant/domain-service.js';
+import { assertMayActOn, hasAnyRole, logReaderRoles } from '../users/authorization.js';
 import { accountStateCheck } from './checks/account-state.js';
 import { correlationTimelineCheck } from './checks/correlation-timeline.js';
 import { directoryObjectCheck } from './checks/directory-object.js';
@@ -102,6 +104,12 @@ export interface Diagnosis {
 }
 
 export interface DiagnoseOptions {
+  /**
+   * Who asks; undefined for the operator at the CLI, who holds the database. A caller without a
+   * log reader role (the help desk) may diagnose only one user at a time, and only a user whose
+   * password they may reset: the report shows that user's sign-ins and audit rows.
+   */
+  readonly actor?: Actor | undefined;
   /** Show the connectors' address and bind DN (true unless the caller may not read connectors). */
   readonly showConnectorConfiguration?: boolean;
 }
@@ -162,6 +170,26 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
         details: { since },
       });
     return new Date(since).toISOString();
+  }
+
+  /** Refuses (7700103) a caller who may not read the logs of everyone the report concerns. */
+  function assertMayDiagnose(actor: Actor | undefined, evidence: Evidence): void {
+    if (!actor || hasAnyRole(actor.roles, logReaderRoles)) return;
+    if (
+      !evidence.user ||
+      (evidence.selectors.errorCode !== undefined && !evidence.selectors.userPrincipalName)
+    )
+      throw new RekeyError(Codes.InsufficientPrivileges, {
+        message:
+          'Diagnosing a code across users, or a request of no known user, needs a role that may read the sign-in and audit logs; name the user instead.',
+        details: { requiredRoles: logReaderRoles },
+      });
+    assertMayActOn(
+      'resetPassword',
+      actor,
+      evidence.user,
+      "Diagnosing a user shows their sign-ins and audit rows: it needs a role that may reset that user's password, or one that may read the logs.",
+    );
   }
 
   /** The failures in the gathered rows: what callers saw, and what lay beneath. */
@@ -512,6 +540,7 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
     const now = clock.now();
     const since = assertSelectors(selectors, now);
     const evidence = await gather(selectors, since, now, options.showConnectorConfiguration ?? true);
+    assertMayDiagnose(options.actor, evidence);
     const findings: Finding[] = [];
     for (const name of checkOrder) {
       const check = checks.get(name);

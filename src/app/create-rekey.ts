@@ -11,6 +11,10 @@ import { connectorRoutes } from '../connectors/connector-routes.js';
 import type { ConnectorService } from '../connectors/connector-service.js';
 import type { DirectoryPorts } from '../connectors/directory-ports.js';
 import { createSyncScheduler, type SyncScheduler } from '../connectors/sync-scheduler.js';
+import { diagnoseRoutes } from '../diagnose/diagnose-routes.js';
+import type { DiagnoseService } from '../diagnose/diagnose-service.js';
+import type { DiagnoseSelectors } from '../diagnose/diagnose-types.js';
+import type { SupportBundle } from '../diagnose/support-bundle.js';
 import { createLdapDirectoryPorts } from '../directories/ldap/ldap-connector-ports.js';
 import { errorPageRoutes } from '../error-page/error-page-routes.js';
 import { healthRoutes } from '../health/health-routes.js';
@@ -82,6 +86,10 @@ export interface Rekey {
   readonly roles: RoleService;
   /** The directory connectors. */
   readonly connectors: ConnectorService;
+  /** The troubleshooter. */
+  readonly diagnose: DiagnoseService;
+  /** The support bundle of a user, a request or a code. */
+  readonly buildSupportBundle: (selectors: DiagnoseSelectors) => Promise<SupportBundle>;
   /** The one engine, with the breached-password set loaded at start. */
   readonly policyEngine: PolicyEngine;
   readonly tokens: TokenIssuer;
@@ -158,6 +166,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       operations,
       passwords,
       connectors,
+      diagnose,
+      buildSupportBundle,
     } = services.forTenant(tenant.id);
     // Compile the banned-term matcher of the current settings now, not on the first user's change.
     policyEngine.matcherFor((await settings.getPolicySettings()).passwordProtection, config.tenantName);
@@ -216,6 +226,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       licenses,
       roles,
       connectors,
+      diagnose,
+      buildSupportBundle,
       policyEngine,
       tokens,
       guard,
@@ -287,6 +299,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
           publicUrl: config.publicUrl,
         }),
         connectorRoutes({ guard, connectors, publicUrl: config.publicUrl }),
+        diagnoseRoutes({ guard, clock, diagnose, buildSupportBundle }),
         ...(options.plugins ?? []).map((plugin) => plugin(parts)),
       ],
     });

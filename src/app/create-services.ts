@@ -1,6 +1,9 @@
 import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } from '../auth/password-check.js';
 import { type ConnectorService, createConnectorService } from '../connectors/connector-service.js';
 import type { DirectoryPorts } from '../connectors/directory-ports.js';
+import { createDiagnoseService, type DiagnoseService } from '../diagnose/diagnose-service.js';
+import type { DiagnoseSelectors } from '../diagnose/diagnose-types.js';
+import { buildSupportBundle, type SupportBundle } from '../diagnose/support-bundle.js';
 import { createLicenseService, type LicenseService } from '../licenses/license-service.js';
 import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
@@ -83,6 +86,10 @@ export interface TenantServices {
   readonly passwords: PasswordService;
   /** The directory connectors: settings, connection test and sync. */
   readonly connectors: ConnectorService;
+  /** The troubleshooter: the evidence of a user, a request or a code, judged in the seed's order. */
+  readonly diagnose: DiagnoseService;
+  /** The support bundle of a user, a request or a code: one archive without a secret. */
+  readonly buildSupportBundle: (selectors: DiagnoseSelectors) => Promise<SupportBundle>;
 }
 
 /** Every service of a Rekey process, built once; entry points add their own edges on top. */
@@ -215,12 +222,26 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       onPremises,
       signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
     });
+    const domains = createDomainService({ db, tenantId, clock });
+    const diagnose = createDiagnoseService({
+      db,
+      tenantId,
+      clock,
+      lockout,
+      settings,
+      domains,
+      connectors,
+      canProbe: ports.directories?.probe !== undefined,
+    });
     return {
       users,
       connectors,
-      domains: createDomainService({ db, tenantId, clock }),
       federations: createFederationService({ db, tenantId, clock }),
       licenses: createLicenseService({ db, tenantId, clock, getUser: users.getUser }),
+      diagnose,
+      buildSupportBundle: (selectors) =>
+        buildSupportBundle({ db, clock, diagnose, settings, connectors, domains }, selectors),
+      domains,
       roles: createRoleService({ db, tenantId, clock, users }),
       settings,
       passwordPolicy,

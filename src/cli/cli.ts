@@ -8,6 +8,7 @@ import { inCommandTerms } from './cli-errors.js';
 import { registerConnectorsCommand, registerSyncCommand } from './connectors-command.js';
 import { type CliIo, configOrExit, exitQuietlyOnClosedStdout, processIo, reportFailure } from './context.js';
 import { registerDevCommand } from './dev-command.js';
+import { registerDiagnoseCommands } from './diagnose-command.js';
 import { registerLicensesCommand } from './licenses-command.js';
 import { registerLockoutCommand } from './lockout-command.js';
 import { registerLogsCommand } from './logs-command.js';
@@ -110,6 +111,7 @@ export function buildCli(io: CliIo): Command {
   registerLogsCommand(program, io);
   registerConnectorsCommand(program, io);
   registerSyncCommand(program, io);
+  registerDiagnoseCommands(program, io);
   registerDevCommand(program, io);
 
   return program;

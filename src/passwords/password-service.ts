@@ -83,6 +83,21 @@ function onPremisesChangeRefusal(signInCode: number) {
   return Codes.PasswordChangeADAdminActionRequired;
 }
 
+/**
+ * The ids of the policy rules a refused password failed (`history,length`), as an audit detail, so
+ * the troubleshooter can name them later: only the rule ids, never the password or what matched.
+ */
+function failedRulesOf(error: RekeyError): Array<{ key: string; value: string }> {
+  const failures = error.details?.['failures'];
+  if (!Array.isArray(failures)) return [];
+  const rules = failures
+    .map((failure: unknown) =>
+      typeof failure === 'object' && failure !== null && 'rule' in failure ? String(failure.rule) : '',
+    )
+    .filter((rule) => rule !== '');
+  return rules.length === 0 ? [] : [{ key: 'failedRules', value: [...new Set(rules)].join(',') }];
+}
+
 export type PasswordService = ReturnType<typeof createPasswordService>;
 
 /**
@@ -141,7 +156,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
             userPrincipalName: user.user_principal_name,
           },
         ],
-        additionalDetails,
+        additionalDetails: [...failedRulesOf(error), ...additionalDetails],
       },
       clock.now().toISOString(),
     );

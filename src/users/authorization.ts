@@ -532,6 +532,22 @@ export const logReaderRoles: readonly DirectoryRole[] = [
   'Security Administrator',
 ];
 
+/**
+ * Roles that may run the troubleshooter (`POST /rekey/v1/diagnose`): those who reset passwords
+ * (the help desk, who get the calls) and those who may read the sign-in and audit logs (Global
+ * Reader among them), since a report is built from those logs. It shows no password and no bind
+ * secret; it does show a connector's address and bind DN, which the connector administrators'
+ * read rule keeps to fewer roles, so a report names them only to callers who may read connectors.
+ */
+export const diagnoseRoles: readonly DirectoryRole[] = [...new Set([...resetCallers, ...logReaderRoles])];
+
+/**
+ * Roles that may download a support bundle (`POST /rekey/v1/supportBundles`): it holds the logs and
+ * the whole configuration (settings, connectors, domains), so only the roles that may read all of
+ * it: the Global Administrator and the Global Reader.
+ */
+export const supportBundleRoles: readonly DirectoryRole[] = ['Global Administrator', 'Global Reader'];
+
 /** Roles that may change the tenant's password policy, Password Protection and smart lockout settings. */
 export const passwordPolicyAdministrationRoles: readonly DirectoryRole[] = [
   'Global Administrator',

@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { sql } from 'kysely';
+import { toConnectorBody } from '../connectors/connector-mapper.js';
+import type { ConnectorService } from '../connectors/connector-service.js';
+import { buildZip, type ZipEntry } from '../platform/archive/zip-writer.js';
+import type { Clock } from '../platform/clock.js';
+import type { Db } from '../platform/db/database.js';
+import type { SettingsService } from '../settings/settings-service.js';
+import type { DomainService } from '../tenant/domain-service.js';
+import type { DiagnoseService } from './diagnose-service.js';
+import { renderReportMarkdown, renderReportText } from './diagnose-text.js';
+import type { DiagnoseSelectors } from './diagnose-types.js';
+
+/*
+ * The support bundle: one archive with what a second-line engineer needs, and no secret. Its
+ * files are the diagnose report (JSON, text, Markdown), the sign-in and audit rows and the
+ * operations (with their steps) it was judged on, the connector calls, the configuration (the
+ * settings, the connectors without their bind password, the domains), the versions, and a
+ * manifest of every file with its size and SHA-256. Every row comes from stores that never hold a
+ * password; the connectors go through their output mapper, which names only that a bind password
+ * is set. The event log and HTTP captures join the bundle when those features exist.
+ */
+
+export interface SupportBundleDeps {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly diagnose: Pick<DiagnoseService, 'diagnoseWithEvidence'>;
+  readonly settings: Pick<
+    SettingsService,
+    'getPasswordPolicy' | 'getPasswordProtection' | 'getSmartLockout' | 'getSignIn'
+  >;
+  readonly connectors: Pick<ConnectorService, 'list'>;
+  readonly domains: Pick<DomainService, 'listTenantDomains'>;
+}
+
+export interface SupportBundle {
+  readonly archive: Buffer;
+  readonly fileName: string;
+  readonly files: ReadonlyArray<{ readonly name: string; readonly size: number; readonly sha256: string }>;
+}
+
+function json(value: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
+}
+
+/** Rekey's version, as package.json states it (two levels up from src/diagnose and dist/diagnose). */
+function rekeyVersion(): string {
+  try {
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The newest migration applied to the database (Kysely's own table). */
+async function schemaVersion(db: Db): Promise<string> {
+  try {
+    const result = await sql<{
+      name: string;
+    }>`select name from kysely_migration order by name desc limit 1`.execute(db.kysely);
+    return result.rows[0]?.name ?? 'none';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Builds the bundle of a user, a request or a code (the diagnose selectors). */
+export async function buildSupportBundle(
+  deps: SupportBundleDeps,
+  selectors: DiagnoseSelectors,
+): Promise<SupportBundle> {
+  const { report, evidence } = await deps.diagnose.diagnoseWithEvidence(selectors);
+  const connectors = (await deps.connectors.list()).map(toConnectorBody);
+  const now = deps.clock.now();
+  const files: ZipEntry[] = [
+    { name: 'diagnose.json', data: json(report) },
+    { name: 'diagnose.txt', data: Buffer.from(renderReportText(report), 'utf8') },
+    { name: 'diagnose.md', data: Buffer.from(renderReportMarkdown(report), 'utf8') },
+    { name: 'logs/sign-ins.json', data: json(evidence.signIns) },
+    { name: 'logs/audit.json', data: json(evidence.audits) },
+    { name: 'logs/configuration-changes.json', data: json(evidence.configurationChanges) },
+    {
+      name: 'operations/operations.json',
+      data: json(
+        evidence.operations.map((operation) => ({
+          ...operation,
+          events: evidence.operationEvents.filter((event) => event.operation_id === operation.id),
+        })),
+      ),
+    },
+    { name: 'operations/connector-trace.json', data: json(evidence.connectorCalls) },
+    {
+      name: 'configuration/settings.json',
+      data: json({
+        passwordPolicy: await deps.settings.getPasswordPolicy(),
+        passwordProtection: await deps.settings.getPasswordProtection(),
+        smartLockout: await deps.settings.getSmartLockout(),
+        signIn: await deps.settings.getSignIn(),
+      }),
+    },
+    { name: 'configuration/connectors.json', data: json(connectors) },
+    {
+      name: 'configuration/domains.json',
+      data: json(
+        (await deps.domains.listTenantDomains()).map((d) => ({
+          id: d.name,
+          authenticationType: d.authentication_type,
+          isDefault: d.is_default === 1,
+          isVerified: d.is_verified === 1,
+          passwordChangeUrl: d.password_change_url,
+        })),
+      ),
+    },
+    {
+      name: 'versions.json',
+      data: json({
+        rekey: rekeyVersion(),
+        node: process.version,
+        platform: `${process.platform} ${process.arch}`,
+        database: deps.db.dialect,
+        schema: await schemaVersion(deps.db),
+      }),
+    },
+  ];
+  const manifest = {
+    generatedDateTime: now.toISOString(),
+    selectors: report.selectors,
+    verdict: { code: report.verdict.code, name: report.verdict.name },
+    files: files.map((f) => ({
+      name: f.name,
+      size: f.data.length,
+      sha256: createHash('sha256').update(f.data).digest('hex'),
+    })),
+  };
+  const all = [...files, { name: 'manifest.json', data: json(manifest) }];
+  const stamp = now
+    .toISOString()
+    .replaceAll(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return {
+    archive: buildZip(all, now),
+    fileName: `rekey-support-${stamp}.zip`,
+    files: manifest.files,
+  };
+}

@@ -28,7 +28,8 @@ describe('buildZip', () => {
     const tested = execFileSync('unzip', ['-t', file], { encoding: 'utf8' });
     expect(tested).toContain('No errors detected');
     const out = path.join(dir, 'out');
-    execFileSync('unzip', ['-q', file, '-d', out]);
+    // Info-ZIP turns UTF-8 names into the locale's characters: a UTF-8 locale keeps them.
+    execFileSync('unzip', ['-q', file, '-d', out], { env: { ...process.env, LC_ALL: 'C.UTF-8' } });
     for (const entry of entries)
       expect(readFileSync(path.join(out, entry.name)).equals(entry.data)).toBe(true);
     const listing = execFileSync('zipinfo', ['-T', file], { encoding: 'utf8' });

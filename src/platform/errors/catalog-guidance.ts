@@ -238,7 +238,7 @@ const guidance: Partial<Record<ErrorCode, CatalogGuidance>> = {
     fixedBy: ['user', 'administrator'],
     related: [120004, 120013, 120014, 120015, 120016, 120020, 7700902],
     steps: [
-      'Read the cause in the error itself: `innerError.causeCode` is the underlying code and `innerError.operationId` the operation; `details.statusDetail` says the same in words.',
+      'Read the cause in the error itself: `innerError.causeCode` is the underlying code and `innerError.operationId` the operation; `innerError.details.statusDetail` says the same in words.',
       'Look the cause code up (`rekey errors <code>`, or /error?code=<code>) and follow its steps: it says who can fix it.',
       "An administrator opens the operation with `rekey operations show <id>`: its history gives every step and attempt, with each failure's code and whether it was retryable. Without the id, `rekey operations list --user <upn> --state terminated` finds it.",
       `${portal('operations')}: the operation's timeline; ${portal('diagnose')}, or \`rekey diagnose --correlation-id <id>\`, names the root cause as its verdict.`,

@@ -178,7 +178,7 @@ const guidance: Partial<Record<ErrorCode, CatalogGuidance>> = {
     related: [80001, 120013],
     steps: [
       'Try again in a few minutes.',
-      "An administrator reads the connector's latency with `rekey connectors health <connector>`, checks the directory server's load, and raises the timeout only if the directory is slow by nature (`rekey connectors show <connector>` gives the settings).",
+      "An administrator reads the connector's latency with `rekey connectors health <connector>` and checks the directory server's load; only a directory that is slow by nature calls for a longer operationTimeoutMs (`rekey connectors show <connector>` gives it; PATCH /rekey/v1/connectors/{id} changes it).",
       `${portal('connectors')} shows latency and recent failures.`,
     ],
   },

@@ -88,7 +88,7 @@ export function renderErrorPage(entry: CatalogEntry): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>${pageStyle}</style></head>
 <body><main>
-<h1>${label}<span class="name">${escapeHtml(entry.name)}</span></h1>
+<h1>${label} <span class="name">${escapeHtml(entry.name)}</span></h1>
 <p class="lead">${escapeHtml(entry.message)}</p>
 <dl>
 <dt>Who can fix it</dt><dd>${escapeHtml(fixersInWords(explained.fixedBy))}</dd>

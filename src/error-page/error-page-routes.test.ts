@@ -33,7 +33,7 @@ describe('GET /error', () => {
     const body = response.body;
     expect(body).toMatch(/^<!doctype html>\n<html lang="en">/);
     expect(body).toContain(
-      '<h1>AADSTS120013<span class="name">PasswordChangeOnPremisesConnectivityFailure</span></h1>',
+      '<h1>AADSTS120013 <span class="name">PasswordChangeOnPremisesConnectivityFailure</span></h1>',
     );
     expect(body).toContain(`<h2>Why it happens</h2>\n<p>${asRendered(explained.cause ?? '')}</p>`);
     expect(body).toContain('<dt>Who can fix it</dt><dd>time (it ends by itself), or an administrator</dd>');
@@ -83,7 +83,7 @@ describe('GET /error', () => {
 
   it('says a Rekey code is Rekey’s own', async () => {
     const body = (await get('?code=7700501')).body;
-    expect(body).toContain('<h1>7700501<span class="name">PasswordChangeAccountLocked</span></h1>');
+    expect(body).toContain('<h1>7700501 <span class="name">PasswordChangeAccountLocked</span></h1>');
     expect(body).toContain('<dt>Code</dt><dd>Rekey’s own');
     expect(body).toContain('<a href="/error?code=50053">AADSTS50053</a>');
   });

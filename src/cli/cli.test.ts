@@ -6,7 +6,6 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { type CliRun, runRekeyCli } from '../../test/support/cli-run.js';
 import { createPostgresDatabase, dialects } from '../../test/support/databases.js';
 import { openDatabase } from '../platform/db/database.js';
-import { listCatalogEntries } from '../platform/errors/catalog.js';
 
 const cli = (env: Record<string, string>, ...args: string[]): Promise<CliRun> => runRekeyCli(env, args);
 
@@ -17,71 +16,6 @@ describe('rekey --version', () => {
     };
     const run = await cli({}, flag);
     expect(run).toEqual({ code: 0, out: `${manifest.version}\n`, err: '' });
-  });
-});
-
-describe('rekey errors', () => {
-  it('lists every catalog code, one per line', async () => {
-    const run = await cli({}, 'errors');
-    expect(run.code).toBe(0);
-    const lines = run.out.split('\n').filter((l) => l.trim() !== '');
-    const entries = listCatalogEntries();
-    expect(lines).toHaveLength(entries.length);
-    expect(lines[0]?.trim()).toBe(`${entries[0]?.code}  ${entries[0]?.name}`);
-    expect(run.out).toContain('  50126  InvalidUserNameOrPassword');
-    expect(run.out).toContain('7700202  DatabaseUnavailable');
-  });
-
-  it('lists every code as JSON', async () => {
-    const run = await cli({}, 'errors', '--json');
-    expect(run.code).toBe(0);
-    const parsed = JSON.parse(run.out) as Array<{ code: number; name: string; remediation: string[] }>;
-    expect(parsed.map((e) => e.code)).toEqual(listCatalogEntries().map((e) => e.code));
-    expect(parsed.every((e) => e.remediation.length > 0)).toBe(true);
-  });
-
-  it.each(['120008', 'AADSTS120008', 'aadsts120008'])('explains %s', async (code) => {
-    const run = await cli({}, 'errors', code);
-    expect(run.code).toBe(0);
-    expect(run.err).toBe('');
-    const [title, message, facts, heading, ...steps] = run.out.split('\n');
-    expect(title).toBe('AADSTS120008  PasswordChangeAsyncJobStateTerminated');
-    expect(message?.startsWith('  ')).toBe(true);
-    expect(facts).toBe('  category: passwordChange; HTTP 400; not retryable');
-    expect(heading).toBe('  what to do:');
-    expect(steps.length).toBeGreaterThan(0);
-    for (const step of steps) expect(step).toMatch(/^ {4}- /);
-  });
-
-  it('explains a Rekey code as JSON, without an AADSTS name', async () => {
-    const run = await cli({}, 'errors', '7700004', '--json');
-    expect(run.code).toBe(0);
-    expect(JSON.parse(run.out)).toMatchObject({
-      code: 7700004,
-      aadsts: null,
-      name: 'PayloadTooLarge',
-      httpStatus: 413,
-      retryable: false,
-    });
-  });
-
-  it.each(['99999', 'AADSTS99999', 'hello', '1;rm -rf'])(
-    'refuses the unknown code %s with exit 1',
-    async (code) => {
-      const run = await cli({}, 'errors', code);
-      expect(run.code).toBe(1);
-      expect(run.out).toBe('');
-      expect(run.err).toBe(
-        `error 7700008 ResourceNotFound: Rekey does not define the code ${code}. Run \`rekey errors\` for the list.`,
-      );
-    },
-  );
-
-  it('leaves no exit code behind: a failed run does not change the next one or the process', async () => {
-    const before = process.exitCode;
-    expect((await cli({}, 'errors', '99999')).code).toBe(1);
-    expect(process.exitCode).toBe(before);
-    expect((await cli({}, 'errors', '50126')).code).toBe(0);
   });
 });
 

@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { describeCode } from '../error-page/error-page-mapper.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
-import { findCatalogEntry, listCatalogEntries } from '../platform/errors/catalog.js';
 import { registerBreachedCommand } from './breached-command.js';
 import { inCommandTerms } from './cli-errors.js';
 import { registerConnectorsCommand, registerSyncCommand } from './connectors-command.js';
 import { type CliIo, configOrExit, exitQuietlyOnClosedStdout, processIo, reportFailure } from './context.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerDiagnoseCommands } from './diagnose-command.js';
+import { registerErrorsCommand } from './errors-command.js';
 import { registerLicensesCommand } from './licenses-command.js';
 import { registerLockoutCommand } from './lockout-command.js';
 import { registerLogsCommand } from './logs-command.js';
@@ -66,41 +65,7 @@ export function buildCli(io: CliIo): Command {
       }
     });
 
-  program
-    .command('errors')
-    .description('Explain an error code (AADSTS number or Rekey code), or list every code.')
-    .argument('[code]', 'the code, with or without the AADSTS prefix')
-    .option('--json', 'print JSON')
-    .action((code: string | undefined, options: { json?: boolean }) => {
-      if (code === undefined) {
-        const entries = listCatalogEntries();
-        if (options.json) io.out(JSON.stringify(entries.map(describeCode), null, 2));
-        else for (const e of entries) io.out(`${String(e.code).padStart(7)}  ${e.name}`);
-        return;
-      }
-      const entry = /^(AADSTS)?\d{1,9}$/i.test(code)
-        ? findCatalogEntry(Number(code.replace(/^AADSTS/i, '')))
-        : undefined;
-      if (!entry) {
-        const message = `error 7700008 ResourceNotFound: Rekey does not define the code ${code}. Run \`rekey errors\` for the list.`;
-        io.err(message);
-        // Already explained (the catalog entry's remediation is about directory objects, so
-        // reportFailure's "what to do" would mislead here): only the exit code is left to give.
-        throw new CommanderError(1, 'rekey.unknownErrorCode', message);
-      }
-      if (options.json) {
-        io.out(JSON.stringify(describeCode(entry), null, 2));
-        return;
-      }
-      io.out(`${entry.isEntraCode ? `AADSTS${entry.code}` : entry.code}  ${entry.name}`);
-      io.out(`  ${entry.message}`);
-      io.out(
-        `  category: ${entry.category}; HTTP ${entry.httpStatus}; ${entry.retryable ? 'retryable' : 'not retryable'}`,
-      );
-      io.out('  what to do:');
-      for (const step of entry.remediation) io.out(`    - ${step}`);
-    });
-
+  registerErrorsCommand(program, io);
   registerUsersCommand(program, io);
   registerBreachedCommand(program, io);
   registerPolicyCommand(program, io);

@@ -2,18 +2,22 @@ import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { listCatalogEntries } from '../platform/errors/catalog.js';
+import { explainCode } from '../platform/errors/catalog-guidance.js';
 import { buildCli } from './cli.js';
 
 /*
  * A remediation is advice a person follows (`rekey errors <code>`, /error?code=<code>, the CLI's
  * "what to do"). It must point only at what exists: every `rekey ...` command it names is one that
  * `rekey --help` lists, with options the command has; every HTTP path it names is a route Rekey
- * serves; and no step sends anyone to a self-service reset Rekey does not have yet.
+ * serves; and no step sends anyone to a self-service reset Rekey does not have yet. The same holds
+ * for the guidance's steps and notes (catalog-guidance.ts), which the /error page shows in full.
  */
 
-const steps = listCatalogEntries().flatMap((entry) =>
-  entry.remediation.map((step) => ({ code: entry.code, step })),
-);
+const steps = listCatalogEntries().flatMap((entry) => {
+  const explained = explainCode(entry);
+  const texts = new Set([...entry.remediation, ...explained.steps, ...explained.notes]);
+  return [...texts].map((step) => ({ code: entry.code, step }));
+});
 
 /** The commands a remediation names: the text of each `rekey ...` span in backquotes. */
 function commandsIn(step: string): string[] {
@@ -37,18 +41,28 @@ function problemWith(program: Command, words: string): string | undefined {
     if (!next) return `\`rekey ${words}\`: ${command.name()} has no subcommand ${word}`;
     command = next;
   }
-  if (command.commands.length > 0) return `\`rekey ${words}\` names a group, not a command`;
+  // A group that also runs by itself (`rekey licenses subscriptions`) is a command too.
+  if (command.commands.length > 0 && !hasAction(command))
+    return `\`rekey ${words}\` names a group, not a command`;
   return undefined;
+}
+
+/** Whether `command` does something when run by itself, rather than only holding subcommands. */
+function hasAction(command: Command): boolean {
+  return (command as unknown as { _actionHandler: unknown })._actionHandler != null;
 }
 
 /** The HTTP routes a remediation names: `METHOD /path` or a bare `/path`, as Fastify patterns. */
 function routesIn(step: string): Array<{ readonly method: string | undefined; readonly url: string }> {
-  return [...step.matchAll(/(?:\b(GET|POST|PATCH|PUT|DELETE) )?(?<=^|[\s(`])(\/[A-Za-z0-9._{}/-]+)/g)]
-    .filter((m) => !(m[2] ?? '').startsWith('//'))
-    .map((m) => ({
-      method: m[1],
-      url: (m[2] ?? '').replace(/\{(\w+)\}/g, ':$1').replace(/[.]$/, ''),
-    }));
+  return (
+    [...step.matchAll(/(?:\b(GET|POST|PATCH|PUT|DELETE) )?(?<=^|[\s(`])(\/[A-Za-z0-9._{}/-]+)/g)]
+      // Portal pages are checked against catalog-guidance's portalPages (the portal is issue 13's).
+      .filter((m) => !(m[2] ?? '').startsWith('//') && !(m[2] ?? '').startsWith('/portal/'))
+      .map((m) => ({
+        method: m[1],
+        url: (m[2] ?? '').replace(/\{(\w+)\}/g, ':$1').replace(/[.]$/, ''),
+      }))
+  );
 }
 
 describe('remediation advice', () => {
@@ -60,6 +74,8 @@ describe('remediation advice', () => {
     expect(problemWith(program, 'users forgot-password <upn>')).toMatch(/no subcommand forgot-password/);
     expect(problemWith(program, 'users unlock <upn> --everywhere')).toMatch(/no option --everywhere/);
     expect(problemWith(program, 'users set-password <upn> --generate')).toBeUndefined();
+    expect(problemWith(program, 'licenses subscriptions')).toBeUndefined();
+    expect(problemWith(program, 'policy protection')).toMatch(/names a group/);
   });
 
   it.each(steps)('$code names only commands `rekey --help` lists: $step', ({ step }) => {
@@ -68,7 +84,11 @@ describe('remediation advice', () => {
 
   it('never sends anyone to a self-service reset Rekey does not have', () => {
     const offending = steps.filter(({ step }) =>
-      /forgotten-password|self-service|use the (password )?reset|reset (it )?yourself/i.test(step),
+      // Naming the licence feature ("a licence that includes self-service password reset") is not
+      // sending anyone to it.
+      /forgotten-password|(?<!includes? )self-service|use the (password )?reset|reset (it )?yourself/i.test(
+        step,
+      ),
     );
     expect(offending).toEqual([]);
   });

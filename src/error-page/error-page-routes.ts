@@ -4,7 +4,7 @@ import { Codes, findCatalogEntry } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { graphErrorResponses } from '../platform/http/response-schemas.js';
-import { describeCode, renderErrorPage } from './error-page-mapper.js';
+import { describeCode, errorPageCsp, renderErrorPage } from './error-page-mapper.js';
 import { codeDescriptionSchema } from './error-page-schemas.js';
 
 /** `GET /error?code=N`: explains any catalog code, in HTML or (with Accept: application/json) JSON. */
@@ -36,7 +36,11 @@ export function errorPageRoutes(): FastifyPluginAsync {
           });
         const accept = request.headers.accept ?? '';
         if (accept.includes('application/json') && !accept.includes('text/html')) return describeCode(entry);
-        return reply.type('text/html; charset=utf-8').send(renderErrorPage(entry));
+        return reply
+          .type('text/html; charset=utf-8')
+          .header('content-security-policy', errorPageCsp)
+          .header('x-content-type-options', 'nosniff')
+          .send(renderErrorPage(entry));
       },
     );
   };

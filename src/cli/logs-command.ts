@@ -219,7 +219,7 @@ async function purgeCommand(io: CliIo, flags: { dryRun?: boolean; json?: boolean
       printJson(io, { dryRun: flags.dryRun === true, retentionDays, ...counts });
       return;
     }
-    const what = `${formatCount(counts.signIns)} sign-ins and ${formatCount(counts.audits)} audit events (${formatCount(counts.auditTargets)} audit target rows) older than ${counts.cutoff} (retention: ${retentionDays} days)`;
+    const what = `${formatCount(counts.signIns)} sign-ins, ${formatCount(counts.audits)} audit events (${formatCount(counts.auditTargets)} audit target rows) and ${formatCount(counts.events)} event-log entries older than ${counts.cutoff} (retention: ${retentionDays} days)`;
     io.out(
       flags.dryRun
         ? `Would purge ${what}. Nothing was deleted.`
@@ -277,7 +277,7 @@ export function registerLogsCommand(program: Command, io: CliIo, terminal?: Logs
   logs
     .command('purge')
     .description(
-      'Delete sign-ins and audit events older than REKEY_LOG_RETENTION_DAYS now, in small batches, as the background purge of `rekey serve` does.',
+      'Delete sign-ins, audit events and event-log entries older than REKEY_LOG_RETENTION_DAYS now, in small batches, as the background purge of `rekey serve` does.',
     )
     .option('--dry-run', 'count what would be deleted, and delete nothing')
     .option(...jsonOption)

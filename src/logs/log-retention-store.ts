@@ -33,11 +33,12 @@ export async function listTenantIds(db: Kysely<Database>): Promise<string[]> {
 const keyedLogs = {
   sign_ins: 'created_at',
   directory_audits: 'activity_at',
+  event_log: 'created_at',
 } as const;
 
 /**
  * Deletes up to `limit` of the tenant's oldest rows of `table` from before `cutoff`; returns how
- * many. Serves the sign-in log and the audit events, which differ only in their time column. An
+ * many. Serves the sign-in log, the audit events and the event log, which differ only in their time column. An
  * audit event's `directory_audit_targets` rows carry the same time and go with
  * deleteAuditTargetsBefore, run after the events (a target row without its event is invisible to
  * every query).
@@ -121,8 +122,8 @@ export async function countLogRowsBefore(
   db: Kysely<Database>,
   tenantId: string,
   cutoff: string,
-): Promise<{ signIns: number; audits: number; auditTargets: number }> {
-  const [signIns, audits, auditTargets] = await Promise.all([
+): Promise<{ signIns: number; audits: number; auditTargets: number; events: number }> {
+  const [signIns, audits, auditTargets, events] = await Promise.all([
     db
       .selectFrom('sign_ins')
       .select((eb) => eb.fn.countAll<number | string>().as('count'))
@@ -141,10 +142,17 @@ export async function countLogRowsBefore(
       .where('tenant_id', '=', tenantId)
       .where('activity_at', '<', cutoff)
       .executeTakeFirst(),
+    db
+      .selectFrom('event_log')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .where('tenant_id', '=', tenantId)
+      .where('created_at', '<', cutoff)
+      .executeTakeFirst(),
   ]);
   return {
     signIns: Number(signIns?.count ?? 0),
     audits: Number(audits?.count ?? 0),
     auditTargets: Number(auditTargets?.count ?? 0),
+    events: Number(events?.count ?? 0),
   };
 }

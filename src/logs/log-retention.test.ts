@@ -82,6 +82,7 @@ describe.each(dialects)('log retention on %s', (dialect) => {
     await rekey.db.kysely.deleteFrom('sign_ins').execute();
     await rekey.db.kysely.deleteFrom('directory_audit_targets').execute();
     await rekey.db.kysely.deleteFrom('directory_audits').execute();
+    await rekey.db.kysely.deleteFrom('event_log').execute();
   });
   afterEach(async () => {
     for (const db of extraDbs.splice(0)) await db.close();
@@ -150,6 +151,7 @@ describe.each(dialects)('log retention on %s', (dialect) => {
       signIns: 6,
       audits: 1,
       auditTargets: 2,
+      events: 1,
       cutoff: new Date(now.getTime() - 30 * dayMs).toISOString(),
     });
     expect(await signInIds()).toEqual([...['ar-00000000', 'ar-00000001', 'br-00000000'], 'edge-in']);
@@ -187,13 +189,15 @@ describe.each(dialects)('log retention on %s', (dialect) => {
     const started = Date.now();
     const counts = await retention({ db: counted, batchSize: 7, pauseMs: 30 }).purgeNow();
 
-    expect(counts).toMatchObject({ signIns: 25, audits: 9, auditTargets: 18 });
+    // Each audit row wrote its event-log entry at the same time, which goes with it.
+    expect(counts).toMatchObject({ signIns: 25, audits: 9, auditTargets: 18, events: 9 });
     // 7 + 7 + 7 + 4: never more than a batch per statement, and the short one ends the loop.
     expect(counter.rowsPerDelete('sign_ins')).toEqual([7, 7, 7, 4]);
     expect(counter.rowsPerDelete('directory_audits')).toEqual([7, 2]);
     expect(counter.rowsPerDelete('directory_audit_targets')).toEqual([7, 7, 4]);
+    expect(counter.rowsPerDelete('event_log')).toEqual([7, 2]);
     // Plus one empty batch per log for the other tenant.
-    expect(counts.batches).toBe(4 + 2 + 3 + 3);
+    expect(counts.batches).toBe(4 + 2 + 3 + 2 + 4);
     // A pause after each full batch: 3 + 1 + 2 of them (the other tenant has nothing to purge).
     expect(Date.now() - started).toBeGreaterThanOrEqual(6 * 30 - 5);
     expect(await signInIds()).toHaveLength(4);
@@ -208,6 +212,7 @@ describe.each(dialects)('log retention on %s', (dialect) => {
       signIns: 6,
       audits: 1,
       auditTargets: 3,
+      events: 1,
       batches: 0,
       cutoff: new Date(now.getTime() - 30 * dayMs).toISOString(),
     });
@@ -228,7 +233,8 @@ describe.each(dialects)('log retention on %s', (dialect) => {
       signIns: 4,
       audits: 0,
       auditTargets: 0,
-      batches: 3 + 1 + 1 + 1 + 1 + 1,
+      events: 0,
+      batches: 3 + 1 + 1 + 1 + 1 + 1 + 1 + 1,
       retentionDays: 30,
       stopped: false,
     });

@@ -29,6 +29,8 @@ export interface PurgeCounts {
   readonly signIns: number;
   readonly audits: number;
   readonly auditTargets: number;
+  /** Event-log entries (docs/event-log.md). */
+  readonly events: number;
   /** Delete statements run (0 for a dry run). */
   readonly batches: number;
   /** Rows created before this time are past retention. */
@@ -56,7 +58,7 @@ export interface LogRetention {
 const dayMs = 86_400_000;
 
 /**
- * Background purge of sign-in and audit rows older than the retention. Each statement deletes at
+ * Background purge of sign-in, audit and event-log rows older than the retention. Each statement deletes at
  * most one batch, oldest first, and a short pause follows each full batch, so that a large backlog
  * (after retention is shortened, or the first start over a big imported log) never holds SQLite's
  * one writer, or PostgreSQL row locks, for longer than one batch. Any number of processes may
@@ -94,7 +96,7 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
 
   async function purge(signal: AbortSignal): Promise<PurgeCounts> {
     const cutoff = cutoffNow();
-    const totals = { signIns: 0, audits: 0, auditTargets: 0, batches: 0 };
+    const totals = { signIns: 0, audits: 0, auditTargets: 0, events: 0, batches: 0 };
     for (const tenantId of await listTenantIds(db.kysely)) {
       const signIns = await drain(signal, () =>
         deleteLogRowsBefore(db, 'sign_ins', tenantId, cutoff, batchSize),
@@ -104,10 +106,14 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
         deleteLogRowsBefore(db, 'directory_audits', tenantId, cutoff, batchSize),
       );
       const targets = await drain(signal, () => deleteAuditTargetsBefore(db, tenantId, cutoff, batchSize));
+      const events = await drain(signal, () =>
+        deleteLogRowsBefore(db, 'event_log', tenantId, cutoff, batchSize),
+      );
       totals.signIns += signIns.rows;
       totals.audits += audits.rows;
       totals.auditTargets += targets.rows;
-      totals.batches += signIns.batches + audits.batches + targets.batches;
+      totals.events += events.rows;
+      totals.batches += signIns.batches + audits.batches + targets.batches + events.batches;
     }
     return { ...totals, cutoff };
   }
@@ -186,6 +192,7 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
               { key: 'signIns', value: String(counts.signIns) },
               { key: 'audits', value: String(counts.audits) },
               { key: 'auditTargets', value: String(counts.auditTargets) },
+              { key: 'events', value: String(counts.events) },
               { key: 'cutoff', value: counts.cutoff },
               { key: 'retentionDays', value: String(retentionDays) },
             ],
@@ -197,12 +204,13 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
     },
     async countExpired() {
       const cutoff = cutoffNow();
-      const totals = { signIns: 0, audits: 0, auditTargets: 0 };
+      const totals = { signIns: 0, audits: 0, auditTargets: 0, events: 0 };
       for (const tenantId of await listTenantIds(db.kysely)) {
         const counts = await countLogRowsBefore(db.kysely, tenantId, cutoff);
         totals.signIns += counts.signIns;
         totals.audits += counts.audits;
         totals.auditTargets += counts.auditTargets;
+        totals.events += counts.events;
       }
       return { ...totals, batches: 0, cutoff };
     },

@@ -26,6 +26,8 @@ import * as operationEventCodes from './migrations/0008-operation-event-codes.js
 import * as connectors from './migrations/0010-connectors.js';
 import * as syncedUsers from './migrations/0011-synced-users.js';
 import * as connectorOperations from './migrations/0012-connector-operations.js';
+import * as serviceIncidents from './migrations/0016-service-incidents.js';
+import * as eventLog from './migrations/0017-event-log.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -89,6 +91,8 @@ const migrations: ReadonlyArray<
   ['0010-connectors', connectors.up],
   ['0011-synced-users', syncedUsers.up],
   ['0012-connector-operations', connectorOperations.up],
+  ['0016-service-incidents', serviceIncidents.up],
+  ['0017-event-log', eventLog.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

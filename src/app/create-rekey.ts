@@ -13,6 +13,7 @@ import type { DirectoryPorts } from '../connectors/directory-ports.js';
 import { createSyncScheduler, type SyncScheduler } from '../connectors/sync-scheduler.js';
 import { createLdapDirectoryPorts } from '../directories/ldap/ldap-connector-ports.js';
 import { errorPageRoutes } from '../error-page/error-page-routes.js';
+import { eventLogRoutes } from '../event-log/event-log-routes.js';
 import { healthRoutes } from '../health/health-routes.js';
 import { lockoutRoutes } from '../lockout/lockout-routes.js';
 import type { LockoutService } from '../lockout/lockout-service.js';
@@ -256,6 +257,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         }),
         signInLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         directoryAuditRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
+        eventLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         roleManagementRoutes({ guard, roles, publicUrl: config.publicUrl }),
         operationRoutes({
           guard,

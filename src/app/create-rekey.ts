@@ -44,6 +44,9 @@ import type { RoleService } from '../roles/role-service.js';
 import { settingsRoutes } from '../settings/settings-routes.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { signInLogRoutes } from '../sign-ins/sign-in-routes.js';
+import { createStatusEvaluator, type StatusEvaluator } from '../status/status-evaluator.js';
+import { statusRoutes } from '../status/status-routes.js';
+import type { StatusService } from '../status/status-service.js';
 import { ensureTenant } from '../tenant/bootstrap.js';
 import { domainRoutes } from '../tenant/domain-routes.js';
 import type { DomainService } from '../tenant/domain-service.js';
@@ -84,6 +87,10 @@ export interface Rekey {
   readonly syncScheduler: SyncScheduler;
   /** Purges sign-in and audit rows past retention; `serve` starts it. */
   readonly logRetention: LogRetention;
+  /** Service status: components and incidents. */
+  readonly status: StatusService;
+  /** Evaluates the incident rules in the background; `serve` starts it where the worker runs. */
+  readonly statusEvaluator: StatusEvaluator;
   /** The administrator's password when this start generated it; print it once. */
   readonly generatedAdminPassword: string | undefined;
   /** True when REKEY_BOOTSTRAP_ADMIN_PASSWORD was set but the tenant already existed: it had no effect. */
@@ -149,6 +156,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       operations,
       passwords,
       connectors,
+      status,
     } = services.forTenant(tenant.id);
     // Compile the banned-term matcher of the current settings now, not on the first user's change.
     policyEngine.matcherFor((await settings.getPolicySettings()).passwordProtection, config.tenantName);
@@ -191,6 +199,11 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       clock,
       logger: logger.child({ component: 'syncScheduler' }),
     });
+    const statusEvaluator = createStatusEvaluator(
+      status,
+      logger.child({ component: 'statusEvaluator' }),
+      config.status.evaluateSeconds,
+    );
     const parts = {
       config,
       db,
@@ -211,6 +224,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       worker,
       syncScheduler,
       logRetention,
+      status,
+      statusEvaluator,
       generatedAdminPassword,
       bootstrapAdminPasswordIgnored: adminPasswordIgnored,
     };
@@ -237,6 +252,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
           onRefused: logThrottledSignIns({ db, tenantId: tenant.id, clock, enabled: config.signInLog }),
         }),
         healthRoutes(db),
+        statusRoutes({ guard, status, publicUrl: config.publicUrl }),
         errorPageRoutes(),
         tokenRoutes({
           signIns,
@@ -285,6 +301,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       async close() {
         await activeWorker.stop();
         await syncScheduler.stop();
+        await statusEvaluator.stop();
         await logRetention.stop();
         await app.close();
         services.close();

@@ -31,6 +31,7 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import { createRoleService, type RoleService } from '../roles/role-service.js';
 import { createSettingsService, type SettingsService } from '../settings/settings-service.js';
+import { createStatusService, type StatusService } from '../status/status-service.js';
 import { createDomainService, type DomainService } from '../tenant/domain-service.js';
 import { createUserService, type UserService } from '../users/user-service.js';
 
@@ -77,6 +78,8 @@ export interface TenantServices {
   readonly passwords: PasswordService;
   /** The directory connectors: settings, connection test and sync. */
   readonly connectors: ConnectorService;
+  /** Service status: components, incidents, and the incident rules the background work evaluates. */
+  readonly status: StatusService;
 }
 
 /** Every service of a Rekey process, built once; entry points add their own edges on top. */
@@ -209,9 +212,22 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       onPremises,
       signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
     });
+    const status = createStatusService({
+      db,
+      tenantId,
+      clock,
+      logger: logger.child({ component: 'status' }),
+      settings: config.status,
+      listConnectors: async () =>
+        (await connectors.list()).map((record) => ({
+          id: record.id,
+          displayName: record.settings.displayName,
+        })),
+    });
     return {
       users,
       connectors,
+      status,
       domains: createDomainService({ db, tenantId, clock }),
       roles: createRoleService({ db, tenantId, clock, users }),
       settings,

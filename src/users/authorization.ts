@@ -506,6 +506,23 @@ export const logReaderRoles: readonly DirectoryRole[] = [
   'Security Administrator',
 ];
 
+/**
+ * Roles that may read service health in detail (Graph's admin/serviceAnnouncement: components by
+ * connector, incidents with the users affected): the administrators who act on an outage (Global,
+ * Helpdesk, Hybrid Identity) and the readers of the logs. The public /status page shows no tenant
+ * data and needs no role.
+ */
+export const serviceHealthReaderRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'Global Reader',
+  'Helpdesk Administrator',
+  'Hybrid Identity Administrator',
+  'Reports Reader',
+  'Security Reader',
+  'Security Operator',
+  'Security Administrator',
+];
+
 /** Roles that may change the tenant's password policy, Password Protection and smart lockout settings. */
 export const passwordPolicyAdministrationRoles: readonly DirectoryRole[] = [
   'Global Administrator',

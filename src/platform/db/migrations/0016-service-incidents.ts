@@ -4,7 +4,8 @@ import type { DialectName } from '../database.js';
 /**
  * Service status: the incidents Rekey opens by itself when an error code's rate crosses its
  * threshold, with their posts (Graph's serviceHealthIssue and its posts), kept 30 days after
- * they are resolved; and the claim that lets one process at a time evaluate the rules.
+ * they are resolved; the claim that lets one process at a time evaluate the rules; and the index
+ * the rules count failed operations by.
  */
 export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
   await db.schema
@@ -58,6 +59,13 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .createIndex('service_incident_posts_incident')
     .on('service_incident_posts')
     .columns(['incident_id', 'id'])
+    .execute();
+
+  // The incident rules count the operations that failed with given codes in a recent window.
+  await db.schema
+    .createIndex('password_operations_error_time')
+    .on('password_operations')
+    .columns(['tenant_id', 'error_code', 'updated_at'])
     .execute();
 
   // One row per tenant: who evaluates the incident rules now, and until when nobody else may.

@@ -44,6 +44,7 @@ import type { RoleService } from '../roles/role-service.js';
 import { settingsRoutes } from '../settings/settings-routes.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { signInLogRoutes } from '../sign-ins/sign-in-routes.js';
+import { metricsRoutes } from '../status/metrics-routes.js';
 import { createStatusEvaluator, type StatusEvaluator } from '../status/status-evaluator.js';
 import { statusRoutes } from '../status/status-routes.js';
 import type { StatusService } from '../status/status-service.js';
@@ -133,7 +134,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       onOperationEnqueued: () => worker?.nudge(),
       ...(options.onPremises ? { onPremises: options.onPremises } : {}),
     });
-    const { clock, hasher, secretBox, policyEngine, logRetention } = services;
+    const { clock, hasher, secretBox, policyEngine, logRetention, metrics } = services;
     const { tenant, generatedAdminPassword, adminPasswordIgnored } = await ensureTenant(
       db,
       clock,
@@ -199,6 +200,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       clock,
       logger: logger.child({ component: 'syncScheduler' }),
     });
+    // The queue gauges read the database at each scrape (the queue is the same for every tenant).
+    metrics.readQueueFrom(() => status.queue());
     const statusEvaluator = createStatusEvaluator(
       status,
       logger.child({ component: 'statusEvaluator' }),
@@ -236,6 +239,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       publicUrl: config.publicUrl,
       tls: config.tls,
       trustProxy: config.trustProxy,
+      metrics,
       plugins: [
         fastifyPlugin(async (instance) => {
           instance.decorateRequest('principal', null);
@@ -253,6 +257,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         }),
         healthRoutes(db),
         statusRoutes({ guard, status, publicUrl: config.publicUrl }),
+        metricsRoutes({ metrics, token: config.metricsToken }),
         errorPageRoutes(),
         tokenRoutes({
           signIns,

@@ -21,6 +21,7 @@ import type { Config } from '../platform/config.js';
 import {
   createArgon2Hasher,
   type PasswordHasher,
+  withHashTiming,
   withVerificationBound,
 } from '../platform/crypto/password-hasher.js';
 import { createSecretBox, type SecretBox } from '../platform/crypto/secret-box.js';
@@ -29,6 +30,7 @@ import type { Db } from '../platform/db/database.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
+import { createMetrics, type RekeyMetrics } from '../platform/metrics.js';
 import { createRoleService, type RoleService } from '../roles/role-service.js';
 import { createSettingsService, type SettingsService } from '../settings/settings-service.js';
 import { createStatusService, type StatusService } from '../status/status-service.js';
@@ -57,6 +59,8 @@ export interface ServicePorts {
   readonly directories?: DirectoryPorts;
   /** Test-only fault points of the job engine (`rekey worker` with REKEY_FAULTS); none normally. */
   readonly faults?: FaultHook | undefined;
+  /** The process's metrics registry; a new one unless given. */
+  readonly metrics?: RekeyMetrics;
 }
 
 /** The services of one tenant: what the API, the CLI and a worker act on the directory through. */
@@ -92,6 +96,8 @@ export interface Services {
   readonly policyEngine: PolicyEngine;
   /** Purges sign-in and audit rows past retention, for every tenant; `serve` starts it. */
   readonly logRetention: LogRetention;
+  /** The process's Prometheus metrics (GET /metrics). */
+  readonly metrics: RekeyMetrics;
   /**
    * The services of `tenantId`, built on the first call and the same objects on every later one
    * (the settings service and the compiled matchers it keeps are per tenant and per process).
@@ -110,8 +116,11 @@ export interface Services {
 export async function createServices(ports: ServicePorts): Promise<Services> {
   const { config, db, logger } = ports;
   const clock = ports.clock ?? systemClock;
-  // Bounded whatever the hasher: a flood of sign-ins is shed (7700702) instead of queued.
-  const hasher = withVerificationBound(ports.hasher ?? createArgon2Hasher(config.argon2), {
+  const metrics = ports.metrics ?? createMetrics();
+  // Bounded whatever the hasher: a flood of sign-ins is shed (7700702) instead of queued. Timed
+  // inside the bound, so a shed verification is not counted as a hash.
+  const timedHasher = withHashTiming(ports.hasher ?? createArgon2Hasher(config.argon2), metrics.observeHash);
+  const hasher = withVerificationBound(timedHasher, {
     maxPending: config.hashQueueMax,
     retryAfterSeconds: 1,
   });
@@ -180,7 +189,23 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
           throw error;
         }
       },
-      recordTrace: connectors.recordTrace,
+      recordTrace: async (records: Parameters<typeof connectors.recordTrace>[0]) => {
+        for (const record of records) {
+          const result =
+            record.resultCode === undefined
+              ? 'unreachable'
+              : record.resultCode === 0
+                ? 'success'
+                : 'ldapError';
+          metrics.observeConnectorCall(
+            record.connectorId ?? 'unnamed',
+            record.operation,
+            result,
+            record.latencyMs / 1000,
+          );
+        }
+        await connectors.recordTrace(records);
+      },
     };
     // The directory write of synced users (writeback): a test's writer, or the directory client's.
     const onPremises = ports.onPremises ?? ports.directories?.writebackFor?.(writebackTenant);
@@ -196,6 +221,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       jobs: createPasswordJobs({ tenantId, hasher, onPremises }),
       onAccepted: onEnqueued ? () => onEnqueued() : undefined,
       faults: ports.faults,
+      onMoved: metrics.operationMoved,
     });
     const checkPassword = createPasswordCheck({
       verifier: createStoredHashVerifier(hasher),
@@ -245,6 +271,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
     secretBox,
     policyEngine,
     logRetention,
+    metrics,
     close: () => breached.close(),
     forTenant(tenantId) {
       let services = tenants.get(tenantId);

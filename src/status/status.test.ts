@@ -41,7 +41,11 @@ describe.each(dialects)('service status on %s', (dialect) => {
     slapd = await startSlapd({ tls: true });
     rekey = await startTestRekey(dialect, {
       clock,
-      env: { REKEY_INCIDENT_UNREACHABLE_USERS: '3', REKEY_INCIDENT_WINDOW: '600' },
+      env: {
+        REKEY_INCIDENT_UNREACHABLE_USERS: '3',
+        REKEY_INCIDENT_WINDOW: '600',
+        REKEY_METRICS_TOKEN: 'status-test-metrics-token',
+      },
     });
     await answerSignInsAsEntra(rekey);
     admin = await rekey.adminToken();
@@ -163,6 +167,17 @@ describe.each(dialects)('service status on %s', (dialect) => {
       // The event log has the opening and the connector's errors.
       expect(await events(4001)).toEqual([expect.objectContaining({ correlation_id: id })]);
       expect((await events(2001)).length).toBeGreaterThanOrEqual(3);
+      // And the metrics time the connector's unanswered calls under its id.
+      const scraped = await rekey.app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: bearer('status-test-metrics-token'),
+      });
+      expect(scraped.body).toMatch(
+        new RegExp(
+          `rekey_connector_call_duration_seconds_count\\{connector="${connectorId}",operation="\\w+",result="unreachable"\\} [1-9]`,
+        ),
+      );
       // Evaluated again while it lasts: still one incident.
       expect(await rekey.status.evaluate()).toEqual({ opened: [], resolved: [] });
     } finally {

@@ -42,6 +42,7 @@ describe.each(dialects)('rekey logs on %s', (dialect) => {
     await rekey.db.kysely.deleteFrom('sign_ins').execute();
     await rekey.db.kysely.deleteFrom('directory_audit_targets').execute();
     await rekey.db.kysely.deleteFrom('directory_audits').execute();
+    await rekey.db.kysely.deleteFrom('event_log').execute();
   });
 
   const cli = (...args: string[]): Promise<CliRun> => runRekeyCli(env, args);

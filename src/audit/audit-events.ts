@@ -64,7 +64,8 @@ export function auditEventOf(context: RequestContext, entry: AuditEntry, at: str
   const base = {
     at,
     correlationId: context.correlationId,
-    userId: entry.targets[0]?.id ?? null,
+    // Only a user target is a user: a domain's or a connector's id is not.
+    userId: activity.targetType === 'User' ? (entry.targets[0]?.id ?? null) : null,
   };
   const details = { activity: entry.activity, result: entry.result, actor: actorName(context) };
   switch (kind) {

@@ -19,7 +19,7 @@ export async function up(db: Kysely<unknown>, _dialect: DialectName): Promise<vo
     .addColumn('source', 'varchar(64)', (c) => c.notNull())
     .addColumn('message', 'text', (c) => c.notNull())
     .addColumn('correlation_id', 'varchar(64)')
-    .addColumn('user_id', 'varchar(36)')
+    .addColumn('user_id', 'varchar(64)')
     /** JSON object of the entry's particulars (codes, ids); never a secret. */
     .addColumn('details', 'text', (c) => c.notNull())
     .execute();

@@ -84,7 +84,30 @@ describe.each(dialects)('metrics on %s', (dialect) => {
   });
 });
 
-describe('metrics without REKEY_METRICS_TOKEN', () => {
+describe('status and metrics without REKEY_METRICS_TOKEN', () => {
+  it('answers /status with the database interrupted once it is unreachable, without a 500', async () => {
+    const rekey = await startTestRekey('sqlite');
+    try {
+      await rekey.db.close();
+      const response = await rekey.app.inject({
+        method: 'GET',
+        url: '/status',
+        headers: { accept: 'application/json' },
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toMatchObject({
+        status: 'serviceInterruption',
+        components: [
+          { id: 'api', status: 'serviceOperational' },
+          { id: 'database', status: 'serviceInterruption' },
+        ],
+        incidents: [],
+      });
+    } finally {
+      await rekey.close();
+    }
+  });
+
   it('has no /metrics route at all (404 7700005)', async () => {
     const rekey = await startTestRekey('sqlite');
     try {

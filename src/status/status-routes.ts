@@ -55,8 +55,14 @@ export function statusRoutes(deps: StatusRoutesDeps): FastifyPluginAsync {
           status.overall(components),
           new Date().toISOString(),
         );
-        // Never cached: it is read to find out what is happening now.
-        reply.header('cache-control', 'no-store');
+        // Never cached: it is read to find out what is happening now. The page has no script and
+        // loads nothing: its policy allows its own style element and nothing else.
+        reply
+          .header('cache-control', 'no-store')
+          .header(
+            'content-security-policy',
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+          );
         const accept = request.headers.accept ?? '';
         if (accept.includes('application/json') && !accept.includes('text/html')) return view;
         return reply.type('text/html; charset=utf-8').send(renderStatusPage(view));

@@ -164,6 +164,7 @@ describe.each(dialects)('service status on %s', (dialect) => {
       expect(html.headers['content-type']).toContain('text/html');
       expect(html.body).toContain('On-premises directory unreachable');
       expect(html.body).not.toMatch(/<script/i);
+      expect(html.headers['content-security-policy']).toContain("default-src 'none'");
       // The event log has the opening and the connector's errors.
       expect(await events(4001)).toEqual([expect.objectContaining({ correlation_id: id })]);
       expect((await events(2001)).length).toBeGreaterThanOrEqual(3);

@@ -286,4 +286,16 @@ describe.each(dialects)('service status on %s', (dialect) => {
       7700008,
     );
   });
+  // Last: it moves the clock a month on, past every token's lifetime.
+  it('keeps a resolved incident 30 days, then deletes it with its posts', async () => {
+    expect(await rekey.status.incidents()).toHaveLength(1);
+    clock.advance(29 * 86_400);
+    await rekey.status.evaluate();
+    expect(await rekey.status.incidents()).toHaveLength(1);
+    clock.advance(2 * 86_400);
+    await rekey.status.evaluate();
+    expect(await rekey.status.incidents()).toEqual([]);
+    expect(await rekey.db.kysely.selectFrom('service_incidents').select('id').execute()).toEqual([]);
+    expect(await rekey.db.kysely.selectFrom('service_incident_posts').select('id').execute()).toEqual([]);
+  });
 });

@@ -193,7 +193,9 @@ describe.each(dialects)('service status on %s', (dialect) => {
     const [issue] = (await graph('issues')).value;
     expect(issue).toMatchObject({ isResolved: true, status: 'serviceRestored' });
     expect(
-      (issue?.['posts'] as Json[]).map((p) => String((p['description'] as Json)['content']).split(':')[0]),
+      ((issue?.['posts'] ?? []) as Json[]).map(
+        (p) => String((p['description'] as Json)['content']).split(':')[0],
+      ),
     ).toEqual(['Opened', 'Resolved']);
     expect(await events(4002)).toHaveLength(1);
     expect((await publicStatus()).incidents).toEqual([expect.objectContaining({ isResolved: true })]);

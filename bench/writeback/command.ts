@@ -1,6 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createArgon2Hasher } from '../../src/platform/crypto/password-hasher.js';
+import { sambaUsers, startSambaDc, type TestSambaDc, unicodePwd } from '../../test/support/samba.js';
 import type { TestSlapd } from '../../test/support/slapd.js';
+import { slapdPaths } from '../../test/support/slapd-install.js';
 import { cpuSnapshot, interference, processCpuMs } from '../lib/cpu-accounting.js';
 import { jsonStringField, send } from '../lib/http.js';
 import { runLoad } from '../lib/load.js';
@@ -18,7 +23,8 @@ import { benchEntry, passwordFor, rawChange, startLoadedSlapd, touchUsers } from
  * changes of synced users (tokenless `/{tenant}/password/change`: pass-through check, then the
  * writeback operation binding as the user) beside the same RFC 3062 changes made directly with
  * ldapts at the same concurrency; a cloud-only change's time beyond its hashing; and the full and
- * incremental sync of `--sync-users` directory users.
+ * incremental sync of `--sync-users` directory users. The `activeDirectory` part does the same
+ * self changes against a real Samba AD domain controller beside `ldapmodify` writing `unicodePwd`.
  */
 
 /** Concurrent users changing their passwords, in Rekey and in the raw loop alike. */
@@ -167,10 +173,30 @@ interface BenchRekey {
  * Starts Rekey as a child (limits raised out of the way, plus `env`) with a writeback connector to
  * `slapd` over StartTLS, reading the users `userFilter` selects (all bench users when undefined).
  */
-async function startBenchRekey(
+function startBenchRekey(
   slapd: TestSlapd,
   env: Readonly<Record<string, string>>,
   userFilter?: string,
+): Promise<BenchRekey> {
+  return startBenchRekeyWith(
+    {
+      flavor: 'openldap',
+      url: slapd.url,
+      startTls: true,
+      caCertificate: slapd.caCertificate ?? null,
+      bindDn: slapd.serviceAccount.dn,
+      bindPassword: slapd.serviceAccount.password,
+      baseDn: slapd.peopleDn,
+      ...(userFilter ? { userFilter } : {}),
+    },
+    env,
+  );
+}
+
+/** Starts Rekey as a child with a writeback connector of `connector`'s settings. */
+async function startBenchRekeyWith(
+  connector: Readonly<Record<string, unknown>>,
+  env: Readonly<Record<string, string>>,
 ): Promise<BenchRekey> {
   const domain = rekeyContract.tenantDomain;
   const rekey = await startServerWithDataDir({
@@ -202,14 +228,7 @@ async function startBenchRekey(
       headers: auth,
       body: JSON.stringify({
         displayName: 'Bench directory',
-        flavor: 'openldap',
-        url: slapd.url,
-        startTls: true,
-        caCertificate: slapd.caCertificate ?? null,
-        bindDn: slapd.serviceAccount.dn,
-        bindPassword: slapd.serviceAccount.password,
-        baseDn: slapd.peopleDn,
-        ...(userFilter ? { userFilter } : {}),
+        ...connector,
         writeback: true,
         // Only the syncs the bench asks for: a scheduled one (due at once for a new connector)
         // would read the whole directory again in the middle of the measured changes.
@@ -260,6 +279,185 @@ function selfChangeLoad(
 }
 
 async function run(context: BenchContext): Promise<void> {
+  if (context.parts.has('writeback')) await runOpenLdap(context);
+  if (context.parts.has('activeDirectory')) await runActiveDirectory(context);
+}
+
+/**
+ * The Active Directory part: one real Samba AD domain controller (test/support/samba.ts, LDAPS),
+ * Rekey with an activeDirectory writeback connector, and `concurrency` synced users changing
+ * their own passwords through Rekey beside the same `unicodePwd` changes (delete the old value,
+ * add the new, bound as the user) made by a loop of `ldapmodify` processes at the same
+ * concurrency, on other users of the same domain controller.
+ */
+async function runActiveDirectory(context: BenchContext): Promise<void> {
+  const durationMs = context.durationSeconds * 1000;
+  const domain = rekeyContract.tenantDomain;
+  const loads: LoadRecord[] = [];
+  let failure: unknown;
+  let dc: TestSambaDc | undefined;
+  let target: BenchRekey | undefined;
+  let caDir: string | undefined;
+  let syncSeconds: number | undefined;
+  try {
+    process.stdout.write('writeback (activeDirectory): provisioning a Samba AD domain controller…\n');
+    dc = await startSambaDc();
+    const controller = dc;
+    const users = adBenchUsers(controller, domain, 2 * concurrency);
+    await controller.admin(async (client) => {
+      for (const user of users) await client.add(user.dn, user.attributes);
+    });
+    target = await startBenchRekeyWith(
+      {
+        flavor: 'activeDirectory',
+        url: controller.url,
+        caCertificate: controller.caCertificate,
+        bindDn: controller.serviceAccount.upn,
+        bindPassword: controller.serviceAccount.password,
+        baseDn: controller.peopleDn,
+        userFilter: '(&(objectCategory=person)(objectClass=user)(sAMAccountName=wb*))',
+      },
+      {},
+    );
+    syncSeconds = (await runSync(target, true)).seconds;
+    const pids = [target.rekey.server.pid, ...(controller.pid === undefined ? [] : [controller.pid])];
+    const viaRekey = target;
+    const rekeyCounts = new Map<number, number>();
+    loads.push(
+      await measureLoad('Rekey self change (AD writeback)', durationMs, pids, async (index, signal) => {
+        const n = index + 1;
+        const k = rekeyCounts.get(n) ?? 0;
+        await selfChange(
+          viaRekey.rekey.baseUrl,
+          `wb${n}@${domain}`,
+          passwordFor(n, k),
+          passwordFor(n, k + 1),
+          signal,
+        );
+        rekeyCounts.set(n, k + 1);
+      }),
+    );
+    caDir = mkdtempSync(path.join(tmpdir(), 'rekey-wb-ad-'));
+    const caFile = path.join(caDir, 'ca.pem');
+    writeFileSync(caFile, controller.caCertificate);
+    const rawCounts = new Map<number, number>();
+    loads.push(
+      await measureLoad('raw unicodePwd (ldapmodify)', durationMs, pids, async (index) => {
+        const n = concurrency + index + 1;
+        const k = rawCounts.get(n) ?? 0;
+        const user = users[n - 1];
+        if (!user) throw new Error(`no bench user ${n}`);
+        await ldapmodifyChange(controller.url, caFile, user.dn, passwordFor(n, k), passwordFor(n, k + 1));
+        rawCounts.set(n, k + 1);
+      }),
+    );
+  } catch (error) {
+    failure = error;
+  } finally {
+    await target?.rekey.stop();
+    await dc?.close();
+    if (caDir) rmSync(caDir, { recursive: true, force: true });
+  }
+  const [viaRekey, raw] = loads;
+  const ratio = viaRekey && raw ? viaRekey.changesPerSecond / raw.changesPerSecond : undefined;
+  process.stdout.write(
+    `\nwriteback (activeDirectory): ${concurrency} concurrent users, one Samba AD DC (LDAPS) — ${machineSummary()}\n`,
+  );
+  process.stdout.write(
+    `${formatTable(
+      [
+        { header: 'path' },
+        { header: 'changes/s', align: 'right' },
+        { header: 'p50 ms', align: 'right' },
+        { header: 'p99 ms', align: 'right' },
+        { header: 'mean ms', align: 'right' },
+        { header: 'Rekey cores', align: 'right' },
+        { header: 'samba cores', align: 'right' },
+        { header: 'other CPU (cores)', align: 'right' },
+      ],
+      loads.map((load) => [
+        load.name,
+        fixed(load.changesPerSecond, 1),
+        fixed(load.latency.p50Ms, 1),
+        fixed(load.latency.p99Ms, 1),
+        fixed(load.latency.meanMs, 1),
+        fixed(load.rekeyCores, 2),
+        fixed(load.slapdCores, 2),
+        fixed(load.otherCores, 2),
+      ]),
+    )}\n`,
+  );
+  process.stdout.write(
+    `ratio Rekey/raw: ${fixed(ratio, 2)} (the raw loop starts one ldapmodify process per change)\n` +
+      `full sync of ${2 * concurrency + Object.keys(sambaUsers).length} domain users (${2 * concurrency} selected): ${fixed(syncSeconds, 2)} s\n`,
+  );
+  const written = writeRunResults(
+    'writeback-activeDirectory',
+    context,
+    { concurrency, loads, ratio, syncSeconds },
+    failure,
+  );
+  process.stdout.write(`results: ${written.file}\n`);
+  if (written.failureMessage !== undefined) throw new Error(written.failureMessage);
+}
+
+/** The AD bench users 1..`count`: CN=wbN in OU=People, UPN and mail in Rekey's tenant domain. */
+function adBenchUsers(dc: TestSambaDc, domain: string, count: number) {
+  return Array.from({ length: count }, (_, i) => {
+    const n = i + 1;
+    return {
+      dn: `CN=wb${n},${dc.peopleDn}`,
+      attributes: {
+        objectClass: 'user',
+        sAMAccountName: `wb${n}`,
+        userPrincipalName: `wb${n}@${domain}`,
+        mail: `wb${n}@${domain}`,
+        displayName: `Bench User ${n}`,
+        unicodePwd: unicodePwd(passwordFor(n, 0)) as unknown as string,
+        userAccountControl: '512',
+      },
+    };
+  });
+}
+
+/** One change as an administrator would script it: `ldapmodify` bound as the user, delete old + add new. */
+function ldapmodifyChange(
+  url: string,
+  caFile: string,
+  dn: string,
+  oldPassword: string,
+  newPassword: string,
+): Promise<void> {
+  const value = (password: string) => unicodePwd(password).toString('base64');
+  const ldif = [
+    `dn: ${dn}`,
+    'changetype: modify',
+    'delete: unicodePwd',
+    `unicodePwd:: ${value(oldPassword)}`,
+    '-',
+    'add: unicodePwd',
+    `unicodePwd:: ${value(newPassword)}`,
+    '-',
+    '',
+  ].join('\n');
+  return new Promise((resolve, reject) => {
+    const child = spawn(slapdPaths.ldapmodify, ['-x', '-H', url, '-D', dn, '-w', oldPassword], {
+      env: { ...process.env, LDAPTLS_CACERT: caFile },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`ldapmodify exited ${code}: ${stderr.trim()}`)),
+    );
+    child.stdin?.end(ldif);
+  });
+}
+
+async function runOpenLdap(context: BenchContext): Promise<void> {
   const durationMs = context.durationSeconds * 1000;
   // Rekey's users are 1..c, the raw loop's c+1..2c, the floor-hashing Rekey's 2c+1..3c.
   const syncUsers = Math.max(context.syncUsers ?? 100_000, 3 * concurrency + changedForIncremental);
@@ -443,9 +641,14 @@ async function run(context: BenchContext): Promise<void> {
 /** `npm run bench -- writeback`. */
 export const writeback: BenchCommand = {
   name: 'writeback',
-  description: 'writeback changes/s through Rekey vs raw RFC 3062 on one slapd; job overhead; directory sync',
+  description:
+    'writeback changes/s through Rekey vs raw RFC 3062 on one slapd, and vs raw unicodePwd changes on a Samba AD DC; job overhead; directory sync',
   parts: [
     { name: 'writeback', description: 'load slapd, sync, then Rekey vs raw changes and a cloud-only change' },
+    {
+      name: 'activeDirectory',
+      description: 'a Samba AD DC: Rekey self changes vs raw unicodePwd changes with ldapmodify',
+    },
   ],
   run,
 };

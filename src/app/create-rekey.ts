@@ -15,6 +15,8 @@ import { createLdapDirectoryPorts } from '../directories/ldap/ldap-connector-por
 import { errorPageRoutes } from '../error-page/error-page-routes.js';
 import { eventLogRoutes } from '../event-log/event-log-routes.js';
 import { healthRoutes } from '../health/health-routes.js';
+import { licenseRoutes } from '../licenses/license-routes.js';
+import type { LicenseService } from '../licenses/license-service.js';
 import { lockoutRoutes } from '../lockout/lockout-routes.js';
 import type { LockoutService } from '../lockout/lockout-service.js';
 import type { LogRetention } from '../logs/log-retention.js';
@@ -51,6 +53,8 @@ import type { StatusService } from '../status/status-service.js';
 import { ensureTenant } from '../tenant/bootstrap.js';
 import { domainRoutes } from '../tenant/domain-routes.js';
 import type { DomainService } from '../tenant/domain-service.js';
+import { federationRoutes } from '../tenant/federation-routes.js';
+import type { FederationService } from '../tenant/federation-service.js';
 import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import type { TenantRecord } from '../tenant/tenant-service.js';
 import type { UserService } from '../users/user-service.js';
@@ -76,6 +80,10 @@ export interface Rekey {
   /** The policy engine applied to the directory's users (checks, dry run, expiry). */
   readonly passwordPolicy: PasswordPolicyService;
   readonly domains: DomainService;
+  /** The federations of the tenant's domains. */
+  readonly federations: FederationService;
+  /** The tenant's subscriptions and its users' licences. */
+  readonly licenses: LicenseService;
   readonly roles: RoleService;
   /** The directory connectors. */
   readonly connectors: ConnectorService;
@@ -149,6 +157,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
     const {
       users,
       domains,
+      federations,
+      licenses,
       roles,
       settings,
       passwordPolicy,
@@ -219,6 +229,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       settings,
       passwordPolicy,
       domains,
+      federations,
+      licenses,
       roles,
       connectors,
       policyEngine,
@@ -267,7 +279,9 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
           assertTenant: (segment) => assertTenantSegment(db, tenant, segment),
         }),
         passwordRoutes({ db, tenant, guard, passwords, publicUrl: config.publicUrl }),
-        usersRoutes({ guard, users, passwords, publicUrl: config.publicUrl }),
+        usersRoutes({ guard, users, passwords, licenses, publicUrl: config.publicUrl }),
+        licenseRoutes({ guard, licenses, publicUrl: config.publicUrl }),
+        federationRoutes({ guard, federations, publicUrl: config.publicUrl }),
         passwordPolicyRoutes({ guard, passwordPolicy }),
         settingsRoutes({ guard, settings }),
         lockoutRoutes({ guard, lockout }),

@@ -1,6 +1,7 @@
 import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } from '../auth/password-check.js';
 import { type ConnectorService, createConnectorService } from '../connectors/connector-service.js';
 import type { DirectoryPorts } from '../connectors/directory-ports.js';
+import { createLicenseService, type LicenseService } from '../licenses/license-service.js';
 import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
 import {
@@ -35,6 +36,7 @@ import { createRoleService, type RoleService } from '../roles/role-service.js';
 import { createSettingsService, type SettingsService } from '../settings/settings-service.js';
 import { createStatusService, type StatusService } from '../status/status-service.js';
 import { createDomainService, type DomainService } from '../tenant/domain-service.js';
+import { createFederationService, type FederationService } from '../tenant/federation-service.js';
 import { createUserService, type UserService } from '../users/user-service.js';
 
 /** What every service is built from. */
@@ -67,6 +69,10 @@ export interface ServicePorts {
 export interface TenantServices {
   readonly users: UserService;
   readonly domains: DomainService;
+  /** The federations of the tenant's domains. */
+  readonly federations: FederationService;
+  /** The tenant's subscriptions and its users' licences. */
+  readonly licenses: LicenseService;
   readonly roles: RoleService;
   /** The tenant's settings documents; a change recompiles the banned-term matcher at once. */
   readonly settings: SettingsService;
@@ -255,6 +261,8 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       connectors,
       status,
       domains: createDomainService({ db, tenantId, clock }),
+      federations: createFederationService({ db, tenantId, clock }),
+      licenses: createLicenseService({ db, tenantId, clock, getUser: users.getUser }),
       roles: createRoleService({ db, tenantId, clock, users }),
       settings,
       passwordPolicy,

@@ -111,6 +111,14 @@ export const auditActivities = {
     loggedByService: 'Core Directory',
     targetType: 'User',
   },
+  /** Licences assigned to or removed from a user, or a refusal that a licence decided. */
+  changeUserLicense: {
+    displayName: 'Change user license',
+    category: 'UserManagement',
+    operationType: 'Update',
+    loggedByService: 'Core Directory',
+    targetType: 'User',
+  },
   /** An administrator ended a user's smart lockout. */
   unlockUserAccount: {
     displayName: 'Unlock user account',
@@ -234,6 +242,30 @@ export const auditActivities = {
     operationType: 'Add',
     loggedByService: 'Core Directory',
     targetType: 'Domain',
+  },
+  /** A domain became federated or managed (its federation created or deleted). */
+  setDomainAuthentication: {
+    displayName: 'Set domain authentication',
+    category: 'DirectoryManagement',
+    operationType: 'Update',
+    loggedByService: 'Core Directory',
+    targetType: 'Domain',
+  },
+  /** A domain's federation configuration created or changed. */
+  setFederationSettingsOnDomain: {
+    displayName: 'Set federation settings on domain',
+    category: 'DirectoryManagement',
+    operationType: 'Update',
+    loggedByService: 'Core Directory',
+    targetType: 'Domain',
+  },
+  /** A tenant's subscription to a SKU added or changed (units, status, given to new users). */
+  updateSubscription: {
+    displayName: 'Update subscription',
+    category: 'DirectoryManagement',
+    operationType: 'Update',
+    loggedByService: 'Core Directory',
+    targetType: 'Other',
   },
   /** A directory connector created (`POST /rekey/v1/connectors`, `rekey connectors add`). */
   addDirectoryConnector: {

@@ -45,6 +45,10 @@ const eventKindOf: Readonly<Record<AuditActivityName, AuditEventKind>> = {
   deleteDirectoryConnector: 'admin',
   synchronizeDirectoryConnector: 'sync',
   purgeLogsPastRetention: 'admin',
+  changeUserLicense: 'admin',
+  updateSubscription: 'admin',
+  setDomainAuthentication: 'admin',
+  setFederationSettingsOnDomain: 'admin',
 };
 
 /** Who did it, as a message names them. */

@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/audit-service.js';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
 import type { LockoutService } from '../lockout/lockout-service.js';
 import { storeRehashedPassword } from '../passwords/credential-service.js';
+import { federationOwningPassword } from '../passwords/password-eligibility.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { PasswordHasher } from '../platform/crypto/password-hasher.js';
@@ -313,6 +314,23 @@ export function createSignInService(deps: SignInServiceDeps) {
         const candidate =
           upn.length <= 113 ? await findUserForPasswordCheck(db.kysely, tenant.id, { upn }) : undefined;
         found.user = candidate;
+        // A federated domain's users sign in at its identity provider. Rekey answers what Entra
+        // answers a password grant it cannot check there (50126), for any name in the domain, known
+        // or not, after the same hashing time: the answer tells nobody who exists.
+        const federation = await federationOwningPassword(db.kysely, tenant.id, upn, candidate);
+        if (federation) {
+          await deps.checkPassword(undefined, password, context.ipAddress);
+          const signInPage = federation.passive_sign_in_uri ?? "the federation's identity provider";
+          found.details = `The domain ${federation.domain_name} is federated with ${federation.display_name}: its users sign in at ${signInPage}. Rekey checks no password of this user (not synced from a connector that writes passwords back).`;
+          throw new RekeyError(Codes.InvalidUserNameOrPassword, {
+            message: `${upn} is in ${federation.domain_name}, a federated domain: sign in with its identity provider (${signInPage}), not with a password here.`,
+            details: {
+              domain: federation.domain_name,
+              passiveSignInUri: federation.passive_sign_in_uri,
+              passwordResetUri: federation.password_reset_uri,
+            },
+          });
+        }
         const checked = await deps.checkPassword(
           candidate,
           password,

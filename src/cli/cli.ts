@@ -8,6 +8,7 @@ import { inCommandTerms } from './cli-errors.js';
 import { registerConnectorsCommand, registerSyncCommand } from './connectors-command.js';
 import { type CliIo, configOrExit, exitQuietlyOnClosedStdout, processIo, reportFailure } from './context.js';
 import { registerDevCommand } from './dev-command.js';
+import { registerLicensesCommand } from './licenses-command.js';
 import { registerLockoutCommand } from './lockout-command.js';
 import { registerLogsCommand } from './logs-command.js';
 import { registerOperationsCommand } from './operations-command.js';
@@ -103,6 +104,7 @@ export function buildCli(io: CliIo): Command {
   registerBreachedCommand(program, io);
   registerPolicyCommand(program, io);
   registerLockoutCommand(program, io);
+  registerLicensesCommand(program, io);
   registerOperationsCommand(program, io);
   registerSignInCommand(program, io);
   registerLogsCommand(program, io);

@@ -4,6 +4,8 @@ import { connectorLimits, syncedProperties } from '../connectors/connector-confi
 import { toConnectorBody } from '../connectors/connector-mapper.js';
 import type {
   ConnectorBody,
+  ConnectorHealthBody,
+  ConnectorHealthWindowBody,
   ConnectorSyncReportBody,
   ConnectorTestReportBody,
 } from '../connectors/connector-schemas.js';
@@ -23,6 +25,7 @@ import { createProgress, formatBar, formatCount, formatDuration } from './progre
  *   add --display-name ... --url ... --bind-dn ... --base-dn ...    create one
  *   list | show <connector> | remove <connector>                   by id or display name
  *   test <connector> | sync <connector> [--full]                   through the directory client
+ *   health <connector>                                             from the trace of its calls
  *
  * The bind password is never an option's value (it would stay in the shell's history and be
  * visible to other users in the process list): it comes from --bind-password-file, from the
@@ -213,6 +216,38 @@ function printSyncReport(io: CliIo, report: ConnectorSyncReportBody): void {
   if (report.code !== null) io.out(`  error ${report.code}: ${report.message ?? ''}`);
 }
 
+function healthCallLine(label: string, call: ConnectorHealthWindowBody['lastError']): string {
+  if (call === null) return `    ${label}: none`;
+  const parts = [
+    call.code === null ? undefined : String(call.code),
+    call.reason ?? undefined,
+    call.ppolicyError ?? undefined,
+    call.ldapResultCode === null || call.ldapResultCode === 0 ? undefined : `LDAP ${call.ldapResultCode}`,
+  ].filter((part): part is string => part !== undefined);
+  const said = call.diagnostic ? `: ${call.diagnostic}` : '';
+  return `    ${label}: ${call.dateTime} ${call.operation}${parts.length > 0 ? ` [${parts.join(', ')}]` : ''}${said}`;
+}
+
+function printHealth(io: CliIo, health: ConnectorHealthBody): void {
+  io.out(`${health.displayName}  (${health.connectorId}), at ${health.generatedDateTime}`);
+  for (const [label, window] of [
+    ['last hour', health.lastHour],
+    ['last 24 hours', health.lastDay],
+  ] as const) {
+    const rate =
+      window.successRate === null ? 'no calls' : `${(window.successRate * 100).toFixed(2)}% answered`;
+    const latency =
+      window.latencyMs.p50 === null
+        ? ''
+        : `; latency p50 ${window.latencyMs.p50} ms, p99 ${window.latencyMs.p99} ms`;
+    io.out(
+      `  ${label}: ${window.calls} calls, ${window.succeeded} succeeded, ${window.refused} refused, ${window.failed} failed; ${rate}${latency}`,
+    );
+    io.out(healthCallLine('last error', window.lastError));
+    io.out(healthCallLine('last success', window.lastSuccess));
+  }
+}
+
 /** What a sync's progress is drawn from. */
 function formatSyncProgress(progress: SyncProgress, elapsedMs: number): string {
   const perSecond = elapsedMs > 0 ? (progress.seen * 1000) / elapsedMs : 0;
@@ -285,7 +320,7 @@ export function registerConnectorsCommand(program: Command, io: CliIo, terminal?
   const connectors = program
     .command('connectors')
     .description(
-      'Directory connectors to on-premises LDAP directories: add, list, show, test, sync, remove.',
+      'Directory connectors to on-premises LDAP directories: add, list, show, test, sync, health, remove.',
     );
 
   const { connectTimeoutMs, operationTimeoutMs, syncIntervalSeconds } = connectorLimits;
@@ -295,7 +330,7 @@ export function registerConnectorsCommand(program: Command, io: CliIo, terminal?
       'Add a connector (audited as "Add directory connector"). The bind password is read from --bind-password-file, from the variable --bind-password-env names, or typed at a prompt: never give it on the command line.',
     )
     .option('--display-name <name>', 'a name for the connector, unique in the tenant')
-    .option('--flavor <flavor>', 'the kind of directory: openldap', 'openldap')
+    .option('--flavor <flavor>', 'the kind of directory: openldap or activeDirectory', 'openldap')
     .option('--url <url>', 'ldaps://host[:port], or ldap://host[:port] with --start-tls')
     .option('--start-tls', 'upgrade an ldap:// connection with StartTLS')
     .option(
@@ -306,7 +341,10 @@ export function registerConnectorsCommand(program: Command, io: CliIo, terminal?
       '--ca-certificate-file <file>',
       "caCertificate: PEM file of the CAs to trust (default: the system's)",
     )
-    .option('--bind-dn <dn>', 'the service account to bind as, e.g. cn=rekey,ou=services,dc=example,dc=com')
+    .option(
+      '--bind-dn <dn>',
+      'the service account to bind as, e.g. cn=rekey,ou=services,dc=example,dc=com (Active Directory also takes rekey@corp.example.com)',
+    )
     .option(
       '--bind-password-file <file>',
       "bindPassword: a file whose first line is the service account's password",
@@ -315,7 +353,7 @@ export function registerConnectorsCommand(program: Command, io: CliIo, terminal?
     .option('--base-dn <dn>', 'where users are searched, e.g. ou=people,dc=example,dc=com')
     .option(
       '--user-filter <filter>',
-      'which entries are users (default for openldap: (objectClass=inetOrgPerson))',
+      'which entries are users (default for openldap: (objectClass=inetOrgPerson); for activeDirectory: (&(objectCategory=person)(objectClass=user)))',
     )
     .option(
       '--attribute <property=attribute>',
@@ -396,6 +434,21 @@ export function registerConnectorsCommand(program: Command, io: CliIo, terminal?
         else printTestReport(io, report);
         if (!report.success)
           throw new CommanderError(1, 'rekey.connectorTestFailed', 'The connector failed its test.');
+      });
+    });
+
+  connectors
+    .command('health')
+    .description(
+      "A connector's health over the last hour and 24 hours, from the trace of its directory calls: calls succeeded, refused (the user's own reason: wrong password, policy) and failed, latency p50/p99, the last error and the last success.",
+    )
+    .argument('<connector>', 'the id or display name')
+    .option(...jsonOption)
+    .action(async (name: string, flags: { json?: boolean }) => {
+      await withDirectory(io, async (directory) => {
+        const health = await directory.connectors.health(name);
+        if (flags.json) printJson(io, health);
+        else printHealth(io, health);
       });
     });
 

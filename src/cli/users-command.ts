@@ -102,7 +102,10 @@ async function listUsers(io: CliIo, flags: ListFlags): Promise<void> {
       const options = parseQueryOptions(params, resource);
       columns = options.select.properties;
       const page = await directory.users.listUsers(options, { deleted: flags.deleted === true });
-      rows.push(...page.rows.map((row) => applySelect(toGraphUser(row), options.select.properties)));
+      const licenses = await directory.licenses.licensesOf(page.rows.map((row) => row.id));
+      rows.push(
+        ...page.rows.map((row) => applySelect(toGraphUser(row, licenses), options.select.properties)),
+      );
       skipToken = page.nextSkipToken;
     } while (skipToken !== undefined && (limit === undefined || rows.length < limit));
 
@@ -213,7 +216,7 @@ async function createUser(io: CliIo, flags: CreateFlags): Promise<void> {
       ).password;
     const body = createBodyFromFlags(flags, password);
     const row = await directory.users.createUser(context, { ...toCreateUserInput(body), roles });
-    const user = toGraphUser(row);
+    const user = toGraphUser(row, await directory.licenses.licensesOf([row.id]));
     if (flags.json) {
       printJson(io, choice.generated ? { ...user, generatedPassword: password } : user);
       return;
@@ -269,7 +272,7 @@ async function setEnabled(
 ): Promise<void> {
   await withDirectory(io, async (directory, context) => {
     const row = await directory.users.updateUser(context, user, { accountEnabled: enabled });
-    if (json) printJson(io, toGraphUser(row));
+    if (json) printJson(io, toGraphUser(row, await directory.licenses.licensesOf([row.id])));
     else if (enabled) io.out(`Enabled ${row.user_principal_name}.`);
     else io.out(`Disabled ${row.user_principal_name}; every session of the user was revoked.`);
   });
@@ -280,7 +283,7 @@ async function deleteUser(io: CliIo, user: string, json: boolean | undefined): P
     const target = await directory.users.getUser(user);
     await directory.users.deleteUser(context, target.id);
     const row = await directory.users.getDeletedUser(target.id);
-    if (json) printJson(io, toGraphUser(row));
+    if (json) printJson(io, toGraphUser(row, await directory.licenses.licensesOf([row.id])));
     else {
       io.out(`Deleted ${row.user_principal_name} (${row.id}); it can no longer sign in.`);
       io.out(`Undo with: rekey users restore ${row.id}`);
@@ -291,7 +294,7 @@ async function deleteUser(io: CliIo, user: string, json: boolean | undefined): P
 async function restoreUser(io: CliIo, user: string, json: boolean | undefined): Promise<void> {
   await withDirectory(io, async (directory, context) => {
     const row = await directory.users.restoreUser(context, user);
-    if (json) printJson(io, toGraphUser(row));
+    if (json) printJson(io, toGraphUser(row, await directory.licenses.licensesOf([row.id])));
     else io.out(`Restored ${row.user_principal_name} (${row.id}).`);
   });
 }
@@ -302,7 +305,7 @@ async function getUser(io: CliIo, user: string, flags: { select?: string; json?:
   const selection = flags.select === undefined ? undefined : parseSelect(flags.select, usersResource);
   await withDirectory(io, async (directory) => {
     const row = await directory.users.getUser(user);
-    const full = toGraphUser(row);
+    const full = toGraphUser(row, await directory.licenses.licensesOf([row.id]));
     if (selection) {
       const shown = applySelect(full, selection.properties);
       if (flags.json) printJson(io, shown);

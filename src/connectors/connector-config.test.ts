@@ -104,7 +104,9 @@ describe('checkConnectorInput', () => {
       ].sort(),
     );
     expect(problems.find((p) => p.field === 'body/id')?.problem).toBe('is read-only');
-    expect(problems.find((p) => p.field === 'body/flavor')?.problem).toBe('must be one of: openldap');
+    expect(problems.find((p) => p.field === 'body/flavor')?.problem).toBe(
+      'must be one of: openldap, activeDirectory',
+    );
   });
 
   it('names every missing required field of a create', () => {
@@ -119,12 +121,46 @@ describe('checkConnectorInput', () => {
     expect(fieldsOf(problemsOf('not an object'))).toEqual(['body']);
   });
 
-  it('says activeDirectory is not supported yet, naming the allowed values', () => {
-    expect(problemsOf({ ...valid, flavor: 'activeDirectory' })).toEqual([
-      {
-        field: 'body/flavor',
-        problem: 'activeDirectory is not supported yet; the allowed values are: openldap',
+  it('takes activeDirectory, with its default attributes and filter, and a bind DN in UPN form', () => {
+    const checked = checkConnectorInput(
+      { ...valid, flavor: 'activeDirectory', bindDn: 'rekey-sync@corp.example.com' },
+      undefined,
+      now,
+    );
+    expect(checked.settings).toMatchObject({
+      flavor: 'activeDirectory',
+      bindDn: 'rekey-sync@corp.example.com',
+      userFilter: '(&(objectCategory=person)(objectClass=user))',
+      attributes: {
+        onPremisesImmutableId: 'objectGUID',
+        onPremisesSamAccountName: 'sAMAccountName',
+        userPrincipalName: 'userPrincipalName',
       },
+    });
+    expect(problemsOf({ ...valid, flavor: 'activeDirectory', bindDn: 'CORP\\rekey-sync' })).toEqual([]);
+    // An OpenLDAP bind DN is a DN.
+    expect(fieldsOf(problemsOf({ ...valid, bindDn: 'rekey-sync@corp.example.com' }))).toEqual([
+      'body/bindDn',
+    ]);
+    // A PATCH to the other flavour takes its defaults where the old flavour's were kept.
+    const openldap = checkConnectorInput(valid, undefined, now).settings;
+    const switched = checkConnectorInput({ flavor: 'activeDirectory' }, openldap, now).settings;
+    expect(switched.userFilter).toBe('(&(objectCategory=person)(objectClass=user))');
+    expect(switched.attributes).toMatchObject({ onPremisesImmutableId: 'objectGUID' });
+    const customized = checkConnectorInput({ userFilter: '(uid=*)' }, openldap, now).settings;
+    expect(checkConnectorInput({ flavor: 'activeDirectory' }, customized, now).settings.userFilter).toBe(
+      '(uid=*)',
+    );
+    // Back to openldap with a UPN kept as the bind DN: the PATCH must give a DN.
+    const byUpn = checkConnectorInput(
+      { ...valid, flavor: 'activeDirectory', bindDn: 'rekey-sync@corp.example.com' },
+      undefined,
+      now,
+    ).settings;
+    expect(fieldsOf(problemsOf({ flavor: 'openldap' }, byUpn))).toEqual(['body/bindDn']);
+    expect(problemsOf({ flavor: 'openldap', bindDn: valid.bindDn }, byUpn)).toEqual([]);
+    expect(problemsOf({ ...valid, flavor: 'eDirectory' })).toEqual([
+      { field: 'body/flavor', problem: 'must be one of: openldap, activeDirectory' },
     ]);
   });
 

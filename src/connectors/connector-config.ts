@@ -11,12 +11,9 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
  * here too but never appears in a message.
  */
 
-/** The flavours Rekey connects to today. */
-export const connectorFlavors = ['openldap'] as const;
+/** The flavours Rekey connects to: OpenLDAP, and Active Directory (or Samba's AD domain controller). */
+export const connectorFlavors = ['openldap', 'activeDirectory'] as const;
 export type ConnectorFlavor = (typeof connectorFlavors)[number];
-
-/** Flavours that are planned but not yet supported: refused with a message saying so. */
-const plannedFlavors: readonly string[] = ['activeDirectory'];
 
 /** The user properties a sync fills from directory attributes. */
 export const syncedProperties = [
@@ -37,7 +34,10 @@ const requiredProperties: readonly SyncedProperty[] = ['userPrincipalName', 'onP
 /** Which directory attribute fills which user property; a property left out is not synced. */
 export type AttributeMap = Readonly<Partial<Record<SyncedProperty, string>>>;
 
-/** Defaults for each flavour (inetOrgPerson and the operational entryUUID on OpenLDAP). */
+/**
+ * Defaults for each flavour: inetOrgPerson and the operational entryUUID on OpenLDAP; on Active
+ * Directory the attributes a cloud sync takes (objectGUID, in base64, as the immutable id).
+ */
 export const defaultAttributes: Readonly<Record<ConnectorFlavor, AttributeMap>> = {
   openldap: {
     userPrincipalName: 'mail',
@@ -49,10 +49,22 @@ export const defaultAttributes: Readonly<Record<ConnectorFlavor, AttributeMap>> 
     onPremisesImmutableId: 'entryUUID',
     onPremisesSamAccountName: 'uid',
   },
+  activeDirectory: {
+    userPrincipalName: 'userPrincipalName',
+    displayName: 'displayName',
+    givenName: 'givenName',
+    surname: 'sn',
+    mail: 'mail',
+    mailNickname: 'sAMAccountName',
+    onPremisesImmutableId: 'objectGUID',
+    onPremisesSamAccountName: 'sAMAccountName',
+  },
 };
 
 export const defaultUserFilter: Readonly<Record<ConnectorFlavor, string>> = {
   openldap: '(objectClass=inetOrgPerson)',
+  // People, not computers (whose objectClass is user too) nor contacts.
+  activeDirectory: '(&(objectCategory=person)(objectClass=user))',
 };
 
 /** The bounds of the numeric settings, with their defaults. */
@@ -197,6 +209,12 @@ export function dnProblem(dn: string): string | undefined {
     if (assertion.slice(equals + 1).trim() === '') return `has an empty value for ${type}`;
   }
   return undefined;
+}
+
+/** Whether `name` is an Active Directory logon name: `user@domain` (a UPN) or `DOMAIN\user`. */
+export function isActiveDirectoryLogonName(name: string): boolean {
+  if (name.length > maxLengths.dn) return false;
+  return /^[^\s@=,\\]+@[A-Za-z0-9.-]+$/.test(name) || /^[A-Za-z0-9.-]+\\[^\s\\@=,]+$/.test(name);
 }
 
 /** What is wrong with `filter` as an LDAP search filter (RFC 4515), or undefined. */
@@ -370,11 +388,6 @@ export function checkConnectorInput(
     const value = body['flavor'];
     if (typeof value === 'string' && (connectorFlavors as readonly string[]).includes(value)) {
       flavor = value as ConnectorFlavor;
-    } else if (typeof value === 'string' && plannedFlavors.includes(value)) {
-      problem(
-        'flavor',
-        `${value} is not supported yet; the allowed values are: ${connectorFlavors.join(', ')}`,
-      );
     } else {
       problem('flavor', `must be one of: ${connectorFlavors.join(', ')}`);
     }
@@ -410,12 +423,18 @@ export function checkConnectorInput(
 
   // bindDn, baseDn
   const dns: Partial<Record<'bindDn' | 'baseDn', string>> = {};
+  const flavorSoFar = flavor ?? current?.flavor;
   for (const field of ['bindDn', 'baseDn'] as const) {
     required(field);
     if (!has(field)) continue;
     const value = body[field];
     if (typeof value !== 'string') {
       problem(field, 'must be a string, a distinguished name such as cn=rekey,ou=services,dc=example,dc=com');
+      continue;
+    }
+    // Active Directory also binds by user principal name or DOMAIN\name.
+    if (field === 'bindDn' && flavorSoFar === 'activeDirectory' && isActiveDirectoryLogonName(value.trim())) {
+      dns[field] = value.trim();
       continue;
     }
     const wrong = dnProblem(value.trim());
@@ -485,6 +504,17 @@ export function checkConnectorInput(
 
   // The merged settings, where every field this body set was valid; cross-field rules after.
   const mergedFlavor = flavor ?? current?.flavor;
+  // A PATCH that changes the flavour takes the new flavour's defaults for a filter and map that
+  // were the old flavour's defaults (an entryUUID map means nothing on Active Directory).
+  const switchedTo = current !== undefined && flavor !== current.flavor ? flavor : undefined;
+  const currentFilter =
+    switchedTo && current && current.userFilter === defaultUserFilter[current.flavor]
+      ? defaultUserFilter[switchedTo]
+      : current?.userFilter;
+  const currentAttributes =
+    switchedTo && current && sameMap(current.attributes, defaultAttributes[current.flavor])
+      ? defaultAttributes[switchedTo]
+      : current?.attributes;
   const merged = {
     displayName: displayName ?? current?.displayName,
     flavor: mergedFlavor,
@@ -494,8 +524,7 @@ export function checkConnectorInput(
     caCertificate: caCertificate === undefined ? (current?.caCertificate ?? null) : caCertificate,
     bindDn: dns.bindDn ?? current?.bindDn,
     baseDn: dns.baseDn ?? current?.baseDn,
-    userFilter:
-      userFilter ?? current?.userFilter ?? (mergedFlavor ? defaultUserFilter[mergedFlavor] : undefined),
+    userFilter: userFilter ?? currentFilter ?? (mergedFlavor ? defaultUserFilter[mergedFlavor] : undefined),
     writeback: writeback ?? current?.writeback ?? false,
     connectTimeoutMs:
       connectTimeoutMs ?? current?.connectTimeoutMs ?? connectorLimits.connectTimeoutMs.default,
@@ -509,13 +538,21 @@ export function checkConnectorInput(
         : syncIntervalSeconds,
   };
   const baseAttributes: AttributeMap =
-    current?.attributes ?? (mergedFlavor ? defaultAttributes[mergedFlavor] : {});
+    currentAttributes ?? (mergedFlavor ? defaultAttributes[mergedFlavor] : {});
   const attributes: Partial<Record<SyncedProperty, string>> = { ...baseAttributes };
   for (const [property, attribute] of Object.entries(attributeChanges ?? {})) {
     if (attribute === null) delete attributes[property as SyncedProperty];
     else attributes[property as SyncedProperty] = attribute;
   }
 
+  if (
+    merged.flavor === 'openldap' &&
+    merged.bindDn !== undefined &&
+    !has('bindDn') &&
+    dnProblem(merged.bindDn) !== undefined
+  ) {
+    problem('bindDn', 'is not a distinguished name, which an openldap connector binds with: give bindDn too');
+  }
   const secure = merged.url?.startsWith('ldaps://') || merged.startTls;
   if (merged.url?.startsWith('ldaps://') && merged.startTls) {
     problem('startTls', 'must be false with an ldaps:// url: that connection is encrypted from the start');
@@ -552,6 +589,11 @@ export function checkConnectorInput(
     syncIntervalSeconds: merged.syncIntervalSeconds,
   };
   return { settings, bindPassword };
+}
+
+function sameMap(a: AttributeMap, b: AttributeMap): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((key) => a[key as SyncedProperty] === b[key as SyncedProperty]);
 }
 
 function describeProblem(problem: ConnectorProblem): string {

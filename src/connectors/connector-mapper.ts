@@ -1,5 +1,12 @@
-import type { ConnectorBody, ConnectorSyncReportBody, ConnectorTestReportBody } from './connector-schemas.js';
+import type {
+  ConnectorBody,
+  ConnectorHealthBody,
+  ConnectorHealthWindowBody,
+  ConnectorSyncReportBody,
+  ConnectorTestReportBody,
+} from './connector-schemas.js';
 import type { ConnectorRecord } from './connector-store.js';
+import type { ConnectorCallStats, ConnectorCallSummary } from './connector-trace-store.js';
 import type { ProbeResult, SyncOutcome } from './directory-ports.js';
 
 /*
@@ -84,5 +91,58 @@ export function toSyncReport(connectorId: string, outcome: SyncOutcome): Connect
     },
     code: outcome.code,
     message: outcome.message,
+  };
+}
+
+function toHealthCall(call: ConnectorCallSummary | undefined): ConnectorHealthWindowBody['lastError'] {
+  if (!call) return null;
+  return {
+    dateTime: call.at,
+    operation: call.operation,
+    outcome: call.outcome,
+    code: call.code,
+    reason: call.reason,
+    ldapResultCode: call.ldapResultCode,
+    ppolicyError: call.ppolicyError,
+    diagnostic: call.diagnostic,
+    dn: call.dn,
+    latencyMs: call.latencyMs,
+    correlationId: call.correlationId,
+    operationId: call.operationId,
+  };
+}
+
+function toHealthWindow(since: string, stats: ConnectorCallStats): ConnectorHealthWindowBody {
+  return {
+    sinceDateTime: since,
+    calls: stats.calls,
+    succeeded: stats.succeeded,
+    refused: stats.refused,
+    failed: stats.failed,
+    successRate:
+      stats.calls === 0
+        ? null
+        : Math.round(((stats.succeeded + stats.refused) / stats.calls) * 10_000) / 10_000,
+    latencyMs: { p50: stats.latencyP50Ms, p99: stats.latencyP99Ms },
+    lastError: toHealthCall(stats.lastError),
+    lastSuccess: toHealthCall(stats.lastSuccess),
+  };
+}
+
+/** A connector's health as the API and `rekey connectors health --json` give it. */
+export function toHealthBody(
+  record: ConnectorRecord,
+  generatedAt: string,
+  windows: {
+    readonly lastHour: { readonly since: string; readonly stats: ConnectorCallStats };
+    readonly lastDay: { readonly since: string; readonly stats: ConnectorCallStats };
+  },
+): ConnectorHealthBody {
+  return {
+    connectorId: record.id,
+    displayName: record.settings.displayName,
+    generatedDateTime: generatedAt,
+    lastHour: toHealthWindow(windows.lastHour.since, windows.lastHour.stats),
+    lastDay: toHealthWindow(windows.lastDay.since, windows.lastDay.stats),
   };
 }

@@ -214,7 +214,7 @@ describe.each(dialects)('directory connectors on %s', (dialect) => {
   it('names every problem of a bad configuration in one 400', async () => {
     const response = await call('POST', base, admin, {
       displayName: 'Broken',
-      flavor: 'activeDirectory',
+      flavor: 'eDirectory',
       url: 'ldap://dc1.example.com',
       bindDn: 'rekey@example.com',
       bindPassword: '',
@@ -245,7 +245,7 @@ describe.each(dialects)('directory connectors on %s', (dialect) => {
     );
     const message = response.json<{ error: { message: string } }>().error.message;
     expect(message).toMatch(/^The connector was not created: /);
-    expect(message).toContain('activeDirectory is not supported yet; the allowed values are: openldap');
+    expect(message).toContain('flavor must be one of: openldap, activeDirectory');
     expect(
       await rekey.db.kysely
         .selectFrom('connectors')
@@ -304,6 +304,7 @@ describe.each(dialects)('directory connectors on %s', (dialect) => {
       roles: ['Hybrid Identity Administrator'],
     });
     expect((await call('GET', `${base}/${id}`, hybrid.token)).statusCode).toBe(200);
+    expect((await call('GET', `${base}/${id}/health`, hybrid.token)).statusCode).toBe(200);
     const made = await call('POST', base, hybrid.token, { ...body, displayName: 'By the hybrid admin' });
     expect(made.statusCode, made.body).toBe(201);
 
@@ -322,6 +323,7 @@ describe.each(dialects)('directory connectors on %s', (dialect) => {
         ['DELETE', await call('DELETE', `${base}/${id}`, token)],
         ['test', await call('POST', `${base}/${id}/test`, token)],
         ['sync', await call('POST', `${base}/${id}/sync`, token)],
+        ['health', await call('GET', `${base}/${id}/health`, token)],
       ];
       for (const [what, response] of attempts) {
         if (response.statusCode !== 403) refused.push([`${alias} ${what}`, String(response.statusCode)]);
@@ -350,6 +352,7 @@ describe.each(dialects)('directory connectors on %s', (dialect) => {
         `delete ${base}/{id}`,
         `post ${base}/{id}/test`,
         `post ${base}/{id}/sync`,
+        `get ${base}/{id}/health`,
       ].sort(),
     );
     const create = document.paths[base]?.['post']?.requestBody?.content['application/json']?.schema;

@@ -7,6 +7,7 @@ import { connectorAdministrationRoles } from '../users/authorization.js';
 import { toConnectorBody } from './connector-mapper.js';
 import {
   connectorCallListSchema,
+  connectorHealthSchema,
   connectorInputSchema,
   connectorListSchema,
   connectorPatchSchema,
@@ -27,6 +28,8 @@ import type { ConnectorService } from './connector-service.js';
  *   DELETE /rekey/v1/connectors/{id}         remove; 204
  *   POST   /rekey/v1/connectors/{id}/test    connect, StartTLS, bind, search: a report per step
  *   POST   /rekey/v1/connectors/{id}/sync    one sync now (`?full=true` reads every user)
+ *   GET    /rekey/v1/connectors/{id}/health  calls, success rate, latency, last error and success
+ *                                            over the last hour and 24 hours, from the trace
  *   GET    /rekey/v1/operations/{id}/connectorCalls
  *                                            the connector trace of one password operation
  *
@@ -127,6 +130,15 @@ export function connectorRoutes(deps: {
         schema: { params: idParams, response: { 200: connectorTestReportSchema, ...graphErrorResponses } },
       },
       async (request) => connectors.test(contextOf(request), request.params.id),
+    );
+
+    app.get(
+      `${base}/:id/health`,
+      {
+        preHandler,
+        schema: { params: idParams, response: { 200: connectorHealthSchema, ...graphErrorResponses } },
+      },
+      async (request) => connectors.health(request.params.id),
     );
 
     app.post(

@@ -9,7 +9,7 @@ import { nullable, openObject, responseArray, responseObject } from '../platform
  * connectorPatchSchema describe them for /openapi.json and the portal. The static types are for the portal.
  */
 
-const flavor = Type.Union([Type.Literal('openldap')]);
+const flavor = Type.Union([Type.Literal('openldap'), Type.Literal('activeDirectory')]);
 
 /** The create body (every field of a PATCH is optional). */
 export const connectorInputSchema = Type.Object(
@@ -151,6 +151,12 @@ export const connectorCallSchema = responseObject({
   latencyMs: Type.Integer(),
   correlationId: Type.String(),
   at: Type.String(),
+  /** success, refused (the directory said no for the user's own reason) or error; see connector health. */
+  outcome: nullable(Type.String()),
+  /** Why the operation failed (invalidCredentials, passwordPolicy, unreachable...); null on success. */
+  reason: nullable(Type.String()),
+  /** The catalog code of the failure, for the call's purpose; null on success. */
+  code: nullable(Type.Integer()),
 });
 
 /** `GET /rekey/v1/operations/{id}/connectorCalls`: the connector calls of one password operation, oldest first. */
@@ -158,3 +164,54 @@ export const connectorCallListSchema = responseObject(
   { value: responseArray(connectorCallSchema) },
   'The directory calls a password operation made',
 );
+
+/** A call connector health names: the last error, or the last success. */
+const healthCallSchema = responseObject({
+  dateTime: Type.String(),
+  /** connect, startTls, serviceBind, userBind, search, passwordModify. */
+  operation: Type.String(),
+  /** success, refused (the directory said no for the user's own reason) or error. */
+  outcome: nullable(Type.String()),
+  /** The catalog code of a failure, for the call's purpose (120013, 80001, 120015...). */
+  code: nullable(Type.Integer()),
+  /** unreachable, timeout, tlsFailure, serviceBindFailed, invalidCredentials... */
+  reason: nullable(Type.String()),
+  ldapResultCode: nullable(Type.Integer()),
+  ppolicyError: nullable(Type.String()),
+  /** The server's diagnostic text, or the network error's code (ECONNREFUSED...). */
+  diagnostic: nullable(Type.String()),
+  dn: nullable(Type.String()),
+  latencyMs: Type.Integer(),
+  correlationId: Type.String(),
+  /** The password operation the call served, if any. */
+  operationId: nullable(Type.String()),
+});
+
+/** A connector's calls over one window (the last hour, or the last 24 hours). */
+const healthWindowSchema = responseObject({
+  /** The window's start (inclusive); it ends when the health was read. */
+  sinceDateTime: Type.String(),
+  calls: Type.Integer(),
+  succeeded: Type.Integer(),
+  refused: Type.Integer(),
+  failed: Type.Integer(),
+  /** (succeeded + refused) / calls, to four decimals; null without calls. */
+  successRate: nullable(Type.Number()),
+  latencyMs: responseObject({ p50: nullable(Type.Integer()), p99: nullable(Type.Integer()) }),
+  lastError: nullable(healthCallSchema),
+  lastSuccess: nullable(healthCallSchema),
+});
+
+/** `GET /rekey/v1/connectors/{id}/health`. */
+export const connectorHealthSchema = responseObject(
+  {
+    connectorId: Type.String(),
+    displayName: Type.String(),
+    generatedDateTime: Type.String(),
+    lastHour: healthWindowSchema,
+    lastDay: healthWindowSchema,
+  },
+  "A connector's health, from the trace of its directory calls",
+);
+export type ConnectorHealthBody = Static<typeof connectorHealthSchema>;
+export type ConnectorHealthWindowBody = Static<typeof healthWindowSchema>;

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { AuditActivityName } from '../audit/audit-activities.js';
 import { type ModifiedProperty, recordAudit } from '../audit/audit-service.js';
 import type { DirectoryTraceRecord } from '../directories/directory-trace.js';
@@ -6,6 +7,7 @@ import { recordEvents } from '../event-log/event-log-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { SecretBox } from '../platform/crypto/secret-box.js';
 import type { Db } from '../platform/db/database.js';
+import type { Database } from '../platform/db/schema.js';
 import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
@@ -13,8 +15,12 @@ import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { type ConnectorSettings, checkConnectorInput } from './connector-config.js';
 import { connectorEventOf } from './connector-events.js';
-import { toSyncReport, toTestReport } from './connector-mapper.js';
-import type { ConnectorSyncReportBody, ConnectorTestReportBody } from './connector-schemas.js';
+import { toHealthBody, toSyncReport, toTestReport } from './connector-mapper.js';
+import type {
+  ConnectorHealthBody,
+  ConnectorSyncReportBody,
+  ConnectorTestReportBody,
+} from './connector-schemas.js';
 import {
   type ConnectorRecord,
   claimConnectorSync,
@@ -30,6 +36,7 @@ import {
 } from './connector-store.js';
 import {
   type ConnectorTraceEntry,
+  connectorCallStats,
   insertConnectorTrace,
   listOperationConnectorTrace,
 } from './connector-trace-store.js';
@@ -84,6 +91,20 @@ function modifiedProperties(
   // Named so the change is on record; its values are never written anywhere.
   if (passwordChanged) changed.push({ displayName: 'bindPassword', oldValue: null, newValue: null });
   return changed;
+}
+
+/**
+ * Whether the connector a synced user came from writes passwords back, with its name; undefined
+ * when the connector is gone. For the password rules that depend on writeback (federation,
+ * licences), which must not open the connector's bind password to learn it.
+ */
+export async function findConnectorWriteback(
+  db: Kysely<Database>,
+  tenantId: string,
+  connectorId: string,
+): Promise<{ readonly displayName: string; readonly writeback: boolean } | undefined> {
+  const record = await findConnector(db, tenantId, connectorId);
+  return record && { displayName: record.settings.displayName, writeback: record.settings.writeback };
 }
 
 /** The tenant's directory connectors. */
@@ -279,6 +300,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     if (!deps.probe) throw unavailable('test');
     const config = await openConnectorConfig(record.id);
     const result = await deps.probe.test(config);
+    await recordTrace(result.trace ?? []);
     const testedAt = clock.now().toISOString();
     const report = toTestReport(record.id, testedAt, result);
     await recordConnectorTest(db.kysely, tenantId, record.id, {
@@ -315,6 +337,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     const report = toSyncReport(record.id, outcome);
+    await recordTrace(outcome.trace ?? []);
     await db.kysely.transaction().execute(async (trx) => {
       await recordConnectorSync(trx, tenantId, record.id, {
         at: outcome.finishedDateTime,
@@ -405,9 +428,30 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     return listOperationConnectorTrace(db.kysely, tenantId, operationId);
   }
 
+  /**
+   * A connector's health over the last hour and the last 24 hours, from the trace of its calls
+   * (test, sync, pass-through sign-in, writeback): how many succeeded, were refused for the user's
+   * own reason, or failed; the success rate; latency p50/p99; the last error and the last
+   * success. 7700008 when there is no such connector. The trace ages out with the logs
+   * (REKEY_LOG_RETENTION_DAYS), so a retention under a day shortens the 24-hour window.
+   */
+  async function health(idOrName: string): Promise<ConnectorHealthBody> {
+    const record = await get(idOrName);
+    const now = clock.now();
+    const window = async (ms: number) => {
+      const since = new Date(now.getTime() - ms).toISOString();
+      return { since, stats: await connectorCallStats(db.kysely, tenantId, record.id, since) };
+    };
+    return toHealthBody(record, now.toISOString(), {
+      lastHour: await window(3_600_000),
+      lastDay: await window(86_400_000),
+    });
+  }
+
   return {
     list,
     get,
+    health,
     recordTrace,
     operationTrace,
     create,

@@ -43,6 +43,8 @@ export interface ProbeResult {
   readonly steps: readonly TestStep[];
   /** Entries the search step found under the base DN with the user filter (it may stop counting early). */
   readonly usersFound: number | null;
+  /** The LDAP operations the test made, for the connector trace (and so the connector's health). */
+  readonly trace?: readonly DirectoryTraceRecord[];
 }
 
 /** Connects, binds and searches with a connector's settings, reporting each step. */
@@ -96,6 +98,8 @@ export interface SyncOutcome {
   /** The catalog code of a failure; null on success. */
   readonly code: ErrorCode | null;
   readonly message: string | null;
+  /** The LDAP operations the run made (one per page of its search), for the connector trace. */
+  readonly trace?: readonly DirectoryTraceRecord[];
 }
 
 /** Imports a connector's users into the tenant. */

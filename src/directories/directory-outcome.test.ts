@@ -18,6 +18,16 @@ const expected: Readonly<Record<DirectoryFailureReason, readonly [writeback: num
     Codes.InvalidPasswordExpiredOnPremPassword,
   ],
   changeAfterReset: [Codes.PasswordChangeADAdminActionRequired, Codes.InvalidPasswordExpiredOnPremPassword],
+  mustChangePassword: [Codes.PasswordChangeADAdminActionRequired, Codes.InvalidPasswordExpiredPassword],
+  accountDisabled: [Codes.PasswordChangeOnPremUserAccountLockedOutOrDisabled, Codes.UserDisabled],
+  logonHours: [
+    Codes.PasswordChangeOnPremUserAccountLockedOutOrDisabled,
+    Codes.OnPremisePasswordValidationAccountLogonInvalidHours,
+  ],
+  workstationRestricted: [
+    Codes.PasswordChangeOnPremUserAccountLockedOutOrDisabled,
+    Codes.OnPremisesWorkstationRestricted,
+  ],
   entryNotFound: [Codes.PasswordChangeUserNotFoundBySspr, Codes.InvalidUserNameOrPassword],
   insufficientAccess: [
     Codes.PasswordChangeADAdminActionRequired,

@@ -22,6 +22,14 @@ export type DirectoryFailureReason =
   | 'passwordExpired'
   /** An administrator set the password and the policy makes its user change it first. */
   | 'changeAfterReset'
+  /** The account is flagged to change its password at the next sign-in (Active Directory's 773). */
+  | 'mustChangePassword'
+  /** The account is disabled or has expired (Active Directory's 533, 701). */
+  | 'accountDisabled'
+  /** The account may not sign in at this time of day (Active Directory's 530). */
+  | 'logonHours'
+  /** The account may sign in only from listed workstations (Active Directory's 531). */
+  | 'workstationRestricted'
   /** The user's entry is not in the directory (moved, renamed or deleted). */
   | 'entryNotFound'
   /** The connector's service account may not do this (LDAP 50). */
@@ -43,6 +51,25 @@ export type DirectoryFailureReason =
   /** Any other answer. */
   | 'unexpected';
 
+/**
+ * Reasons that are the directory doing its job for a user: it checked a password, a policy or an
+ * account state and said no. A connector whose calls end so is working; connector health counts
+ * them apart from the failures of the connector or the directory itself.
+ */
+const userRefusals: ReadonlySet<DirectoryFailureReason> = new Set<DirectoryFailureReason>([
+  'invalidCredentials',
+  'passwordPolicy',
+  'accountLocked',
+  'passwordExpired',
+  'changeAfterReset',
+  'entryNotFound',
+]);
+
+/** Whether a failure is the directory refusing for the user's own reason (see userRefusals). */
+export function isUserRefusal(reason: DirectoryFailureReason): boolean {
+  return userRefusals.has(reason);
+}
+
 /** One failure, mapped. Holds no secret: it may be stored, logged and shown to an administrator. */
 export interface DirectoryFailure {
   readonly code: ErrorCode;
@@ -54,6 +81,13 @@ export interface DirectoryFailure {
   readonly ppolicyError: PasswordPolicyError | undefined;
   /** The server's diagnostic text, or the network error's code (ECONNREFUSED...). */
   readonly diagnostic: string | undefined;
+  /**
+   * The directory's own sub-code, when its diagnostic carries one: Active Directory's bind
+   * `data` value (`775`) or the error number a write starts with (`0000052D`).
+   */
+  readonly directoryCode?: string | undefined;
+  /** What the sub-code means, in words, when it says more than the reason (never a secret). */
+  readonly detail?: string | undefined;
 }
 
 export type DirectoryOutcome<T> =
@@ -75,8 +109,12 @@ function writebackCode(reason: DirectoryFailureReason): ErrorCode {
       return Codes.PasswordChangeOnPremComplexity;
     case 'accountLocked':
     case 'passwordExpired':
+    case 'accountDisabled':
+    case 'logonHours':
+    case 'workstationRestricted':
       return Codes.PasswordChangeOnPremUserAccountLockedOutOrDisabled;
     case 'changeAfterReset':
+    case 'mustChangePassword':
       // A self change is what the directory asks for here, so this only reaches a caller whose
       // directory refused it anyway: an administrator has to act.
       return Codes.PasswordChangeADAdminActionRequired;
@@ -110,8 +148,16 @@ function signInCode(reason: DirectoryFailureReason): ErrorCode {
     case 'passwordExpired':
     case 'changeAfterReset':
       return Codes.InvalidPasswordExpiredOnPremPassword;
+    case 'mustChangePassword':
+      return Codes.InvalidPasswordExpiredPassword;
     case 'accountLocked':
       return Codes.IdsLocked;
+    case 'accountDisabled':
+      return Codes.UserDisabled;
+    case 'logonHours':
+      return Codes.OnPremisePasswordValidationAccountLogonInvalidHours;
+    case 'workstationRestricted':
+      return Codes.OnPremisesWorkstationRestricted;
     case 'unreachable':
     case 'serverBusy':
       return Codes.OnPremiseStoreIsNotAvailable;
@@ -140,6 +186,8 @@ export function mapDirectoryFailure(
     readonly ldapResultCode?: number | undefined;
     readonly ppolicy?: PasswordPolicyResponse | undefined;
     readonly diagnostic?: string | undefined;
+    readonly directoryCode?: string | undefined;
+    readonly detail?: string | undefined;
   } = {},
 ): DirectoryFailure {
   const code = purpose === 'writeback' ? writebackCode(reason) : signInCode(reason);
@@ -150,7 +198,24 @@ export function mapDirectoryFailure(
     ldapResultCode: facts.ldapResultCode,
     ppolicyError: facts.ppolicy?.error,
     diagnostic: facts.diagnostic,
+    ...(facts.directoryCode === undefined ? {} : { directoryCode: facts.directoryCode }),
+    ...(facts.detail === undefined ? {} : { detail: facts.detail }),
   };
+}
+
+/**
+ * What the directory said, in one line for an operation's status detail, an audit row's cause or
+ * a sign-in's on-premises cause: the reason, the password-policy error or the directory's
+ * sub-code, the LDAP result code, and what the sub-code means. Never a password.
+ */
+export function describeDirectoryFailure(failure: DirectoryFailure): string {
+  const said = [
+    failure.reason,
+    failure.ppolicyError,
+    failure.directoryCode === undefined ? undefined : `directory code ${failure.directoryCode}`,
+    failure.ldapResultCode === undefined ? undefined : `LDAP result ${failure.ldapResultCode}`,
+  ].filter((part): part is string => part !== undefined);
+  return failure.detail === undefined ? said.join(', ') : `${said.join(', ')} (${failure.detail})`;
 }
 
 /**
@@ -163,6 +228,7 @@ export function directoryFailureToError(failure: DirectoryFailure): RekeyError {
       onPremisesReason: failure.reason,
       ...(failure.ppolicyError ? { onPremisesPolicyError: failure.ppolicyError } : {}),
       ...(failure.ldapResultCode !== undefined ? { ldapResultCode: failure.ldapResultCode } : {}),
+      ...(failure.directoryCode !== undefined ? { onPremisesDirectoryCode: failure.directoryCode } : {}),
     },
   });
 }

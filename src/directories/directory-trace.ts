@@ -3,6 +3,8 @@
  * a later store keeps and the troubleshooter reads. A record never holds a password, a bind
  * secret or a password-modify value: only what was done, to which DN, and what came back.
  */
+import type { ErrorCode } from '../platform/errors/catalog.js';
+import type { DirectoryFailureReason } from './directory-outcome.js';
 import type { PasswordPolicyResponse } from './ldap/password-policy-control.js';
 
 export type DirectoryTraceOperation =
@@ -28,6 +30,12 @@ export interface DirectoryTraceRecord {
   readonly diagnostic: string | undefined;
   /** The password-policy response control, when the server sent one. */
   readonly ppolicy: PasswordPolicyResponse | undefined;
+  /**
+   * For a failed operation: why, and the catalog code that reason has for the call's purpose (a
+   * wrong password is 120000 in a change, 50126 in a sign-in). Undefined on success, and from a
+   * client that does not classify its failures.
+   */
+  readonly failure?: { readonly reason: DirectoryFailureReason; readonly code: ErrorCode } | undefined;
   readonly startedAt: Date;
   readonly latencyMs: number;
   readonly correlationId: string;

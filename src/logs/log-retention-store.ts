@@ -33,12 +33,16 @@ export async function listTenantIds(db: Kysely<Database>): Promise<string[]> {
 const keyedLogs = {
   sign_ins: 'created_at',
   directory_audits: 'activity_at',
+  // The connector trace (directory calls), read by an operation's detail and connector health.
+  connector_operations: 'at',
+  // The event log (docs/event-log.md).
   event_log: 'created_at',
 } as const;
 
 /**
  * Deletes up to `limit` of the tenant's oldest rows of `table` from before `cutoff`; returns how
- * many. Serves the sign-in log, the audit events and the event log, which differ only in their time column. An
+ * many. Serves the sign-in log, the audit events and the connector trace, which differ only in
+ * their time column (each has an index on (tenant_id, time)). An
  * audit event's `directory_audit_targets` rows carry the same time and go with
  * deleteAuditTargetsBefore, run after the events (a target row without its event is invisible to
  * every query).
@@ -117,13 +121,19 @@ export async function deleteAuditTargetsBefore(
   });
 }
 
-/** How many rows of each log table the tenant holds from before `cutoff` (for a dry run). */
+/** How many rows of each log table (and of the connector trace) the tenant holds from before `cutoff` (for a dry run). */
 export async function countLogRowsBefore(
   db: Kysely<Database>,
   tenantId: string,
   cutoff: string,
-): Promise<{ signIns: number; audits: number; auditTargets: number; events: number }> {
-  const [signIns, audits, auditTargets, events] = await Promise.all([
+): Promise<{
+  signIns: number;
+  audits: number;
+  auditTargets: number;
+  connectorCalls: number;
+  events: number;
+}> {
+  const [signIns, audits, auditTargets, connectorCalls, events] = await Promise.all([
     db
       .selectFrom('sign_ins')
       .select((eb) => eb.fn.countAll<number | string>().as('count'))
@@ -143,6 +153,12 @@ export async function countLogRowsBefore(
       .where('activity_at', '<', cutoff)
       .executeTakeFirst(),
     db
+      .selectFrom('connector_operations')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .where('tenant_id', '=', tenantId)
+      .where('at', '<', cutoff)
+      .executeTakeFirst(),
+    db
       .selectFrom('event_log')
       .select((eb) => eb.fn.countAll<number | string>().as('count'))
       .where('tenant_id', '=', tenantId)
@@ -153,6 +169,7 @@ export async function countLogRowsBefore(
     signIns: Number(signIns?.count ?? 0),
     audits: Number(audits?.count ?? 0),
     auditTargets: Number(auditTargets?.count ?? 0),
+    connectorCalls: Number(connectorCalls?.count ?? 0),
     events: Number(events?.count ?? 0),
   };
 }

@@ -14,6 +14,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { dialects } from '../../test/support/databases.js';
 import { lineSink, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { recordAudit } from '../audit/audit-service.js';
+import { insertConnectorTrace } from '../connectors/connector-trace-store.js';
+import type { DirectoryTraceRecord } from '../directories/directory-trace.js';
 import { type Db, openDatabase } from '../platform/db/database.js';
 import { createLogger } from '../platform/log.js';
 import { systemContext } from '../platform/request-context.js';
@@ -82,6 +84,7 @@ describe.each(dialects)('log retention on %s', (dialect) => {
     await rekey.db.kysely.deleteFrom('sign_ins').execute();
     await rekey.db.kysely.deleteFrom('directory_audit_targets').execute();
     await rekey.db.kysely.deleteFrom('directory_audits').execute();
+    await rekey.db.kysely.deleteFrom('connector_operations').execute();
     await rekey.db.kysely.deleteFrom('event_log').execute();
   });
   afterEach(async () => {
@@ -118,6 +121,32 @@ describe.each(dialects)('log retention on %s', (dialect) => {
     );
   }
 
+  /** One connector trace row (a directory call) per time in `at`, for `tenant`, tagged by correlation ID. */
+  async function seedConnectorCalls(tenant: string, at: readonly string[], tag: string): Promise<void> {
+    const records: DirectoryTraceRecord[] = at.map((time, i) => ({
+      operation: 'userBind',
+      dn: 'uid=ann,ou=people,dc=rekey,dc=test',
+      resultCode: 0,
+      diagnostic: undefined,
+      ppolicy: undefined,
+      startedAt: new Date(time),
+      latencyMs: 3,
+      correlationId: `${tag}-${i}`,
+      connectorId: 'c0ffee00-0000-4000-8000-000000000001',
+      operationId: undefined,
+    }));
+    await insertConnectorTrace(rekey.db.kysely, tenant, records);
+  }
+
+  async function connectorCallTags(): Promise<string[]> {
+    const rows = await rekey.db.kysely
+      .selectFrom('connector_operations')
+      .select('correlation_id')
+      .orderBy('correlation_id')
+      .execute();
+    return rows.map((row) => row.correlation_id);
+  }
+
   async function signInIds(): Promise<string[]> {
     const rows = await rekey.db.kysely.selectFrom('sign_ins').select('id').orderBy('id').execute();
     return rows.map((row) => row.id);
@@ -146,14 +175,25 @@ describe.each(dialects)('log retention on %s', (dialect) => {
       signInRow(tenantId, { id: 'edge-out', created_at: daysAgo(30, -0.001) }),
     ]);
 
+    // The connector trace ages out with the logs, at the same cutoff.
+    await seedConnectorCalls(
+      tenantId,
+      [daysAgo(45), daysAgo(30, -0.001), daysAgo(30, 0.001), daysAgo(2)],
+      'a',
+    );
+    await seedConnectorCalls(otherTenant, [daysAgo(31), daysAgo(1)], 'b');
+
     const counts = await rekey.logRetention.purgeNow();
     expect(counts).toMatchObject({
       signIns: 6,
       audits: 1,
       auditTargets: 2,
+      connectorCalls: 3,
+      // The purged audit row's event-log entry, written with it.
       events: 1,
       cutoff: new Date(now.getTime() - 30 * dayMs).toISOString(),
     });
+    expect(await connectorCallTags()).toEqual(['a-2', 'a-3', 'b-1']);
     expect(await signInIds()).toEqual([...['ar-00000000', 'ar-00000001', 'br-00000000'], 'edge-in']);
     const audits = await rekey.db.kysely.selectFrom('directory_audits').select('id').execute();
     expect(audits.map((row) => row.id)).toEqual([recentAudit]);
@@ -164,7 +204,12 @@ describe.each(dialects)('log retention on %s', (dialect) => {
     expect(targets).toEqual([{ audit_id: recentAudit, target_id: 'user-1' }]);
 
     // Nothing left to do: a second run deletes nothing.
-    expect(await rekey.logRetention.purgeNow()).toMatchObject({ signIns: 0, audits: 0, auditTargets: 0 });
+    expect(await rekey.logRetention.purgeNow()).toMatchObject({
+      signIns: 0,
+      audits: 0,
+      auditTargets: 0,
+      connectorCalls: 0,
+    });
   });
 
   it('follows the clock and the configured retention', async () => {
@@ -184,22 +229,28 @@ describe.each(dialects)('log retention on %s', (dialect) => {
   it('deletes in batches of the batch size, pausing between them', async () => {
     await seedSignIns(tenantId, 25, 4, 'e');
     for (let i = 0; i < 9; i += 1) await seedAudit(daysAgo(35, i), [`t-${i}`, `u-${i}`]);
+    await seedConnectorCalls(
+      tenantId,
+      Array.from({ length: 8 }, (_, i) => daysAgo(33, i)),
+      'e',
+    );
     const counter = new DeleteCounter();
     const counted: Db = { ...rekey.db, kysely: rekey.db.kysely.withPlugin(counter) };
     const started = Date.now();
     const counts = await retention({ db: counted, batchSize: 7, pauseMs: 30 }).purgeNow();
 
     // Each audit row wrote its event-log entry at the same time, which goes with it.
-    expect(counts).toMatchObject({ signIns: 25, audits: 9, auditTargets: 18, events: 9 });
+    expect(counts).toMatchObject({ signIns: 25, audits: 9, auditTargets: 18, connectorCalls: 8, events: 9 });
     // 7 + 7 + 7 + 4: never more than a batch per statement, and the short one ends the loop.
     expect(counter.rowsPerDelete('sign_ins')).toEqual([7, 7, 7, 4]);
     expect(counter.rowsPerDelete('directory_audits')).toEqual([7, 2]);
     expect(counter.rowsPerDelete('directory_audit_targets')).toEqual([7, 7, 4]);
+    expect(counter.rowsPerDelete('connector_operations')).toEqual([7, 1]);
     expect(counter.rowsPerDelete('event_log')).toEqual([7, 2]);
     // Plus one empty batch per log for the other tenant.
-    expect(counts.batches).toBe(4 + 2 + 3 + 2 + 4);
-    // A pause after each full batch: 3 + 1 + 2 of them (the other tenant has nothing to purge).
-    expect(Date.now() - started).toBeGreaterThanOrEqual(6 * 30 - 5);
+    expect(counts.batches).toBe(4 + 2 + 3 + 2 + 2 + 5);
+    // A pause after each full batch: 3 + 1 + 2 + 1 + 1 of them (the other tenant has nothing to purge).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(8 * 30 - 5);
     expect(await signInIds()).toHaveLength(4);
   });
 
@@ -207,16 +258,20 @@ describe.each(dialects)('log retention on %s', (dialect) => {
     await seedSignIns(tenantId, 5, 2, 'f');
     await seedSignIns(otherTenant, 1, 0, 'g');
     await seedAudit(daysAgo(60), ['x', 'y', 'z']);
+    await seedConnectorCalls(tenantId, [daysAgo(31), daysAgo(29)], 'f');
+    await seedConnectorCalls(otherTenant, [daysAgo(90)], 'g');
     const counts = await retention().countExpired();
     expect(counts).toEqual({
       signIns: 6,
       audits: 1,
       auditTargets: 3,
+      connectorCalls: 2,
       events: 1,
       batches: 0,
       cutoff: new Date(now.getTime() - 30 * dayMs).toISOString(),
     });
     expect(await signInIds()).toHaveLength(8);
+    expect(await connectorCallTags()).toHaveLength(3);
   });
 
   it('runs at start in the background, logs one structured line per run, and stop() waits', async () => {
@@ -233,8 +288,9 @@ describe.each(dialects)('log retention on %s', (dialect) => {
       signIns: 4,
       audits: 0,
       auditTargets: 0,
+      connectorCalls: 0,
       events: 0,
-      batches: 3 + 1 + 1 + 1 + 1 + 1 + 1 + 1,
+      batches: 3 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1,
       retentionDays: 30,
       stopped: false,
     });

@@ -29,6 +29,8 @@ export interface PurgeCounts {
   readonly signIns: number;
   readonly audits: number;
   readonly auditTargets: number;
+  /** Rows of the connector trace (connector_operations): the directory calls connector health reads. */
+  readonly connectorCalls: number;
   /** Event-log entries (docs/event-log.md). */
   readonly events: number;
   /** Delete statements run (0 for a dry run). */
@@ -58,7 +60,7 @@ export interface LogRetention {
 const dayMs = 86_400_000;
 
 /**
- * Background purge of sign-in, audit and event-log rows older than the retention. Each statement deletes at
+ * Background purge of sign-in and audit rows, and of the connector trace, older than the retention. Each statement deletes at
  * most one batch, oldest first, and a short pause follows each full batch, so that a large backlog
  * (after retention is shortened, or the first start over a big imported log) never holds SQLite's
  * one writer, or PostgreSQL row locks, for longer than one batch. Any number of processes may
@@ -96,7 +98,7 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
 
   async function purge(signal: AbortSignal): Promise<PurgeCounts> {
     const cutoff = cutoffNow();
-    const totals = { signIns: 0, audits: 0, auditTargets: 0, events: 0, batches: 0 };
+    const totals = { signIns: 0, audits: 0, auditTargets: 0, connectorCalls: 0, events: 0, batches: 0 };
     for (const tenantId of await listTenantIds(db.kysely)) {
       const signIns = await drain(signal, () =>
         deleteLogRowsBefore(db, 'sign_ins', tenantId, cutoff, batchSize),
@@ -106,14 +108,18 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
         deleteLogRowsBefore(db, 'directory_audits', tenantId, cutoff, batchSize),
       );
       const targets = await drain(signal, () => deleteAuditTargetsBefore(db, tenantId, cutoff, batchSize));
-      const events = await drain(signal, () =>
-        deleteLogRowsBefore(db, 'event_log', tenantId, cutoff, batchSize),
+      const calls = await drain(signal, () =>
+        deleteLogRowsBefore(db, 'connector_operations', tenantId, cutoff, batchSize),
       );
       totals.signIns += signIns.rows;
       totals.audits += audits.rows;
       totals.auditTargets += targets.rows;
+      const events = await drain(signal, () =>
+        deleteLogRowsBefore(db, 'event_log', tenantId, cutoff, batchSize),
+      );
+      totals.connectorCalls += calls.rows;
       totals.events += events.rows;
-      totals.batches += signIns.batches + audits.batches + targets.batches + events.batches;
+      totals.batches += signIns.batches + audits.batches + targets.batches + calls.batches + events.batches;
     }
     return { ...totals, cutoff };
   }
@@ -192,6 +198,7 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
               { key: 'signIns', value: String(counts.signIns) },
               { key: 'audits', value: String(counts.audits) },
               { key: 'auditTargets', value: String(counts.auditTargets) },
+              { key: 'connectorCalls', value: String(counts.connectorCalls) },
               { key: 'events', value: String(counts.events) },
               { key: 'cutoff', value: counts.cutoff },
               { key: 'retentionDays', value: String(retentionDays) },
@@ -204,12 +211,13 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
     },
     async countExpired() {
       const cutoff = cutoffNow();
-      const totals = { signIns: 0, audits: 0, auditTargets: 0, events: 0 };
+      const totals = { signIns: 0, audits: 0, auditTargets: 0, connectorCalls: 0, events: 0 };
       for (const tenantId of await listTenantIds(db.kysely)) {
         const counts = await countLogRowsBefore(db.kysely, tenantId, cutoff);
         totals.signIns += counts.signIns;
         totals.audits += counts.audits;
         totals.auditTargets += counts.auditTargets;
+        totals.connectorCalls += counts.connectorCalls;
         totals.events += counts.events;
       }
       return { ...totals, batches: 0, cutoff };

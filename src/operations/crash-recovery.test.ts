@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Json } from '../../test/support/http-helpers.js';
 import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { connectorBodyFor, startSlapd, type TestSlapd } from '../../test/support/slapd.js';
-import { type FixtureUser, fixtureUsers } from '../../test/support/slapd-fixtures.js';
+import { type FixtureUser, fixtureUsers, peopleDn } from '../../test/support/slapd-fixtures.js';
 import { createLdapDirectory } from '../directories/ldap/ldap-directory.js';
 import { passwordMethodId } from '../passwords/password-routes.js';
 import { systemClock } from '../platform/clock.js';
@@ -21,25 +21,60 @@ import { systemContext } from '../platform/request-context.js';
  * lapses. Then the operation has succeeded once, the directory and Rekey both take the new
  * password and refuse the old one, the history gained one entry and one success audit row names
  * the operation. Each point has its own database and its own directory user, so the points run
- * side by side against one slapd: every point on SQLite, and on PostgreSQL the two points where
- * the crash follows an effect (every point on both would double the file's time).
+ * side by side against one slapd: every point on SQLite and every point on PostgreSQL.
  *
  * The lease is REKEY_OPERATION_LEASE's minimum, 5 s, on the real clock of the worker processes:
  * the clean worker waits up to that long before it may take an operation over.
  */
 
-const points = [
-  { point: 'before:writeOnPremises', dialect: 'sqlite', user: fixtureUsers.ann },
-  { point: 'after:writeOnPremises', dialect: 'sqlite', user: fixtureUsers.ben },
-  { point: 'before:commitCloud', dialect: 'sqlite', user: fixtureUsers.cat },
-  { point: 'after:commitCloud', dialect: 'sqlite', user: fixtureUsers.dan },
-  { point: 'before:revokeSessions', dialect: 'sqlite', user: fixtureUsers.eve },
-  { point: 'after:revokeSessions', dialect: 'sqlite', user: fixtureUsers.fay },
-  // On PostgreSQL, the two points where the crash follows an effect: the directory write done
-  // but not checkpointed, and the cloud commit's transaction cut off.
-  { point: 'after:writeOnPremises', dialect: 'postgres', user: fixtureUsers.gus },
-  { point: 'after:commitCloud', dialect: 'postgres', user: fixtureUsers.hal },
+/**
+ * When a worker process that has not died (the faulty one) or finished (the clean one) counts as
+ * stuck. A bound for a hung process, not a measure: twelve points start two worker processes
+ * each (node with tsx, several seconds of CPU to start), five points at a time on a shared
+ * two-core machine, so a healthy worker may take well over half a minute to get going.
+ */
+const stuckAfterMs = 150_000;
+
+/** Two plain active users added to the fixtures, so that each of the twelve points has its own. */
+const extraUsers: readonly FixtureUser[] = ['jon', 'lea'].map((uid) => ({
+  uid,
+  dn: `uid=${uid},${peopleDn}`,
+  password: `${uid[0]?.toUpperCase()}${uid.slice(1)}-Start-Pass-1`,
+  mail: `${uid}@rekey.test`,
+  state: 'active',
+}));
+
+const faultPoints = [
+  'before:writeOnPremises',
+  'after:writeOnPremises',
+  'before:commitCloud',
+  'after:commitCloud',
+  'before:revokeSessions',
+  'after:revokeSessions',
 ] as const;
+
+const directoryUsers: readonly FixtureUser[] = [
+  fixtureUsers.ann,
+  fixtureUsers.ben,
+  fixtureUsers.cat,
+  fixtureUsers.dan,
+  fixtureUsers.eve,
+  fixtureUsers.fay,
+  fixtureUsers.gus,
+  fixtureUsers.hal,
+  fixtureUsers.ivy,
+  fixtureUsers.kim,
+  ...extraUsers,
+];
+
+/** Every fault point on both databases, each with a directory user no other point touches. */
+const points = (['sqlite', 'postgres'] as const).flatMap((dialect, d) =>
+  faultPoints.map((point, p) => {
+    const user = directoryUsers[d * faultPoints.length + p];
+    if (!user) throw new Error('not enough directory users for the fault points');
+    return { point, dialect, user };
+  }),
+);
 
 interface WorkerProcess {
   readonly child: ChildProcess;
@@ -108,6 +143,22 @@ describe('password operations under SIGKILL of the worker, against a real slapd'
 
   beforeAll(async () => {
     slapd = await startSlapd({ tls: true });
+    await slapd.modify(
+      extraUsers
+        .map((u) =>
+          [
+            `dn: ${u.dn}`,
+            'changetype: add',
+            'objectClass: inetOrgPerson',
+            `uid: ${u.uid}`,
+            `cn: ${u.uid} Tester`,
+            'sn: Tester',
+            `mail: ${u.mail}`,
+            `userPassword: ${u.password}`,
+          ].join('\n'),
+        )
+        .join('\n\n'),
+    );
   });
   afterAll(async () => {
     await Promise.all(workers.map(stopWorker));
@@ -197,7 +248,11 @@ describe('password operations under SIGKILL of the worker, against a real slapd'
       // The faulty worker claims it and kills itself at the point: a real SIGKILL, no cleanup.
       const faulty = startWorker(rekey, { REKEY_FAULTS: `crash:${point}` });
       workers.push(faulty);
-      const died = await within(30_000, `the worker to die at ${point}`, faulty.exited);
+      const died = await within(stuckAfterMs, `the worker to die at ${point}`, faulty.exited).catch(
+        (error: Error) => {
+          throw new Error(`${error.message}; its output:\n${faulty.output}`);
+        },
+      );
       expect(died, faulty.output).toEqual({ code: null, signal: 'SIGKILL' });
       expect(faulty.output).toContain(`REKEY_FAULTS: SIGKILL at ${point} of operation ${operationId}`);
       const left = await rekey.operations.getOperation(operationId);
@@ -210,7 +265,7 @@ describe('password operations under SIGKILL of the worker, against a real slapd'
       // A clean worker takes it over once the lease lapses, and finishes it.
       const clean = startWorker(rekey, {});
       workers.push(clean);
-      const giveUpAt = Date.now() + 40_000;
+      const giveUpAt = Date.now() + stuckAfterMs;
       let row = await rekey.operations.getOperation(operationId);
       while (row?.state !== 'succeeded' && row?.state !== 'terminated' && Date.now() < giveUpAt) {
         if (clean.child.exitCode !== null) throw new Error(`the clean worker exited:\n${clean.output}`);
@@ -260,6 +315,6 @@ describe('password operations under SIGKILL of the worker, against a real slapd'
       expect(audits.filter((a) => a.result === 'success')).toHaveLength(1);
       expect(audits.filter((a) => a.result !== 'success')).toEqual([]);
     },
-    90_000,
+    3 * stuckAfterMs,
   );
 });

@@ -24,6 +24,7 @@ import {
   revokeUserSessions,
 } from '../users/user-service.js';
 import { storePasswordHash } from './credential-service.js';
+import { assertPasswordOperationAllowed } from './password-eligibility.js';
 
 /** The audit activity of each kind of operation. */
 const audits: Record<OperationKind, AuditActivityName> = {
@@ -230,6 +231,8 @@ export function createPasswordOperationJob(deps: PasswordOperationDeps): Runnabl
           : await findLiveUser(trx, tenantId, { id: operation.user_id });
         if (!work.user) throw new RekeyError(Codes.DeletedAccount);
         await assertResetStillAllowed(trx, tenantId, operation, work.user);
+        // Federation and licences may have changed since the request was accepted.
+        await assertPasswordOperationAllowed(trx, tenantId, work.user, operation.kind);
       },
     },
     ...(onPremises

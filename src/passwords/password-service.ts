@@ -15,6 +15,11 @@ import { parseRoles } from '../roles/directory-roles.js';
 import { assertMayChangePassword, findUserToActOn } from '../users/authorization.js';
 import { findLiveUser, findUserForPasswordCheck, lockUserForChange } from '../users/user-service.js';
 import { findCurrentPasswordHash } from './credential-store.js';
+import {
+  assertPasswordOperationAllowed,
+  federatedPasswordRefusal,
+  federationOwningPassword,
+} from './password-eligibility.js';
 import { describeOperationStatus } from './password-mapper.js';
 import { auditActivityOf, type OnPremisesWriter, operationSecret } from './password-operation.js';
 import { type PasswordPolicyService, policyUserOf } from './password-policy-service.js';
@@ -63,7 +68,13 @@ const changeRefusals = {
 
 /** A change's answer when a synced user's directory refused the current password for a reason other than a wrong one. */
 function onPremisesChangeRefusal(signInCode: number) {
-  if (signInCode === Codes.IdsLocked) return Codes.PasswordChangeOnPremUserAccountLockedOutOrDisabled;
+  if (
+    signInCode === Codes.IdsLocked ||
+    signInCode === Codes.UserDisabled ||
+    signInCode === Codes.OnPremisePasswordValidationAccountLogonInvalidHours ||
+    signInCode === Codes.OnPremisesWorkstationRestricted
+  )
+    return Codes.PasswordChangeOnPremUserAccountLockedOutOrDisabled;
   if (
     signInCode === Codes.OnPremiseStoreIsNotAvailable ||
     signInCode === Codes.OnPremisePasswordValidatorRequestTimedout
@@ -134,6 +145,19 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       },
       clock.now().toISOString(),
     );
+  }
+
+  /**
+   * Refuses, with its failure audit row, a change or reset that federation or licences forbid
+   * (120012, 7701006, 7701007; see password-eligibility.ts).
+   */
+  async function assertAllowed(context: RequestContext, user: UserRow, kind: OperationKind): Promise<void> {
+    try {
+      await assertPasswordOperationAllowed(db.kysely, tenantId, user, kind);
+    } catch (error) {
+      if (error instanceof RekeyError) await auditFailure(context, user, kind, error);
+      throw error;
+    }
   }
 
   /** Curried for findUserToActOn: a refused reset (own account, privileged target) as a failure row. */
@@ -237,6 +261,10 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     },
   ): Promise<PasswordOperationRow> {
     assertMayChangePassword(context.actor, user.id);
+    // A signed-in user is told at once when the password is not Rekey's to change (federation) or
+    // its writeback is not licensed; the expired change, which proves nothing yet, is told after
+    // the current password is checked (and its federation by the domain, changeExpiredPassword).
+    if (input.kind === 'selfChange') await assertAllowed(context, user, input.kind);
     // A locked account cannot change its password: refused before the current password is
     // checked, so a lock also stops guessing through the change endpoints; a wrong current
     // password counts toward the lock like a wrong sign-in.
@@ -277,6 +305,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     }
     if (input.kind === 'expiredChange' && user.account_enabled !== 1)
       throw new RekeyError(Codes.UserDisabled);
+    if (input.kind === 'expiredChange') await assertAllowed(context, user, input.kind);
     let evaluation: PolicyEvaluation;
     try {
       evaluation = await passwordPolicy.assertAcceptable('change', policyUserOf(user), input.newPassword, {
@@ -318,6 +347,15 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     },
   ): Promise<PasswordOperationRow> {
     const user = await findUserForPasswordCheck(db.kysely, tenantId, { upn: input.userPrincipalName });
+    // A federated domain's password is its identity provider's, whoever asks: decided by the
+    // domain, with the same hashing time as any other answer, so it tells nobody who exists.
+    const federation = await federationOwningPassword(db.kysely, tenantId, input.userPrincipalName, user);
+    if (federation) {
+      await deps.checkPassword(undefined, input.currentPassword, context.ipAddress);
+      const error = federatedPasswordRefusal(input.userPrincipalName, federation);
+      if (user) await auditFailure({ ...context, actor: selfActor(user) }, user, 'expiredChange', error);
+      throw error;
+    }
     if (!user) {
       // Same answer, and the same hashing time, as a wrong password, so this endpoint does not
       // reveal which accounts exist.
@@ -347,6 +385,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       'resetPassword',
       auditRefusal(context),
     );
+    await assertAllowed(context, target, 'adminReset');
     // What the request asked for, fingerprinted (keyed, never stored in clear) so that the same
     // key with another password is refused rather than answered with the first operation.
     const idempotency = input.idempotencyKey
@@ -408,6 +447,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       'resetPassword',
       auditRefusal(context),
     );
+    await assertAllowed(context, target, 'adminReset');
     const { password, evaluation } = await acceptableResetPassword(context, target, input.newPassword);
     const finished = await operations.runNow(
       newOperation(context, target, 'adminReset', { forceChange: input.forceChange }),

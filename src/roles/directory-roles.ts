@@ -67,7 +67,7 @@ export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRol
   'User Administrator': {
     templateId: 'fe930be7-5e62-47db-91af-98c3a49a38b1',
     description:
-      'Creates users; changes, disables, deletes, restores and resets the passwords of users up to Helpdesk, Groups and User Administrators; reads the directory.',
+      "Creates users; changes, disables, deletes, restores and resets the passwords of users up to Helpdesk, Groups and User Administrators; assigns users' licences; reads the directory.",
   },
   'Helpdesk Administrator': {
     templateId: '729827e3-9c14-49f7-bb1b-9608f156bbb8',
@@ -92,12 +92,13 @@ export const directoryRoleTemplates: Readonly<Record<DirectoryRole, DirectoryRol
   },
   'Security Administrator': {
     templateId: '194ae4cb-b126-40b2-bd5b-6091b380977d',
-    description: 'Reads the sign-in log and the directory audit log for security operations.',
+    description:
+      'Reads the sign-in log and the directory audit log for security operations; federates domains and changes their federation.',
   },
   'Hybrid Identity Administrator': {
     templateId: '8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2',
     description:
-      'Creates, changes, tests, synchronizes and removes the directory connectors to on-premises LDAP directories.',
+      'Creates, changes, tests, synchronizes and removes the directory connectors to on-premises LDAP directories; federates domains and changes their federation.',
   },
   'Password Administrator': {
     templateId: '966707d0-3269-4727-9be2-8c3a10f19b9d',

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { insertDefaultSubscription } from '../licenses/license-service.js';
 import { generatePassword } from '../passwords/generate-password.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
@@ -108,12 +109,14 @@ async function createTenant(db: Db, clock: Clock, settings: BootstrapSettings): 
         is_default: 1,
         is_initial: 1,
         is_verified: 1,
-        password_change_url: null,
         created_at: now,
       });
       for (const app of builtinApplications) {
         await insertApplication(trx, tenant.id, { ...app, isBuiltin: true, createdAt: now });
       }
+      // P1, given to every new user: nothing is refused for want of a licence until an operator
+      // changes the subscriptions.
+      await insertDefaultSubscription(trx, tenant.id, now);
     });
   } catch (error) {
     // A second process bootstrapping the same database lost the race on the domain's key.

@@ -6,6 +6,7 @@ import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { insertBareFederation } from './federation-service.js';
 import { domainNameTaken, findDomain, insertDomain, listDomains } from './tenant-store.js';
 
 /*
@@ -97,7 +98,7 @@ export function createDomainService(deps: {
       throw conflict();
     }
     const now = clock.now().toISOString();
-    const row: DomainRow = {
+    const { password_change_url: _read, ...stored } = {
       name,
       tenant_id: tenantId,
       authentication_type: authenticationType,
@@ -106,10 +107,15 @@ export function createDomainService(deps: {
       is_verified: 1,
       password_change_url: passwordChangeUrl,
       created_at: now,
-    };
+    } satisfies DomainRow;
+    const row: DomainRow = { ...stored, password_change_url: passwordChangeUrl };
     try {
       await db.kysely.transaction().execute(async (trx) => {
-        await insertDomain(trx, row);
+        await insertDomain(trx, stored);
+        // A domain added as federated gets its federation at once, holding the password page
+        // (its passwordResetUri); the rest of it is set with PATCH .../federationConfiguration/{id}.
+        if (authenticationType === 'Federated')
+          await insertBareFederation(trx, tenantId, name, passwordChangeUrl, now);
         await recordAudit(
           trx,
           tenantId,

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database, DomainRow } from '../platform/db/schema.js';
+import type { Database, DomainRow, NewDomainRow } from '../platform/db/schema.js';
 
 export interface TenantRecord {
   readonly id: string;
@@ -25,23 +25,26 @@ export async function insertTenant(db: Kysely<Database>, tenant: TenantRecord): 
 }
 
 const domainColumns = [
-  'name',
-  'tenant_id',
-  'authentication_type',
-  'is_default',
-  'is_initial',
-  'is_verified',
-  'password_change_url',
-  'created_at',
+  'domains.name',
+  'domains.tenant_id',
+  'domains.authentication_type',
+  'domains.is_default',
+  'domains.is_initial',
+  'domains.is_verified',
+  'domains.created_at',
+  // The federation's password page is the domain's password change URL (Rekey's extension).
+  'domain_federations.password_reset_uri as password_change_url',
 ] as const;
 
-export async function listDomains(db: Kysely<Database>, tenantId: string): Promise<DomainRow[]> {
+function selectDomains(db: Kysely<Database>) {
   return db
     .selectFrom('domains')
-    .select(domainColumns)
-    .where('tenant_id', '=', tenantId)
-    .orderBy('name')
-    .execute();
+    .leftJoin('domain_federations', 'domain_federations.domain_name', 'domains.name')
+    .select(domainColumns);
+}
+
+export async function listDomains(db: Kysely<Database>, tenantId: string): Promise<DomainRow[]> {
+  return selectDomains(db).where('domains.tenant_id', '=', tenantId).orderBy('domains.name').execute();
 }
 
 export async function findDomain(
@@ -49,11 +52,9 @@ export async function findDomain(
   tenantId: string,
   name: string,
 ): Promise<DomainRow | undefined> {
-  return db
-    .selectFrom('domains')
-    .select(domainColumns)
-    .where('tenant_id', '=', tenantId)
-    .where('name', '=', name.toLowerCase())
+  return selectDomains(db)
+    .where('domains.tenant_id', '=', tenantId)
+    .where('domains.name', '=', name.toLowerCase())
     .executeTakeFirst();
 }
 
@@ -67,8 +68,23 @@ export async function domainNameTaken(db: Kysely<Database>, name: string): Promi
   return row !== undefined;
 }
 
-export async function insertDomain(db: Kysely<Database>, domain: DomainRow): Promise<void> {
+export async function insertDomain(db: Kysely<Database>, domain: NewDomainRow): Promise<void> {
   await db.insertInto('domains').values(domain).execute();
+}
+
+/** Sets a domain's authentication type (the federation service keeps it beside the federation). */
+export async function setDomainAuthenticationType(
+  db: Kysely<Database>,
+  tenantId: string,
+  name: string,
+  authenticationType: 'Managed' | 'Federated',
+): Promise<void> {
+  await db
+    .updateTable('domains')
+    .set({ authentication_type: authenticationType })
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', name)
+    .execute();
 }
 
 export interface ApplicationRecord {

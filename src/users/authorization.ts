@@ -437,6 +437,29 @@ export const connectorAdministrationRoles: readonly DirectoryRole[] = [
 /** Roles that may add domains to the tenant. */
 export const domainAdministrationRoles: readonly DirectoryRole[] = ['Global Administrator'];
 
+/** Roles that may federate a domain, change its federation or make it managed again (as in Entra). */
+export const federationAdministrationRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'Hybrid Identity Administrator',
+  'Security Administrator',
+];
+
+/** Roles that may read a domain's federation configuration. */
+export const federationReaderRoles: readonly DirectoryRole[] = [
+  ...federationAdministrationRoles,
+  'Global Reader',
+  'Security Reader',
+];
+
+/** Roles that may assign and remove users' licences. */
+export const licenseAssignmentRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'User Administrator',
+];
+
+/** Roles that may add or change the tenant's subscriptions (Rekey's own API; Graph has none). */
+export const subscriptionAdministrationRoles: readonly DirectoryRole[] = ['Global Administrator'];
+
 /**
  * Roles that may read the whole directory. The Privileged Role Administrator is here because
  * assigning a role starts with finding the user's id, the Password Administrator because a reset
@@ -453,6 +476,9 @@ export const directoryReaderRoles: readonly DirectoryRole[] = [
   'Password Administrator',
   'Directory Readers',
 ];
+
+/** Roles that may read the tenant's subscriptions (`/v1.0/subscribedSkus`). */
+export const subscriptionReaderRoles: readonly DirectoryRole[] = directoryReaderRoles;
 
 /** Everyone may read their own user object; anyone else's needs a directory reader role. */
 export function assertMayReadUser(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type ModifiedProperty, recordAudit } from '../audit/audit-service.js';
+import { assignLicensesToNewUser } from '../licenses/license-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, UserRow, UserUpdate } from '../platform/db/schema.js';
@@ -149,7 +150,11 @@ export function createSyncedUsers(deps: SyncedUserDeps) {
     };
     try {
       // No credential row: the directory holds the password (pass-through sign-in, writeback).
-      await insertUser(db.kysely, row);
+      // The user and its licences for new users are one write.
+      await db.kysely.transaction().execute(async (trx) => {
+        await insertUser(trx, row);
+        await assignLicensesToNewUser(trx, tenantId, row.id, now);
+      });
     } catch (error) {
       // Another run (a sync by hand beside the scheduled one) created this UPN first.
       if (isWriteConflict(error))

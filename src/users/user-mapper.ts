@@ -1,3 +1,4 @@
+import type { UserLicenseView } from '../licenses/license-service.js';
 import type { UserRow } from '../platform/db/schema.js';
 import {
   type GraphPage,
@@ -34,11 +35,15 @@ export const defaultUserProperties = [
 /** Graph's default property set of a user. */
 export type DefaultGraphUser = Pick<GraphUser, (typeof defaultUserProperties)[number]>;
 
+/** The licences of the users being mapped, by user id (see LicenseService.licensesOf). */
+export type LicensesByUser = ReadonlyMap<string, readonly UserLicenseView[]>;
+
 /**
- * The Graph `user` resource of a stored row: every property Rekey supports. The output mapper is
- * the only way a user leaves Rekey, and it has no access to credentials.
+ * The Graph `user` resource of a stored row and its licences: every property Rekey supports. The
+ * output mapper is the only way a user leaves Rekey, and it has no access to credentials.
  */
-export function toGraphUser(row: UserRow): GraphUser {
+export function toGraphUser(row: UserRow, licenses: LicensesByUser): GraphUser {
+  const held = licenses.get(row.id) ?? [];
   return {
     id: row.id,
     businessPhones: [],
@@ -70,27 +75,39 @@ export function toGraphUser(row: UserRow): GraphUser {
     onPremisesDistinguishedName: row.on_premises_distinguished_name,
     onPremisesSamAccountName: row.on_premises_sam_account_name,
     onPremisesLastSyncDateTime: row.on_premises_last_sync_at,
-    assignedLicenses: [],
+    assignedLicenses: held.map((license) => ({ disabledPlans: license.disabledPlans, skuId: license.skuId })),
+    assignedPlans: held.flatMap((license) => license.assignedPlans),
     directoryRoles: parseRoles(row.roles),
   };
 }
 
 /** Graph's default property set of a user. */
 export function toDefaultGraphUser(row: UserRow): DefaultGraphUser {
-  const full = toGraphUser(row);
+  // The default set holds no licence property: no licences need be read for it.
+  const full = toGraphUser(row, new Map());
   return Object.fromEntries(defaultUserProperties.map((p) => [p, full[p]])) as DefaultGraphUser;
 }
 
 /** The user with the selected properties only. */
-function toSelectedUser(row: UserRow, selection: Selection): SelectedUser {
-  return selectProperties(toGraphUser(row), selection);
+function toSelectedUser(row: UserRow, selection: Selection, licenses: LicensesByUser): SelectedUser {
+  return selectProperties(toGraphUser(row, licenses), selection);
+}
+
+/** Whether `selection` shows a licence property, so that the licences must be read for it. */
+export function selectsLicenses(selection: Selection): boolean {
+  return selection.properties.includes('assignedLicenses') || selection.properties.includes('assignedPlans');
 }
 
 /** `GET /v1.0/users/{id}` and `/v1.0/me`: one user with `$select` applied. */
-export function toUserEntity(row: UserRow, selection: Selection, publicUrl: string): UserEntity {
+export function toUserEntity(
+  row: UserRow,
+  selection: Selection,
+  publicUrl: string,
+  licenses: LicensesByUser,
+): UserEntity {
   return {
     '@odata.context': selectedContext(publicUrl, 'users', selection, '/$entity'),
-    ...toSelectedUser(row, selection),
+    ...toSelectedUser(row, selection, licenses),
   };
 }
 
@@ -108,12 +125,13 @@ export function toUserCollection(
     readonly publicUrl: string;
     /** The request's URL as Fastify has it (path and query), for `@odata.nextLink`. */
     readonly requestUrl: string;
+    readonly licenses: LicensesByUser;
   },
 ): UserCollection {
   return toGraphCollection(page, {
     context: selectedContext(options.publicUrl, options.entitySet, options.selection),
     requestUrl: `${options.publicUrl}${options.requestUrl}`,
-    toEntity: (row) => toSelectedUser(row, options.selection),
+    toEntity: (row) => toSelectedUser(row, options.selection, options.licenses),
   });
 }
 
@@ -122,11 +140,12 @@ export function toDeletedUserEntity(
   row: UserRow,
   selection: Selection,
   publicUrl: string,
+  licenses: LicensesByUser,
 ): DeletedUserEntity {
   return {
     '@odata.context': metadataUrl(publicUrl, 'directoryObjects/$entity'),
     '@odata.type': '#microsoft.graph.user',
-    ...toSelectedUser(row, selection),
+    ...toSelectedUser(row, selection, licenses),
   };
 }
 

@@ -41,6 +41,7 @@ const userPropertyNames = [
   'onPremisesSamAccountName',
   'onPremisesLastSyncDateTime',
   'assignedLicenses',
+  'assignedPlans',
   'directoryRoles',
 ] as const;
 

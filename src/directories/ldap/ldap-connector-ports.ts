@@ -1,6 +1,7 @@
 /**
- * The connectors' directory ports on OpenLDAP: the connection test (`DirectoryProbe`) and the
- * sync (`DirectorySync`), each call opening the connector's directory with its settings.
+ * The connectors' directory ports on OpenLDAP and Active Directory: the connection test
+ * (`DirectoryProbe`) and the sync (`DirectorySync`), each call opening the connector's directory
+ * with its settings.
  *
  * The sync reads users with paged searches and hands each entry, through the connector's
  * attribute map, to the user service (`applySyncedUser`), which matches, creates and updates.
@@ -27,9 +28,10 @@ import type {
 import type { Clock } from '../../platform/clock.js';
 import type { SyncedUserInput } from '../../users/synced-users.js';
 import type { UserService } from '../../users/user-service.js';
-import type { DirectoryTraceSink } from '../directory-trace.js';
+import type { DirectoryTraceRecord, DirectoryTraceSink } from '../directory-trace.js';
 import {
   createLdapDirectory,
+  type DirectoryChangeState,
   type DirectoryEntry,
   type LdapConnectorSettings,
   type LdapDirectory,
@@ -54,10 +56,37 @@ export interface LdapDirectoryPortsDeps {
   readonly newCorrelationId?: () => string;
 }
 
+/*
+ * On Active Directory the incremental run reads by update sequence number instead: before the
+ * search it reads the domain controller's highestCommittedUSN and invocation id, reads only
+ * `(uSNChanged>=cursor+1)`, and keeps the USN it read first as the next cursor (a change made
+ * during the search has a higher USN and is read again next time, never missed). USNs belong to
+ * one domain controller's database: a different invocation id (another domain controller, or
+ * this one restored from a backup) or a highest USN below the cursor (a restore) makes the run
+ * full, and its message says why.
+ */
+
+/** What each flavour reads beside the mapped attributes, and which of those are binary. */
+const flavorAttributes = {
+  openldap: { read: ['cn', 'modifyTimestamp', 'pwdAccountLockedTime'], binary: [] },
+  activeDirectory: {
+    read: ['cn', 'uSNChanged', 'userAccountControl'],
+    // Mapped as the immutable id they are given in base64, as a cloud sync gives them.
+    binary: ['objectGUID', 'mS-DS-ConsistencyGuid', 'objectSid'],
+  },
+} as const;
+
+/** userAccountControl's ACCOUNTDISABLE bit. */
+const accountDisableBit = 0x2;
+
 /** The sync's cursor, kept on the connector as JSON text. */
 interface SyncCursor {
-  /** The latest modifyTimestamp seen, in the directory's generalized time. */
+  /** The latest modifyTimestamp seen, in the directory's generalized time (OpenLDAP). */
   readonly modifyTimestamp: string | null;
+  /** The domain controller's highestCommittedUSN when the last run began (Active Directory). */
+  readonly usn?: string;
+  /** The invocation id of the domain controller that USN belongs to, base64 (Active Directory). */
+  readonly invocationId?: string;
   /** When the last full run started (ISO 8601). */
   readonly fullSyncAt: string;
   /** How many entries the last full run saw: the next full run's expected total, for a progress bar. */
@@ -72,8 +101,11 @@ function parseCursor(text: string | null): SyncCursor | undefined {
     const stamp = value.modifyTimestamp;
     // Only digits, a dot and a Z go into the filter: the cursor is Rekey's own, but a filter is no place to trust text.
     if (stamp !== null && (typeof stamp !== 'string' || !/^\d{14}(\.\d+)?Z$/.test(stamp))) return undefined;
+    const usn = typeof value.usn === 'string' && /^\d{1,20}$/.test(value.usn) ? value.usn : undefined;
+    const invocationId = typeof value.invocationId === 'string' ? value.invocationId : undefined;
     return {
       modifyTimestamp: stamp ?? null,
+      ...(usn !== undefined && invocationId !== undefined ? { usn, invocationId } : {}),
       fullSyncAt: value.fullSyncAt,
       ...(typeof value.fullSyncSeen === 'number' ? { fullSyncSeen: value.fullSyncSeen } : {}),
     };
@@ -85,6 +117,7 @@ function parseCursor(text: string | null): SyncCursor | undefined {
 /** The connector's settings as the LDAP client takes them. */
 export function ldapSettingsOf(config: ConnectorConfig): LdapConnectorSettings {
   return {
+    flavor: config.flavor,
     url: config.url,
     startTls: config.startTls,
     caCertificate: config.caCertificate ?? undefined,
@@ -137,15 +170,24 @@ export function toSyncedUser(
       mail: firstValue(entry, map.mail) ?? null,
       mailNickname: firstValue(entry, map.mailNickname) ?? local,
       samAccountName: firstValue(entry, map.onPremisesSamAccountName) ?? null,
-      accountEnabled: firstValue(entry, 'pwdAccountLockedTime') !== administrativelyLocked,
+      accountEnabled: isEnabled(connector, entry),
     },
   };
+}
+
+/** Whether the entry's account may sign in: not disabled by an administrator. */
+function isEnabled(connector: ConnectorConfig, entry: DirectoryEntry): boolean {
+  if (connector.flavor === 'activeDirectory') {
+    const control = Number(firstValue(entry, 'userAccountControl') ?? '0');
+    return (control & accountDisableBit) === 0;
+  }
+  return firstValue(entry, 'pwdAccountLockedTime') !== administrativelyLocked;
 }
 
 /** The attributes a sync asks for: the mapped ones, and what it reads besides. */
 function syncAttributes(connector: ConnectorConfig): string[] {
   const mapped = Object.values(connector.attributes).filter((name): name is string => name !== undefined);
-  return [...new Set([...mapped, 'cn', 'modifyTimestamp', 'pwdAccountLockedTime'])];
+  return [...new Set([...mapped, ...flavorAttributes[connector.flavor].read])];
 }
 
 /** Builds the OpenLDAP test and sync that `createServices({ directories })` takes. */
@@ -177,13 +219,64 @@ export function createLdapDirectoryPorts(deps: LdapDirectoryPortsDeps): Director
     const started = clock.now();
     const previous = parseCursor(request.cursor);
     const cursor = request.mode === 'incremental' ? previous : undefined;
-    const mode =
-      cursor !== undefined &&
-      cursor.modifyTimestamp !== null &&
-      started.getTime() - Date.parse(cursor.fullSyncAt) < fullSyncEveryMs
-        ? 'incremental'
-        : 'full';
+    const isActiveDirectory = connector.flavor === 'activeDirectory';
+    const directory = open(connector);
     const counts = { seen: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, failed: 0 };
+    const notes: string[] = [];
+    // The LDAP operations of the run, for the connector trace (and so the connector's health).
+    const trace: DirectoryTraceRecord[] = [];
+    const finish = (
+      result: 'success' | 'failure',
+      mode: 'full' | 'incremental',
+      extra: Partial<SyncOutcome>,
+    ): SyncOutcome => ({
+      trace: [...trace],
+      result,
+      mode,
+      startedDateTime: started.toISOString(),
+      finishedDateTime: clock.now().toISOString(),
+      cursor: null,
+      counts: { ...counts } satisfies SyncCounts,
+      code: null,
+      message: null,
+      ...extra,
+    });
+    const isRecentFull =
+      cursor !== undefined && started.getTime() - Date.parse(cursor.fullSyncAt) < fullSyncEveryMs;
+
+    // Active Directory: where the domain controller's changes stand, before anything is read.
+    let changeState: DirectoryChangeState | undefined;
+    if (isActiveDirectory) {
+      const state = await directory.readChangeState({ correlationId: context.correlationId });
+      trace.push(...state.trace);
+      if (!state.ok) {
+        const said = state.failure.diagnostic ? `: ${state.failure.diagnostic}` : '';
+        return finish('failure', request.mode, {
+          code: state.failure.code,
+          message: `The domain controller's update sequence number could not be read (${state.failure.reason}${said}); nothing was changed, and the next run starts from the same cursor.`,
+        });
+      }
+      changeState = state.value;
+      if (cursor?.usn !== undefined && cursor.invocationId !== changeState.invocationId) {
+        notes.push(
+          "Read in full: the domain controller's invocation id changed since the last run (another domain controller, or this one restored from a backup), so its update sequence numbers cannot be compared.",
+        );
+      } else if (cursor?.usn !== undefined && BigInt(changeState.highestCommittedUsn) < BigInt(cursor.usn)) {
+        notes.push(
+          `Read in full: the domain controller's highest committed update sequence number (${changeState.highestCommittedUsn}) is below the last run's (${cursor.usn}), as after a restore.`,
+        );
+      }
+    }
+    const mode: 'full' | 'incremental' =
+      cursor === undefined || !isRecentFull || notes.length > 0
+        ? 'full'
+        : isActiveDirectory
+          ? cursor.usn !== undefined
+            ? 'incremental'
+            : 'full'
+          : cursor.modifyTimestamp !== null
+            ? 'incremental'
+            : 'full';
     const failures: string[] = [];
     const present = new Set<string>();
     let latest = cursor?.modifyTimestamp ?? null;
@@ -191,20 +284,23 @@ export function createLdapDirectoryPorts(deps: LdapDirectoryPortsDeps): Director
       counts.failed += 1;
       failures.push(reason);
     };
-    const filter =
-      mode === 'incremental' && cursor?.modifyTimestamp
-        ? `(modifyTimestamp>=${cursor.modifyTimestamp})`
-        : undefined;
-    const read = await open(connector).searchUsersPaged(
+    let filter: string | undefined;
+    if (mode === 'incremental' && isActiveDirectory && cursor?.usn !== undefined) {
+      filter = `(uSNChanged>=${(BigInt(cursor.usn) + 1n).toString()})`;
+    } else if (mode === 'incremental' && cursor?.modifyTimestamp) {
+      filter = `(modifyTimestamp>=${cursor.modifyTimestamp})`;
+    }
+    const read = await directory.searchUsersPaged(
       filter,
       { correlationId: context.correlationId },
       {
         attributes: syncAttributes(connector),
+        binaryAttributes: flavorAttributes[connector.flavor].binary,
         pageSize,
         onPage: async (entries) => {
           for (const entry of entries) {
             counts.seen += 1;
-            const stamp = firstValue(entry, 'modifyTimestamp');
+            const stamp = isActiveDirectory ? undefined : firstValue(entry, 'modifyTimestamp');
             if (stamp !== undefined && (latest === null || stamp > latest)) latest = stamp;
             const mapped = toSyncedUser(connector, entry);
             if ('problem' in mapped) {
@@ -225,25 +321,14 @@ export function createLdapDirectoryPorts(deps: LdapDirectoryPortsDeps): Director
         },
       },
     );
-    const finish = (result: 'success' | 'failure', extra: Partial<SyncOutcome>): SyncOutcome => ({
-      result,
-      mode,
-      startedDateTime: started.toISOString(),
-      finishedDateTime: clock.now().toISOString(),
-      cursor: null,
-      counts: { ...counts } satisfies SyncCounts,
-      code: null,
-      message: null,
-      ...extra,
-    });
+    trace.push(...read.trace);
     if (!read.ok) {
       const said = read.failure.diagnostic ? `: ${read.failure.diagnostic}` : '';
-      return finish('failure', {
+      return finish('failure', mode, {
         code: read.failure.code,
         message: `The directory could not be read (${read.failure.reason}${said}); nothing after the users already counted was changed, and the next run starts from the same cursor.`,
       });
     }
-    const notes: string[] = [];
     if (mode === 'full') {
       if (counts.seen === 0) {
         notes.push(
@@ -264,10 +349,13 @@ export function createLdapDirectoryPorts(deps: LdapDirectoryPortsDeps): Director
     const fullSyncSeen = mode === 'full' ? counts.seen : cursor?.fullSyncSeen;
     const next: SyncCursor = {
       modifyTimestamp: latest,
+      ...(changeState
+        ? { usn: changeState.highestCommittedUsn, invocationId: changeState.invocationId }
+        : {}),
       fullSyncAt: mode === 'full' ? started.toISOString() : (cursor?.fullSyncAt ?? started.toISOString()),
       ...(fullSyncSeen === undefined ? {} : { fullSyncSeen }),
     };
-    return finish('success', {
+    return finish('success', mode, {
       cursor: JSON.stringify(next),
       message: notes.length > 0 ? notes.join(' ') : null,
     });

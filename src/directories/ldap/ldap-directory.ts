@@ -15,7 +15,7 @@
  */
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, createSecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { BerWriter, Client, type Entry } from 'ldapts';
+import { Attribute, BerWriter, Change, Client, type Entry } from 'ldapts';
 import type { ProbeResult, TestStep, TestStepName } from '../../connectors/directory-ports.js';
 import type { Clock } from '../../platform/clock.js';
 import { getCatalogEntry } from '../../platform/errors/catalog.js';
@@ -32,13 +32,22 @@ import type {
   DirectoryTraceRecord,
   DirectoryTraceSink,
 } from '../directory-trace.js';
+import { refineActiveDirectoryError } from './active-directory-errors.js';
 import { type ClassifiedLdapError, classifyLdapError, LdapConnectTimeoutError } from './ldap-errors.js';
 import { PasswordPolicyControl, type PasswordPolicyResponse } from './password-policy-control.js';
 
 export const passwordModifyOid = '1.3.6.1.4.1.4203.1.11.1';
 
+/** The kinds of directory the client speaks to; they differ in how passwords are written and refused. */
+export type LdapFlavor = 'openldap' | 'activeDirectory';
+
 /** How to reach and bind to one directory. The bind password is used, never traced or returned. */
 export interface LdapConnectorSettings {
+  /**
+   * `openldap` (the default): RFC 3062 password modify and the password-policy control.
+   * `activeDirectory`: `unicodePwd` modifies and the sub-codes of AD's diagnostic messages.
+   */
+  readonly flavor?: LdapFlavor | undefined;
   /** `ldap://host[:port]` (with `startTls` for a protected connection) or `ldaps://host[:port]`. */
   readonly url: string;
   /** Upgrade an `ldap://` connection with StartTLS before binding. */
@@ -74,7 +83,7 @@ export interface LdapDirectoryPorts {
   readonly traceSink?: DirectoryTraceSink | undefined;
 }
 
-/** A directory entry with the attributes asked for, each as a list of strings. */
+/** A directory entry with the attributes asked for, each as a list of strings (binary ones in base64). */
 export interface DirectoryEntry {
   readonly dn: string;
   readonly attributes: Readonly<Record<string, readonly string[]>>;
@@ -87,6 +96,16 @@ export interface DirectorySignIn {
   readonly secondsBeforeExpiration: number | undefined;
   /** Binds left with an expired password, when the directory allows grace binds. */
   readonly graceBindsRemaining: number | undefined;
+}
+
+/** Where an Active Directory domain controller's changes stand, for an incremental sync. */
+export interface DirectoryChangeState {
+  /** The highest update sequence number the domain controller has committed (rootDSE). */
+  readonly highestCommittedUsn: string;
+  /** The invocation id of the domain controller's database, base64: it changes on a restore. */
+  readonly invocationId: string;
+  /** The domain controller's NTDS settings DN (rootDSE dsServiceName). */
+  readonly dsServiceName: string;
 }
 
 /** A password the directory accepted. */
@@ -127,6 +146,8 @@ export interface LdapDirectory {
     options: {
       readonly attributes: readonly string[];
       readonly pageSize?: number;
+      /** Attributes whose values are binary (objectGUID): given in base64 instead of as text. */
+      readonly binaryAttributes?: readonly string[];
       readonly onPage: (entries: readonly DirectoryEntry[]) => Promise<void>;
     },
   ): Promise<DirectoryOutcome<number>>;
@@ -137,6 +158,11 @@ export interface LdapDirectory {
    * Never fails as a whole: a directory's failure is a step's.
    */
   probe(context: DirectoryCallContext, options?: { readonly countLimit?: number }): Promise<ProbeResult>;
+  /**
+   * Active Directory only: the domain controller's highest committed USN and its database's
+   * invocation id, read from the rootDSE and the NTDS settings object as the service account.
+   */
+  readChangeState(context: DirectoryCallContext): Promise<DirectoryOutcome<DirectoryChangeState>>;
   /**
    * Pass-through sign-in: binds as the user with the password-policy control, so the directory's
    * own password, lockout and expiry rules decide. Failure codes: 50126 wrong password (or no such
@@ -204,14 +230,22 @@ export function encodePasswordModifyRequest(request: {
   return writer.buffer;
 }
 
-function entryFrom(entry: Entry): DirectoryEntry {
+/** An entry's attributes as strings: those asked for as binary in base64, the others as UTF-8 text. */
+function entryFrom(entry: Entry, binaryAttributes: readonly string[] = []): DirectoryEntry {
+  const binary = new Set(binaryAttributes.map((name) => name.toLowerCase()));
   const attributes: Record<string, readonly string[]> = {};
   for (const [name, value] of Object.entries(entry)) {
     if (name === 'dn') continue;
     const values = Array.isArray(value) ? value : [value];
-    attributes[name] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)));
+    const encoding = binary.has(name.toLowerCase()) ? 'base64' : 'utf8';
+    attributes[name] = values.map((v) => (Buffer.isBuffer(v) ? v.toString(encoding) : String(v)));
   }
   return { dn: entry.dn, attributes };
+}
+
+/** Active Directory's form of a password value: the password in double quotes, UTF-16LE. */
+export function unicodePwdValue(password: string): Buffer {
+  return Buffer.from(`"${password}"`, 'utf16le');
 }
 
 /** Failures after which a connection is not kept: it may be closed, or hold an answer still to come. */
@@ -313,7 +347,10 @@ export function createLdapDirectory(
   const port = url.port ? Number(url.port) : isLdaps ? 636 : 389;
   const connectTimeoutMs = settings.connectTimeoutMs ?? 5_000;
   const operationTimeoutMs = settings.operationTimeoutMs ?? 10_000;
-  const userFilter = settings.userFilter ?? '(objectClass=inetOrgPerson)';
+  const isActiveDirectory = settings.flavor === 'activeDirectory';
+  const userFilter =
+    settings.userFilter ??
+    (isActiveDirectory ? '(&(objectCategory=person)(objectClass=user))' : '(objectClass=inetOrgPerson)');
   const tlsOptions: ConnectionOptions = {
     host,
     // SNI takes a host name only; a certificate for an IP address is checked against its IP SAN.
@@ -400,6 +437,7 @@ export function createLdapDirectory(
       resultCode: number | undefined,
       diagnostic: string | undefined,
       ppolicy: PasswordPolicyResponse | undefined,
+      failure?: ClassifiedLdapError,
     ): void {
       const record: DirectoryTraceRecord = {
         operation,
@@ -407,6 +445,12 @@ export function createLdapDirectory(
         resultCode,
         diagnostic,
         ppolicy,
+        failure: failure
+          ? {
+              reason: failure.reason,
+              code: mapDirectoryFailure(this.purpose, failure.reason, { ppolicy }).code,
+            }
+          : undefined,
         startedAt,
         latencyMs: Math.round((performance.now() - startedMs) * 1000) / 1000,
         correlationId: this.context.correlationId,
@@ -447,7 +491,8 @@ export function createLdapDirectory(
         if (operation === 'userBind' || operation === 'serviceBind') this.bound = true;
         return { ok: true, value, ppolicy: control.response };
       } catch (error) {
-        const classified = classifyLdapError(error, operation, control.response);
+        const plain = classifyLdapError(error, operation, control.response);
+        const classified = isActiveDirectory ? refineActiveDirectoryError(plain, operation) : plain;
         if (connectionLost.has(classified.reason)) this.broken = true;
         if (isFirstStep && classified.reason === 'unreachable') this.firstStepUnreachable = true;
         // A failed bind leaves the connection anonymous (RFC 4511 §4.2.1), not as the last call's identity.
@@ -460,6 +505,7 @@ export function createLdapDirectory(
           classified.ldapResultCode,
           classified.diagnostic,
           control.response,
+          classified,
         );
         return { ok: false, error: classified, ppolicy: control.response };
       }
@@ -472,6 +518,8 @@ export function createLdapDirectory(
           ldapResultCode: error.ldapResultCode,
           ppolicy,
           diagnostic: error.diagnostic,
+          directoryCode: error.directoryCode,
+          detail: error.detail,
         }),
       );
     }
@@ -539,10 +587,15 @@ export function createLdapDirectory(
       if (!result.ok) this.fail(result.error, result.ppolicy);
     }
 
-    /** Binds as a user with the password-policy control; returns the outcome for the caller to judge. */
+    /**
+     * Binds as a user (on OpenLDAP with the password-policy control; Active Directory says why in
+     * its diagnostic instead); returns the outcome for the caller to judge.
+     */
     async bindAsUser(dn: string, password: string) {
       const client = await this.connected();
-      return this.step('userBind', dn, (control) => client.bind(dn, password, control));
+      return this.step('userBind', dn, (control) =>
+        isActiveDirectory ? client.bind(dn, password) : client.bind(dn, password, control),
+      );
     }
 
     /** Whether the entry at `dn` exists, searched as whoever is bound. */
@@ -570,6 +623,30 @@ export function createLdapDirectory(
       );
       if (!result.ok) return this.fail(result.error, result.ppolicy);
       return { dn, ppolicy: result.ppolicy };
+    }
+
+    /**
+     * Active Directory's password write, an ordinary modify of `unicodePwd`: with the current
+     * password, delete it and add the new one (a change, which the directory checks against the
+     * old value and the history); without it, replace (a reset, which needs the right to).
+     */
+    async modifyUnicodePwd(
+      dn: string,
+      request: { readonly oldPassword?: string; readonly newPassword: string },
+    ): Promise<DirectoryPasswordWrite> {
+      const client = await this.connected();
+      const value = (password: string) =>
+        new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(password)] });
+      const changes =
+        request.oldPassword === undefined
+          ? [new Change({ operation: 'replace', modification: value(request.newPassword) })]
+          : [
+              new Change({ operation: 'delete', modification: value(request.oldPassword) }),
+              new Change({ operation: 'add', modification: value(request.newPassword) }),
+            ];
+      const result = await this.step('passwordModify', dn, () => client.modify(dn, changes));
+      if (!result.ok) return this.fail(result.error, result.ppolicy);
+      return { dn, ppolicy: undefined };
     }
 
     async close(): Promise<void> {
@@ -671,7 +748,7 @@ export function createLdapDirectory(
           }),
         );
         if (!result.ok) return session.fail(result.error, result.ppolicy);
-        return result.value.searchEntries.map(entryFrom);
+        return result.value.searchEntries.map((entry) => entryFrom(entry));
       }),
 
     searchUsersPaged: async (filter, context, options) => {
@@ -685,6 +762,7 @@ export function createLdapDirectory(
             scope: 'sub',
             filter: filter ? `(&${userFilter}${filter})` : userFilter,
             attributes: [...options.attributes],
+            ...(options.binaryAttributes ? { explicitBufferAttributes: [...options.binaryAttributes] } : {}),
             paged: { pageSize: options.pageSize ?? 500 },
           })
           [Symbol.asyncIterator]();
@@ -693,7 +771,9 @@ export function createLdapDirectory(
           const page = await session.step('search', settings.baseDn, () => pages.next());
           if (!page.ok) return session.fail(page.error, page.ppolicy);
           if (page.value.done) break;
-          const entries = page.value.value.searchEntries.map(entryFrom);
+          const entries = page.value.value.searchEntries.map((entry) =>
+            entryFrom(entry, options.binaryAttributes),
+          );
           read += entries.length;
           try {
             await options.onPage(entries);
@@ -742,6 +822,8 @@ export function createLdapDirectory(
           ldapResultCode: result.error.ldapResultCode,
           ppolicy: result.ppolicy,
           diagnostic: result.error.diagnostic,
+          directoryCode: result.error.directoryCode,
+          detail: result.error.detail,
         });
         const said = failure.diagnostic ? ` The directory said: ${failure.diagnostic}.` : '';
         steps.push({
@@ -807,8 +889,44 @@ export function createLdapDirectory(
         await session.close();
         for (const record of trace) ports.traceSink?.(record);
       }
-      return { steps, usersFound };
+      return { steps, usersFound, trace };
     },
+
+    readChangeState: (context) =>
+      runCall('writeback', context, async (session) => {
+        await session.bindAsService();
+        const client = await session.connected();
+        const root = await session.step('search', '', () =>
+          client.search('', {
+            scope: 'base',
+            filter: '(objectClass=*)',
+            attributes: ['highestCommittedUSN', 'dsServiceName'],
+          }),
+        );
+        if (!root.ok) return session.fail(root.error, root.ppolicy);
+        const rootEntry = root.value.searchEntries[0];
+        const highestCommittedUsn = String(rootEntry?.['highestCommittedUSN'] ?? '');
+        const dsServiceName = String(rootEntry?.['dsServiceName'] ?? '');
+        if (!/^\d+$/.test(highestCommittedUsn) || dsServiceName === '') {
+          throw new Error(
+            'the rootDSE has no highestCommittedUSN or dsServiceName: is this an Active Directory domain controller?',
+          );
+        }
+        const settingsEntry = await session.step('search', dsServiceName, () =>
+          client.search(dsServiceName, {
+            scope: 'base',
+            filter: '(objectClass=*)',
+            attributes: ['invocationId'],
+            explicitBufferAttributes: ['invocationId'],
+          }),
+        );
+        if (!settingsEntry.ok) return session.fail(settingsEntry.error, settingsEntry.ppolicy);
+        const invocation = settingsEntry.value.searchEntries[0]?.['invocationId'];
+        const invocationId = Buffer.isBuffer(invocation) ? invocation.toString('base64') : '';
+        if (invocationId === '')
+          throw new Error(`${dsServiceName} has no invocationId the service account can read`);
+        return { highestCommittedUsn, invocationId, dsServiceName };
+      }),
 
     signIn: (dn, password, context) =>
       runCall('signIn', context, async (session) => {
@@ -829,6 +947,24 @@ export function createLdapDirectory(
       runCall('writeback', context, async (session) => {
         if (!isBindablePassword(request.currentPassword)) return session.failWith('invalidCredentials');
         const bound = await session.bindAsUser(request.dn, request.currentPassword);
+        if (isActiveDirectory) {
+          const change = { oldPassword: request.currentPassword, newPassword: request.newPassword };
+          if (bound.ok) return session.modifyUnicodePwd(request.dn, change);
+          const { reason } = bound.error;
+          if (reason === 'passwordExpired' || reason === 'mustChangePassword') {
+            // Said only for a right password, and such a user cannot bind: the service account
+            // sends the same delete-and-add, which the domain controller checks against the old
+            // value itself (changing a password needs no right beyond reading the entry).
+            await session.bindAsService();
+            return session.modifyUnicodePwd(request.dn, change);
+          }
+          if (reason === 'invalidCredentials') {
+            // Active Directory answers 52e for a DN that is not there too: ask the service account.
+            await session.bindAsService();
+            if (!(await session.entryExists(request.dn))) return session.failWith('entryNotFound');
+          }
+          return session.fail(bound.error, bound.ppolicy);
+        }
         if (bound.ok) {
           return session.modifyPassword(request.dn, {
             oldPassword: request.currentPassword,
@@ -856,6 +992,8 @@ export function createLdapDirectory(
     resetPassword: (request, context) =>
       runCall('writeback', context, async (session) => {
         await session.bindAsService();
+        if (isActiveDirectory)
+          return session.modifyUnicodePwd(request.dn, { newPassword: request.newPassword });
         return session.modifyPassword(request.dn, {
           userIdentity: request.dn,
           newPassword: request.newPassword,
@@ -870,6 +1008,16 @@ export function createLdapDirectory(
         const bound = await session.bindAsUser(dn, password);
         if (bound.ok) return true;
         if (bound.error.reason === 'passwordExpired' || bound.error.reason === 'changeAfterReset')
+          return true;
+        // Active Directory's 530, 531, 533, 701 and 773 come only with a right password (775
+        // comes with any, so a locked account fails below).
+        if (
+          isActiveDirectory &&
+          (bound.error.reason === 'mustChangePassword' ||
+            bound.error.reason === 'accountDisabled' ||
+            bound.error.reason === 'logonHours' ||
+            bound.error.reason === 'workstationRestricted')
+        )
           return true;
         if (bound.error.reason === 'invalidCredentials') return false;
         return session.fail(bound.error, bound.ppolicy);

@@ -52,6 +52,10 @@ export interface ClassifiedLdapError {
   readonly reason: DirectoryFailureReason;
   readonly ldapResultCode: number | undefined;
   readonly diagnostic: string | undefined;
+  /** The directory's own sub-code (Active Directory's bind `data` value or write error number). */
+  readonly directoryCode?: string | undefined;
+  /** What that sub-code means, when it says more than the reason. */
+  readonly detail?: string | undefined;
 }
 
 function nodeErrorCode(error: unknown): string | undefined {

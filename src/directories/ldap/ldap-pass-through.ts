@@ -1,6 +1,6 @@
 import type { CredentialSubject, PassThroughResult, PassThroughVerifier } from '../../auth/password-check.js';
 import type { ConnectorConfig } from '../../connectors/directory-ports.js';
-import { directoryFailureToError } from '../directory-outcome.js';
+import { describeDirectoryFailure, directoryFailureToError } from '../directory-outcome.js';
 import type { DirectoryTraceRecord } from '../directory-trace.js';
 import type { LdapDirectory } from './ldap-directory.js';
 
@@ -38,17 +38,15 @@ export function createLdapPassThrough(ports: LdapPassThroughPorts): PassThroughV
       const { failure } = outcome;
       if (failure.reason === 'invalidCredentials' || failure.reason === 'entryNotFound')
         return { outcome: 'wrongPassword' };
-      const said = [
-        failure.reason,
-        failure.ppolicyError,
-        failure.ldapResultCode === undefined ? undefined : `LDAP result ${failure.ldapResultCode}`,
-      ].filter((part): part is string => part !== undefined);
       return {
         outcome: 'refused',
         error: directoryFailureToError(failure),
         // The directory reports these only for a right password.
-        passwordProven: failure.reason === 'passwordExpired' || failure.reason === 'changeAfterReset',
-        onPremisesCause: said.join(', '),
+        passwordProven:
+          failure.reason === 'passwordExpired' ||
+          failure.reason === 'changeAfterReset' ||
+          failure.reason === 'mustChangePassword',
+        onPremisesCause: describeDirectoryFailure(failure),
       };
     },
   };

@@ -169,7 +169,14 @@ describe.each(dialects)('writeback to OpenLDAP on %s', (dialect) => {
       ['serviceBind', 0],
       ['passwordModify', 0],
     ]);
-    expect(calls[1]).toMatchObject({ connectorId, operationId: id, dn: user.dn });
+    expect(calls[1]).toMatchObject({
+      connectorId,
+      operationId: id,
+      dn: user.dn,
+      outcome: 'success',
+      reason: null,
+      code: null,
+    });
     expect(JSON.stringify(calls)).not.toContain('Copper-Lantern-58!');
     expect(JSON.stringify(calls)).not.toContain(slapd.serviceAccount.password);
   });
@@ -214,7 +221,13 @@ describe.each(dialects)('writeback to OpenLDAP on %s', (dialect) => {
     expect(operation).toMatchObject({ state: 'terminated', error_code: 120004 });
     expect(operation.error_detail).toContain('passwordInHistory');
     const calls = await connectorCalls(operation.id);
-    expect(calls.at(-1)).toMatchObject({ operation: 'passwordModify', ppolicyError: 'passwordInHistory' });
+    expect(calls.at(-1)).toMatchObject({
+      operation: 'passwordModify',
+      ppolicyError: 'passwordInHistory',
+      outcome: 'refused',
+      reason: 'passwordPolicy',
+      code: 120004,
+    });
     expect(await directoryBinds(user, 'Harbor-Thistle-36!')).toBe(true);
     expect(await rekey.signInCode(user.mail, 'Harbor-Thistle-36!')).toBe(50055);
   });

@@ -6,6 +6,7 @@ import { RekeyError } from '../../platform/errors/rekey-error.js';
 import {
   type DirectoryFailure,
   type DirectoryOutcome,
+  describeDirectoryFailure,
   directoryFailureToError,
 } from '../directory-outcome.js';
 import type { DirectoryCallContext, DirectoryTraceRecord } from '../directory-trace.js';
@@ -33,13 +34,8 @@ export function isSyncedUser(user: UserRow): boolean {
  */
 function onPremisesError(failure: DirectoryFailure): RekeyError {
   const error = directoryFailureToError(failure);
-  const said = [
-    failure.reason,
-    failure.ppolicyError,
-    failure.ldapResultCode === undefined ? undefined : `LDAP result ${failure.ldapResultCode}`,
-  ].filter((part): part is string => part !== undefined);
   return new RekeyError(failure.code, {
-    message: `${error.message} The directory said: ${said.join(', ')}.`,
+    message: `${error.message} The directory said: ${describeDirectoryFailure(failure)}.`,
     ...(error.details ? { details: error.details } : {}),
   });
 }

@@ -26,8 +26,11 @@ import * as operationEventCodes from './migrations/0008-operation-event-codes.js
 import * as connectors from './migrations/0010-connectors.js';
 import * as syncedUsers from './migrations/0011-synced-users.js';
 import * as connectorOperations from './migrations/0012-connector-operations.js';
-import * as serviceIncidents from './migrations/0016-service-incidents.js';
-import * as eventLog from './migrations/0017-event-log.js';
+import * as domainFederation from './migrations/0014-domain-federation.js';
+import * as licenses from './migrations/0015-licenses.js';
+import * as connectorHealth from './migrations/0016-connector-health.js';
+import * as serviceIncidents from './migrations/0017-service-incidents.js';
+import * as eventLog from './migrations/0018-event-log.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -91,8 +94,11 @@ const migrations: ReadonlyArray<
   ['0010-connectors', connectors.up],
   ['0011-synced-users', syncedUsers.up],
   ['0012-connector-operations', connectorOperations.up],
-  ['0016-service-incidents', serviceIncidents.up],
-  ['0017-event-log', eventLog.up],
+  ['0014-domain-federation', domainFederation.up],
+  ['0015-licenses', licenses.up],
+  ['0016-connector-health', connectorHealth.up],
+  ['0017-service-incidents', serviceIncidents.up],
+  ['0018-event-log', eventLog.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {
@@ -202,13 +208,7 @@ export function openDatabase(
 
 /** Applies every pending migration; returns the names applied. Throws with the failing step. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({
-    db: db.kysely,
-    provider: migrationProvider(db.dialect),
-    migrationTableName: 'rekey_migrations',
-    migrationLockTableName: 'rekey_migrations_lock',
-  });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await migratorFor(db).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     // No migration failed: the database could not be reached (or locked) at all.
@@ -221,6 +221,24 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     throw new Error(`migration ${failed.migrationName} failed`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+function migratorFor(db: Db): Migrator {
+  return new Migrator({
+    db: db.kysely,
+    provider: migrationProvider(db.dialect),
+    migrationTableName: 'rekey_migrations',
+    migrationLockTableName: 'rekey_migrations_lock',
+  });
+}
+
+/**
+ * Applies the migrations up to and including `name` and no further: for the tests of a
+ * migration that changes data, which arrange rows as an older schema held them.
+ */
+export async function migrateUpTo(db: Db, name: string): Promise<void> {
+  const { error } = await migratorFor(db).migrateTo(name);
+  if (error) throw new Error(`migrating up to ${name} failed`, { cause: error });
 }
 
 /** What a database holds, as far as Rekey's schema goes. */

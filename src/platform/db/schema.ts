@@ -38,8 +38,58 @@ export interface DomainsTable {
   is_default: Flag;
   is_initial: Flag;
   is_verified: Flag;
-  password_change_url: string | null;
   created_at: string;
+}
+
+/** A federated domain's federation (migration 0014): Graph's `internalDomainFederation`. */
+export interface DomainFederationsTable {
+  id: string;
+  tenant_id: string;
+  /** The domain it federates (`domains.name`); one federation per domain. */
+  domain_name: string;
+  display_name: string;
+  issuer_uri: string | null;
+  metadata_exchange_uri: string | null;
+  passive_sign_in_uri: string | null;
+  active_sign_in_uri: string | null;
+  sign_out_uri: string | null;
+  /** The federation's own password page: where its users change or reset their password. */
+  password_reset_uri: string | null;
+  /** Base64 DER of the token-signing certificate (public part). */
+  signing_certificate: string | null;
+  next_signing_certificate: string | null;
+  preferred_authentication_protocol: 'wsFed' | 'saml';
+  federated_idp_mfa_behavior: string | null;
+  prompt_login_behavior: string | null;
+  is_signed_authentication_request_required: Flag;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One subscription of a tenant (migration 0015): a SKU, its units and its status. */
+export interface SubscribedSkusTable {
+  tenant_id: string;
+  sku_id: string;
+  sku_part_number: string;
+  /** Graph's capabilityStatus: Enabled, Warning, Suspended, LockedOut. */
+  capability_status: string;
+  enabled_units: number;
+  /** Assignments of the SKU, kept with them (see migration 0015). */
+  consumed_units: number;
+  /** 1 when every new user is given this SKU when created. */
+  assign_to_new_users: Flag;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One licence of a user (migration 0015). */
+export interface UserLicensesTable {
+  user_id: string;
+  sku_id: string;
+  tenant_id: string;
+  /** JSON array of the service plan ids turned off in this assignment. */
+  disabled_plans: string;
+  assigned_at: string;
 }
 
 export interface ApplicationsTable {
@@ -272,7 +322,7 @@ export interface ConnectorsTable {
   display_name: string;
   /** Lower-cased display name, unique in the tenant. */
   name_key: string;
-  /** `openldap` (and `activeDirectory` once Rekey supports it). */
+  /** `openldap` or `activeDirectory`. */
   flavor: string;
   /** `ldaps://host[:port]` or `ldap://host[:port]`. */
   url: string;
@@ -328,9 +378,17 @@ export interface ConnectorOperationsTable {
   latency_ms: number;
   correlation_id: string;
   at: string;
+  /** success, refused (the user's own reason: wrong password, policy...) or error (migration 0016). */
+  outcome: ConnectorCallOutcome | null;
+  /** The directory failure reason of a failed operation (invalidCredentials, unreachable...). */
+  failure_reason: string | null;
+  /** The catalog code the failure has for the call's purpose. */
+  code: number | null;
 }
 
-/** An incident Rekey opened by itself (migration 0016): Graph's serviceHealthIssue. */
+/** How connector health counts one LDAP operation of the trace. */
+export type ConnectorCallOutcome = 'success' | 'refused' | 'error';
+/** An incident Rekey opened by itself (migration 0017): Graph's serviceHealthIssue. */
 export interface ServiceIncidentsTable {
   id: string;
   tenant_id: string;
@@ -349,7 +407,7 @@ export interface ServiceIncidentsTable {
   last_modified_at: string;
 }
 
-/** One post of an incident (migration 0016): what was seen when it opened, changed or ended. */
+/** One post of an incident (migration 0017): what was seen when it opened, changed or ended. */
 export interface ServiceIncidentPostsTable {
   id: Generated<number>;
   incident_id: string;
@@ -358,7 +416,7 @@ export interface ServiceIncidentPostsTable {
   description: string;
 }
 
-/** Who evaluates a tenant's incident rules now (migration 0016). */
+/** Who evaluates a tenant's incident rules now (migration 0017). */
 export interface StatusEvaluationsTable {
   tenant_id: string;
   owner: string | null;
@@ -366,7 +424,7 @@ export interface StatusEvaluationsTable {
   evaluated_at: string | null;
 }
 
-/** One event-log entry (migration 0017); never a secret. */
+/** One event-log entry (migration 0018); never a secret. */
 export interface EventLogTable {
   id: string;
   tenant_id: string;
@@ -386,6 +444,9 @@ export interface Database {
   tenants: TenantsTable;
   tenant_settings: TenantSettingsTable;
   domains: DomainsTable;
+  domain_federations: DomainFederationsTable;
+  subscribed_skus: SubscribedSkusTable;
+  user_licenses: UserLicensesTable;
   applications: ApplicationsTable;
   users: UsersTable;
   credentials: CredentialsTable;
@@ -412,7 +473,12 @@ export interface Database {
 export type UserRow = Selectable<UsersTable>;
 export type NewUserRow = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
-export type DomainRow = Selectable<DomainsTable>;
+/** A domain as read: its row, and the password page of its federation when it has one. */
+export type DomainRow = Selectable<DomainsTable> & { readonly password_change_url: string | null };
+export type NewDomainRow = Insertable<DomainsTable>;
+export type DomainFederationRow = Selectable<DomainFederationsTable>;
+export type SubscribedSkuRow = Selectable<SubscribedSkusTable>;
+export type UserLicenseRow = Selectable<UserLicensesTable>;
 export type PasswordOperationRow = Selectable<PasswordOperationsTable>;
 export type SignInRow = Selectable<SignInsTable>;
 export type DirectoryAuditRow = Selectable<DirectoryAuditsTable>;

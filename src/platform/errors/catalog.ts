@@ -251,6 +251,18 @@ const entries = {
       'The connector trace of the correlation ID gives the LDAP result code the directory answered.',
     ],
   },
+  80012: {
+    name: 'OnPremisePasswordValidationAccountLogonInvalidHours',
+    message: 'The on-premises directory does not let this account sign in at this time of day.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'invalid_grant',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Sign in during the hours the account is allowed to, or ask an administrator to widen its logon hours in the on-premises directory.',
+    ],
+  },
   // --- Password change family ------------------------------------------------------------------
   120000: {
     name: 'PasswordChangeIncorrectCurrentPassword',
@@ -337,7 +349,8 @@ const entries = {
     oauthError: 'invalid_request',
     graphCode: 'Request_BadRequest',
     remediation: [
-      'Change the password in the directory that owns the account, or ask an administrator to enable writeback.',
+      "Change the password where the account's password lives: for a user of a federated domain, on the federation's password page the message names (its passwordResetUri, or its sign-in page).",
+      'An administrator can instead sync the user from a directory connector that writes passwords back, or make the domain managed again (DELETE /v1.0/domains/{domain}/federationConfiguration/{id}).',
     ],
   },
   120013: {
@@ -856,6 +869,158 @@ const entries = {
     remediation: [
       'Read the operation at the Location header after the Retry-After seconds; do not send the change again.',
       'An administrator can follow it with `rekey operations show <id>`: its history names each step and any retryable failure.',
+    ],
+  },
+  // --- Rekey's own codes: licences ---------------------------------------------------------------
+  /** assignLicense named a SKU the tenant does not subscribe to. */
+  7701001: {
+    name: 'LicenseSkuNotSubscribed',
+    message: 'The tenant has no subscription to this SKU, so it cannot be assigned.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      "Use a skuId that GET /v1.0/subscribedSkus lists (the CLI's licences subscriptions command shows them too); the error details list the tenant's SKUs.",
+      'To subscribe the tenant to the SKU, a Global Administrator runs `rekey licenses subscriptions set <skuPartNumber> --units <n>` (PUT /rekey/v1/subscribedSkus/{sku}).',
+    ],
+  },
+  /** assignLicense would use more units than the subscription has. */
+  7701002: {
+    name: 'LicenseUnitsExhausted',
+    message: 'Every unit of this subscription is assigned: there is none left for this user.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Remove the licence from a user who no longer needs it (`rekey licenses remove <upn> <sku>`), or add units to the subscription (`rekey licenses subscriptions set <sku> --units <n>`).',
+      'The error details give the units enabled and assigned.',
+    ],
+  },
+  /** assignLicense named a SKU whose subscription is suspended or locked out. */
+  7701003: {
+    name: 'LicenseSubscriptionNotActive',
+    message: 'The subscription to this SKU is suspended or locked out: its licences cannot be assigned.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'A Global Administrator makes the subscription active again with `rekey licenses subscriptions set <sku> --status Enabled`.',
+    ],
+  },
+  /** A disabledPlans entry is not a service plan of the SKU. */
+  7701004: {
+    name: 'LicenseServicePlanNotInSku',
+    message: 'A service plan named in disabledPlans is not part of the SKU.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      "Name only servicePlanIds that GET /v1.0/subscribedSkus lists under the SKU's servicePlans; the error details list them.",
+    ],
+  },
+  /** removeLicenses named a SKU the user does not hold. */
+  7701005: {
+    name: 'LicenseNotAssigned',
+    message: 'The user does not hold a licence of this SKU, so it cannot be removed.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      "Read the user's licences with `rekey licenses list --user <upn>` (or $select=assignedLicenses) and remove only those.",
+    ],
+  },
+  /** A self-service (forgotten-password) reset of a user whose licences do not include it. */
+  7701006: {
+    name: 'UserNotLicensedForSelfServiceReset',
+    message: "The user's licences do not include self-service password reset.",
+    httpStatus: 403,
+    retryable: false,
+    category: 'authorization',
+    oauthError: 'unauthorized_client',
+    graphCode: 'Authorization_RequestDenied',
+    remediation: [
+      'An administrator assigns the user a licence whose AAD_PREMIUM service plan is on, such as AAD_PREMIUM (Entra ID P1) or AAD_PREMIUM_P2: `rekey licenses assign <upn> AAD_PREMIUM`.',
+      'Meanwhile an administrator can reset the password (`rekey users set-password <upn>`); a user who knows the current password can still change it.',
+    ],
+  },
+  /** A change or reset of a synced user whose password is written back, without a licence that includes writeback. */
+  7701007: {
+    name: 'UserNotLicensedForPasswordWriteback',
+    message:
+      "The user's password lives in an on-premises directory, and the user's licences do not include password writeback to it.",
+    httpStatus: 403,
+    retryable: false,
+    category: 'authorization',
+    oauthError: 'unauthorized_client',
+    graphCode: 'Authorization_RequestDenied',
+    remediation: [
+      'An administrator assigns the user a licence that includes password writeback, such as AAD_PREMIUM (Entra ID P1) or AAD_PREMIUM_P2, with its AAD_PREMIUM service plan on: `rekey licenses assign <upn> AAD_PREMIUM`.',
+      'Meanwhile the password can be changed in the on-premises directory itself.',
+    ],
+  },
+  // --- Rekey's own codes: federation --------------------------------------------------------------
+  /** POST federationConfiguration on a domain that already has one. */
+  7701101: {
+    name: 'FederationAlreadyConfigured',
+    message: 'The domain is already federated; a domain has one federation configuration.',
+    httpStatus: 409,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Change the existing configuration with PATCH /v1.0/domains/{domain}/federationConfiguration/{id} (GET .../federationConfiguration gives its id).',
+    ],
+  },
+  /** The tenant's initial domain cannot be federated. */
+  7701102: {
+    name: 'InitialDomainCannotBeFederated',
+    message: "The tenant's initial domain stays managed and cannot be federated.",
+    httpStatus: 400,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Add the domain to federate with POST /v1.0/domains, then federate that domain; administrators keep signing in with the initial domain.',
+    ],
+  },
+  /** Another federated domain already uses this issuerUri. */
+  7701103: {
+    name: 'FederationIssuerInUse',
+    message: 'Another federated domain already uses this issuerUri.',
+    httpStatus: 409,
+    retryable: false,
+    category: 'directory',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Give each federated domain an issuer of its own (with AD FS: one issuer per domain, as its multiple-domain support issues them).',
+    ],
+  },
+  // --- Rekey's own codes: Active Directory ----------------------------------------------------------
+  7701201: {
+    name: 'OnPremisesWorkstationRestricted',
+    message:
+      'The on-premises directory lets this account sign in only from listed computers, and Rekey is not one of them.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'onPremises',
+    oauthError: 'invalid_grant',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'An administrator can clear the account\'s workstation list (userWorkstations, "Log On To..." in Active Directory) or add the name Rekey\'s domain controller sees for it.',
+      'The connector trace of the correlation ID shows the directory answered 531.',
     ],
   },
 } as const satisfies Record<number, EntryInput>;

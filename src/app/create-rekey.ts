@@ -17,6 +17,7 @@ import type { DiagnoseSelectors } from '../diagnose/diagnose-types.js';
 import type { SupportBundle } from '../diagnose/support-bundle.js';
 import { createLdapDirectoryPorts } from '../directories/ldap/ldap-connector-ports.js';
 import { errorPageRoutes } from '../error-page/error-page-routes.js';
+import { eventLogRoutes } from '../event-log/event-log-routes.js';
 import { healthRoutes } from '../health/health-routes.js';
 import { licenseRoutes } from '../licenses/license-routes.js';
 import type { LicenseService } from '../licenses/license-service.js';
@@ -49,6 +50,10 @@ import type { RoleService } from '../roles/role-service.js';
 import { settingsRoutes } from '../settings/settings-routes.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { signInLogRoutes } from '../sign-ins/sign-in-routes.js';
+import { metricsRoutes } from '../status/metrics-routes.js';
+import { createStatusEvaluator, type StatusEvaluator } from '../status/status-evaluator.js';
+import { statusRoutes } from '../status/status-routes.js';
+import type { StatusService } from '../status/status-service.js';
 import { ensureTenant } from '../tenant/bootstrap.js';
 import { domainRoutes } from '../tenant/domain-routes.js';
 import type { DomainService } from '../tenant/domain-service.js';
@@ -99,6 +104,10 @@ export interface Rekey {
   readonly syncScheduler: SyncScheduler;
   /** Purges sign-in and audit rows past retention; `serve` starts it. */
   readonly logRetention: LogRetention;
+  /** Service status: components and incidents. */
+  readonly status: StatusService;
+  /** Evaluates the incident rules in the background; `serve` starts it where the worker runs. */
+  readonly statusEvaluator: StatusEvaluator;
   /** The administrator's password when this start generated it; print it once. */
   readonly generatedAdminPassword: string | undefined;
   /** True when REKEY_BOOTSTRAP_ADMIN_PASSWORD was set but the tenant already existed: it had no effect. */
@@ -141,7 +150,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       onOperationEnqueued: () => worker?.nudge(),
       ...(options.onPremises ? { onPremises: options.onPremises } : {}),
     });
-    const { clock, hasher, secretBox, policyEngine, logRetention } = services;
+    const { clock, hasher, secretBox, policyEngine, logRetention, metrics } = services;
     const { tenant, generatedAdminPassword, adminPasswordIgnored } = await ensureTenant(
       db,
       clock,
@@ -168,6 +177,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       connectors,
       diagnose,
       buildSupportBundle,
+      status,
     } = services.forTenant(tenant.id);
     // Compile the banned-term matcher of the current settings now, not on the first user's change.
     policyEngine.matcherFor((await settings.getPolicySettings()).passwordProtection, config.tenantName);
@@ -210,6 +220,13 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       clock,
       logger: logger.child({ component: 'syncScheduler' }),
     });
+    // The queue gauges read the database at each scrape (the queue is the same for every tenant).
+    metrics.readQueueFrom(() => status.queue());
+    const statusEvaluator = createStatusEvaluator(
+      status,
+      logger.child({ component: 'statusEvaluator' }),
+      config.status.evaluateSeconds,
+    );
     const parts = {
       config,
       db,
@@ -234,6 +251,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       worker,
       syncScheduler,
       logRetention,
+      status,
+      statusEvaluator,
       generatedAdminPassword,
       bootstrapAdminPasswordIgnored: adminPasswordIgnored,
     };
@@ -244,6 +263,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       publicUrl: config.publicUrl,
       tls: config.tls,
       trustProxy: config.trustProxy,
+      metrics,
       plugins: [
         fastifyPlugin(async (instance) => {
           instance.decorateRequest('principal', null);
@@ -260,6 +280,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
           onRefused: logThrottledSignIns({ db, tenantId: tenant.id, clock, enabled: config.signInLog }),
         }),
         healthRoutes(db),
+        statusRoutes({ guard, status, publicUrl: config.publicUrl }),
+        metricsRoutes({ metrics, token: config.metricsToken }),
         errorPageRoutes(),
         tokenRoutes({
           signIns,
@@ -282,6 +304,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         }),
         signInLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         directoryAuditRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
+        eventLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         roleManagementRoutes({ guard, roles, publicUrl: config.publicUrl }),
         operationRoutes({
           guard,
@@ -310,6 +333,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       async close() {
         await activeWorker.stop();
         await syncScheduler.stop();
+        await statusEvaluator.stop();
         await logRetention.stop();
         await app.close();
         services.close();

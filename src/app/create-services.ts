@@ -25,6 +25,7 @@ import type { Config } from '../platform/config.js';
 import {
   createArgon2Hasher,
   type PasswordHasher,
+  withHashTiming,
   withVerificationBound,
 } from '../platform/crypto/password-hasher.js';
 import { createSecretBox, type SecretBox } from '../platform/crypto/secret-box.js';
@@ -33,8 +34,10 @@ import type { Db } from '../platform/db/database.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
+import { createMetrics, type RekeyMetrics } from '../platform/metrics.js';
 import { createRoleService, type RoleService } from '../roles/role-service.js';
 import { createSettingsService, type SettingsService } from '../settings/settings-service.js';
+import { createStatusService, type StatusService } from '../status/status-service.js';
 import { createDomainService, type DomainService } from '../tenant/domain-service.js';
 import { createFederationService, type FederationService } from '../tenant/federation-service.js';
 import { createUserService, type UserService } from '../users/user-service.js';
@@ -61,6 +64,8 @@ export interface ServicePorts {
   readonly directories?: DirectoryPorts;
   /** Test-only fault points of the job engine (`rekey worker` with REKEY_FAULTS); none normally. */
   readonly faults?: FaultHook | undefined;
+  /** The process's metrics registry; a new one unless given. */
+  readonly metrics?: RekeyMetrics;
 }
 
 /** The services of one tenant: what the API, the CLI and a worker act on the directory through. */
@@ -90,6 +95,8 @@ export interface TenantServices {
   readonly diagnose: DiagnoseService;
   /** The support bundle of a user, a request or a code: one archive without a secret. */
   readonly buildSupportBundle: (selectors: DiagnoseSelectors) => Promise<SupportBundle>;
+  /** Service status: components, incidents, and the incident rules the background work evaluates. */
+  readonly status: StatusService;
 }
 
 /** Every service of a Rekey process, built once; entry points add their own edges on top. */
@@ -102,6 +109,8 @@ export interface Services {
   readonly policyEngine: PolicyEngine;
   /** Purges sign-in and audit rows past retention, for every tenant; `serve` starts it. */
   readonly logRetention: LogRetention;
+  /** The process's Prometheus metrics (GET /metrics). */
+  readonly metrics: RekeyMetrics;
   /**
    * The services of `tenantId`, built on the first call and the same objects on every later one
    * (the settings service and the compiled matchers it keeps are per tenant and per process).
@@ -120,8 +129,11 @@ export interface Services {
 export async function createServices(ports: ServicePorts): Promise<Services> {
   const { config, db, logger } = ports;
   const clock = ports.clock ?? systemClock;
-  // Bounded whatever the hasher: a flood of sign-ins is shed (7700702) instead of queued.
-  const hasher = withVerificationBound(ports.hasher ?? createArgon2Hasher(config.argon2), {
+  const metrics = ports.metrics ?? createMetrics();
+  // Bounded whatever the hasher: a flood of sign-ins is shed (7700702) instead of queued. Timed
+  // inside the bound, so a shed verification is not counted as a hash.
+  const timedHasher = withHashTiming(ports.hasher ?? createArgon2Hasher(config.argon2), metrics.observeHash);
+  const hasher = withVerificationBound(timedHasher, {
     maxPending: config.hashQueueMax,
     retryAfterSeconds: 1,
   });
@@ -190,7 +202,23 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
           throw error;
         }
       },
-      recordTrace: connectors.recordTrace,
+      recordTrace: async (records: Parameters<typeof connectors.recordTrace>[0]) => {
+        for (const record of records) {
+          const result =
+            record.resultCode === undefined
+              ? 'unreachable'
+              : record.resultCode === 0
+                ? 'success'
+                : 'ldapError';
+          metrics.observeConnectorCall(
+            record.connectorId ?? 'unnamed',
+            record.operation,
+            result,
+            record.latencyMs / 1000,
+          );
+        }
+        await connectors.recordTrace(records);
+      },
     };
     // The directory write of synced users (writeback): a test's writer, or the directory client's.
     const onPremises = ports.onPremises ?? ports.directories?.writebackFor?.(writebackTenant);
@@ -206,6 +234,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       jobs: createPasswordJobs({ tenantId, hasher, onPremises }),
       onAccepted: onEnqueued ? () => onEnqueued() : undefined,
       faults: ports.faults,
+      onMoved: metrics.operationMoved,
     });
     const checkPassword = createPasswordCheck({
       verifier: createStoredHashVerifier(hasher),
@@ -223,6 +252,18 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       signInErrorDisclosure: async () => (await settings.getSignIn()).signInErrorDisclosure,
     });
     const domains = createDomainService({ db, tenantId, clock });
+    const status = createStatusService({
+      db,
+      tenantId,
+      clock,
+      logger: logger.child({ component: 'status' }),
+      settings: config.status,
+      listConnectors: async () =>
+        (await connectors.list()).map((record) => ({
+          id: record.id,
+          displayName: record.settings.displayName,
+        })),
+    });
     const diagnose = createDiagnoseService({
       db,
       tenantId,
@@ -232,10 +273,21 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       domains,
       connectors,
       canProbe: ports.directories?.probe !== undefined,
+      serviceStatus: async () => ({
+        components: await status.components(),
+        incidents: (await status.incidents()).map((incident) => ({
+          title: incident.title,
+          errorCode: incident.error_code,
+          usersAffected: incident.users_affected,
+          startAt: incident.start_at,
+          isResolved: incident.is_resolved === 1,
+        })),
+      }),
     });
     return {
       users,
       connectors,
+      status,
       federations: createFederationService({ db, tenantId, clock }),
       licenses: createLicenseService({ db, tenantId, clock, getUser: users.getUser }),
       diagnose,
@@ -258,6 +310,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
     secretBox,
     policyEngine,
     logRetention,
+    metrics,
     close: () => breached.close(),
     forTenant(tenantId) {
       let services = tenants.get(tenantId);

@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely';
 import { v7 as timeOrderedUuid } from 'uuid';
+import { recordEvents } from '../event-log/event-log-service.js';
 import type { Database, DirectoryAuditRow } from '../platform/db/schema.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { ListRequest } from '../platform/odata/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { type AuditActivityName, type AuditTargetType, auditActivities } from './audit-activities.js';
+import { auditEventOf } from './audit-events.js';
 import { type DirectoryAuditListPage, findAuditById, insertAuditRow, listAuditsPage } from './audit-store.js';
 
 /*
@@ -66,8 +68,9 @@ export function auditTargetResource(activity: AuditActivityName, target: AuditTa
 
 /**
  * Records one audit event, attributed to the context's actor (or to Rekey itself), with one
- * target row per distinct target id. Pass the transaction of the change it records, so that the
- * two commit together; given the database, the event is written in a transaction of its own.
+ * target row per distinct target id, and its event-log entry (audit-events.ts). Pass the
+ * transaction of the change it records, so that they commit together; given the database, the
+ * event is written in a transaction of its own.
  * Returns the event's id.
  */
 export async function recordAudit(
@@ -113,7 +116,14 @@ export async function recordAudit(
     ),
     additional_details: JSON.stringify(entry.additionalDetails ?? []),
   };
-  await insertAuditRow(db, row, [...new Set(entry.targets.map((target) => target.id))]);
+  // The event log's entry for it commits with the row (see audit-events.ts).
+  const event = auditEventOf(context, entry, at);
+  const write = async (trx: Kysely<Database>) => {
+    await insertAuditRow(trx, row, [...new Set(entry.targets.map((target) => target.id))]);
+    if (event) await recordEvents(trx, tenantId, [event]);
+  };
+  if (db.isTransaction) await write(db);
+  else await db.transaction().execute(write);
   return id;
 }
 

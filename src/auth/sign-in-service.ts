@@ -230,24 +230,32 @@ export function createSignInService(deps: SignInServiceDeps) {
       attempt.answered === undefined
         ? undefined
         : `The caller was answered AADSTS${attempt.answered} (signInErrorDisclosure is uniform).`;
-    await recordSignIn(into, {
-      tenant_id: tenant.id,
-      created_at: clock.now().toISOString(),
-      user_id: attempt.user?.id ?? null,
-      user_principal_name: attempt.user?.user_principal_name ?? attempt.upn,
-      user_display_name: attempt.user?.display_name ?? null,
-      app_id: attempt.appId,
-      app_display_name: attempt.appName,
-      client_app_used: clientAppUsed,
-      ip_address: context.ipAddress,
-      user_agent: context.userAgent?.slice(0, 512) ?? null,
-      correlation_id: context.correlationId,
-      is_interactive: attempt.interactive ? 1 : 0,
-      error_code: attempt.error?.code ?? 0,
-      failure_reason: attempt.error?.message ?? null,
-      additional_details:
-        answeredNote === undefined ? details : details === null ? answeredNote : `${details} ${answeredNote}`,
-    });
+    await recordSignIn(
+      into,
+      {
+        tenant_id: tenant.id,
+        created_at: clock.now().toISOString(),
+        user_id: attempt.user?.id ?? null,
+        user_principal_name: attempt.user?.user_principal_name ?? attempt.upn,
+        user_display_name: attempt.user?.display_name ?? null,
+        app_id: attempt.appId,
+        app_display_name: attempt.appName,
+        client_app_used: clientAppUsed,
+        ip_address: context.ipAddress,
+        user_agent: context.userAgent?.slice(0, 512) ?? null,
+        correlation_id: context.correlationId,
+        is_interactive: attempt.interactive ? 1 : 0,
+        error_code: attempt.error?.code ?? 0,
+        failure_reason: attempt.error?.message ?? null,
+        additional_details:
+          answeredNote === undefined
+            ? details
+            : details === null
+              ? answeredNote
+              : `${details} ${answeredNote}`,
+      },
+      { lockedNow: attempt.lock?.lockedByThisAttempt === true },
+    );
   }
 
   /** Runs `attempt`, logging one sign-in event whatever happens, and rethrowing failures. */

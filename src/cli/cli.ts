@@ -44,7 +44,7 @@ export function buildCli(io: CliIo): Command {
   program
     .command('worker')
     .description(
-      'Run password operations (and log retention) without the HTTP API, until SIGTERM or SIGINT; any number of workers and servers may share one PostgreSQL.',
+      'Run password operations (and scheduled syncs, the incident rules and log retention) without the HTTP API, until SIGTERM or SIGINT; any number of workers and servers may share one PostgreSQL.',
     )
     .option('--concurrency <n>', 'operations run at once (default REKEY_WORKER_CONCURRENCY, 8)')
     .action(async (options: { concurrency?: string }) => worker(io, options));

@@ -5,6 +5,16 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import {
+  type EventChannel,
+  type EventLevel,
+  eventChannels,
+  eventLevels,
+  listEventDefinitions,
+} from '../event-log/event-catalog.js';
+import { toEventLogEntry } from '../event-log/event-log-mapper.js';
+import type { EventLogEntryView } from '../event-log/event-log-schemas.js';
+import { listEventLog } from '../event-log/event-log-service.js';
+import {
   buildExportQuery,
   type ExportFormat,
   exportFormats,
@@ -14,11 +24,18 @@ import {
 } from '../logs/log-export.js';
 import type { PurgeCounts } from '../logs/log-retention.js';
 import { type SignInSummary, summariseSignIns } from '../logs/log-summary.js';
-import { resolveLogTimeRange } from '../logs/time-range.js';
+import { parseLogTime, resolveLogTimeRange } from '../logs/time-range.js';
 import { systemClock } from '../platform/clock.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
-import { jsonOption, ownsProcessStreams, printJson, progressTtyOf } from './command-helpers.js';
+import {
+  invalidFlag,
+  jsonOption,
+  ownsProcessStreams,
+  parseWholeNumber,
+  printJson,
+  progressTtyOf,
+} from './command-helpers.js';
 import { type CliIo, withDirectory } from './context.js';
 import { createProgress, formatBar, formatCount, formatDuration } from './progress.js';
 
@@ -28,6 +45,7 @@ import { createProgress, formatBar, formatCount, formatDuration } from './progre
  *   export signins|audits   stream a time range (and an OData $filter) as JSON lines or CSV
  *   summary                 sign-ins per error code: what is failing, and how often
  *   purge [--dry-run]       delete the rows past retention now, as the background purge does
+ *   events                  the event log (application and security channels), filtered
  *
  * Data goes to stdout (or --output); progress and summaries go to stderr, so a pipe gets only
  * the data. Failures are reported by runCli as `error <code> <Name>: <message>`.
@@ -219,12 +237,107 @@ async function purgeCommand(io: CliIo, flags: { dryRun?: boolean; json?: boolean
       printJson(io, { dryRun: flags.dryRun === true, retentionDays, ...counts });
       return;
     }
-    const what = `${formatCount(counts.signIns)} sign-ins, ${formatCount(counts.audits)} audit events (${formatCount(counts.auditTargets)} audit target rows) and ${formatCount(counts.connectorCalls)} connector calls older than ${counts.cutoff} (retention: ${retentionDays} days)`;
+    const what = `${formatCount(counts.signIns)} sign-ins, ${formatCount(counts.audits)} audit events (${formatCount(counts.auditTargets)} audit target rows), ${formatCount(counts.connectorCalls)} connector calls and ${formatCount(counts.events)} event-log entries older than ${counts.cutoff} (retention: ${retentionDays} days)`;
     io.out(
       flags.dryRun
         ? `Would purge ${what}. Nothing was deleted.`
         : `Purged ${what}, in ${formatCount(counts.batches)} batches.`,
     );
+  });
+}
+
+interface EventsFlags {
+  readonly channel?: string;
+  readonly level?: string;
+  readonly eventId?: string;
+  readonly source?: string;
+  readonly correlationId?: string;
+  readonly since?: string;
+  readonly until?: string;
+  readonly top?: string;
+  readonly ids?: boolean;
+  readonly json?: boolean;
+}
+
+function printEventIds(io: CliIo, json: boolean): void {
+  const definitions = listEventDefinitions();
+  if (json) {
+    printJson(io, definitions);
+    return;
+  }
+  io.out(`${'id'.padEnd(6)}${'channel'.padEnd(13)}${'level'.padEnd(13)}${'source'.padEnd(18)}name`);
+  for (const d of definitions)
+    io.out(
+      `${String(d.id).padEnd(6)}${d.channel.padEnd(13)}${d.level.padEnd(13)}${d.source.padEnd(18)}${d.name}`,
+    );
+}
+
+function printEvents(io: CliIo, events: readonly EventLogEntryView[]): void {
+  for (const e of events) {
+    io.out(
+      `${e.createdDateTime}  ${e.channel.padEnd(11)}  ${e.level.padEnd(11)}  ${String(e.eventId).padEnd(5)} ${e.source}  ${e.message}${e.correlationId ? `  [${e.correlationId}]` : ''}`,
+    );
+  }
+}
+
+async function eventsCommand(io: CliIo, flags: EventsFlags): Promise<void> {
+  if (flags.ids) {
+    printEventIds(io, flags.json === true);
+    return;
+  }
+  const now = systemClock.now();
+  const channel =
+    flags.channel === undefined
+      ? undefined
+      : parseChoice<EventChannel>('--channel', flags.channel, eventChannels);
+  const level =
+    flags.level === undefined ? undefined : parseChoice<EventLevel>('--level', flags.level, eventLevels);
+  const eventId =
+    flags.eventId === undefined ? undefined : parseWholeNumber('--event-id', flags.eventId, 1, 99_999);
+  const top = flags.top === undefined ? 100 : parseWholeNumber('--top', flags.top, 1, 100_000);
+  if (flags.source !== undefined && (flags.source === '' || flags.source.length > 64))
+    throw invalidFlag('--source', flags.source, 'must be 1 to 64 characters');
+  if (flags.correlationId !== undefined && (flags.correlationId === '' || flags.correlationId.length > 64))
+    throw invalidFlag('--correlation-id', flags.correlationId, 'must be 1 to 64 characters');
+  const since = flags.since === undefined ? undefined : parseLogTime('--since', flags.since, now);
+  const until = flags.until === undefined ? undefined : parseLogTime('--until', flags.until, now);
+  if (since !== undefined && until !== undefined && since >= until)
+    throw new RekeyError(Codes.InvalidLogTimeRange, {
+      message: `--since (${since}) must be earlier than --until (${until}).`,
+      details: { since, until },
+    });
+  await withDirectory(io, async (directory) => {
+    const filter = {
+      channel,
+      level,
+      eventId,
+      source: flags.source,
+      correlationId: flags.correlationId,
+      since,
+      until,
+    };
+    const views: EventLogEntryView[] = [];
+    let skiptoken: string | undefined;
+    // Page through until `top` entries are collected or the log ends.
+    do {
+      const page = await listEventLog(directory.db.kysely, directory.tenant.id, filter, {
+        top: Math.min(1000, top - views.length),
+        skiptoken,
+      });
+      views.push(...page.events.map(toEventLogEntry));
+      skiptoken = page.nextToken;
+    } while (skiptoken !== undefined && views.length < top);
+    if (flags.json) {
+      printJson(io, views);
+      return;
+    }
+    if (views.length === 0) {
+      io.out('No event-log entries match.');
+      return;
+    }
+    printEvents(io, views);
+    if (skiptoken !== undefined)
+      io.out(`(first ${views.length}; more match: raise --top or narrow the filters)`);
   });
 }
 
@@ -234,7 +347,7 @@ export function registerLogsCommand(program: Command, io: CliIo, terminal?: Logs
   const logs = program
     .command('logs')
     .description(
-      'The sign-in and audit logs: export them, summarise what is failing, purge what is past retention.',
+      'The sign-in, audit and event logs: export them, summarise what is failing, show the event log, purge what is past retention.',
     );
 
   logs
@@ -277,9 +390,36 @@ export function registerLogsCommand(program: Command, io: CliIo, terminal?: Logs
   logs
     .command('purge')
     .description(
-      'Delete sign-ins, audit events and connector calls (the connector trace) older than REKEY_LOG_RETENTION_DAYS now, in small batches, as the background purge of `rekey serve` does.',
+      'Delete sign-ins, audit events, connector calls (the connector trace) and event-log entries older than REKEY_LOG_RETENTION_DAYS now, in small batches, as the background purge of `rekey serve` does.',
     )
     .option('--dry-run', 'count what would be deleted, and delete nothing')
     .option(...jsonOption)
     .action((flags: { dryRun?: boolean; json?: boolean }) => purgeCommand(io, flags));
+
+  logs
+    .command('events')
+    .description(
+      'Show the event log (channels application and security), newest first, with the filters of GET /rekey/v1/eventLog; --ids lists the event ids.',
+    )
+    .option('--channel <channel>', `only this channel: ${eventChannels.join(' or ')}`)
+    .option('--level <level>', `only this level: ${eventLevels.join(', ')}`)
+    .option('--event-id <id>', 'only this event id (see --ids)')
+    .option('--source <source>', 'only this source, e.g. Rekey-SignIn')
+    .option('--correlation-id <id>', 'only entries with this correlation ID')
+    .option('--since <time>', 'at or after: a duration back from now (24h, 7d, 30m) or an ISO date-time')
+    .option('--until <time>', 'before: a duration back from now or an ISO date-time')
+    .option('--top <n>', 'at most this many (default 100)')
+    .option('--ids', 'list the event ids Rekey writes, with channel, level and source, and exit')
+    .option(...jsonOption)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  rekey logs events --channel security --since 24h',
+        '  rekey logs events --event-id 5002 --json',
+        '  rekey logs events --correlation-id 4f1c2a8e-0000-4000-8000-000000000001',
+      ].join('\n'),
+    )
+    .action((flags: EventsFlags) => eventsCommand(io, flags));
 }

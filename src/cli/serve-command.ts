@@ -55,6 +55,7 @@ export async function startServer(io: CliIo, options: { readonly worker: boolean
   if (options.worker && config.runWorker) {
     rekey.worker.start();
     rekey.syncScheduler.start();
+    rekey.statusEvaluator.start();
     rekey.logRetention.start();
   }
   const address = rekey.app.server.address();

@@ -4,6 +4,7 @@ import type { FaultHook } from '../operations/operation-engine.js';
 import { createOperationWorker, type OperationWorker } from '../operations/operation-worker.js';
 import type { FaultSetting } from '../platform/config.js';
 import { createLogger, type Logger } from '../platform/log.js';
+import { createStatusEvaluator } from '../status/status-evaluator.js';
 import { parseWholeNumber } from './command-helpers.js';
 import { type CliIo, configOrExit } from './context.js';
 
@@ -36,14 +37,20 @@ export async function startWorker(
   const worker = createOperationWorker(directory.operations, logger.child({ component: 'worker' }), {
     concurrency,
   });
-  // The same background work `rekey serve` runs: operations, scheduled syncs, log retention.
+  // The same background work `rekey serve` runs: operations, scheduled syncs, incident rules, log retention.
   const syncScheduler = createSyncScheduler({
     connectors: directory.connectors,
     clock: directory.clock,
     logger: logger.child({ component: 'syncScheduler' }),
   });
+  const statusEvaluator = createStatusEvaluator(
+    directory.status,
+    logger.child({ component: 'statusEvaluator' }),
+    config.status.evaluateSeconds,
+  );
   worker.start();
   syncScheduler.start();
+  statusEvaluator.start();
   directory.logRetention.start();
   io.out(
     `Rekey worker running up to ${concurrency} operations at once (database: ${directory.db.dialect}, tenant: ${directory.tenant.id})`,
@@ -52,7 +59,7 @@ export async function startWorker(
     worker,
     concurrency,
     async stop() {
-      await Promise.all([worker.stop(), syncScheduler.stop()]);
+      await Promise.all([worker.stop(), syncScheduler.stop(), statusEvaluator.stop()]);
       await directory.close();
     },
   };
@@ -75,7 +82,7 @@ function crashAt(fault: FaultSetting, logger: Logger): FaultHook {
 }
 
 /**
- * `rekey worker`: runs password operations, scheduled connector syncs and log retention without the HTTP API, until
+ * `rekey worker`: runs password operations, scheduled connector syncs, the incident rules and log retention without the HTTP API, until
  * SIGTERM or SIGINT. On the first signal it stops claiming and lets the attempts in progress end
  * (each ends with a checkpoint or a scheduled retry), then exits 0; a second signal exits at once,
  * leaving the leases of unfinished attempts to lapse, so another worker takes them over.

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { AuditActivityName } from '../audit/audit-activities.js';
 import { type ModifiedProperty, recordAudit } from '../audit/audit-service.js';
 import type { DirectoryTraceRecord } from '../directories/directory-trace.js';
+import { recordEvents } from '../event-log/event-log-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { SecretBox } from '../platform/crypto/secret-box.js';
 import type { Db } from '../platform/db/database.js';
@@ -13,6 +14,7 @@ import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { type ConnectorSettings, checkConnectorInput } from './connector-config.js';
+import { connectorEventOf } from './connector-events.js';
 import { toHealthBody, toSyncReport, toTestReport } from './connector-mapper.js';
 import type {
   ConnectorHealthBody,
@@ -405,9 +407,20 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     });
   }
 
-  /** Keeps the trace of a connector's LDAP calls (the connector trace); records hold no secret. */
+  /**
+   * Keeps the trace of a connector's LDAP calls (the connector trace; records hold no secret), and
+   * with it the event-log entries of the calls that were connector errors (connector-events.ts).
+   */
   async function recordTrace(records: readonly DirectoryTraceRecord[]): Promise<void> {
-    await insertConnectorTrace(db.kysely, tenantId, records);
+    const events = records.map(connectorEventOf).filter((event) => event !== undefined);
+    if (events.length === 0) {
+      await insertConnectorTrace(db.kysely, tenantId, records);
+      return;
+    }
+    await db.kysely.transaction().execute(async (trx) => {
+      await insertConnectorTrace(trx, tenantId, records);
+      await recordEvents(trx, tenantId, events);
+    });
   }
 
   /** The connector calls a password operation made, oldest first (empty for a cloud-only one). */

@@ -18,9 +18,9 @@ import { auditDetail, codeOfReason, describeCode } from './checks/finding.js';
 import { licenceCheck } from './checks/licence.js';
 import { lockoutActivityCheck } from './checks/lockout-activity.js';
 import { operationHistoryCheck } from './checks/operation-history.js';
-import { serviceStatusPending } from './checks/pending-checks.js';
 import { policyComplianceCheck } from './checks/policy-compliance.js';
 import { scopeCheck } from './checks/scope.js';
+import { type ServiceStatusFacts, serviceStatusCheck } from './checks/service-status.js';
 import { configurationActivities, whatChangedCheck } from './checks/what-changed.js';
 import {
   type CheckName,
@@ -92,6 +92,8 @@ export interface DiagnoseServiceDeps {
   readonly connectors: Pick<ConnectorService, 'list' | 'test'>;
   /** Whether a directory client is installed (the live probe needs one). */
   readonly canProbe: boolean;
+  /** The status page's components and the incidents, open and recent. */
+  readonly serviceStatus: () => Promise<ServiceStatusFacts>;
   /**
    * Checks that replace the built-in ones of the same name: the features that bring service
    * status, licences or federation plug their check in here.
@@ -138,7 +140,7 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
   const kysely = db.kysely;
 
   const builtIn: readonly DiagnoseCheck[] = [
-    serviceStatusPending,
+    serviceStatusCheck({ facts: deps.serviceStatus }),
     scopeCheck,
     correlationTimelineCheck,
     accountStateCheck({

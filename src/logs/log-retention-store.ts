@@ -35,6 +35,8 @@ const keyedLogs = {
   directory_audits: 'activity_at',
   // The connector trace (directory calls), read by an operation's detail and connector health.
   connector_operations: 'at',
+  // The event log (docs/event-log.md).
+  event_log: 'created_at',
 } as const;
 
 /**
@@ -124,8 +126,14 @@ export async function countLogRowsBefore(
   db: Kysely<Database>,
   tenantId: string,
   cutoff: string,
-): Promise<{ signIns: number; audits: number; auditTargets: number; connectorCalls: number }> {
-  const [signIns, audits, auditTargets, connectorCalls] = await Promise.all([
+): Promise<{
+  signIns: number;
+  audits: number;
+  auditTargets: number;
+  connectorCalls: number;
+  events: number;
+}> {
+  const [signIns, audits, auditTargets, connectorCalls, events] = await Promise.all([
     db
       .selectFrom('sign_ins')
       .select((eb) => eb.fn.countAll<number | string>().as('count'))
@@ -150,11 +158,18 @@ export async function countLogRowsBefore(
       .where('tenant_id', '=', tenantId)
       .where('at', '<', cutoff)
       .executeTakeFirst(),
+    db
+      .selectFrom('event_log')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .where('tenant_id', '=', tenantId)
+      .where('created_at', '<', cutoff)
+      .executeTakeFirst(),
   ]);
   return {
     signIns: Number(signIns?.count ?? 0),
     audits: Number(audits?.count ?? 0),
     auditTargets: Number(auditTargets?.count ?? 0),
     connectorCalls: Number(connectorCalls?.count ?? 0),
+    events: Number(events?.count ?? 0),
   };
 }

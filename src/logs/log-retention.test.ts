@@ -85,6 +85,7 @@ describe.each(dialects)('log retention on %s', (dialect) => {
     await rekey.db.kysely.deleteFrom('directory_audit_targets').execute();
     await rekey.db.kysely.deleteFrom('directory_audits').execute();
     await rekey.db.kysely.deleteFrom('connector_operations').execute();
+    await rekey.db.kysely.deleteFrom('event_log').execute();
   });
   afterEach(async () => {
     for (const db of extraDbs.splice(0)) await db.close();
@@ -188,6 +189,8 @@ describe.each(dialects)('log retention on %s', (dialect) => {
       audits: 1,
       auditTargets: 2,
       connectorCalls: 3,
+      // The purged audit row's event-log entry, written with it.
+      events: 1,
       cutoff: new Date(now.getTime() - 30 * dayMs).toISOString(),
     });
     expect(await connectorCallTags()).toEqual(['a-2', 'a-3', 'b-1']);
@@ -236,16 +239,18 @@ describe.each(dialects)('log retention on %s', (dialect) => {
     const started = Date.now();
     const counts = await retention({ db: counted, batchSize: 7, pauseMs: 30 }).purgeNow();
 
-    expect(counts).toMatchObject({ signIns: 25, audits: 9, auditTargets: 18, connectorCalls: 8 });
+    // Each audit row wrote its event-log entry at the same time, which goes with it.
+    expect(counts).toMatchObject({ signIns: 25, audits: 9, auditTargets: 18, connectorCalls: 8, events: 9 });
     // 7 + 7 + 7 + 4: never more than a batch per statement, and the short one ends the loop.
     expect(counter.rowsPerDelete('sign_ins')).toEqual([7, 7, 7, 4]);
     expect(counter.rowsPerDelete('directory_audits')).toEqual([7, 2]);
     expect(counter.rowsPerDelete('directory_audit_targets')).toEqual([7, 7, 4]);
     expect(counter.rowsPerDelete('connector_operations')).toEqual([7, 1]);
+    expect(counter.rowsPerDelete('event_log')).toEqual([7, 2]);
     // Plus one empty batch per log for the other tenant.
-    expect(counts.batches).toBe(4 + 2 + 3 + 2 + 4);
-    // A pause after each full batch: 3 + 1 + 2 + 1 of them (the other tenant has nothing to purge).
-    expect(Date.now() - started).toBeGreaterThanOrEqual(7 * 30 - 5);
+    expect(counts.batches).toBe(4 + 2 + 3 + 2 + 2 + 5);
+    // A pause after each full batch: 3 + 1 + 2 + 1 + 1 of them (the other tenant has nothing to purge).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(8 * 30 - 5);
     expect(await signInIds()).toHaveLength(4);
   });
 
@@ -261,6 +266,7 @@ describe.each(dialects)('log retention on %s', (dialect) => {
       audits: 1,
       auditTargets: 3,
       connectorCalls: 2,
+      events: 1,
       batches: 0,
       cutoff: new Date(now.getTime() - 30 * dayMs).toISOString(),
     });
@@ -283,7 +289,8 @@ describe.each(dialects)('log retention on %s', (dialect) => {
       audits: 0,
       auditTargets: 0,
       connectorCalls: 0,
-      batches: 3 + 1 + 1 + 1 + 1 + 1 + 1 + 1,
+      events: 0,
+      batches: 3 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1,
       retentionDays: 30,
       stopped: false,
     });

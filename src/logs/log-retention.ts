@@ -31,6 +31,8 @@ export interface PurgeCounts {
   readonly auditTargets: number;
   /** Rows of the connector trace (connector_operations): the directory calls connector health reads. */
   readonly connectorCalls: number;
+  /** Event-log entries (docs/event-log.md). */
+  readonly events: number;
   /** Delete statements run (0 for a dry run). */
   readonly batches: number;
   /** Rows created before this time are past retention. */
@@ -96,7 +98,7 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
 
   async function purge(signal: AbortSignal): Promise<PurgeCounts> {
     const cutoff = cutoffNow();
-    const totals = { signIns: 0, audits: 0, auditTargets: 0, connectorCalls: 0, batches: 0 };
+    const totals = { signIns: 0, audits: 0, auditTargets: 0, connectorCalls: 0, events: 0, batches: 0 };
     for (const tenantId of await listTenantIds(db.kysely)) {
       const signIns = await drain(signal, () =>
         deleteLogRowsBefore(db, 'sign_ins', tenantId, cutoff, batchSize),
@@ -112,8 +114,12 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
       totals.signIns += signIns.rows;
       totals.audits += audits.rows;
       totals.auditTargets += targets.rows;
+      const events = await drain(signal, () =>
+        deleteLogRowsBefore(db, 'event_log', tenantId, cutoff, batchSize),
+      );
       totals.connectorCalls += calls.rows;
-      totals.batches += signIns.batches + audits.batches + targets.batches + calls.batches;
+      totals.events += events.rows;
+      totals.batches += signIns.batches + audits.batches + targets.batches + calls.batches + events.batches;
     }
     return { ...totals, cutoff };
   }
@@ -193,6 +199,7 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
               { key: 'audits', value: String(counts.audits) },
               { key: 'auditTargets', value: String(counts.auditTargets) },
               { key: 'connectorCalls', value: String(counts.connectorCalls) },
+              { key: 'events', value: String(counts.events) },
               { key: 'cutoff', value: counts.cutoff },
               { key: 'retentionDays', value: String(retentionDays) },
             ],
@@ -204,13 +211,14 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
     },
     async countExpired() {
       const cutoff = cutoffNow();
-      const totals = { signIns: 0, audits: 0, auditTargets: 0, connectorCalls: 0 };
+      const totals = { signIns: 0, audits: 0, auditTargets: 0, connectorCalls: 0, events: 0 };
       for (const tenantId of await listTenantIds(db.kysely)) {
         const counts = await countLogRowsBefore(db.kysely, tenantId, cutoff);
         totals.signIns += counts.signIns;
         totals.audits += counts.audits;
         totals.auditTargets += counts.auditTargets;
         totals.connectorCalls += counts.connectorCalls;
+        totals.events += counts.events;
       }
       return { ...totals, batches: 0, cutoff };
     },

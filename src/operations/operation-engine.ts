@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../platform/clock.js';
 import type { SecretBox } from '../platform/crypto/secret-box.js';
 import type { Db } from '../platform/db/database.js';
-import type { Database, OperationKind, PasswordOperationRow } from '../platform/db/schema.js';
+import type { Database, OperationKind, OperationState, PasswordOperationRow } from '../platform/db/schema.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
@@ -204,6 +204,11 @@ export interface OperationEngineDeps {
   readonly faults?: FaultHook | undefined;
   /** Called after an operation is accepted for background work (the in-process worker's nudge). */
   readonly onAccepted?: ((operationId: string) => void) | undefined;
+  /**
+   * Told each time an operation reaches succeeded, retryScheduled or terminated here (with its
+   * code when it failed), after the move committed: the metrics' counter.
+   */
+  readonly onMoved?: ((state: OperationState, code: number | null) => void) | undefined;
 }
 
 /** An operation as a caller hands it to the engine, before any attempt. */
@@ -323,14 +328,17 @@ export function createOperationEngine(deps: OperationEngineDeps) {
       error: { code: error.code, retryable: error.entry.retryable, detail: error.message },
     };
     if (retry) {
-      await transitionOperation(db.kysely, operation.id, attemptOwner, change);
+      if (await transitionOperation(db.kysely, operation.id, attemptOwner, change))
+        deps.onMoved?.('retryScheduled', error.code);
       return;
     }
     // The end and the job's record of it commit together: a lost lease writes neither.
-    await db.kysely.transaction().execute(async (trx) => {
-      if (!(await transitionOperation(trx, operation.id, attemptOwner, change))) return;
+    const ended = await db.kysely.transaction().execute(async (trx) => {
+      if (!(await transitionOperation(trx, operation.id, attemptOwner, change))) return false;
       await jobs[operation.kind].terminated(trx, operation, change.error, origin, change.at);
+      return true;
     });
+    if (ended) deps.onMoved?.('terminated', error.code);
   }
 
   /**
@@ -398,6 +406,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
           if (!next) await work.succeeded(trx, at);
           return true;
         });
+        if (moved && !next) deps.onMoved?.('succeeded', null);
         if (!moved) {
           logger.warn(
             { operationId: operation.id },
@@ -532,7 +541,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     let step = steps[0]?.name ?? 'completed';
     try {
       const work = await job.begin(row, { origin, secret });
-      return await db.kysely.transaction().execute(async (trx) => {
+      const succeeded = await db.kysely.transaction().execute(async (trx) => {
         try {
           await options.guard?.(trx);
         } catch (error) {
@@ -563,6 +572,8 @@ export function createOperationEngine(deps: OperationEngineDeps) {
         await work.succeeded(trx, at);
         return done;
       });
+      deps.onMoved?.('succeeded', null);
+      return succeeded;
     } catch (error) {
       if (error instanceof Refusal) throw error.reason;
       const cause = toRekeyError(error, row.id);
@@ -590,6 +601,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
         await options.alsoCommit?.(trx);
         await job.terminated(trx, ended, { code: cause.code, detail: cause.message }, origin, at);
       });
+      deps.onMoved?.('terminated', cause.code);
       return ended;
     }
   }

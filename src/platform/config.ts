@@ -58,12 +58,33 @@ export interface Config {
    * address; otherwise the proxies' addresses and CIDR ranges (Fastify's `trustProxy`).
    */
   readonly trustProxy: string | undefined;
+  /** Service status: how often incidents are evaluated and when one opens (docs/status.md). */
+  readonly status: StatusSettings;
+  /**
+   * The bearer token `GET /metrics` requires; undefined turns the endpoint off (404), so that
+   * nothing about the process is exposed unless an operator chose to (REKEY_METRICS_TOKEN).
+   */
+  readonly metricsToken: string | undefined;
   /**
    * For tests only (`REKEY_FAULTS`): the point of a password operation at which a `rekey worker`
    * kills itself with SIGKILL, to prove that no point loses or repeats a change. Undefined in
    * every normal run.
    */
   readonly faults: FaultSetting | undefined;
+}
+
+/** The incident rules' settings (REKEY_STATUS_*, REKEY_INCIDENT_*). */
+export interface StatusSettings {
+  /** Seconds between two evaluations of the incident rules (by one process at a time). */
+  readonly evaluateSeconds: number;
+  /** The window, in seconds, over which each rule counts its codes. */
+  readonly windowSeconds: number;
+  /** Users hit by 120013/80001/80002 in the window that open "on-premises directory unreachable". */
+  readonly unreachableUsers: number;
+  /** Users whose operations terminated (120008) in the window that open "password changes failing". */
+  readonly terminatedUsers: number;
+  /** Seconds the oldest due operation may wait before the worker queue counts as degraded. */
+  readonly queueLagSeconds: number;
 }
 
 /** The steps of a password operation a fault point can name (`before:<step>` or `after:<step>`). */
@@ -234,6 +255,14 @@ export function loadConfig(env: Env): Config {
     }),
     hashQueueMax: integer('REKEY_HASH_QUEUE_MAX', 2 * threadPoolSize(env), 1, 100_000),
     trustProxy: trustProxyOf(read('REKEY_TRUST_PROXY'), problems),
+    status: Object.freeze({
+      evaluateSeconds: integer('REKEY_STATUS_INTERVAL', 60, 5, 3600),
+      windowSeconds: integer('REKEY_INCIDENT_WINDOW', 600, 60, 86400),
+      unreachableUsers: integer('REKEY_INCIDENT_UNREACHABLE_USERS', 3, 1, 1_000_000),
+      terminatedUsers: integer('REKEY_INCIDENT_TERMINATED_USERS', 10, 1, 1_000_000),
+      queueLagSeconds: integer('REKEY_STATUS_QUEUE_LAG', 60, 1, 86400),
+    }),
+    metricsToken: metricsTokenOf(read('REKEY_METRICS_TOKEN'), problems),
     faults: faultsOf(read('REKEY_FAULTS'), problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
@@ -257,6 +286,18 @@ function trustProxyOf(raw: string | undefined, problems: string[]): string | und
     return undefined;
   }
   return entries.join(',');
+}
+
+/** REKEY_METRICS_TOKEN: at least 16 characters a bearer token may hold, so a guess is hopeless. */
+function metricsTokenOf(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^[A-Za-z0-9._~+/=-]{16,256}$/.test(raw)) {
+    problems.push(
+      'REKEY_METRICS_TOKEN must be 16 to 256 characters of letters, digits and ._~+/=- (for example: openssl rand -hex 24)',
+    );
+    return undefined;
+  }
+  return raw;
 }
 
 /** REKEY_FAULTS (tests only): `crash:before:<step>` or `crash:after:<step>`. */

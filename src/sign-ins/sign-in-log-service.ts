@@ -1,5 +1,8 @@
 import type { Kysely } from 'kysely';
+import { EventIds } from '../event-log/event-catalog.js';
+import { type NewEvent, recordEvents } from '../event-log/event-log-service.js';
 import type { Database, SignInRow } from '../platform/db/schema.js';
+import { Codes, findCatalogEntry } from '../platform/errors/catalog.js';
 import type { ListRequest } from '../platform/odata/index.js';
 import {
   countSignInsByErrorCode,
@@ -18,11 +21,62 @@ import {
 export type { NewSignIn, SignInListPage } from './sign-in-store.js';
 
 /**
- * Records one sign-in event; every token-endpoint attempt records exactly one. Pass the
- * transaction that opens the session to make the event commit with it. Returns the event's id.
+ * Refusals that shed load rather than judge a password: a flood of them is in the sign-in log
+ * already, and writing each twice would double what the flood costs.
  */
-export function recordSignIn(db: Kysely<Database>, signIn: NewSignIn): Promise<string> {
-  return insertSignIn(db, signIn);
+const loadShedding: ReadonlySet<number> = new Set([Codes.RequestThrottled, Codes.PasswordCheckBusy]);
+
+/** The event-log entries of one sign-in: a failure (5001) and, when it locked the account, 5002. */
+function signInEvents(signIn: NewSignIn, lockedNow: boolean): NewEvent[] {
+  if (signIn.error_code === 0 || loadShedding.has(signIn.error_code)) return [];
+  const name = findCatalogEntry(signIn.error_code)?.name ?? 'UnknownCode';
+  const base = {
+    at: signIn.created_at,
+    correlationId: signIn.correlation_id,
+    userId: signIn.user_id,
+    details: {
+      errorCode: signIn.error_code,
+      userPrincipalName: signIn.user_principal_name.slice(0, 256),
+      ipAddress: signIn.ip_address,
+      appId: signIn.app_id,
+    },
+  };
+  const events: NewEvent[] = [
+    {
+      ...base,
+      eventId: EventIds.SignInFailed,
+      message: `Sign-in of ${signIn.user_principal_name.slice(0, 256)} from ${signIn.ip_address} failed: AADSTS${signIn.error_code} ${name}.`,
+    },
+  ];
+  if (lockedNow) {
+    events.push({
+      ...base,
+      eventId: EventIds.AccountLocked,
+      message: `Smart lockout locked ${signIn.user_principal_name.slice(0, 256)} after repeated failed sign-ins from ${signIn.ip_address}.`,
+    });
+  }
+  return events;
+}
+
+/**
+ * Records one sign-in event; every token-endpoint attempt records exactly one. A failure also
+ * writes its event-log entries (5001, and 5002 when `lockedNow`: this attempt locked the
+ * account), in the same transaction. Pass the transaction that opens the session to make the
+ * event commit with it. Returns the event's id.
+ */
+export async function recordSignIn(
+  db: Kysely<Database>,
+  signIn: NewSignIn,
+  options: { readonly lockedNow?: boolean } = {},
+): Promise<string> {
+  const events = signInEvents(signIn, options.lockedNow === true);
+  if (events.length === 0) return insertSignIn(db, signIn);
+  const write = async (trx: Kysely<Database>) => {
+    const id = await insertSignIn(trx, signIn);
+    await recordEvents(trx, signIn.tenant_id, events);
+    return id;
+  };
+  return db.isTransaction ? write(db) : db.transaction().execute(write);
 }
 
 /**

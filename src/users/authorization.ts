@@ -548,6 +548,23 @@ export const diagnoseRoles: readonly DirectoryRole[] = [...new Set([...resetCall
  */
 export const supportBundleRoles: readonly DirectoryRole[] = ['Global Administrator', 'Global Reader'];
 
+/**
+ * Roles that may read service health in detail (Graph's admin/serviceAnnouncement: components by
+ * connector, incidents with the users affected): the administrators who act on an outage (Global,
+ * Helpdesk, Hybrid Identity) and the readers of the logs. The public /status page shows no tenant
+ * data and needs no role.
+ */
+export const serviceHealthReaderRoles: readonly DirectoryRole[] = [
+  'Global Administrator',
+  'Global Reader',
+  'Helpdesk Administrator',
+  'Hybrid Identity Administrator',
+  'Reports Reader',
+  'Security Reader',
+  'Security Operator',
+  'Security Administrator',
+];
+
 /** Roles that may change the tenant's password policy, Password Protection and smart lockout settings. */
 export const passwordPolicyAdministrationRoles: readonly DirectoryRole[] = [
   'Global Administrator',

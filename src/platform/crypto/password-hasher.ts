@@ -79,3 +79,26 @@ export function withVerificationBound(hasher: PasswordHasher, bound: Verificatio
     needsRehash: (phc) => hasher.needsRehash(phc),
   };
 }
+
+/**
+ * `hasher` with the time of every hash and verification reported to `observe` (the metrics'
+ * histogram); a verification refused by the bound is not a hash and is not reported.
+ */
+export function withHashTiming(
+  hasher: PasswordHasher,
+  observe: (operation: 'hash' | 'verify', seconds: number) => void,
+): PasswordHasher {
+  const timed = async <T>(operation: 'hash' | 'verify', work: () => Promise<T>): Promise<T> => {
+    const started = process.hrtime.bigint();
+    try {
+      return await work();
+    } finally {
+      observe(operation, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
+  return {
+    hash: (password) => timed('hash', () => hasher.hash(password)),
+    verify: (phc, password) => timed('verify', () => hasher.verify(phc, password)),
+    needsRehash: (phc) => hasher.needsRehash(phc),
+  };
+}

@@ -29,6 +29,8 @@ import * as connectorOperations from './migrations/0012-connector-operations.js'
 import * as domainFederation from './migrations/0014-domain-federation.js';
 import * as licenses from './migrations/0015-licenses.js';
 import * as connectorHealth from './migrations/0016-connector-health.js';
+import * as serviceIncidents from './migrations/0017-service-incidents.js';
+import * as eventLog from './migrations/0018-event-log.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -95,6 +97,8 @@ const migrations: ReadonlyArray<
   ['0014-domain-federation', domainFederation.up],
   ['0015-licenses', licenses.up],
   ['0016-connector-health', connectorHealth.up],
+  ['0017-service-incidents', serviceIncidents.up],
+  ['0018-event-log', eventLog.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -388,6 +388,57 @@ export interface ConnectorOperationsTable {
 
 /** How connector health counts one LDAP operation of the trace. */
 export type ConnectorCallOutcome = 'success' | 'refused' | 'error';
+/** An incident Rekey opened by itself (migration 0017): Graph's serviceHealthIssue. */
+export interface ServiceIncidentsTable {
+  id: string;
+  tenant_id: string;
+  rule: string;
+  service: string;
+  title: string;
+  classification: 'incident' | 'advisory';
+  status: string;
+  impact_description: string;
+  error_code: number;
+  users_affected: number;
+  requests_affected: number;
+  is_resolved: Flag;
+  start_at: string;
+  end_at: string | null;
+  last_modified_at: string;
+}
+
+/** One post of an incident (migration 0017): what was seen when it opened, changed or ended. */
+export interface ServiceIncidentPostsTable {
+  id: Generated<number>;
+  incident_id: string;
+  created_at: string;
+  post_type: string;
+  description: string;
+}
+
+/** Who evaluates a tenant's incident rules now (migration 0017). */
+export interface StatusEvaluationsTable {
+  tenant_id: string;
+  owner: string | null;
+  claimed_until: string | null;
+  evaluated_at: string | null;
+}
+
+/** One event-log entry (migration 0018); never a secret. */
+export interface EventLogTable {
+  id: string;
+  tenant_id: string;
+  created_at: string;
+  channel: 'application' | 'security';
+  level: 'information' | 'warning' | 'error';
+  event_id: number;
+  source: string;
+  message: string;
+  correlation_id: string | null;
+  user_id: string | null;
+  /** JSON object. */
+  details: string;
+}
 
 export interface Database {
   tenants: TenantsTable;
@@ -413,6 +464,10 @@ export interface Database {
   connectors: ConnectorsTable;
   connector_operations: ConnectorOperationsTable;
   rate_limit_counters: RateLimitCountersTable;
+  service_incidents: ServiceIncidentsTable;
+  service_incident_posts: ServiceIncidentPostsTable;
+  status_evaluations: StatusEvaluationsTable;
+  event_log: EventLogTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

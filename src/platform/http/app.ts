@@ -16,6 +16,7 @@ import type { Clock } from '../clock.js';
 import { Codes } from '../errors/catalog.js';
 import { RekeyError } from '../errors/rekey-error.js';
 import type { Logger } from '../log.js';
+import type { RekeyMetrics } from '../metrics.js';
 import { resolveCorrelationId } from './correlation.js';
 import { type ErrorFormat, sendError } from './error-response.js';
 import { addOpenApiRoute, registerOpenApiGenerator } from './openapi.js';
@@ -54,6 +55,8 @@ export interface AppOptions {
   readonly trustProxy?: string | undefined;
   /** Feature plugins, registered in order. */
   readonly plugins: ReadonlyArray<FastifyPluginAsync>;
+  /** Counts and times every answered request (by route pattern, never the raw URL). */
+  readonly metrics?: RekeyMetrics | undefined;
 }
 
 /** Largest request body accepted anywhere; the biggest legitimate one is a user create. */
@@ -227,6 +230,15 @@ export async function buildApp(options: AppOptions): Promise<RekeyApp> {
     reply.header('request-id', request.id);
     reply.header('client-request-id', request.correlationId);
   });
+
+  const metrics = options.metrics;
+  if (metrics) {
+    app.addHook('onResponse', async (request, reply) => {
+      // The pattern, so that ids in paths never multiply the series; no route at all is `unmatched`.
+      const route = request.routeOptions.url ?? 'unmatched';
+      metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
 
   // A NUL or a lone surrogate is stored differently (or not at all) by the two databases (see
   // loneSurrogate): refused here, every value of every request is the same on both.

@@ -4,6 +4,8 @@ import type { DirectoryPorts } from '../connectors/directory-ports.js';
 import { createDiagnoseService, type DiagnoseService } from '../diagnose/diagnose-service.js';
 import type { DiagnoseSelectors } from '../diagnose/diagnose-types.js';
 import { buildSupportBundle, type SupportBundle } from '../diagnose/support-bundle.js';
+import { toEventLogEntry } from '../event-log/event-log-mapper.js';
+import { listEventLog } from '../event-log/event-log-service.js';
 import { createLicenseService, type LicenseService } from '../licenses/license-service.js';
 import { createLockoutService, type LockoutService } from '../lockout/lockout-service.js';
 import { createLogRetention, type LogRetention } from '../logs/log-retention.js';
@@ -292,7 +294,25 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
       licenses: createLicenseService({ db, tenantId, clock, getUser: users.getUser }),
       diagnose,
       buildSupportBundle: (selectors) =>
-        buildSupportBundle({ db, clock, diagnose, settings, connectors, domains }, selectors),
+        buildSupportBundle(
+          {
+            db,
+            clock,
+            diagnose,
+            settings,
+            connectors,
+            domains,
+            eventsOf: async (correlationIds) => {
+              const entries = [];
+              for (const correlationId of correlationIds) {
+                const page = await listEventLog(db.kysely, tenantId, { correlationId }, { top: 200 });
+                entries.push(...page.events.map(toEventLogEntry));
+              }
+              return entries.sort((a, b) => a.createdDateTime.localeCompare(b.createdDateTime));
+            },
+          },
+          selectors,
+        ),
       domains,
       roles: createRoleService({ db, tenantId, clock, users }),
       settings,

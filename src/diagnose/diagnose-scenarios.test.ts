@@ -426,6 +426,7 @@ describe.each(dialects)('diagnose scenarios on %s', (dialect) => {
           'diagnose.txt',
           'logs/sign-ins.json',
           'logs/audit.json',
+          'logs/event-log.json',
           'operations/operations.json',
           'operations/connector-trace.json',
           'configuration/settings.json',
@@ -435,6 +436,17 @@ describe.each(dialects)('diagnose scenarios on %s', (dialect) => {
           'manifest.json',
         ]),
       );
+      // The event log entries of the requests: the failed sign-in with the old password is one.
+      if ('userPrincipalName' in body) {
+        const events = JSON.parse(
+          entries.find((e) => e.name === 'logs/event-log.json')?.data.toString('utf8') ?? '[]',
+        ) as Array<{ correlationId: string }>;
+        expect(events.map((event) => event.correlationId)).toContain('bundle-signin-old');
+        const versions = JSON.parse(
+          entries.find((e) => e.name === 'versions.json')?.data.toString('utf8') ?? '{}',
+        ) as Record<string, unknown>;
+        expect(JSON.stringify(versions)).toMatch(/0\d{3}-/);
+      }
       for (const entry of entries) {
         expect(entry.data.toString('utf8'), entry.name).not.toContain(canary);
         expect(entry.data.toString('base64'), entry.name).not.toContain(

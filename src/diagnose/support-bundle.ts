@@ -19,7 +19,8 @@ import type { DiagnoseSelectors } from './diagnose-types.js';
  * settings, the connectors without their bind password, the domains), the versions, and a
  * manifest of every file with its size and SHA-256. Every row comes from stores that never hold a
  * password; the connectors go through their output mapper, which names only that a bind password
- * is set. The event log and HTTP captures join the bundle when those features exist.
+ * is set. The event log entries of the requests in the evidence are in `logs/event-log.json`; HTTP
+ * captures join the bundle when Rekey has them.
  */
 
 export interface SupportBundleDeps {
@@ -32,7 +33,12 @@ export interface SupportBundleDeps {
   >;
   readonly connectors: Pick<ConnectorService, 'list'>;
   readonly domains: Pick<DomainService, 'listTenantDomains'>;
+  /** The event log entries of these correlation IDs, oldest first (the entries hold no secret). */
+  readonly eventsOf: (correlationIds: readonly string[]) => Promise<readonly unknown[]>;
 }
+
+/** At most this many requests' event log entries go into a bundle. */
+const bundledCorrelations = 100;
 
 export interface SupportBundle {
   readonly archive: Buffer;
@@ -61,7 +67,7 @@ async function schemaVersion(db: Db): Promise<string> {
   try {
     const result = await sql<{
       name: string;
-    }>`select name from kysely_migration order by name desc limit 1`.execute(db.kysely);
+    }>`select name from rekey_migrations order by name desc limit 1`.execute(db.kysely);
     return result.rows[0]?.name ?? 'none';
   } catch {
     return 'unknown';
@@ -76,12 +82,24 @@ export async function buildSupportBundle(
   const { report, evidence } = await deps.diagnose.diagnoseWithEvidence(selectors);
   const connectors = (await deps.connectors.list()).map(toConnectorBody);
   const now = deps.clock.now();
+  const correlationIds = [
+    ...new Set(
+      [
+        ...(selectors.correlationId === undefined ? [] : [selectors.correlationId]),
+        ...evidence.signIns.map((row) => row.correlation_id),
+        ...evidence.audits.map((row) => row.correlation_id),
+        ...evidence.operations.map((row) => row.correlation_id),
+      ].filter((id): id is string => typeof id === 'string' && id !== ''),
+    ),
+  ].slice(0, bundledCorrelations);
+  const events = await deps.eventsOf(correlationIds);
   const files: ZipEntry[] = [
     { name: 'diagnose.json', data: json(report) },
     { name: 'diagnose.txt', data: Buffer.from(renderReportText(report), 'utf8') },
     { name: 'diagnose.md', data: Buffer.from(renderReportMarkdown(report), 'utf8') },
     { name: 'logs/sign-ins.json', data: json(evidence.signIns) },
     { name: 'logs/audit.json', data: json(evidence.audits) },
+    { name: 'logs/event-log.json', data: json(events) },
     { name: 'logs/configuration-changes.json', data: json(evidence.configurationChanges) },
     {
       name: 'operations/operations.json',

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects } from '../../test/support/databases.js';
 import { aadstsCodeOf, bearer, type Json, signInCodeOf } from '../../test/support/http-helpers.js';
 import { passwordGrant, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { makeSigningCertificate } from '../../test/support/signing-certificate.js';
 import { connectorBodyFor, startSlapd, type TestSlapd } from '../../test/support/slapd.js';
 import { type FixtureUser, fixtureUsers } from '../../test/support/slapd-fixtures.js';
 import { passwordMethodId } from '../passwords/password-routes.js';
@@ -216,6 +217,53 @@ const cloudScenarios: readonly CloudScenario[] = [
       );
       expect(response.statusCode, response.body).toBe(400);
       return { upn: user.userPrincipalName, correlationId, seenCode: aadstsCodeOf(response) };
+    },
+  },
+  {
+    name: 'federated domain (the password belongs to the federation)',
+    verdict: 120012,
+    check: 'federationAndConnector',
+    async produce(h, alias, correlationId) {
+      // A user of a domain that was managed when the user was made, and is federated since.
+      const domain = `${alias}.fed.example`;
+      await h.rekey.domains.addDomain(systemContext('scenario'), { id: domain });
+      const upn = `${alias}@${domain}`;
+      const created = await h.rekey.app.inject({
+        method: 'POST',
+        url: '/v1.0/users',
+        headers: bearer(h.admin),
+        payload: {
+          accountEnabled: true,
+          displayName: alias,
+          mailNickname: alias,
+          userPrincipalName: upn,
+          passwordProfile: { password: canary, forceChangePasswordNextSignIn: false },
+        },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const federated = await h.rekey.app.inject({
+        method: 'POST',
+        url: `/v1.0/domains/${domain}/federationConfiguration`,
+        headers: bearer(h.admin),
+        payload: {
+          '@odata.type': '#microsoft.graph.internalDomainFederation',
+          displayName: 'Scenario STS',
+          issuerUri: `http://${domain}/adfs/services/trust`,
+          signingCertificate: makeSigningCertificate(`sts.${domain}`),
+          passiveSignInUri: `https://sts.${domain}/adfs/ls`,
+          preferredAuthenticationProtocol: 'wsFed',
+          passwordResetUri: `https://sts.${domain}/adfs/portal/updatepassword`,
+        },
+      });
+      expect(federated.statusCode, federated.body).toBe(201);
+      const response = await h.rekey.app.inject({
+        method: 'POST',
+        url: '/example.com/password/change',
+        headers: { 'client-request-id': correlationId },
+        payload: { userPrincipalName: upn, currentPassword: canary, newPassword: 'Quartz-Ribbon-55!' },
+      });
+      expect(response.statusCode, response.body).toBe(400);
+      return { upn, correlationId, seenCode: aadstsCodeOf(response) };
     },
   },
   {

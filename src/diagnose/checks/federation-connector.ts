@@ -39,9 +39,17 @@ export function federationConnectorCheck(ports: FederationConnectorPorts): Diagn
         );
         data['domain'] = { id: domainName, authenticationType: domain?.authentication_type ?? null };
         if (domain?.authentication_type === 'Federated') {
-          status = 'warn';
+          // Refusals for it in the window make it the problem; otherwise it is worth knowing.
+          const refused = evidence.failures.filter(
+            (failure) => failure.rootCode === Codes.PasswordChangeNeedsToHappenOnPrem,
+          ).length;
+          status = refused > 0 ? 'fail' : 'warn';
           code = Codes.PasswordChangeNeedsToHappenOnPrem;
           lines.push('Passwords of a federated domain are changed at its identity provider.');
+          if (refused > 0)
+            lines.push(
+              `${refused} request(s) in the window were refused for it: the password is not Rekey's to change.`,
+            );
         }
         if (user.on_premises_connector_id === null) {
           lines.push(

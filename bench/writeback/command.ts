@@ -278,6 +278,32 @@ function selfChangeLoad(
   });
 }
 
+/** The loads as a table; `directory` names the directory server's CPU column. */
+function loadTable(loads: readonly LoadRecord[], directory: string): string {
+  return formatTable(
+    [
+      { header: 'path' },
+      { header: 'changes/s', align: 'right' },
+      { header: 'p50 ms', align: 'right' },
+      { header: 'p99 ms', align: 'right' },
+      { header: 'mean ms', align: 'right' },
+      { header: 'Rekey cores', align: 'right' },
+      { header: `${directory} cores`, align: 'right' },
+      { header: 'other CPU (cores)', align: 'right' },
+    ],
+    loads.map((load) => [
+      load.name,
+      fixed(load.changesPerSecond, 1),
+      fixed(load.latency.p50Ms, 1),
+      fixed(load.latency.p99Ms, 1),
+      fixed(load.latency.meanMs, 1),
+      fixed(load.rekeyCores, 2),
+      fixed(load.slapdCores, 2),
+      fixed(load.otherCores, 2),
+    ]),
+  );
+}
+
 async function run(context: BenchContext): Promise<void> {
   if (context.parts.has('writeback')) await runOpenLdap(context);
   if (context.parts.has('activeDirectory')) await runActiveDirectory(context);
@@ -363,30 +389,7 @@ async function runActiveDirectory(context: BenchContext): Promise<void> {
   process.stdout.write(
     `\nwriteback (activeDirectory): ${concurrency} concurrent users, one Samba AD DC (LDAPS) — ${machineSummary()}\n`,
   );
-  process.stdout.write(
-    `${formatTable(
-      [
-        { header: 'path' },
-        { header: 'changes/s', align: 'right' },
-        { header: 'p50 ms', align: 'right' },
-        { header: 'p99 ms', align: 'right' },
-        { header: 'mean ms', align: 'right' },
-        { header: 'Rekey cores', align: 'right' },
-        { header: 'samba cores', align: 'right' },
-        { header: 'other CPU (cores)', align: 'right' },
-      ],
-      loads.map((load) => [
-        load.name,
-        fixed(load.changesPerSecond, 1),
-        fixed(load.latency.p50Ms, 1),
-        fixed(load.latency.p99Ms, 1),
-        fixed(load.latency.meanMs, 1),
-        fixed(load.rekeyCores, 2),
-        fixed(load.slapdCores, 2),
-        fixed(load.otherCores, 2),
-      ]),
-    )}\n`,
-  );
+  process.stdout.write(`${loadTable(loads, 'samba')}\n`);
   process.stdout.write(
     `ratio Rekey/raw: ${fixed(ratio, 2)} (the raw loop starts one ldapmodify process per change)\n` +
       `full sync of ${2 * concurrency + Object.keys(sambaUsers).length} domain users (${2 * concurrency} selected): ${fixed(syncSeconds, 2)} s\n`,
@@ -572,30 +575,7 @@ async function runOpenLdap(context: BenchContext): Promise<void> {
   process.stdout.write(
     `\nwriteback: ${concurrency} concurrent users, one slapd (StartTLS) — ${machineSummary()}\n`,
   );
-  process.stdout.write(
-    `${formatTable(
-      [
-        { header: 'path' },
-        { header: 'changes/s', align: 'right' },
-        { header: 'p50 ms', align: 'right' },
-        { header: 'p99 ms', align: 'right' },
-        { header: 'mean ms', align: 'right' },
-        { header: 'Rekey cores', align: 'right' },
-        { header: 'slapd cores', align: 'right' },
-        { header: 'other CPU (cores)', align: 'right' },
-      ],
-      loads.map((load) => [
-        load.name,
-        fixed(load.changesPerSecond, 1),
-        fixed(load.latency.p50Ms, 1),
-        fixed(load.latency.p99Ms, 1),
-        fixed(load.latency.meanMs, 1),
-        fixed(load.rekeyCores, 2),
-        fixed(load.slapdCores, 2),
-        fixed(load.otherCores, 2),
-      ]),
-    )}\n`,
-  );
+  process.stdout.write(`${loadTable(loads, 'slapd')}\n`);
   const verdict = (value: number | undefined, met: (v: number) => boolean) =>
     value === undefined || !Number.isFinite(value) ? 'not measured' : met(value) ? 'met' : 'NOT met';
   const lines = [

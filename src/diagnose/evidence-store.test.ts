@@ -1,6 +1,7 @@
 import { type CompiledQuery, type Kysely, type KyselyPlugin, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects, openTestDatabase } from '../../test/support/databases.js';
+import { listUserLicenses } from '../licenses/license-store.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database } from '../platform/db/schema.js';
 import {
@@ -48,6 +49,8 @@ const since = '2026-01-01T00:00:00.000Z';
 
 /** Each read, and the index its plan must use. */
 const reads: ReadonlyArray<[string, (db: Kysely<Database>) => Promise<unknown>, string]> = [
+  // Read for the licence check and on every change of a written-back user.
+  ['the licences of a user', (db) => listUserLicenses(db, tenant, ['u-1']), 'user_licenses_tenant_user'],
   [
     'a user by name, deleted or not',
     (db) => findUserAnyStateByUpn(db, tenant, 'a@example.com'),
@@ -164,6 +167,19 @@ describe.each(dialects)('the troubleshooter reads on indexes on %s', (dialect) =
         .insertInto('sign_ins')
         .values(rows.slice(i, i + 500))
         .execute();
+    // Every user holds a licence, as every user does out of the box.
+    await db.kysely
+      .insertInto('user_licenses')
+      .values(
+        users.map((user) => ({
+          user_id: user.id,
+          sku_id: '078d2b04-f1bd-4111-bbd4-b4b1b354cef4',
+          tenant_id: tenant,
+          disabled_plans: '[]',
+          assigned_at: at,
+        })),
+      )
+      .execute();
     // The connector trace: a month of calls of four connectors, a few per operation.
     const calls = Array.from({ length: 4000 }, (_, i) => ({
       id: `k-call-${String(i).padStart(6, '0')}`,
@@ -211,7 +227,7 @@ describe.each(dialects)('the troubleshooter reads on indexes on %s', (dialect) =
       expect(plan, plan).toContain(index);
       // No full scan of a table: SQLite says "SCAN <table>" without an index, PostgreSQL "Seq Scan".
       expect(plan, plan).not.toMatch(
-        /SCAN (sign_ins|directory_audits|password_operations|connector_operations)\b(?! USING)|Seq Scan/,
+        /SCAN (sign_ins|directory_audits|password_operations|connector_operations|user_licenses)\b(?! USING)|Seq Scan/,
       );
     }
   });

@@ -31,6 +31,7 @@ import * as licenses from './migrations/0015-licenses.js';
 import * as connectorHealth from './migrations/0016-connector-health.js';
 import * as serviceIncidents from './migrations/0017-service-incidents.js';
 import * as eventLog from './migrations/0018-event-log.js';
+import * as userLicensesByUser from './migrations/0019-user-licenses-by-user.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -99,6 +100,7 @@ const migrations: ReadonlyArray<
   ['0016-connector-health', connectorHealth.up],
   ['0017-service-incidents', serviceIncidents.up],
   ['0018-event-log', eventLog.up],
+  ['0019-user-licenses-by-user', userLicensesByUser.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -57,3 +57,25 @@ export function progressTtyOf(io: CliIo): NodeJS.WritableStream | undefined {
 export function canPrompt(io: CliIo): boolean {
   return ownsProcessStreams(io) && process.stdin.isTTY === true && process.stderr.isTTY === true;
 }
+
+/**
+ * Reads a keyset-paged list page by page (`pageSize` at most per read) until `top` items are
+ * collected or the list ends; `more` says whether items past `top` remain.
+ */
+export async function collectPages<T>(
+  top: number,
+  pageSize: number,
+  read: (
+    top: number,
+    skiptoken: string | undefined,
+  ) => Promise<{ readonly items: readonly T[]; readonly nextToken: string | undefined }>,
+): Promise<{ readonly items: T[]; readonly more: boolean }> {
+  const items: T[] = [];
+  let skiptoken: string | undefined;
+  do {
+    const page = await read(Math.min(pageSize, top - items.length), skiptoken);
+    items.push(...page.items);
+    skiptoken = page.nextToken;
+  } while (skiptoken !== undefined && items.length < top);
+  return { items, more: skiptoken !== undefined };
+}

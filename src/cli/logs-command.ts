@@ -29,6 +29,7 @@ import { systemClock } from '../platform/clock.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import {
+  collectPages,
   invalidFlag,
   jsonOption,
   ownsProcessStreams,
@@ -316,17 +317,13 @@ async function eventsCommand(io: CliIo, flags: EventsFlags): Promise<void> {
       since,
       until,
     };
-    const views: EventLogEntryView[] = [];
-    let skiptoken: string | undefined;
-    // Page through until `top` entries are collected or the log ends.
-    do {
+    const { items: views, more } = await collectPages(top, 1000, async (pageTop, skiptoken) => {
       const page = await listEventLog(directory.db.kysely, directory.tenant.id, filter, {
-        top: Math.min(1000, top - views.length),
+        top: pageTop,
         skiptoken,
       });
-      views.push(...page.events.map(toEventLogEntry));
-      skiptoken = page.nextToken;
-    } while (skiptoken !== undefined && views.length < top);
+      return { items: page.events.map(toEventLogEntry), nextToken: page.nextToken };
+    });
     if (flags.json) {
       printJson(io, views);
       return;
@@ -336,8 +333,7 @@ async function eventsCommand(io: CliIo, flags: EventsFlags): Promise<void> {
       return;
     }
     printEvents(io, views);
-    if (skiptoken !== undefined)
-      io.out(`(first ${views.length}; more match: raise --top or narrow the filters)`);
+    if (more) io.out(`(first ${views.length}; more match: raise --top or narrow the filters)`);
   });
 }
 

@@ -7,7 +7,7 @@ import { systemClock } from '../platform/clock.js';
 import type { OperationKind, OperationState } from '../platform/db/schema.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
-import { invalidFlag, jsonOption, parseWholeNumber, printJson } from './command-helpers.js';
+import { collectPages, invalidFlag, jsonOption, parseWholeNumber, printJson } from './command-helpers.js';
 import { type CliIo, withDirectory } from './context.js';
 
 /*
@@ -102,17 +102,10 @@ async function listCommand(io: CliIo, flags: ListFlags): Promise<void> {
     let userId: string | undefined;
     if (flags.user !== undefined) userId = (await directory.users.getUser(flags.user)).id;
     const filter: OperationFilter = { userId, state, errorCode: code, kind, since, until };
-    const views: OperationView[] = [];
-    let skiptoken: string | undefined;
-    // Page through until `top` rows are collected or the list ends.
-    do {
-      const page = await directory.operations.listOperations(filter, {
-        top: Math.min(200, top - views.length),
-        skiptoken,
-      });
-      views.push(...page.operations.map(toOperationView));
-      skiptoken = page.nextToken;
-    } while (skiptoken !== undefined && views.length < top);
+    const { items: views, more } = await collectPages(top, 200, async (pageTop, skiptoken) => {
+      const page = await directory.operations.listOperations(filter, { top: pageTop, skiptoken });
+      return { items: page.operations.map(toOperationView), nextToken: page.nextToken };
+    });
     if (flags.json) {
       printJson(io, views);
       return;
@@ -122,8 +115,7 @@ async function listCommand(io: CliIo, flags: ListFlags): Promise<void> {
       return;
     }
     printRows(io, views);
-    if (skiptoken !== undefined)
-      io.out(`(first ${views.length}; more match: raise --top or narrow the filters)`);
+    if (more) io.out(`(first ${views.length}; more match: raise --top or narrow the filters)`);
   });
 }
 

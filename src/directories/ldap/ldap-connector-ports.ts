@@ -131,17 +131,25 @@ export function ldapSettingsOf(config: ConnectorConfig): LdapConnectorSettings {
   };
 }
 
+/** An entry's attributes by lower-cased name, made once per entry for the several look-ups of a sync. */
+const attributesByName = new WeakMap<DirectoryEntry, ReadonlyMap<string, readonly string[]>>();
+
 /** The first value of an attribute, whatever the case of its name in the entry. */
 function firstValue(entry: DirectoryEntry, name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
-  const wanted = name.toLowerCase();
-  for (const [key, values] of Object.entries(entry.attributes)) {
-    if (key.toLowerCase() === wanted) {
-      const value = values[0]?.trim();
-      return value === undefined || value === '' ? undefined : value;
+  let byName = attributesByName.get(entry);
+  if (!byName) {
+    const map = new Map<string, readonly string[]>();
+    // The first of two names differing only in case wins, as the scan in entry order did.
+    for (const [key, values] of Object.entries(entry.attributes)) {
+      const lower = key.toLowerCase();
+      if (!map.has(lower)) map.set(lower, values);
     }
+    byName = map;
+    attributesByName.set(entry, byName);
   }
-  return undefined;
+  const value = byName.get(name.toLowerCase())?.[0]?.trim();
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /** One entry as a synced user through the attribute map, or why it cannot be one. */

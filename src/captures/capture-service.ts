@@ -72,6 +72,8 @@ export interface CaptureService {
     readonly userPrincipalName?: string | undefined;
     readonly correlationId?: string | undefined;
   }): Promise<Array<{ readonly name: string; readonly har: HarDocument }>>;
+  /** Reloads the active captures now (a capture another process started is then honoured at once). */
+  refresh(): Promise<void>;
   /** The one in-memory check of the hook: true while some capture may match an exchange. */
   hasActiveCaptures(): boolean;
   /** The active captures an exchange belongs to (in memory; no query). */
@@ -317,6 +319,8 @@ export function createCaptureService(deps: CaptureServiceDeps): CaptureService {
       }
       return hars;
     },
+
+    refresh: reload,
 
     hasActiveCaptures() {
       refreshIfStale();

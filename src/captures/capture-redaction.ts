@@ -58,20 +58,29 @@ function scrubString(value: string): string {
   return value.replace(jwtPattern, redacted);
 }
 
+/** Objects whose `code` is an error's name or number, never an OAuth authorization code. */
+const errorObjects = new Set(['error', 'innererror', 'statusdetail', 'verdict']);
+
 /**
  * `value` with every secret field (at any depth) and every JWT-looking string redacted. A secret
  * name over an object is looked into rather than blanked (`passwordProfile` keeps
- * `forceChangePasswordNextSignIn`, its `password` goes); over anything else, the value goes.
+ * `forceChangePasswordNextSignIn`, its `password` goes); over anything else, the value goes. A
+ * `code` is an OAuth authorization code unless it is a number or sits in an error object (Graph's
+ * `error.code` names the error: kept, it is what a reader of the capture looks for).
  */
-export function redactJson(value: unknown): unknown {
+export function redactJson(value: unknown, parentKey = ''): unknown {
   if (typeof value === 'string') return scrubString(value);
-  if (Array.isArray(value)) return value.map(redactJson);
+  if (Array.isArray(value)) return value.map((item) => redactJson(item, parentKey));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
       const isPlainObject = inner !== null && typeof inner === 'object' && !Array.isArray(inner);
       const isBlank = inner === null || inner === undefined || typeof inner === 'boolean';
-      out[key] = isSecretName(key) && !isPlainObject && !isBlank ? redacted : redactJson(inner);
+      const isErrorCode =
+        key.toLowerCase() === 'code' &&
+        (typeof inner === 'number' || errorObjects.has(parentKey.toLowerCase()));
+      out[key] =
+        isSecretName(key) && !isPlainObject && !isBlank && !isErrorCode ? redacted : redactJson(inner, key);
     }
     return out;
   }

@@ -173,6 +173,13 @@ describe.each(dialects)('HTTP captures on %s', (dialect) => {
       newPassword: '[redacted]',
     });
     expect(change?.response.status).toBe(400);
+    // The error's own code and number are kept: they are what a reader of the capture looks for.
+    const error = JSON.parse(change?.response.content.text ?? '{}') as {
+      error: { code: string; innerError: { aadstsCode: number } };
+    };
+    expect(error.error.code).toMatch(/^[A-Za-z_]+$/);
+    expect(error.error.code).not.toBe('[redacted]');
+    expect(error.error.innerError.aadstsCode).toBeGreaterThan(0);
     expect(har.log.entries.every((e) => e._correlationId === 'har-canary-flow')).toBe(true);
     expectNoSecret(text, 'the user capture');
 

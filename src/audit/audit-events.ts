@@ -49,6 +49,8 @@ const eventKindOf: Readonly<Record<AuditActivityName, AuditEventKind>> = {
   updateSubscription: 'admin',
   setDomainAuthentication: 'admin',
   setFederationSettingsOnDomain: 'admin',
+  startHttpCapture: 'admin',
+  stopHttpCapture: 'admin',
 };
 
 /** Who did it, as a message names them. */

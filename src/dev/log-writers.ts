@@ -166,7 +166,7 @@ export interface IndexDefinition {
 type Row = Readonly<Record<string, unknown>>;
 
 /** A generated row read by column name (the tables' row interfaces have no index signature). */
-function valueOf(row: object, column: string): unknown {
+function columnValue(row: object, column: string): unknown {
   return (row as Row)[column];
 }
 
@@ -207,7 +207,7 @@ export function createSqliteLogWriter(file: string): LogWriter {
       const chunk = rows.slice(start, start + sqliteRowsPerStatement);
       const values: unknown[] = new Array(chunk.length * columns.length);
       let at = 0;
-      for (const row of chunk) for (const column of columns) values[at++] = valueOf(row, column);
+      for (const row of chunk) for (const column of columns) values[at++] = columnValue(row, column);
       statementFor(table, columns, chunk.length).run(values);
     }
   };
@@ -239,7 +239,7 @@ export function createSqliteLogWriter(file: string): LogWriter {
     },
     async writeUsers(rows) {
       writeInTransaction(rows.length, () => {
-        for (const row of rows) insertUser.run(userColumns.map((column) => valueOf(row, column)));
+        for (const row of rows) insertUser.run(userColumns.map((column) => columnValue(row, column)));
       });
     },
     async writeSignIns(rows, events) {
@@ -322,7 +322,7 @@ function unnestInsert(table: string, columns: readonly string[]): string {
 }
 
 function columnArrays(columns: readonly string[], rows: readonly object[]): unknown[][] {
-  return columns.map((column) => rows.map((row) => valueOf(row, column) ?? null));
+  return columns.map((column) => rows.map((row) => columnValue(row, column) ?? null));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { aadstsCodeOf, bearer, type Json, signInCodeOf } from '../../test/support/http-helpers.js';
 import { passwordGrant, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
+import { adConnectorBodyFor, sambaUsers, type TestSambaDc } from '../../test/support/samba.js';
 import { makeSigningCertificate } from '../../test/support/signing-certificate.js';
 import { connectorBodyFor, startSlapd, type TestSlapd } from '../../test/support/slapd.js';
 import { fixtureUsers } from '../../test/support/slapd-fixtures.js';
@@ -675,3 +676,96 @@ export const hybridScenarios: readonly DirectoryScenario<HybridHarness>[] = [
     },
   },
 ];
+
+/** The Active Directory harness: a directory harness on the one Samba domain controller. */
+export interface AdHarness extends DirectoryHarness {
+  readonly dc: TestSambaDc;
+  /** Adds a user under OU=People and syncs it in; returns it by its user name. */
+  addSyncedUser(sam: string, password: string): Promise<DirectoryUser & { readonly password: string }>;
+}
+
+/**
+ * Starts a Rekey on `dialect` connected to the Samba domain controller `dc` (LDAPS, bound as the
+ * service account, writeback on) with the domain's users synced. The caller owns `dc`: its LDAP
+ * ports are fixed, so only one runs at a time (test/active-directory.test.ts, or the bench).
+ */
+export async function startAdHarness(dialect: DialectName, dc: TestSambaDc): Promise<AdHarness> {
+  const h = await startDirectoryHarness(
+    dialect,
+    adConnectorBodyFor(dc, 'Corp domain', {
+      connectTimeoutMs: 2000,
+      operationTimeoutMs: 5000,
+      writeback: true,
+    }) as Json,
+    'rekey.test',
+  );
+  return {
+    ...h,
+    dc,
+    async addSyncedUser(sam, password) {
+      await dc.addUser(sam, password);
+      const synced = await h.rekey.app.inject({
+        method: 'POST',
+        url: `/rekey/v1/connectors/${h.connectorId}/sync`,
+        headers: bearer(h.admin),
+      });
+      must(synced.json<Json>()['result'] === 'success', `the sync of ${sam} failed: ${synced.body}`);
+      return { mail: `${sam}@rekey.test`, password };
+    },
+  };
+}
+
+/**
+ * The Active Directory rows. Each user is one no other test changes: oli only has changes refused,
+ * and the locked user is made for the scenario (one per run, `unique` tells them apart).
+ */
+export function adScenarios(unique: string): readonly DirectoryScenario<AdHarness>[] {
+  return [
+    {
+      name: "on-premises complexity on Active Directory (the domain's password rules refuse it)",
+      verdict: 120004,
+      check: 'policyCompliance',
+      async produce(h, correlationId) {
+        // oli's password settings allow a change once a day, and the password was set today: the
+        // domain controller answers 0000052D, its one code for every rule of its password policy.
+        const user = sambaUsers.oli;
+        const response = await h.rekey.app.inject({
+          method: 'POST',
+          url: '/example.com/password/change',
+          payload: {
+            userPrincipalName: user.upn,
+            currentPassword: user.password,
+            newPassword: 'Willow-Canyon-84!',
+          },
+          headers: { 'client-request-id': correlationId },
+        });
+        expectStatus(response, 400);
+        return { upn: user.upn, correlationId, seenCode: aadstsCodeOf(response) };
+      },
+    },
+    {
+      name: 'on-premises account locked on Active Directory (the domain locked it after wrong passwords)',
+      verdict: 120014,
+      check: 'correlationTimeline',
+      async produce(h, correlationId) {
+        const user = await h.addSyncedUser(`lk${unique}`, 'Locked-Start-Pass-1');
+        // Three wrong passwords at the token endpoint, each checked by a bind as the user: the
+        // domain's threshold (3) locks the account there; Rekey's own smart lockout is not reached.
+        for (let i = 0; i < 3; i += 1)
+          await signInSeen(h, user.mail, `Wrong-Guess-${i}-Pass!`, `${correlationId}-guess-${i}`);
+        const response = await h.rekey.app.inject({
+          method: 'POST',
+          url: '/example.com/password/change',
+          payload: {
+            userPrincipalName: user.mail,
+            currentPassword: user.password,
+            newPassword: 'Locked-Fresh-Pass-2',
+          },
+          headers: { 'client-request-id': correlationId },
+        });
+        expectStatus(response, 400);
+        return { upn: user.mail, correlationId, seenCode: aadstsCodeOf(response) };
+      },
+    },
+  ];
+}

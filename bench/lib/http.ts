@@ -65,6 +65,11 @@ export async function send(request: HttpRequest): Promise<HttpReply> {
       headers: request.headers,
       body: request.body,
       signal,
+      // undici's own limits (300 s for the headers) would end a long call, such as a full sync of
+      // 100,000 users on a loaded machine, before the request's own timeout.
+      ...(request.timeoutMs === undefined
+        ? {}
+        : { headersTimeout: request.timeoutMs, bodyTimeout: request.timeoutMs }),
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -207,6 +207,7 @@ describe('capture redaction', () => {
       response: { status: 400, statusText: 'Bad Request', content: { text: '{"error":{"code":"x"}}' } },
       timings: { send: 0, wait: 12.346, receive: 0 },
       _correlationId: 'c-1',
+      _clientAddress: '127.0.0.1',
       _truncated: false,
     });
     expect(JSON.stringify(entry)).not.toContain(jwt);

@@ -6,6 +6,7 @@ import {
   type HarPair,
   redactHeaders,
   redactUrl,
+  scrubText,
 } from './capture-redaction.js';
 
 /*
@@ -134,7 +135,7 @@ export function toHarEntry(publicUrl: string, exchange: Exchange, bodyLimit = ca
       cookies: [],
       headers: redactHeaders(exchange.responseHeaders),
       content: content(responseBody),
-      redirectURL: header(exchange.responseHeaders, 'location'),
+      redirectURL: scrubText(header(exchange.responseHeaders, 'location')),
       headersSize: -1,
       bodySize: responseBody.size,
     },

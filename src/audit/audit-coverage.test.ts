@@ -670,6 +670,23 @@ describe.each(dialects)('audit coverage of the API on %s', (dialect) => {
       [roleAudit('failure', 'Add member to role', 'coverage.useradmin@example.com')],
     ]);
 
+    // HTTP captures: started, then stopped early.
+    const capture = await perform(201, 'POST', '/rekey/v1/captures', admin, 'cov-capture-start', {
+      correlationId: 'cov-captured',
+      durationMinutes: 5,
+    });
+    const captureId = capture.json<{ id: string }>().id;
+    const captureAudit = (activity: string): ExpectedAudit => ({
+      activityDisplayName: activity,
+      category: 'DirectoryManagement',
+      result: 'success',
+      initiatedBy: adminUpn,
+      targetId: captureId,
+    });
+    checks.push(['cov-capture-start', [captureAudit('Start HTTP capture')]]);
+    await perform(200, 'DELETE', `/rekey/v1/captures/${captureId}`, admin, 'cov-capture-stop');
+    checks.push(['cov-capture-stop', [captureAudit('Stop HTTP capture')]]);
+
     const rowsOf = new Map<string, AuditJson[]>();
     for (const [correlationId, expected] of checks) {
       rowsOf.set(correlationId, await expectAudits(rekey, reader, correlationId, expected));

@@ -6,13 +6,15 @@ import {
   type HarPair,
   redactHeaders,
   redactUrl,
+  scrubText,
 } from './capture-redaction.js';
 
 /*
  * HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/) as a capture writes it: one `entry`
  * per exchange, built from what the server saw, redacted (capture-redaction.ts) before it exists.
  * Rekey's own fields start with an underscore, as the format allows: `_correlationId`,
- * `_requestId`, `_captureId` and `_truncated` (a body was cut at the capture's limit).
+ * `_requestId`, `_captureId`, `_clientAddress` and `_truncated` (a body was cut at the capture's
+ * limit).
  */
 
 /** The largest body (request or response) a capture keeps, in characters; the rest is cut with a marker. */
@@ -47,6 +49,8 @@ export interface HarEntry {
   readonly timings: { readonly send: number; readonly wait: number; readonly receive: number };
   readonly _correlationId: string;
   readonly _requestId: string;
+  /** The caller's address as Rekey saw it (REKEY_TRUST_PROXY decides whose X-Forwarded-For counts). */
+  readonly _clientAddress: string;
   readonly _truncated: boolean;
 }
 
@@ -131,7 +135,7 @@ export function toHarEntry(publicUrl: string, exchange: Exchange, bodyLimit = ca
       cookies: [],
       headers: redactHeaders(exchange.responseHeaders),
       content: content(responseBody),
-      redirectURL: header(exchange.responseHeaders, 'location'),
+      redirectURL: scrubText(header(exchange.responseHeaders, 'location')),
       headersSize: -1,
       bodySize: responseBody.size,
     },
@@ -140,6 +144,7 @@ export function toHarEntry(publicUrl: string, exchange: Exchange, bodyLimit = ca
     timings: { send: 0, wait: Math.round(exchange.elapsedMs * 1000) / 1000, receive: 0 },
     _correlationId: exchange.correlationId,
     _requestId: exchange.requestId,
+    _clientAddress: exchange.clientAddress,
     _truncated: (requestBody?.truncated ?? false) || responseBody.truncated,
   };
 }

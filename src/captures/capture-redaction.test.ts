@@ -109,6 +109,28 @@ describe('capture redaction', () => {
     ]);
   });
 
+  it('redacts the code and tokens a redirect to an OAuth client carries, and a form_post answer', () => {
+    expect(
+      redactHeaders({
+        location: 'https://app.example/cb?code=0.AUTH-CODE-1&state=s1#id_token=abc&session_state=x',
+      }),
+    ).toEqual([
+      {
+        name: 'location',
+        value: 'https://app.example/cb?code=[redacted]&state=s1#id_token=[redacted]&session_state=x',
+      },
+    ]);
+    const page = captureResponseBody(
+      '<form method="post" action="https://app.example/cb"><input type="hidden" name="code" value="AUTH-CODE-2">' +
+        '<input type="hidden" name="state" value="s2"><input type="hidden" name=\'csrf_token\' value=\'c-3\'></form>',
+      'text/html',
+      10_000,
+    );
+    expect(page.text).not.toMatch(/AUTH-CODE|c-3/);
+    expect(page.text).toContain('name="code" value="[redacted]"');
+    expect(page.text).toContain('name="state" value="s2"');
+  });
+
   it('redacts tokens in query strings, by name and by shape', () => {
     const { url, queryString } = redactUrl(
       'http://rekey.test',
@@ -207,6 +229,7 @@ describe('capture redaction', () => {
       response: { status: 400, statusText: 'Bad Request', content: { text: '{"error":{"code":"x"}}' } },
       timings: { send: 0, wait: 12.346, receive: 0 },
       _correlationId: 'c-1',
+      _clientAddress: '127.0.0.1',
       _truncated: false,
     });
     expect(JSON.stringify(entry)).not.toContain(jwt);

@@ -99,8 +99,9 @@ export function redactHeaders(headers: Readonly<Record<string, unknown>>): HarPa
   for (const [name, raw] of Object.entries(headers)) {
     if (raw === undefined) continue;
     const values = Array.isArray(raw) ? raw.map(String) : [String(raw)];
-    for (const value of values)
-      pairs.push({ name, value: isSecretName(name) ? redacted : scrubString(value) });
+    // Other values are scrubbed as text: a Location back to an OAuth client carries `code=` (or
+    // `#id_token=`) in its query or fragment.
+    for (const value of values) pairs.push({ name, value: isSecretName(name) ? redacted : scrubText(value) });
   }
   return pairs;
 }
@@ -119,13 +120,21 @@ export function redactUrl(publicUrl: string, url: string): { url: string; queryS
   return { url: parsed.toString(), queryString };
 }
 
-/** Masks `name=value`, `"name": "value"` and `name: value` pairs of secret names in free text. */
-function scrubText(text: string): string {
+/**
+ * Masks, in free text, `name=value` pairs (queries, fragments, forms), `"name": "value"` pairs
+ * (JSON) and HTML inputs (`name="code" value="..."`, a form_post answer) of secret names.
+ */
+export function scrubText(text: string): string {
   return scrubString(text)
+    .replace(
+      /(\bname\s*=\s*["']([^"']+)["'][^>]*?\bvalue\s*=\s*)(["'])[^"']*\3/gi,
+      (all, head: string, name: string, quote: string) =>
+        isSecretName(name) ? `${head}${quote}${redacted}${quote}` : all,
+    )
     .replace(/("([A-Za-z0-9_.-]+)"\s*:\s*)"(?:[^"\\]|\\.)*"/g, (all, head: string, name: string) =>
       isSecretName(name) ? `${head}"${redacted}"` : all,
     )
-    .replace(/\b([A-Za-z0-9_.-]+)=([^&\s"'<>]*)/g, (all, name: string) =>
+    .replace(/\b([A-Za-z0-9_.-]+)=([^&#\s"'<>]*)/g, (all, name: string) =>
       isSecretName(name) ? `${name}=${redacted}` : all,
     );
 }

@@ -1,5 +1,12 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  authorizeUrl,
+  formField,
+  pkcePair,
+  redirectParams,
+  TestBrowser,
+} from '../../test/support/browser-sign-in.js';
 import { dialects } from '../../test/support/databases.js';
 import { bearer, expectErrorCode, type Json } from '../../test/support/http-helpers.js';
 import {
@@ -314,6 +321,25 @@ describe.each(dialects)('HTTP captures on %s', (dialect) => {
     expect(signIn.headers['rekey-capture']).toBe(captureId);
     secrets.add(signIn.json<{ access_token: string }>().access_token);
     expectNoSecret((await harOf(captureId)).text, 'the header capture after a sign-in');
+  });
+
+  it("keeps the browser sign-in's password, CSRF token, cookies and authorization code out of the HAR", async () => {
+    const user = await rekey.createUser('har.browser', canary);
+    const capture = await startCapture({ userPrincipalName: user.userPrincipalName, durationMinutes: 10 });
+    const browser = new TestBrowser(rekey.app);
+    const page = await browser.get(authorizeUrl(pkcePair().challenge));
+    expect(page.statusCode, page.body).toBe(200);
+    const csrf = formField(page.body, 'csrf_token') ?? '';
+    const answer = await browser.submit(page, { username: user.userPrincipalName, password: canary });
+    await rekey.captures.idle();
+    const code = redirectParams(answer).get('code') ?? '';
+    expect(code).not.toBe('');
+    const { har, text } = await harOf(capture.id);
+    // The form post names the user; the page before it does not.
+    expect(har.log.entries).toHaveLength(1);
+    expectNoSecret(text, 'the browser sign-in capture');
+    for (const value of [code, csrf, ...browser.cookies.values()]) expect(text).not.toContain(value);
+    expect(text).toContain('code=[redacted]');
   });
 
   it('stops a capture early; keeps at most maxEntries; cuts long bodies with a marker', async () => {

@@ -426,3 +426,25 @@ describe('authorization codes expire', () => {
     expect(late.json()).toMatchObject({ error: 'invalid_grant', error_codes: [70008] });
   });
 });
+
+describe('the sign-in page under the password routes’ rate limits', () => {
+  let rekey: TestRekey;
+  beforeAll(async () => {
+    rekey = await startTestRekey('sqlite', { env: { REKEY_RATE_LIMIT_PER_USER: '2' } });
+  });
+  afterAll(async () => rekey?.close());
+
+  it('shows a throttled post as a page with 7700701 and Retry-After, not as JSON', async () => {
+    const { challenge } = pkcePair();
+    const browser = new TestBrowser(rekey.app);
+    let page = await browser.get(authorizeUrl(challenge));
+    for (let i = 0; i < 2; i += 1)
+      page = await browser.submit(page, { username: adminUpn, password: `Wrong-${i}-Pass!` });
+    expect(page.statusCode).toBe(400);
+    const throttled = await browser.submit(page, { username: adminUpn, password: adminPassword });
+    expect(throttled.statusCode).toBe(429);
+    expect(throttled.headers['content-type']).toMatch(/^text\/html/);
+    expect(throttled.body).toContain('<code>7700701</code>');
+    expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});

@@ -1,6 +1,7 @@
 import formBody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { oauthErrorResponses } from '../platform/http/response-schemas.js';
 import type { AuthorizeService, BrowserOutcome } from './authorize-service.js';
@@ -177,6 +178,15 @@ export function authorizeRoutes(deps: {
         }
       }
     }
+
+    // A refusal raised before a handler runs (the password routes' rate limits, 7700701) is
+    // shown as a page, as the browser expects; anything else goes on to the root handler.
+    app.setErrorHandler((error, request, reply) => {
+      if (!(error instanceof RekeyError) || error.entry.httpStatus >= 500 || request.method !== 'POST')
+        throw error;
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      return html(request, reply, error.entry.httpStatus, renderFlowError(error), pageCsp());
+    });
 
     app.get(
       '/:tenant/oauth2/v2.0/authorize',

@@ -1023,6 +1023,21 @@ const entries = {
       'The connector trace of the correlation ID shows the directory answered 531.',
     ],
   },
+  // --- Rekey's own codes: the web app -----------------------------------------------------------
+  /** The portal and My account were asked for, but this installation has no built web app. */
+  7701600: {
+    name: 'WebAppNotBuilt',
+    message: 'The portal is not built in this installation of Rekey (dist/web/index.html is missing).',
+    httpStatus: 503,
+    retryable: false,
+    category: 'service',
+    oauthError: 'server_error',
+    graphCode: 'serviceNotAvailable',
+    remediation: [
+      'Run `npm run build` in the Rekey directory (it builds the server and the web app into dist/), then restart Rekey.',
+      '`npm start` builds both before it starts; a process started another way needs the build first.',
+    ],
+  },
 } as const satisfies Record<number, EntryInput>;
 
 /** A number that the catalog defines. */

@@ -129,6 +129,16 @@ describe('the portal in Chromium', () => {
     }
   });
 
+  it('signs out at the logout endpoint: the next visit shows the sign-in page again', async () => {
+    await adminPage.getByRole('button', { name: 'Sign out' }).click();
+    await adminPage.waitForURL(`${origin}/portal/callback?state=signed-out`);
+    await adminPage.getByRole('heading', { name: 'Signed out' }).waitFor();
+    await expectAccessible(adminPage, 'signed out');
+    await adminPage.goto(`${origin}/portal/users`);
+    await adminPage.waitForURL(/\/oauth2\/v2\.0\/authorize/);
+    await adminPage.locator('#password').waitFor();
+  });
+
   it('makes a user change an expired password at sign-in, refusing a banned one with its code', async () => {
     await rekey.createUser('omar', 'Copper-Meadow-41-Xq!', { forceChangePasswordNextSignIn: true });
     const context = await browser.newContext();

@@ -70,6 +70,7 @@ import { assertTenantSegment } from '../tenant/tenant-resolver.js';
 import type { TenantRecord } from '../tenant/tenant-service.js';
 import type { UserService } from '../users/user-service.js';
 import { usersRoutes } from '../users/users-routes.js';
+import { webRoutes } from '../web/web-routes.js';
 import { createServices } from './create-services.js';
 
 /** Everything one Rekey process runs, wired together. Entry points and tests start from here. */
@@ -137,6 +138,8 @@ export interface CreateRekeyOptions {
    * (tests pass fakes, or `{}` for none, which answers 7700801).
    */
   readonly directories?: DirectoryPorts;
+  /** The built web app (dist/web unless given; tests give a missing one to see the error page). */
+  readonly webRoot?: string;
   /** Extra feature plugins (registered after the built-in ones). */
   readonly plugins?: ReadonlyArray<(rekey: Omit<Rekey, 'app' | 'close'>) => FastifyPluginAsync>;
 }
@@ -354,6 +357,10 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         connectorRoutes({ guard, connectors, publicUrl: config.publicUrl }),
         diagnoseRoutes({ guard, clock, diagnose, buildSupportBundle }),
         captureRoutes({ guard, captures, clock, publicUrl: config.publicUrl }),
+        webRoutes({
+          tls: config.tls !== undefined,
+          ...(options.webRoot ? { webRoot: options.webRoot } : {}),
+        }),
         ...(options.plugins ?? []).map((plugin) => plugin(parts)),
       ],
     });

@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { freePort } from './free-port.js';
 import { ensureSambaInstalled } from './samba.js';
 import { ensureSlapdInstalled } from './slapd-install.js';
+import { ensureWebBuilt } from './web-build.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -40,6 +41,8 @@ keepFailingExitCode();
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Before any test file starts, so parallel files never race apt for slapd (slapd-install.ts).
   ensureSlapdInstalled();
+  // The portal's tests serve dist/web; a clean checkout has none (web-build.ts).
+  ensureWebBuilt();
   // Samba's AD domain controller too, where the run may install it; otherwise the one test file
   // that needs it (test/active-directory.test.ts) fails with the command to run.
   if (process.getuid?.() === 0) ensureSambaInstalled();

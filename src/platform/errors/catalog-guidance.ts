@@ -681,6 +681,13 @@ const guidance: Partial<Record<ErrorCode, CatalogGuidance>> = {
     fixedBy: ['administrator'],
     related: [80012, 50057, 120014],
   },
+  // --- Rekey's own codes: the web app -------------------------------------------------------------
+  7701600: {
+    cause:
+      'The portal (/portal) and My account (/myaccount) are a web app that `npm run build` compiles into dist/web; this Rekey was started from a checkout or package where that step has not run.',
+    fixedBy: ['administrator'],
+    related: [],
+  },
   // --- Rekey's own codes: federation --------------------------------------------------------------
   7701101: {
     cause: 'The domain already has a federation configuration, and a domain has only one.',

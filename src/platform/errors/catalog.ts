@@ -1213,6 +1213,21 @@ const entries = {
       'Take the id from `rekey captures list` (GET /rekey/v1/captures); captures are removed with the logs after REKEY_LOG_RETENTION_DAYS.',
     ],
   },
+  // --- Rekey's own codes: the web app -----------------------------------------------------------
+  /** The portal and My account were asked for, but this installation has no built web app. */
+  7701600: {
+    name: 'WebAppNotBuilt',
+    message: 'The portal is not built in this installation of Rekey (dist/web/index.html is missing).',
+    httpStatus: 503,
+    retryable: false,
+    category: 'service',
+    oauthError: 'server_error',
+    graphCode: 'serviceNotAvailable',
+    remediation: [
+      'Run `npm run build` in the Rekey directory (it builds the server and the web app into dist/), then restart Rekey.',
+      '`npm start` builds both before it starts; a process started another way needs the build first.',
+    ],
+  },
 } as const satisfies Record<number, EntryInput>;
 
 /** A number that the catalog defines. */

@@ -25,9 +25,14 @@ interface OpenApiDocument {
   readonly paths: Readonly<Record<string, Readonly<Record<string, OpenApiOperation>>>>;
 }
 
-/** The routes a client calls: Fastify adds a HEAD for every GET, which the document leaves out. */
+/**
+ * The routes a client calls: Fastify adds a HEAD for every GET, which the document leaves out, and
+ * the web app's pages and assets (src/web) are HTML and files, hidden from the API's document.
+ */
 function callableRoutes(app: RekeyApp): RegisteredRoute[] {
-  return app.registeredRoutes.filter((route) => route.method !== 'HEAD');
+  return app.registeredRoutes.filter(
+    (route) => route.method !== 'HEAD' && (route.schema as { hide?: boolean } | undefined)?.hide !== true,
+  );
 }
 
 /** `/v1.0/users/:id` as OpenAPI writes it: `/v1.0/users/{id}`. */

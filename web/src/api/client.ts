@@ -1,0 +1,73 @@
+import { accessToken, areaOf, forgetSession, signIn } from '../auth/auth.js';
+import type { GraphErrorBody } from './types.js';
+
+/*
+ * Every call to Rekey's API: the bearer token from memory, JSON in and out, and Graph's error
+ * envelope turned into an ApiError carrying the catalog code (shown with a link to /error?code=N).
+ * A 401 means the token is gone or revoked: the app signs in again (silently while the server's
+ * sign-in cookie lasts).
+ */
+
+/** A refused or failed API call, as Graph's envelope described it. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    /** The catalog code (`innerError.aadstsCode`), or undefined when the answer had none. */
+    readonly code: number | undefined,
+    message: string,
+    readonly requestId: string | undefined,
+    readonly correlationId: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The path and query of `url` (an absolute `@odata.nextLink` or `Location` of this origin, or a path). */
+export function pathOf(url: string): string {
+  const parsed = new URL(url, window.location.origin);
+  return `${parsed.pathname}${parsed.search}`;
+}
+
+export interface ApiAnswer<T> {
+  readonly body: T;
+  readonly headers: Headers;
+}
+
+/** Calls the API; resolves with the parsed body (undefined for 202/204 without one). */
+export async function callApi<T>(
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<ApiAnswer<T>> {
+  const token = accessToken();
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers['authorization'] = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(pathOf(path), {
+    method,
+    headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  const parsed: unknown = text ? JSON.parse(text) : undefined;
+  if (!response.ok) {
+    if (response.status === 401) {
+      forgetSession();
+      void signIn(areaOf(window.location.pathname), `${window.location.pathname}${window.location.search}`);
+    }
+    const envelope = (parsed as Partial<GraphErrorBody> | undefined)?.error;
+    throw new ApiError(
+      response.status,
+      envelope?.innerError?.aadstsCode,
+      envelope?.message ?? `Rekey answered HTTP ${response.status}.`,
+      envelope?.innerError?.['request-id'],
+      envelope?.innerError?.['client-request-id'],
+    );
+  }
+  return { body: parsed as T, headers: response.headers };
+}
+
+/** GET, resolving with the body: what TanStack Query's query functions call. */
+export async function getJson<T>(path: string): Promise<T> {
+  return (await callApi<T>('GET', path)).body;
+}

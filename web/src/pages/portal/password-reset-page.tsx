@@ -1,0 +1,6 @@
+import { PlannedPage } from '../../components/planned-page.js';
+
+/** Not built yet: see web/README.md, "Adding a page". */
+export function Page() {
+  return <PlannedPage title="Password reset" />;
+}

@@ -79,7 +79,7 @@ export async function startTestRekey(
     readonly clock?: Clock;
     /** Runs with the data directory before the config is read; returns settings to add (e.g. TLS files). */
     readonly beforeStart?: (dataDir: string) => Record<string, string>;
-  } & Pick<CreateRekeyOptions, 'plugins' | 'hasher' | 'onPremises' | 'directories'> = {},
+  } & Pick<CreateRekeyOptions, 'plugins' | 'hasher' | 'onPremises' | 'directories' | 'onQuery'> = {},
 ): Promise<TestRekey> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'rekey-test-'));
   const config = loadConfig({
@@ -107,6 +107,7 @@ export async function startTestRekey(
     ...(options.hasher ? { hasher: options.hasher } : {}),
     ...(options.onPremises ? { onPremises: options.onPremises } : {}),
     ...(options.directories ? { directories: options.directories } : {}),
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
   });
   let cachedAdminToken: string | undefined;
   const closeRekey = rekey.close;

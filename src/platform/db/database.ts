@@ -3,7 +3,6 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
   type Dialect,
-  type Driver,
   Kysely,
   type Kysely as KyselyType,
   type LogEvent,

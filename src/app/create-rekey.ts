@@ -140,6 +140,8 @@ export interface CreateRekeyOptions {
   readonly directories?: DirectoryPorts;
   /** The built web app (dist/web unless given; tests give a missing one to see the error page). */
   readonly webRoot?: string;
+  /** Told the SQL of every statement the database runs (tests count what a request costs). */
+  readonly onQuery?: ((sql: string, durationMs?: number) => void) | undefined;
   /** Extra feature plugins (registered after the built-in ones). */
   readonly plugins?: ReadonlyArray<(rekey: Omit<Rekey, 'app' | 'close'>) => FastifyPluginAsync>;
 }
@@ -147,7 +149,7 @@ export interface CreateRekeyOptions {
 /** Opens the database, bootstraps the tenant and builds the HTTP app and the worker. */
 export async function createRekey(config: Config, options: CreateRekeyOptions): Promise<Rekey> {
   const { logger } = options;
-  const db = openDatabase(config.databaseUrl);
+  const db = openDatabase(config.databaseUrl, { onQuery: options.onQuery });
   try {
     if (options.migrate ?? true) await migrateToLatest(db);
     warnAboutLoosePathsAtRest(logger, config.dataDir, config.databaseUrl);

@@ -27,6 +27,7 @@ import {
   connectorNameTaken,
   deleteConnector,
   findConnector,
+  findConnectorWithSealedPassword,
   getSealedBindPassword,
   insertConnector,
   listConnectors,
@@ -279,6 +280,12 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
    * sync, and (later) pass-through sign-in and writeback. Keep the result only for the call.
    */
   async function openConnectorConfig(idOrName: string): Promise<ConnectorConfig> {
+    // By id in one read (every directory call of a password names it so); by name in two.
+    const byId = await findConnectorWithSealedPassword(db.kysely, tenantId, idOrName);
+    if (byId) {
+      const { record, sealedBindPassword } = byId;
+      return { ...record.settings, id: record.id, bindPassword: secretBox.open(sealedBindPassword) };
+    }
     const record = await get(idOrName);
     const sealed = await getSealedBindPassword(db.kysely, tenantId, record.id);
     if (sealed === undefined) throw notFound(idOrName);

@@ -3,9 +3,9 @@ import type { ConnectorsTable, Database } from '../platform/db/schema.js';
 import type { AttributeMap, ConnectorFlavor, ConnectorSettings } from './connector-config.js';
 
 /*
- * The `connectors` table. Every read names its columns and none but getSealedBindPassword reads
- * `bind_password_ciphertext`, so the sealed password reaches only the code that opens it for a
- * directory call. Functions take the database or a transaction first, as every store does.
+ * The `connectors` table. Every read names its columns and none but getSealedBindPassword and
+ * findConnectorWithSealedPassword reads `bind_password_ciphertext`, so the sealed password
+ * reaches only the code that opens it for a directory call. Functions take the database or a transaction first, as every store does.
  */
 
 /** A connector as read for showing or changing it: everything but the bind password. */
@@ -199,6 +199,24 @@ export async function getSealedBindPassword(
     .where('id', '=', id)
     .executeTakeFirst();
   return row?.bind_password_ciphertext;
+}
+
+/**
+ * The connector with this id and its sealed bind password, in one read: what a directory call
+ * (pass-through sign-in, writeback, test, sync) opens. Undefined when there is none by that id.
+ */
+export async function findConnectorWithSealedPassword(
+  db: Kysely<Database>,
+  tenantId: string,
+  id: string,
+): Promise<{ readonly record: ConnectorRecord; readonly sealedBindPassword: string } | undefined> {
+  const row = await db
+    .selectFrom('connectors')
+    .select([...recordColumns, 'bind_password_ciphertext'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id.toLowerCase())
+    .executeTakeFirst();
+  return row && { record: toRecord(row), sealedBindPassword: row.bind_password_ciphertext };
 }
 
 /** Replaces a connector's settings, and its bind password when a new one is given. */

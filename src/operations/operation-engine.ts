@@ -313,6 +313,8 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     step: string,
     error: RekeyError,
     origin: Origin,
+    /** History entries of moves the failed commit would have made before `step` (see runSteps). */
+    passed: readonly OperationEvent[] = [],
   ): Promise<void> {
     const at = clock.now();
     const retry = error.entry.retryable && at < new Date(operation.deadline_at);
@@ -328,13 +330,13 @@ export function createOperationEngine(deps: OperationEngineDeps) {
       error: { code: error.code, retryable: error.entry.retryable, detail: error.message },
     };
     if (retry) {
-      if (await transitionOperation(db.kysely, operation.id, attemptOwner, change))
+      if (await transitionOperation(db.kysely, operation.id, attemptOwner, change, passed))
         deps.onMoved?.('retryScheduled', error.code);
       return;
     }
     // The end and the job's record of it commit together: a lost lease writes neither.
     const ended = await db.kysely.transaction().execute(async (trx) => {
-      if (!(await transitionOperation(trx, operation.id, attemptOwner, change))) return false;
+      if (!(await transitionOperation(trx, operation.id, attemptOwner, change, passed))) return false;
       await jobs[operation.kind].terminated(trx, operation, change.error, origin, change.at);
       return true;
     });
@@ -343,16 +345,21 @@ export function createOperationEngine(deps: OperationEngineDeps) {
 
   /**
    * Runs the steps of a claimed operation from the one it reached, checkpointing as it goes.
-   * Returns false when the lease was lost on the way (another attempt finishes the operation).
+   * Returns false when the lease was lost on the way (another attempt finishes the operation),
+   * true otherwise; `ended` is then the row as this attempt's success left it, when it succeeded.
+   * `external` is whether the operation needs its job's external steps, when the caller knows.
    */
   async function runSteps(
     operation: PasswordOperationRow,
     attemptOwner: string,
     origin: Origin,
     lease: Lease,
-  ): Promise<boolean> {
+    known: { readonly external?: boolean | undefined } = {},
+  ): Promise<{ readonly held: boolean; readonly ended?: PasswordOperationRow }> {
     const job = jobs[operation.kind];
     let step = operation.step;
+    // The checkpoint after an external step, while the commit it belongs to is under way.
+    let checkpoint: OperationEvent | undefined;
     try {
       if (new Date(operation.deadline_at) < clock.now()) {
         // Keep what the last attempt failed with: that, not the clock, is what an admin must fix.
@@ -369,7 +376,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
       const work = await job.begin(operation, { origin, secret });
       // An operation whose external steps do not apply (a cloud user's, with a directory writer
       // installed) runs as one commit, as it would without them.
-      const external = (await job.needsExternal?.(operation, db.kysely)) ?? true;
+      const external = known.external ?? (await job.needsExternal?.(operation, db.kysely)) ?? true;
       const steps = external ? job.steps : job.steps.filter((s) => s.touches === 'database');
       let index = Math.max(
         0,
@@ -379,47 +386,72 @@ export function createOperationEngine(deps: OperationEngineDeps) {
         const current = steps[index];
         if (!current) break;
         step = current.name;
-        let end = index + 1;
+        // The database steps this commit runs: those from here, or those right after an external step.
+        const first = current.touches === 'external' ? index + 1 : index;
         if (current.touches === 'external') {
-          if (lease.isLost()) return false;
+          if (lease.isLost()) return { held: false };
           await fault(`before:${current.name}`, operation);
           await work.run(current.name, db.kysely, clock.now().toISOString());
           await fault(`after:${current.name}`, operation);
-        } else {
-          while (steps[end]?.touches === 'database') end += 1;
         }
+        let end = first;
+        while (steps[end]?.touches === 'database') end += 1;
+        const inner = steps.slice(first, end);
         const next = steps[end];
+        const at = clock.now().toISOString();
         const moved = await db.kysely.transaction().execute(async (trx) => {
-          const at = clock.now().toISOString();
           const change = next
             ? { state: 'running' as const, step: next.name, at }
             : { state: 'succeeded' as const, step: 'completed', at, error: null };
-          if (!(await transitionOperation(trx, operation.id, attemptOwner, change))) return false;
-          if (current.touches === 'database') {
-            for (const inner of steps.slice(index, end)) {
-              step = inner.name;
-              await fault(`before:${inner.name}`, operation);
-              await work.run(inner.name, trx, at);
-              await fault(`after:${inner.name}`, operation);
-            }
+          // An external step's checkpoint commits with the database steps after it: the history
+          // still shows the move to the first of them, and a worker that dies before this commit
+          // leaves the external step to run again (it is safe to repeat: it finds its work done).
+          checkpoint =
+            current.touches === 'external' && inner[0]
+              ? { at, state: 'running', step: inner[0].name, detail: null }
+              : undefined;
+          if (
+            !(await transitionOperation(
+              trx,
+              operation.id,
+              attemptOwner,
+              change,
+              checkpoint ? [checkpoint] : [],
+            ))
+          )
+            return false;
+          // From here a failure rolls back the whole commit: the retry resumes at its first step
+          // (an external step before it is done), whichever of its steps failed.
+          if (inner[0]) step = inner[0].name;
+          for (const databaseStep of inner) {
+            await fault(`before:${databaseStep.name}`, operation);
+            await work.run(databaseStep.name, trx, at);
+            await fault(`after:${databaseStep.name}`, operation);
           }
           if (!next) await work.succeeded(trx, at);
           return true;
         });
-        if (moved && !next) deps.onMoved?.('succeeded', null);
+        checkpoint = undefined;
         if (!moved) {
           logger.warn(
             { operationId: operation.id },
             'lost the lease on an operation; another worker finishes it',
           );
-          return false;
+          return { held: false };
+        }
+        if (!next) {
+          deps.onMoved?.('succeeded', null);
+          return { held: true, ended: succeededRow(operation, at) };
         }
         index = end;
       }
     } catch (error) {
-      await fail(operation, attemptOwner, step, toRekeyError(error, operation.id), origin);
+      // The commit after an external step failed: the failure is recorded at the commit's first
+      // step, so the retry resumes there (the external step is done), with the checkpoint kept.
+      const passed = checkpoint && step === checkpoint.step ? [checkpoint] : [];
+      await fail(operation, attemptOwner, step, toRekeyError(error, operation.id), origin, passed);
     }
-    return true;
+    return { held: true };
   }
 
   /**
@@ -450,12 +482,26 @@ export function createOperationEngine(deps: OperationEngineDeps) {
 
   /** Runs one claimed attempt to its end (or to a lost lease), renewing the lease meanwhile. */
   async function runClaimed(claimed: ClaimedOperation, origin: Origin = workerOrigin): Promise<void> {
+    await attemptClaimed(claimed, origin);
+  }
+
+  /**
+   * Runs one claimed attempt as runClaimed does, and returns the operation as it then is: the row
+   * this attempt's success left, or else the row read back.
+   */
+  async function attemptClaimed(
+    claimed: ClaimedOperation,
+    origin: Origin,
+    known: { readonly external?: boolean | undefined } = {},
+  ): Promise<PasswordOperationRow | undefined> {
     const lease = holdLease(claimed.row.id, claimed.attemptOwner);
+    let ended: PasswordOperationRow | undefined;
     try {
-      await runSteps(claimed.row, claimed.attemptOwner, origin, lease);
+      ({ ended } = await runSteps(claimed.row, claimed.attemptOwner, origin, lease, known));
     } finally {
       lease.stop();
     }
+    return ended ?? findOperation(db.kysely, tenantId, claimed.row.id);
   }
 
   /**
@@ -480,7 +526,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
           seconds(now, settings.leaseSeconds),
         ),
       );
-    if (claimed) await runClaimed({ row: claimed, attemptOwner }, origin);
+    if (claimed) return attemptClaimed({ row: claimed, attemptOwner }, origin);
     return findOperation(db.kysely, tenantId, operationId);
   }
 
@@ -527,14 +573,31 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     const job = jobs[operation.kind];
     const external = options.external ?? job.steps.some((step) => step.touches === 'external');
     if (external) {
-      const row = await db.kysely.transaction().execute(async (trx) => {
+      // Accepted and claimed by this request in the one transaction that records it: the request
+      // holds the lease from the start, so no worker races it for the first attempt (none is
+      // nudged), and a request that dies leaves the lease to lapse for a worker to take over.
+      const now = clock.now();
+      const attemptOwner = newAttemptOwner();
+      const acceptedRow = rowOf(operation, secret);
+      const claimed: PasswordOperationRow = {
+        ...acceptedRow,
+        state: 'running',
+        attempts: 1,
+        lease_owner: attemptOwner,
+        lease_expires_at: seconds(now, settings.leaseSeconds),
+      };
+      await db.kysely.transaction().execute(async (trx) => {
         await options.guard?.(trx);
-        const inserted = await accept(trx, operation, secret);
+        await insertOperation(trx, claimed, [
+          { at: acceptedRow.created_at, state: 'notStarted', step: acceptedRow.step, detail: null },
+          { at: acceptedRow.created_at, state: 'running', step: acceptedRow.step, detail: 'attempt 1' },
+        ]);
         await options.alsoCommit?.(trx);
-        return inserted;
       });
-      accepted(row.id);
-      return waitFor(row.id, origin, options.waitSeconds ?? settings.changeWaitSeconds ?? 10);
+      return waitFor(claimed.id, origin, options.waitSeconds ?? settings.changeWaitSeconds ?? 10, {
+        row: claimed,
+        attemptOwner,
+      });
     }
     const steps = job.steps.filter((step) => step.touches === 'database');
     const row = rowOf(operation, undefined);
@@ -615,13 +678,19 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     operationId: string,
     origin: Origin,
     waitSeconds: number,
+    /** The first attempt's claim, when the caller took it with the operation (an external one). */
+    claimed?: ClaimedOperation,
   ): Promise<PasswordOperationRow> {
     // Wall time, not the injected clock: this bounds a real wait, and tests may freeze the clock.
     const giveUpAt = Date.now() + waitSeconds * 1000;
     const timeLeft = () => Math.max(0, giveUpAt - Date.now());
     let row: PasswordOperationRow | undefined;
+    let first = claimed;
     for (;;) {
-      const attempt = runOperation(operationId, origin);
+      const attempt = first
+        ? attemptClaimed(first, origin, { external: true })
+        : runOperation(operationId, origin);
+      first = undefined;
       row = await untilTimeout(attempt, timeLeft());
       if (row === undefined) {
         // The attempt outlived the wait: it goes on; the caller gets the operation as it stands.
@@ -765,6 +834,23 @@ function decodeCursor(token: string): OperationCursor {
     message: 'The page token is not valid; follow the @odata.nextLink of the previous page as it is.',
     details: { option: 'skiptoken' },
   });
+}
+
+/** An operation as the transition to `succeeded` at `at` leaves it (see transitionOperation). */
+function succeededRow(operation: PasswordOperationRow, at: string): PasswordOperationRow {
+  return {
+    ...operation,
+    state: 'succeeded',
+    step: 'completed',
+    updated_at: at,
+    completed_at: at,
+    error_code: null,
+    error_retryable: null,
+    error_detail: null,
+    lease_owner: null,
+    lease_expires_at: null,
+    secret_ciphertext: null,
+  };
 }
 
 /** A guard's refusal, carried out of the transaction it rolled back so it is not recorded as a failure. */

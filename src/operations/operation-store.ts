@@ -324,13 +324,15 @@ export interface OperationTransition {
 /**
  * Moves an operation that `owner` holds to a new state (or, with the same `running` state, to a
  * new step: a checkpoint). Returns false if the lease was lost (the caller must then roll back
- * whatever it did in the same transaction).
+ * whatever it did in the same transaction). `passed` are history entries of moves this one
+ * includes (a checkpoint committed with the steps after it), recorded before its own entry.
  */
 export async function transitionOperation(
   db: Kysely<Database>,
   operationId: string,
   owner: string,
   change: OperationTransition,
+  passed: readonly OperationEvent[] = [],
 ): Promise<boolean> {
   const finished = change.state === 'succeeded' || change.state === 'terminated';
   const released = finished || change.state === 'retryScheduled';
@@ -357,12 +359,16 @@ export async function transitionOperation(
     .where('state', '=', 'running')
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) !== 1) return false;
-  await appendOperationEvent(db, operationId, {
+  const event: OperationEvent = {
     at: change.at,
     state: change.state,
     step: change.step,
     detail: change.detail ?? change.error?.detail ?? null,
     error: change.error ? { code: change.error.code, retryable: change.error.retryable } : null,
-  });
+  };
+  await db
+    .insertInto('password_operation_events')
+    .values([...passed, event].map((entry) => eventRow(operationId, entry)))
+    .execute();
   return true;
 }

@@ -79,7 +79,10 @@ export async function startTestRekey(
     readonly clock?: Clock;
     /** Runs with the data directory before the config is read; returns settings to add (e.g. TLS files). */
     readonly beforeStart?: (dataDir: string) => Record<string, string>;
-  } & Pick<CreateRekeyOptions, 'plugins' | 'hasher' | 'onPremises' | 'directories' | 'webRoot'> = {},
+  } & Pick<
+    CreateRekeyOptions,
+    'plugins' | 'hasher' | 'onPremises' | 'directories' | 'webRoot' | 'onQuery'
+  > = {},
 ): Promise<TestRekey> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'rekey-test-'));
   const config = loadConfig({
@@ -108,6 +111,7 @@ export async function startTestRekey(
     ...(options.onPremises ? { onPremises: options.onPremises } : {}),
     ...(options.directories ? { directories: options.directories } : {}),
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
   });
   let cachedAdminToken: string | undefined;
   const closeRekey = rekey.close;

@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
+  type Dialect,
   Kysely,
   type Kysely as KyselyType,
+  type LogEvent,
   type Migration,
   type MigrationProvider,
   Migrator,
@@ -150,6 +152,45 @@ export function withStatementCache(sqlite: SQLite.Database, capacity = 256): Sql
 }
 
 /**
+ * `dialect`, telling `onQuery` of each transaction's `begin`, `commit` and `rollback` (Kysely's
+ * log tells of the statements, not of these); `dialect` itself when nobody listens.
+ */
+function observed(
+  dialect: Dialect,
+  onQuery: ((sql: string, durationMs?: number) => void) | undefined,
+): Dialect {
+  if (!onQuery) return dialect;
+  return {
+    createDriver: () => {
+      const driver = dialect.createDriver();
+      const told =
+        <A extends unknown[], R>(word: string, run: (...args: A) => R) =>
+        (...args: A): R => {
+          onQuery(word);
+          return run(...args);
+        };
+      // Every method bound to the driver itself: drivers keep private state on their instance.
+      const { savepoint, rollbackToSavepoint, releaseSavepoint } = driver;
+      return {
+        init: () => driver.init(),
+        acquireConnection: () => driver.acquireConnection(),
+        releaseConnection: (connection) => driver.releaseConnection(connection),
+        destroy: () => driver.destroy(),
+        beginTransaction: told('begin', driver.beginTransaction.bind(driver)),
+        commitTransaction: told('commit', driver.commitTransaction.bind(driver)),
+        rollbackTransaction: told('rollback', driver.rollbackTransaction.bind(driver)),
+        ...(savepoint && { savepoint: savepoint.bind(driver) }),
+        ...(rollbackToSavepoint && { rollbackToSavepoint: rollbackToSavepoint.bind(driver) }),
+        ...(releaseSavepoint && { releaseSavepoint: releaseSavepoint.bind(driver) }),
+      };
+    },
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createAdapter: () => dialect.createAdapter(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+  };
+}
+
+/**
  * Opens the database named by `url` (`sqlite:<file>`, `sqlite::memory:` or `postgres://...`).
  * Either way, a write that loses a race throws `WriteConflictError` (write-conflict.ts), and a
  * store's `.forUpdate()` locks rows where the database has row locks (row-locks.ts).
@@ -163,9 +204,20 @@ export function openDatabase(
      * a mistyped path must be reported, not answered with a new empty database).
      */
     readonly mustExist?: boolean;
+    /**
+     * Told the SQL text of every statement run, transaction control included (`begin`, `commit`):
+     * for tests that count what a request costs. Nothing is told when absent.
+     */
+    readonly onQuery?: ((sql: string, durationMs?: number) => void) | undefined;
   } = {},
 ): Db {
   const location = describeDatabaseUrl(url);
+  const onQuery = options.onQuery;
+  const log = onQuery
+    ? (event: LogEvent) => {
+        if (event.level === 'query') onQuery(event.query.sql, event.queryDurationMillis);
+      }
+    : undefined;
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:' && options.mustExist && !existsSync(file)) {
@@ -202,15 +254,22 @@ export function openDatabase(
     // limit), so the log indexes are chosen well without a separate ANALYZE step.
     sqlite.pragma('optimize = 0x10002');
     const kysely = new Kysely<Database>({
-      dialect: withWriteConflicts(new SqliteDialect({ database: withStatementCache(sqlite) })),
+      dialect: observed(
+        withWriteConflicts(new SqliteDialect({ database: withStatementCache(sqlite) })),
+        onQuery,
+      ),
       plugins: [new SqliteRowLocksPlugin()],
+      ...(log ? { log } : {}),
     });
     return { kysely, dialect: 'sqlite', location, close: () => kysely.destroy() };
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
-  const kysely = new Kysely<Database>({ dialect: withWriteConflicts(new PostgresDialect({ pool })) });
+  const kysely = new Kysely<Database>({
+    dialect: observed(withWriteConflicts(new PostgresDialect({ pool })), onQuery),
+    ...(log ? { log } : {}),
+  });
   return { kysely, dialect: 'postgres', location, close: () => kysely.destroy() };
 }
 

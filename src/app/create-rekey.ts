@@ -2,6 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { directoryAuditRoutes } from '../audit/audit-routes.js';
 import { createTokenIssuer, type TokenIssuer } from '../auth/access-token.js';
+import { authorizeRoutes } from '../auth/authorize-routes.js';
+import { createAuthorizeService } from '../auth/authorize-service.js';
 import { type AuthGuard, createAuthGuard } from '../auth/guard.js';
 import { logThrottledSignIns, passwordCheckingRoutes } from '../auth/sign-in-limits.js';
 import { createSignInService, type SignInService } from '../auth/sign-in-service.js';
@@ -293,6 +295,18 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
           issuerFor: () => tokens.issuer,
           publicUrl: config.publicUrl,
           assertTenant: (segment) => assertTenantSegment(db, tenant, segment),
+        }),
+        authorizeRoutes({
+          authorize: createAuthorizeService({
+            db,
+            tenant,
+            clock,
+            secretBox,
+            signIns,
+            passwords,
+            publicUrl: config.publicUrl,
+          }),
+          publicUrl: config.publicUrl,
         }),
         passwordRoutes({ db, tenant, guard, passwords, publicUrl: config.publicUrl }),
         usersRoutes({ guard, users, passwords, licenses, publicUrl: config.publicUrl }),

@@ -78,6 +78,14 @@ export const auditActivities = {
     targetType: 'User',
   },
   /** A soft delete: the user can be restored from deletedItems. */
+  /** An administrator revoked every sign-in session of a user (POST /users/{id}/revokeSignInSessions). */
+  revokeSignInSessions: {
+    displayName: 'Revoke sign-in sessions',
+    category: 'UserManagement',
+    operationType: 'Update',
+    loggedByService: 'Core Directory',
+    targetType: 'User',
+  },
   deleteUser: {
     displayName: 'Delete user',
     category: 'UserManagement',

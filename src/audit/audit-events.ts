@@ -20,6 +20,7 @@ const eventKindOf: Readonly<Record<AuditActivityName, AuditEventKind>> = {
   disableAccount: 'admin',
   enableAccount: 'admin',
   setForceChangeUserPassword: 'admin',
+  revokeSignInSessions: 'admin',
   deleteUser: 'admin',
   restoreUser: 'admin',
   hardDeleteUser: 'admin',

@@ -30,7 +30,12 @@ export interface AccessTokenClaims {
 export interface TokenIssuer {
   readonly issuer: string;
   issueAccessToken(claims: AccessTokenClaims, lifetimeSeconds: number): Promise<string>;
-  issueIdToken(claims: AccessTokenClaims, lifetimeSeconds: number): Promise<string>;
+  /** The ID token for the client `claims.appId`; `nonce` echoes the authorize request's (OIDC §3.1.2.1). */
+  issueIdToken(
+    claims: AccessTokenClaims,
+    lifetimeSeconds: number,
+    extra?: { readonly nonce?: string },
+  ): Promise<string>;
   verifyAccessToken(token: string): Promise<AccessTokenClaims & { readonly issuedAt: number }>;
 }
 
@@ -88,7 +93,12 @@ export function createTokenIssuer(
         graphAudience,
         lifetime,
       ),
-    issueIdToken: (claims, lifetime) => sign(common(claims), claims.appId, lifetime),
+    issueIdToken: (claims, lifetime, extra = {}) =>
+      sign(
+        { ...common(claims), ...(extra.nonce === undefined ? {} : { nonce: extra.nonce }) },
+        claims.appId,
+        lifetime,
+      ),
     async verifyAccessToken(token) {
       let kid: string | undefined;
       try {

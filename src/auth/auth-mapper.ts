@@ -9,10 +9,14 @@ export function toOpenIdConfiguration(input: {
   const base = `${input.publicUrl}/${input.tenant}`;
   return {
     issuer: input.issuer,
+    authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
     token_endpoint: `${base}/oauth2/v2.0/token`,
+    end_session_endpoint: `${base}/oauth2/v2.0/logout`,
     jwks_uri: `${base}/discovery/v2.0/keys`,
-    grant_types_supported: ['password', 'refresh_token'],
-    response_types_supported: ['token', 'id_token'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'password'],
+    response_types_supported: ['code'],
+    response_modes_supported: ['query', 'form_post'],
+    code_challenge_methods_supported: ['S256'],
     subject_types_supported: ['pairwise'],
     id_token_signing_alg_values_supported: ['RS256'],
     token_endpoint_auth_methods_supported: ['none'],
@@ -29,6 +33,7 @@ export function toOpenIdConfiguration(input: {
       'name',
       'preferred_username',
       'upn',
+      'nonce',
     ],
   };
 }

@@ -49,10 +49,16 @@ export type Jwks = Static<typeof jwksSchema>;
 export const openIdConfigurationSchema = responseObject(
   {
     issuer: Type.String(),
+    /** Rekey's sign-in page: the authorization-code flow with PKCE (S256). */
+    authorization_endpoint: Type.String(),
     token_endpoint: Type.String(),
+    /** Ends the browser's Rekey session; `post_logout_redirect_uri` must be registered. */
+    end_session_endpoint: Type.String(),
     jwks_uri: Type.String(),
     grant_types_supported: responseArray(Type.String()),
     response_types_supported: responseArray(Type.String()),
+    response_modes_supported: responseArray(Type.String()),
+    code_challenge_methods_supported: responseArray(Type.String()),
     subject_types_supported: responseArray(Type.String()),
     id_token_signing_alg_values_supported: responseArray(Type.String()),
     token_endpoint_auth_methods_supported: responseArray(Type.String()),

@@ -18,8 +18,9 @@ const tokenUrl = '/:tenant/oauth2/v2.0/token';
 /**
  * The routes that check passwords without an administrator's role, so the ones a flood or a
  * password spray aims at: the token endpoint (its password grant names the user in `username`),
- * the expired-password change (`userPrincipalName`) and the signed-in user's own change (the
- * caller, once authenticated).
+ * the sign-in page's credentials form and its password change step (`username`), the
+ * expired-password change (`userPrincipalName`) and the signed-in user's own change (the caller,
+ * once authenticated).
  */
 export const passwordCheckingRoutes: readonly LimitedRoute[] = [
   {
@@ -27,6 +28,18 @@ export const passwordCheckingRoutes: readonly LimitedRoute[] = [
     url: tokenUrl,
     userName: (request) =>
       field(request, 'grant_type') === 'password' ? field(request, 'username') : undefined,
+    userHook: 'preValidation',
+  },
+  {
+    method: 'POST',
+    url: '/:tenant/oauth2/v2.0/authorize',
+    userName: (request) => field(request, 'username'),
+    userHook: 'preValidation',
+  },
+  {
+    method: 'POST',
+    url: '/:tenant/oauth2/v2.0/authorize/password',
+    userName: (request) => field(request, 'username'),
     userHook: 'preValidation',
   },
   {

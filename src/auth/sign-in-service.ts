@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordAudit } from '../audit/audit-service.js';
 import { type LockDescription, lockLogDetails } from '../lockout/lockout-policy.js';
@@ -19,6 +19,7 @@ import { findClientApplication, type TenantRecord } from '../tenant/tenant-servi
 import { findLiveUser, findUserForPasswordCheck } from '../users/user-service.js';
 import { type AccessTokenClaims, grantedScopes, type TokenIssuer } from './access-token.js';
 import { toClientInfo, toResponseScope } from './auth-mapper.js';
+import { findAuthorizationCode, redeemAuthorizationCode } from './browser-sign-in-store.js';
 import type { CredentialSubject, PasswordCheck, PasswordCheckResult } from './password-check.js';
 import {
   findRefreshTokenForGrant,
@@ -66,6 +67,30 @@ export interface RefreshGrant {
   /** `client_info=1`: the client wants `client_info` in the answer. */
   readonly clientInfo?: boolean;
 }
+
+export interface AuthorizationCodeGrant {
+  readonly tenant: string;
+  readonly clientId: string | undefined;
+  readonly code: string | undefined;
+  readonly redirectUri: string | undefined;
+  readonly codeVerifier: string | undefined;
+  readonly scope: string | undefined;
+  /** `client_info=1`: the client wants `client_info` in the answer. */
+  readonly clientInfo?: boolean;
+}
+
+/** A password checked at Rekey's sign-in page (the browser flow). */
+export interface BrowserCredentials {
+  readonly clientId: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** What the sign-in page does next after a right password. */
+export type BrowserSignInResult =
+  | { readonly outcome: 'signedIn'; readonly user: UserRow }
+  /** The password is right but expired or to be changed: the page asks for a new one first. */
+  | { readonly outcome: 'passwordChangeRequired'; readonly user: UserRow };
 
 export interface SignInServiceDeps {
   readonly db: Db;
@@ -120,12 +145,20 @@ const signInRefusals = {
 
 /** How a resource-owner password sign-in appears in the sign-in log. */
 const clientAppUsed = 'Mobile Apps and Desktop clients';
+/** How a sign-in at Rekey's own sign-in page appears in the sign-in log. */
+const browserClientApp = 'Browser';
 
 function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }
 
 export type SignInService = ReturnType<typeof createSignInService>;
+
+/** A password check that passed: the account, whether a directory checked it, the lockout attempt. */
+type Verified = Extract<
+  PasswordCheckResult<UserRow & { readonly password_hash: string | null }>,
+  { outcome: 'verified' }
+>;
 
 /** The token endpoint's logic: password and refresh-token grants, each logged as one sign-in event. */
 export function createSignInService(deps: SignInServiceDeps) {
@@ -156,9 +189,10 @@ export function createSignInService(deps: SignInServiceDeps) {
     asked: { readonly scope: string | undefined; readonly clientInfo?: boolean },
     found: AttemptFindings,
     family?: string,
+    opening?: { readonly familyId: string; readonly nonce: string | null },
   ): Promise<TokenResponse> {
     const now = clock.now();
-    const familyId = family ?? randomUUID();
+    const familyId = family ?? opening?.familyId ?? randomUUID();
     const claims: AccessTokenClaims = {
       userId: user.id,
       tenantId: tenant.id,
@@ -178,7 +212,13 @@ export function createSignInService(deps: SignInServiceDeps) {
       access_token: await tokens.issueAccessToken(claims, deps.accessTokenLifetimeSeconds),
       refresh_token: refreshToken,
       ...(wantsIdToken
-        ? { id_token: await tokens.issueIdToken(claims, deps.accessTokenLifetimeSeconds) }
+        ? {
+            id_token: await tokens.issueIdToken(
+              claims,
+              deps.accessTokenLifetimeSeconds,
+              opening?.nonce ? { nonce: opening.nonce } : {},
+            ),
+          }
         : {}),
       ...(asked.clientInfo ? { client_info: toClientInfo(user.id, tenant.id) } : {}),
     };
@@ -211,6 +251,8 @@ export function createSignInService(deps: SignInServiceDeps) {
       readonly appId: string;
       readonly appName: string | null;
       readonly interactive: boolean;
+      /** The sign-in log's clientAppUsed; the password grant's unless given. */
+      readonly clientApp?: string | undefined;
       readonly error: RekeyError | undefined;
       readonly lock?: LockDescription | undefined;
       readonly details?: string | undefined;
@@ -240,7 +282,7 @@ export function createSignInService(deps: SignInServiceDeps) {
         user_display_name: attempt.user?.display_name ?? null,
         app_id: attempt.appId,
         app_display_name: attempt.appName,
-        client_app_used: clientAppUsed,
+        client_app_used: attempt.clientApp ?? clientAppUsed,
         ip_address: context.ipAddress,
         user_agent: context.userAgent?.slice(0, 512) ?? null,
         correlation_id: context.correlationId,
@@ -261,7 +303,13 @@ export function createSignInService(deps: SignInServiceDeps) {
   /** Runs `attempt`, logging one sign-in event whatever happens, and rethrowing failures. */
   async function logged<T>(
     context: RequestContext,
-    base: { upn: string; appId: string; appName: string | null; interactive: boolean },
+    base: {
+      upn: string;
+      appId: string;
+      appName: string | null;
+      interactive: boolean;
+      clientApp?: string;
+    },
     attempt: (found: AttemptFindings) => Promise<T>,
   ): Promise<T> {
     const found: AttemptFindings = { user: undefined };
@@ -298,6 +346,98 @@ export function createSignInService(deps: SignInServiceDeps) {
     });
   }
 
+  /**
+   * Checks a user name and password for a sign-in, through the one password check and its smart
+   * lockout, and refuses what any sign-in refuses (federated domain, wrong password, lock,
+   * disabled account). The caller decides what an expired or to-be-changed password means. With
+   * `allowExpiredOnPremises`, a synced user whose directory says the (right) password expired is
+   * returned as `onPremisesExpired` instead of refused, for the sign-in page's change step.
+   */
+  async function checkSignInPassword(
+    context: RequestContext,
+    upn: string,
+    password: string,
+    found: AttemptFindings,
+    allowExpiredOnPremises: boolean,
+  ): Promise<{ readonly user: UserRow; readonly onPremisesExpired: boolean; readonly verified?: Verified }> {
+    const candidate =
+      upn.length <= 113 ? await findUserForPasswordCheck(db.kysely, tenant.id, { upn }) : undefined;
+    found.user = candidate;
+    // A federated domain's users sign in at its identity provider. Rekey answers what Entra
+    // answers a password grant it cannot check there (50126), for any name in the domain, known
+    // or not, after the same hashing time: the answer tells nobody who exists.
+    const federation = await federationOwningPassword(db.kysely, tenant.id, upn, candidate);
+    if (federation) {
+      await deps.checkPassword(undefined, password, context.ipAddress);
+      const signInPage = federation.passive_sign_in_uri ?? "the federation's identity provider";
+      found.details = `The domain ${federation.domain_name} is federated with ${federation.display_name}: its users sign in at ${signInPage}. Rekey checks no password of this user (not synced from a connector that writes passwords back).`;
+      throw new RekeyError(Codes.InvalidUserNameOrPassword, {
+        message: `${upn} is in ${federation.domain_name}, a federated domain: sign in with its identity provider (${signInPage}), not with a password here.`,
+        details: {
+          domain: federation.domain_name,
+          passiveSignInUri: federation.passive_sign_in_uri,
+          passwordResetUri: federation.password_reset_uri,
+        },
+      });
+    }
+    const checked = await deps.checkPassword(candidate, password, context.ipAddress, context.correlationId);
+    if (checked.outcome === 'onPremisesRefused') {
+      // The directory's own answer (pass-through): expired 50144, locked on-premises 50053,
+      // unreachable 80001 or 80002. The log keeps what the directory said.
+      found.details = `The on-premises directory refused the sign-in: ${checked.onPremisesCause}.`;
+      // The directory said the password is right but expired: the sign-in page can change it.
+      if (
+        allowExpiredOnPremises &&
+        checked.passwordProven &&
+        checked.error.code === Codes.InvalidPasswordExpiredOnPremPassword &&
+        candidate !== undefined &&
+        candidate.account_enabled === 1
+      )
+        return { user: candidate, onPremisesExpired: true };
+      // A lock is told only as smart lockout's is (sign-in-disclosure.ts): the directory
+      // says "locked" whatever the password was.
+      if (checked.error.code === Codes.IdsLocked && (await deps.signInErrorDisclosure()) === 'uniform') {
+        found.trueError = checked.error;
+        fail(Codes.InvalidUserNameOrPassword);
+      }
+      throw checked.error;
+    }
+    if (checked.outcome !== 'verified') {
+      // The log names the account only where one with a password was tried.
+      if (checked.outcome === 'unknownUser' || checked.outcome === 'noPassword') found.user = undefined;
+      if (checked.outcome === 'locked') {
+        found.lock = checked.lock;
+        // The help desk's first question: did the user know the password?
+        found.details = checked.passwordMatched
+          ? 'The password given was right.'
+          : 'The password given was wrong.';
+      }
+      // A disabled account is told only to a caller with the right password (below), in
+      // every mode; the log says it for the help desk.
+      if (checked.outcome === 'wrongPassword' && candidate !== undefined && candidate.account_enabled !== 1)
+        found.details =
+          'The password was wrong. The account is also disabled (AADSTS50057), which only a caller with the right password is told.';
+      const trueCode = signInRefusals[checked.outcome];
+      const answered = signInRefusals[answeredOutcome(await deps.signInErrorDisclosure(), checked)];
+      if (answered !== trueCode) found.trueError = new RekeyError(trueCode);
+      fail(answered);
+    }
+    const user = checked.subject;
+    // Account state is revealed only to someone who knows the password.
+    if (user.account_enabled !== 1) fail(Codes.UserDisabled);
+    return { user, onPremisesExpired: false, verified: checked };
+  }
+
+  /** After a right password that opens a session: rehash if due, remember the network. */
+  async function completePasswordSignIn(password: string, verified: Verified): Promise<void> {
+    const user = verified.subject;
+    // A directory-checked password is not stored: nothing to rehash (and a bind refreshes no hash).
+    if (!verified.passThrough && user.password_hash !== null && hasher.needsRehash(user.password_hash)) {
+      await storeRehashedPassword(db.kysely, user.id, user.password_hash, await hasher.hash(password));
+    }
+    await deps.lockout.rememberNetwork(verified.attempt);
+  }
+
   /** The resource-owner password grant. */
   async function signInWithPassword(context: RequestContext, grant: PasswordGrant): Promise<TokenResponse> {
     await resolveTenant(grant.tenant);
@@ -311,81 +451,14 @@ export function createSignInService(deps: SignInServiceDeps) {
       context,
       { upn, appId: app.appId, appName: app.displayName, interactive: true },
       async (found) => {
-        const candidate =
-          upn.length <= 113 ? await findUserForPasswordCheck(db.kysely, tenant.id, { upn }) : undefined;
-        found.user = candidate;
-        // A federated domain's users sign in at its identity provider. Rekey answers what Entra
-        // answers a password grant it cannot check there (50126), for any name in the domain, known
-        // or not, after the same hashing time: the answer tells nobody who exists.
-        const federation = await federationOwningPassword(db.kysely, tenant.id, upn, candidate);
-        if (federation) {
-          await deps.checkPassword(undefined, password, context.ipAddress);
-          const signInPage = federation.passive_sign_in_uri ?? "the federation's identity provider";
-          found.details = `The domain ${federation.domain_name} is federated with ${federation.display_name}: its users sign in at ${signInPage}. Rekey checks no password of this user (not synced from a connector that writes passwords back).`;
-          throw new RekeyError(Codes.InvalidUserNameOrPassword, {
-            message: `${upn} is in ${federation.domain_name}, a federated domain: sign in with its identity provider (${signInPage}), not with a password here.`,
-            details: {
-              domain: federation.domain_name,
-              passiveSignInUri: federation.passive_sign_in_uri,
-              passwordResetUri: federation.password_reset_uri,
-            },
-          });
-        }
-        const checked = await deps.checkPassword(
-          candidate,
-          password,
-          context.ipAddress,
-          context.correlationId,
-        );
-        if (checked.outcome === 'onPremisesRefused') {
-          // The directory's own answer (pass-through): expired 50144, locked on-premises 50053,
-          // unreachable 80001 or 80002. The log keeps what the directory said.
-          found.details = `The on-premises directory refused the sign-in: ${checked.onPremisesCause}.`;
-          // A lock is told only as smart lockout's is (sign-in-disclosure.ts): the directory
-          // says "locked" whatever the password was.
-          if (checked.error.code === Codes.IdsLocked && (await deps.signInErrorDisclosure()) === 'uniform') {
-            found.trueError = checked.error;
-            fail(Codes.InvalidUserNameOrPassword);
-          }
-          throw checked.error;
-        }
-        if (checked.outcome !== 'verified') {
-          // The log names the account only where one with a password was tried.
-          if (checked.outcome === 'unknownUser' || checked.outcome === 'noPassword') found.user = undefined;
-          if (checked.outcome === 'locked') {
-            found.lock = checked.lock;
-            // The help desk's first question: did the user know the password?
-            found.details = checked.passwordMatched
-              ? 'The password given was right.'
-              : 'The password given was wrong.';
-          }
-          // A disabled account is told only to a caller with the right password (below), in
-          // every mode; the log says it for the help desk.
-          if (
-            checked.outcome === 'wrongPassword' &&
-            candidate !== undefined &&
-            candidate.account_enabled !== 1
-          )
-            found.details =
-              'The password was wrong. The account is also disabled (AADSTS50057), which only a caller with the right password is told.';
-          const trueCode = signInRefusals[checked.outcome];
-          const answered = signInRefusals[answeredOutcome(await deps.signInErrorDisclosure(), checked)];
-          if (answered !== trueCode) found.trueError = new RekeyError(trueCode);
-          fail(answered);
-        }
-        const user = checked.subject;
-        // Account state is revealed only to someone who knows the password.
-        if (user.account_enabled !== 1) fail(Codes.UserDisabled);
+        const { user, verified } = await checkSignInPassword(context, upn, password, found, false);
+        if (!verified) return fail(Codes.InvalidPasswordExpiredOnPremPassword);
         if (user.force_change_password_next_sign_in === 1) fail(Codes.InvalidPasswordExpiredPassword);
         // Past the maximum age the password still proves who this is, but no longer opens a
         // session: the user changes it at /{tenant}/password/change, as for a forced change.
         const expiry = await expiryOf(user);
         if (expiry.expired) fail(Codes.InvalidPasswordExpiredPassword);
-        // A directory-checked password is not stored: nothing to rehash (and a bind refreshes no hash).
-        if (!checked.passThrough && user.password_hash !== null && hasher.needsRehash(user.password_hash)) {
-          await storeRehashedPassword(db.kysely, user.id, user.password_hash, await hasher.hash(password));
-        }
-        await deps.lockout.rememberNetwork(checked.attempt);
+        await completePasswordSignIn(password, verified);
         const response = await issue(user, app.appId, grant, found);
         if (!expiry.inWarningWindow || expiry.expiresAt === null) return response;
         return {
@@ -395,6 +468,169 @@ export function createSignInService(deps: SignInServiceDeps) {
         };
       },
     );
+  }
+
+  /**
+   * A user name and password posted to Rekey's sign-in page, for the application `clientId`:
+   * the same check, lockout and log as the password grant (the log row says `Browser`). A right
+   * password that is expired or must be changed is logged as 50055, as Entra logs the interrupt,
+   * and answered `passwordChangeRequired`: the page asks for a new password before any session.
+   */
+  async function signInAtSignInPage(
+    context: RequestContext,
+    credentials: BrowserCredentials,
+  ): Promise<BrowserSignInResult> {
+    const app = await resolveClient(credentials.clientId);
+    const upn = credentials.username.trim();
+    if (!upn) throw new RekeyError(Codes.InvalidRequestParameter, { details: { parameter: 'username' } });
+    if (!credentials.password)
+      throw new RekeyError(Codes.InvalidRequestParameter, { details: { parameter: 'password' } });
+    const password = credentials.password;
+    let mustChange: UserRow | undefined;
+    try {
+      return await logged(
+        context,
+        { upn, appId: app.appId, appName: app.displayName, interactive: true, clientApp: browserClientApp },
+        async (found) => {
+          const { user, verified, onPremisesExpired } = await checkSignInPassword(
+            context,
+            upn,
+            password,
+            found,
+            true,
+          );
+          if (onPremisesExpired || !verified) {
+            mustChange = user;
+            found.details = `${found.details ?? ''} The sign-in page asked for a new password.`.trim();
+            throw new RekeyError(Codes.InvalidPasswordExpiredOnPremPassword);
+          }
+          const forced = user.force_change_password_next_sign_in === 1;
+          if (forced || (await expiryOf(user)).expired) {
+            mustChange = user;
+            found.details = forced
+              ? 'The password is right but must be changed at the next sign-in: the sign-in page asked for a new one.'
+              : 'The password is right but has expired: the sign-in page asked for a new one.';
+            fail(Codes.InvalidPasswordExpiredPassword);
+          }
+          await completePasswordSignIn(password, verified);
+          return { outcome: 'signedIn', user } as const;
+        },
+      );
+    } catch (error) {
+      if (mustChange !== undefined) return { outcome: 'passwordChangeRequired', user: mustChange };
+      throw error;
+    }
+  }
+
+  /**
+   * Logs the sign-in that the sign-in page completed after its password change step, or that an
+   * SSO session answered without a page (non-interactive), as one sign-in event.
+   */
+  async function recordBrowserSignIn(
+    context: RequestContext,
+    user: UserRow,
+    clientId: string,
+    interactive: boolean,
+  ): Promise<void> {
+    const app = await resolveClient(clientId);
+    await record(db.kysely, context, {
+      upn: user.user_principal_name,
+      user,
+      appId: app.appId,
+      appName: app.displayName,
+      interactive,
+      clientApp: browserClientApp,
+      error: undefined,
+    });
+  }
+
+  /**
+   * The authorization-code grant: redeems a code from the authorize endpoint once, with its PKCE
+   * verifier, for the client and redirect URI it was issued to. A code presented again revokes
+   * the tokens it was redeemed for (RFC 6749 §4.1.2) and is refused with 54005.
+   */
+  async function signInWithAuthorizationCode(
+    context: RequestContext,
+    grant: AuthorizationCodeGrant,
+  ): Promise<TokenResponse> {
+    await resolveTenant(grant.tenant);
+    const app = await resolveClient(grant.clientId);
+    if (!grant.code) throw new RekeyError(Codes.InvalidRequestParameter, { details: { parameter: 'code' } });
+    if (!grant.redirectUri)
+      throw new RekeyError(Codes.InvalidRequestParameter, { details: { parameter: 'redirect_uri' } });
+    const codeHash = sha256(grant.code);
+    const stored = await findAuthorizationCode(db.kysely, codeHash);
+    if (!stored || stored.tenant_id !== tenant.id || stored.client_id !== app.appId)
+      throw new RekeyError(Codes.InvalidGrant, {
+        message: 'The authorization code is unknown to Rekey or was issued to another client.',
+      });
+    const now = clock.now().toISOString();
+    if (stored.redeemed_at !== null)
+      return refuseCodeReuse(context, stored.user_id, app.appId, stored.family_id);
+    if (stored.redirect_uri !== grant.redirectUri)
+      throw new RekeyError(Codes.InvalidGrant, {
+        message: 'The redirect_uri differs from the one of the authorize request that issued the code.',
+      });
+    if (stored.code_challenge !== null) {
+      if (!grant.codeVerifier)
+        throw new RekeyError(Codes.InvalidRequestParameter, { details: { parameter: 'code_verifier' } });
+      // RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge; compared in constant time.
+      const computed = Buffer.from(createHash('sha256').update(grant.codeVerifier).digest('base64url'));
+      const expected = Buffer.from(stored.code_challenge);
+      if (computed.length !== expected.length || !timingSafeEqual(computed, expected))
+        throw new RekeyError(Codes.InvalidCodeVerifier);
+    }
+    if (stored.expires_at <= now) throw new RekeyError(Codes.ExpiredOrRevokedGrant);
+    const familyId = randomUUID();
+    if (!(await redeemAuthorizationCode(db.kysely, codeHash, familyId, now)))
+      return refuseCodeReuse(context, stored.user_id, app.appId, null);
+    const user = await findLiveUser(db.kysely, tenant.id, { id: stored.user_id });
+    // The user's sessions were revoked (password change, reset, disable) since the sign-in.
+    if (user?.account_enabled !== 1 || user.session_version !== stored.session_version)
+      throw new RekeyError(Codes.ExpiredOrRevokedGrant);
+    return issue(
+      user,
+      app.appId,
+      { scope: stored.scope ?? grant.scope, ...(grant.clientInfo ? { clientInfo: true } : {}) },
+      { user },
+      undefined,
+      { familyId, nonce: stored.nonce },
+    );
+  }
+
+  /** A code presented again: revokes the family it was redeemed into, audits it, answers 54005. */
+  async function refuseCodeReuse(
+    context: RequestContext,
+    userId: string,
+    appId: string,
+    familyId: string | null,
+  ): Promise<never> {
+    const user = await findLiveUser(db.kysely, tenant.id, { id: userId });
+    if (familyId !== null && user) {
+      const at = clock.now().toISOString();
+      await db.kysely.transaction().execute(async (trx) => {
+        if (!(await revokeTokenFamily(trx, familyId, at))) return;
+        await recordAudit(
+          trx,
+          tenant.id,
+          context,
+          {
+            activity: 'revokeTokenFamilyOnReuse',
+            result: 'success',
+            resultReason: 'An authorization code was presented again; every token issued for it was revoked.',
+            targets: [
+              { id: user.id, displayName: user.display_name, userPrincipalName: user.user_principal_name },
+            ],
+            additionalDetails: [
+              { key: 'tokenFamilyId', value: familyId },
+              { key: 'appId', value: appId },
+            ],
+          },
+          at,
+        );
+      });
+    }
+    throw new RekeyError(Codes.AuthorizationCodeAlreadyRedeemed);
   }
 
   /** The refresh-token grant: rotates the refresh token; refused once sessions were revoked. */
@@ -488,5 +724,11 @@ export function createSignInService(deps: SignInServiceDeps) {
     return fail(Codes.FreshTokenNeeded);
   }
 
-  return { signInWithPassword, signInWithRefreshToken };
+  return {
+    signInWithPassword,
+    signInWithRefreshToken,
+    signInWithAuthorizationCode,
+    signInAtSignInPage,
+    recordBrowserSignIn,
+  };
 }

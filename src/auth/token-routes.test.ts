@@ -185,8 +185,11 @@ describe.each(dialects)('token endpoint on %s', (dialect) => {
         expect(discovery.issuer).toBe(`http://rekey.test/${rekey.tenant.id}/v2.0`);
         expect(discovery.token_endpoint).toBe(`http://rekey.test/${segment}/oauth2/v2.0/token`);
         expect(discovery.jwks_uri).toBe(`http://rekey.test/${segment}/discovery/v2.0/keys`);
-        // The authorization-code flow is not there yet: no endpoint is promised for it.
-        expect(discovery).not.toHaveProperty('authorization_endpoint');
+        expect(discovery.authorization_endpoint).toBe(`http://rekey.test/${segment}/oauth2/v2.0/authorize`);
+        expect(discovery.end_session_endpoint).toBe(`http://rekey.test/${segment}/oauth2/v2.0/logout`);
+        expect(discovery.response_types_supported).toEqual(['code']);
+        expect(discovery.code_challenge_methods_supported).toEqual(['S256']);
+        expect(discovery.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'password']);
       }
     }
   });

@@ -81,6 +81,16 @@ export function tokenRoutes(deps: {
               scope,
               clientInfo,
             });
+          case 'authorization_code':
+            return deps.signIns.signInWithAuthorizationCode(context, {
+              tenant,
+              clientId,
+              code: body['code'],
+              redirectUri: body['redirect_uri'],
+              codeVerifier: body['code_verifier'],
+              scope,
+              clientInfo,
+            });
           case 'refresh_token':
             return deps.signIns.signInWithRefreshToken(context, {
               tenant,

@@ -80,6 +80,10 @@ export const policyEvaluationBody = Type.Object(
 );
 export type PolicyEvaluationBody = Static<typeof policyEvaluationBody>;
 
+/** `POST /rekey/v1/me/passwordPolicy/evaluate`: the signed-in user's own dry run, as they type. */
+export const selfPolicyEvaluationBody = Type.Object({ password }, { additionalProperties: false });
+export type SelfPolicyEvaluationBody = Static<typeof selfPolicyEvaluationBody>;
+
 /** The dry run's verdict; it never carries the password. */
 export const policyEvaluationSchema = responseObject(
   {

@@ -240,3 +240,10 @@ export type DeletedUserEntity = Static<typeof deletedUserEntitySchema>;
 /** One page of users (or of deleted users). */
 export const userCollectionSchema = graphCollectionSchema(selectedUserSchema, 'A page of users');
 export type UserCollection = GraphCollection<SelectedUser>;
+
+/** `POST /v1.0/users/{id}/revokeSignInSessions`: Graph's Edm.Boolean answer, always true. */
+export const revokeSignInSessionsResponseSchema = responseObject(
+  { '@odata.context': Type.String(), value: Type.Boolean() },
+  'The sessions were revoked',
+);
+export type RevokeSignInSessionsResponse = Static<typeof revokeSignInSessionsResponseSchema>;

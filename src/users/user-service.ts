@@ -680,6 +680,22 @@ export function createUserService(deps: UserServiceDeps) {
     });
   }
 
+  /**
+   * Revokes every sign-in session of a user (Graph's revokeSignInSessions): refresh tokens and
+   * access tokens issued before now stop working, so each of the user's apps must sign in again.
+   */
+  async function revokeSignInSessions(context: RequestContext, idOrUpn: string): Promise<void> {
+    const target = await getUser(idOrUpn);
+    await auditRefusals(context, 'revokeSignInSessions', target, async () => {
+      assertMayActOn('revokeSessions', context.actor, target);
+      const at = clock.now().toISOString();
+      await db.kysely.transaction().execute(async (trx) => {
+        await revokeSessions(trx, target.id, at);
+        await audit(trx, context, { activity: 'revokeSignInSessions', targets: [auditTarget(target)] }, at);
+      });
+    });
+  }
+
   /** Restores a soft-deleted user with everything it had (roles, password, settings). */
   async function restoreUser(context: RequestContext, id: string): Promise<UserRow> {
     const target = await getDeletedUser(id);
@@ -798,6 +814,7 @@ export function createUserService(deps: UserServiceDeps) {
     createUser,
     updateUser,
     deleteUser,
+    revokeSignInSessions,
     restoreUser,
     purgeUser,
     listRoleHolders,

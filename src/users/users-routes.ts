@@ -33,6 +33,7 @@ import {
   createUserBody,
   deletedUserEntitySchema,
   idParams,
+  revokeSignInSessionsResponseSchema,
   toCreateUserInput,
   toUserChanges,
   updateUserBody,
@@ -168,6 +169,21 @@ export function usersRoutes(deps: UsersRoutesDeps): FastifyPluginAsync {
       async (request, reply) => {
         await users.deleteUser(contextOf(request), request.params.id);
         return reply.status(204).send();
+      },
+    );
+
+    app.post(
+      '/v1.0/users/:id/revokeSignInSessions',
+      {
+        preHandler: guard.requireRole(rolesThatMay('revokeSessions'), 'revokeSignInSessions'),
+        schema: {
+          params: idParams,
+          response: { 200: revokeSignInSessionsResponseSchema, ...graphErrorResponses },
+        },
+      },
+      async (request) => {
+        await users.revokeSignInSessions(contextOf(request), request.params.id);
+        return { '@odata.context': `${publicUrl}/v1.0/$metadata#Edm.Boolean`, value: true };
       },
     );
 

@@ -32,6 +32,7 @@ import * as connectorHealth from './migrations/0016-connector-health.js';
 import * as serviceIncidents from './migrations/0017-service-incidents.js';
 import * as eventLog from './migrations/0018-event-log.js';
 import * as userLicensesByUser from './migrations/0019-user-licenses-by-user.js';
+import * as browserSignIn from './migrations/0021-browser-sign-in.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -101,6 +102,7 @@ const migrations: ReadonlyArray<
   ['0017-service-incidents', serviceIncidents.up],
   ['0018-event-log', eventLog.up],
   ['0019-user-licenses-by-user', userLicensesByUser.up],
+  ['0021-browser-sign-in', browserSignIn.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -440,6 +440,68 @@ export interface EventLogTable {
   details: string;
 }
 
+/** A redirect URI an administrator registered for an application (migration 0021). */
+export interface ApplicationRedirectUrisTable {
+  tenant_id: string;
+  app_id: string;
+  /** Graph's platform of the URI: `spa`, `web` or `publicClient`. */
+  platform: string;
+  uri: string;
+  created_at: string;
+}
+
+/** An authorize request waiting at Rekey's sign-in page (see migration 0021). */
+export interface SignInTransactionsTable {
+  /** Random, in the sign-in form; proves nothing without the browser cookie and the CSRF token. */
+  id: string;
+  tenant_id: string;
+  /** SHA-256 of the `rekey_signin` cookie the transaction is bound to. */
+  browser_hash: string;
+  /** SHA-256 of the CSRF token in the transaction's forms. */
+  csrf_hash: string;
+  /** The validated authorize request, as JSON. */
+  request: string;
+  /** Set once the password was right but must be changed before a session opens. */
+  user_id: string | null;
+  /** The current password, sealed with the secret key, for the change step. */
+  sealed_password: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+/** Rekey's single sign-on session behind the `rekey_sso` cookie. */
+export interface SsoSessionsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  /** SHA-256 of the cookie value; the value itself is never stored. */
+  token_hash: string;
+  /** The user's session version at sign-in: a later password change or revocation ends the session. */
+  session_version: number;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+/** A one-time authorization code (only its hash is stored). */
+export interface AuthorizationCodesTable {
+  code_hash: string;
+  tenant_id: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  /** The PKCE S256 challenge; null only for a confidential client that sent none. */
+  code_challenge: string | null;
+  nonce: string | null;
+  scope: string | null;
+  session_version: number;
+  created_at: string;
+  expires_at: string;
+  redeemed_at: string | null;
+  /** The token family the code was redeemed into: revoked if the code comes back. */
+  family_id: string | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   tenant_settings: TenantSettingsTable;
@@ -468,6 +530,10 @@ export interface Database {
   service_incident_posts: ServiceIncidentPostsTable;
   status_evaluations: StatusEvaluationsTable;
   event_log: EventLogTable;
+  application_redirect_uris: ApplicationRedirectUrisTable;
+  sign_in_transactions: SignInTransactionsTable;
+  sso_sessions: SsoSessionsTable;
+  authorization_codes: AuthorizationCodesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -153,6 +153,92 @@ const guidance: Partial<Record<ErrorCode, CatalogGuidance>> = {
     fixedBy: ['administrator'],
     related: [70003, 7700001],
   },
+  // --- Browser sign-in: the authorize endpoint and the authorization-code grant -----------------
+  50011: {
+    cause:
+      'The authorize or token request named a redirect_uri that is not registered for its client_id (compared exactly, scheme, host, port and path), so Rekey will not send a code there.',
+    fixedBy: ['administrator'],
+    related: [700016, 7701507, 7701506],
+    steps: [
+      'Compare the redirect_uri of the request with the registered ones: GET /v1.0/applications/{appId} lists them under spa, web and publicClient.',
+      'An administrator adds the URI with PATCH /v1.0/applications/{appId} (`{"spa":{"redirectUris":[...]}}`); the callbacks of the built-in portal are registered as paths of the origin Rekey is reached at (set REKEY_PUBLIC_URL behind a proxy; see docs/sign-in.md).',
+    ],
+  },
+  50058: {
+    cause:
+      'The application asked with prompt=none to learn silently whether someone is signed in, and this browser has no live Rekey session (never signed in, signed out, or its session was revoked).',
+    fixedBy: ['user'],
+    related: [50133, 7701503],
+    steps: [
+      'The application sends the user through the authorize endpoint again without prompt=none, which shows the sign-in page.',
+    ],
+  },
+  54005: {
+    cause:
+      'An authorization code came back to the token endpoint after it was redeemed: it was copied, or the client sent it twice. Rekey revoked every token issued for it, since which holder is genuine is unknown.',
+    fixedBy: ['user'],
+    related: [70008, 50173],
+  },
+  70008: {
+    cause:
+      "The authorization code is older than its 60 seconds, or the user's sessions were revoked (a password change, a reset, disabling) between the sign-in and the redemption.",
+    fixedBy: ['user'],
+    related: [54005, 50133],
+  },
+  501481: {
+    cause:
+      'The code_verifier sent to the token endpoint does not hash (S256) to the code_challenge the authorize request carried, or none was sent for a code that has a challenge: the code may have been intercepted.',
+    fixedBy: ['administrator'],
+    related: [7701501, 54005],
+  },
+  7701501: {
+    cause:
+      'The authorize request of a public client (one that cannot keep a secret, such as the portal or a CLI) carried no PKCE code_challenge, or one with a method other than S256; Rekey refuses the plain method.',
+    fixedBy: ['administrator'],
+    related: [501481, 900144],
+  },
+  7701502: {
+    cause:
+      'The authorize request asked for a response_type other than code; Rekey issues tokens only through the authorization-code flow and the token endpoint.',
+    fixedBy: ['administrator'],
+    related: [7701505, 900144],
+  },
+  7701503: {
+    cause:
+      'The sign-in form was posted after its 15 minutes, after it was already used, or from a browser without the cookie that the sign-in page set (another browser, cookies blocked).',
+    fixedBy: ['user'],
+    related: [7701504, 50058],
+  },
+  7701504: {
+    cause:
+      'A sign-in form arrived without the anti-forgery token its page carried, or with another one: a page of another site tried to post it, or the form was rebuilt by hand.',
+    fixedBy: ['user'],
+    related: [7701503],
+  },
+  7701505: {
+    cause:
+      'The authorize request asked for a response_mode other than query or form_post (fragment is for the implicit flow, which Rekey does not offer).',
+    fixedBy: ['administrator'],
+    related: [7701502],
+  },
+  7701506: {
+    cause:
+      'The sign-out request named a post_logout_redirect_uri that no application registered, so Rekey ended the session but will not send the browser there.',
+    fixedBy: ['administrator'],
+    related: [50011, 7701507],
+  },
+  7701507: {
+    cause:
+      'An administrator tried to register a redirect URI that is not an absolute https URL (http is accepted only for localhost), carries a fragment, or is a relative path other than a portal callback.',
+    fixedBy: ['administrator'],
+    related: [50011],
+  },
+  7701508: {
+    cause:
+      'During the sign-in, the password change step received two different values in the new password and confirmation fields.',
+    fixedBy: ['user'],
+    related: [50055, 120002],
+  },
   // --- Pass-through sign-in to an on-premises directory ------------------------------------------
   50144: {
     cause:

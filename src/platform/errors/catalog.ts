@@ -15,6 +15,8 @@ export type OAuthErrorKind =
   | 'unsupported_grant_type'
   | 'invalid_resource'
   | 'interaction_required'
+  | 'login_required'
+  | 'unsupported_response_type'
   | 'temporarily_unavailable'
   | 'server_error';
 
@@ -195,6 +197,62 @@ const entries = {
     oauthError: 'unsupported_grant_type',
     graphCode: 'Request_BadRequest',
     remediation: ['Send grant_type=password or grant_type=refresh_token.'],
+  },
+  // --- Browser sign-in: the authorize endpoint and the authorization-code grant -----------------
+  50011: {
+    name: 'InvalidReplyTo',
+    message: 'The redirect_uri is not one registered for the application.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Send a redirect_uri registered for the client_id, exactly as registered; an administrator lists and adds them with GET and PATCH /v1.0/applications/{appId}.',
+    ],
+  },
+  50058: {
+    name: 'UserInformationNotProvided',
+    message:
+      'No one is signed in to Rekey in this browser, and the request asked not to show a sign-in page.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'authentication',
+    oauthError: 'login_required',
+    graphCode: 'InvalidAuthenticationToken',
+    remediation: ['Send the authorize request again without prompt=none, so the user can sign in.'],
+  },
+  54005: {
+    name: 'AuthorizationCodeAlreadyRedeemed',
+    message: 'The authorization code was already redeemed; the tokens issued for it were revoked.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'authentication',
+    oauthError: 'invalid_grant',
+    graphCode: 'InvalidAuthenticationToken',
+    remediation: ['Start a new sign-in: an authorization code is redeemed once.'],
+  },
+  70008: {
+    name: 'ExpiredOrRevokedGrant',
+    message: 'The authorization code has expired or its sign-in session ended.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'authentication',
+    oauthError: 'invalid_grant',
+    graphCode: 'InvalidAuthenticationToken',
+    remediation: ['Start a new sign-in and redeem the code it returns at once (a code lives 60 seconds).'],
+  },
+  501481: {
+    name: 'InvalidCodeVerifier',
+    message: 'The code_verifier does not match the code_challenge of the authorize request.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'authentication',
+    oauthError: 'invalid_grant',
+    graphCode: 'InvalidAuthenticationToken',
+    remediation: [
+      'Send the code_verifier the client generated for this sign-in: its S256 hash is the code_challenge it sent to the authorize endpoint.',
+    ],
   },
   // --- Pass-through sign-in to an on-premises directory ------------------------------------------
   50144: {
@@ -1009,6 +1067,98 @@ const entries = {
     ],
   },
   // --- Rekey's own codes: Active Directory ----------------------------------------------------------
+  7701501: {
+    name: 'PkceRequired',
+    message: 'This client must send a PKCE code_challenge with code_challenge_method=S256.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Generate a random code_verifier for each sign-in and send its base64url SHA-256 as code_challenge, with code_challenge_method=S256 (MSAL does this by default).',
+    ],
+  },
+  7701502: {
+    name: 'UnsupportedResponseType',
+    message: 'The authorize endpoint answers only response_type=code.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'unsupported_response_type',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Use the authorization-code flow: response_type=code, then redeem the code at the token endpoint.',
+    ],
+  },
+  7701503: {
+    name: 'SignInTransactionNotFound',
+    message: 'This sign-in page has expired, or it was opened in another browser.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Go back to the application and sign in again: a sign-in page is valid for 15 minutes, in the browser that opened it.',
+    ],
+  },
+  7701504: {
+    name: 'CsrfTokenInvalid',
+    message: "The form's anti-forgery token is missing or does not match this sign-in.",
+    httpStatus: 403,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'accessDenied',
+    remediation: [
+      'Reload the sign-in page from the application and submit the form again; forms cannot be posted from another site.',
+    ],
+  },
+  7701505: {
+    name: 'UnsupportedResponseMode',
+    message: 'The authorize endpoint answers with response_mode=query or response_mode=form_post only.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Send response_mode=query (the default for response_type=code) or form_post.'],
+  },
+  7701506: {
+    name: 'PostLogoutRedirectUriNotRegistered',
+    message: 'The post_logout_redirect_uri is not a redirect URI registered for any application.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Send a post_logout_redirect_uri registered for the application (GET /v1.0/applications/{appId} lists them), or none.',
+    ],
+  },
+  7701507: {
+    name: 'RedirectUriInvalid',
+    message: 'A redirect URI must be an absolute https URL without a fragment (http only for localhost).',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      "Register https://host/path, or http://localhost[:port]/path for a native client; a single-page app served by Rekey itself may register a path on Rekey's own origin.",
+    ],
+  },
+  7701508: {
+    name: 'NewPasswordConfirmationMismatch',
+    message: 'The new password and its confirmation differ.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'passwordChange',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: ['Type the same new password in both fields.'],
+  },
   7701201: {
     name: 'OnPremisesWorkstationRestricted',
     message:

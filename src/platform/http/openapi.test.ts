@@ -98,13 +98,18 @@ describe('response schemas and /openapi.json', () => {
       );
       for (const [status, answer] of Object.entries(operation?.responses ?? {})) {
         expect(typeof answer.description, `${where} ${status}`).toBe('string');
-        if (status === '204') {
+        // No content: 204, and the redirects of the browser sign-in (their Location is the answer).
+        if (status === '204' || status === '302' || status === '303') {
           expect(answer.content, `${where} ${status}`).toBeUndefined();
           continue;
         }
-        // JSON, or an archive (the support bundle) described as binary.
+        // JSON, an archive (the support bundle) described as binary, or the sign-in pages' HTML
+        // and the script of their form_post answer.
         const json =
-          answer.content?.['application/json']?.schema ?? answer.content?.['application/zip']?.schema;
+          answer.content?.['application/json']?.schema ??
+          answer.content?.['application/zip']?.schema ??
+          answer.content?.['text/html']?.schema ??
+          answer.content?.['text/javascript']?.schema;
         expect(json, `${where} ${status}`).toBeTypeOf('object');
       }
       for (const range of ['4XX', '5XX']) {

@@ -398,3 +398,31 @@ describe.each(dialects)('browser sign-in (authorization code with PKCE) on %s', 
     expect(script.headers['content-type']).toMatch(/^text\/javascript/);
   });
 });
+
+describe('authorization codes expire', () => {
+  let rekey: TestRekey;
+  let offsetMs = 0;
+  beforeAll(async () => {
+    rekey = await startTestRekey('sqlite', { clock: { now: () => new Date(Date.now() + offsetMs) } });
+  });
+  afterAll(async () => rekey?.close());
+
+  it('refuses a code redeemed after its 60 seconds with 70008', async () => {
+    const { verifier, challenge } = pkcePair();
+    const browser = new TestBrowser(rekey.app);
+    const page = await browser.get(authorizeUrl(challenge));
+    const code = redirectParams(
+      await browser.submit(page, { username: adminUpn, password: adminPassword }),
+    ).get('code');
+    offsetMs = 61_000;
+    const late = await rekey.tokenRequest({
+      grant_type: 'authorization_code',
+      client_id: portalClientId,
+      code: code ?? '',
+      redirect_uri: portalCallback,
+      code_verifier: verifier,
+    });
+    expect(late.statusCode).toBe(400);
+    expect(late.json()).toMatchObject({ error: 'invalid_grant', error_codes: [70008] });
+  });
+});

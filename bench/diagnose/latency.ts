@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { createRekey, type Rekey } from '../../src/app/create-rekey.js';
 import { SeededRandom } from '../../src/dev/seeded-random.js';
+import { readZip } from '../../src/platform/archive/zip-writer.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { loadConfig } from '../../src/platform/config.js';
 import { findCatalogEntry } from '../../src/platform/errors/catalog.js';
@@ -283,8 +284,7 @@ export async function measureDiagnoseLatency(
       const { ms, response } = await ask('/rekey/v1/supportBundles', { userPrincipalName: bundleUser });
       builds.push(ms);
       bytes = response.rawPayload.length;
-      // Local file headers of the archive: one per file.
-      files = response.rawPayload.toString('latin1').split('PK\u0003\u0004').length - 1;
+      files = readZip(response.rawPayload).length;
     }
     const bundleFigures = figures(builds);
     return {

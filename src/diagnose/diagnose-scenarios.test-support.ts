@@ -753,6 +753,8 @@ export function adScenarios(unique: string): readonly DirectoryScenario<AdHarnes
         // domain's threshold (3) locks the account there; Rekey's own smart lockout is not reached.
         for (let i = 0; i < 3; i += 1)
           await signInSeen(h, user.mail, `Wrong-Guess-${i}-Pass!`, `${correlationId}-guess-${i}`);
+        // The user tries to change the password a minute later (the harness's clock stands still).
+        h.clock.advance(60_000);
         const response = await h.rekey.app.inject({
           method: 'POST',
           url: '/example.com/password/change',

@@ -3,6 +3,7 @@
  * No command runs every registered one; an unknown command prints the list and exits 2.
  */
 import { parseArgs } from 'node:util';
+import { diagnose } from './diagnose/command.js';
 import { flood } from './flood/command.js';
 import { installCleanupHandlers } from './lib/processes.js';
 import type { BenchCommand } from './lib/registry.js';
@@ -12,7 +13,7 @@ import { policy } from './policy/command.js';
 import { writeback } from './writeback/command.js';
 
 /** Every subcommand, in the order `npm run bench` runs them. Add new ones (logs) here. */
-const commands: readonly BenchCommand[] = [passwordChange, policy, logs, flood, writeback];
+const commands: readonly BenchCommand[] = [passwordChange, policy, logs, flood, writeback, diagnose];
 
 const defaultDurationSeconds = 8;
 
@@ -32,6 +33,8 @@ function usage(): string {
     '  --only <parts>      run only these parts (comma-separated, e.g. limit,peer)',
     `  --duration <s>      measured window of each load run, default ${defaultDurationSeconds}`,
     '  --sync-users <n>    directory users the writeback bench loads and syncs, default 100000',
+    '  --sign-ins <n>      sign-in rows of the logs and diagnose data set, default 10000000',
+    '  --audits <n>        audit rows of that data set, default a tenth of --sign-ins',
   );
   return lines.join('\n');
 }
@@ -46,6 +49,8 @@ const optionSpec = {
   only: { type: 'string' },
   duration: { type: 'string' },
   'sync-users': { type: 'string' },
+  'sign-ins': { type: 'string' },
+  audits: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -85,6 +90,18 @@ async function main(): Promise<void> {
     usageError(`--sync-users must be a whole number from 200 to 1000000, got ${syncUsersText}`);
   }
 
+  /** A whole number option within [min, max], or undefined when not given. */
+  const count = (name: 'sign-ins' | 'audits', min: number, max: number): number | undefined => {
+    const text = values[name];
+    if (text === undefined) return undefined;
+    const value = Number(text.replaceAll('_', ''));
+    if (!(Number.isSafeInteger(value) && value >= min && value <= max))
+      usageError(`--${name} must be a whole number from ${min} to ${max}, got ${text}`);
+    return value;
+  };
+  const signIns = count('sign-ins', 1000, 1_000_000_000);
+  const audits = count('audits', 100, 1_000_000_000);
+
   const only = values.only
     ?.split(',')
     .map((part) => part.trim())
@@ -102,7 +119,7 @@ async function main(): Promise<void> {
       command.parts.map((part) => part.name).filter((part) => only === undefined || only.includes(part)),
     );
     if (parts.size === 0) continue;
-    await command.run({ parts, durationSeconds, startedAt, syncUsers });
+    await command.run({ parts, durationSeconds, startedAt, syncUsers, signIns, audits });
   }
 }
 

@@ -3,6 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AdHarness,
+  adScenarios,
+  runDirectoryScenario,
+  startAdHarness,
+} from '../src/diagnose/diagnose-scenarios.test-support.js';
 import type { DirectoryOutcome } from '../src/directories/directory-outcome.js';
 import { describeDirectoryFailure, mapDirectoryFailure } from '../src/directories/directory-outcome.js';
 import type { DirectoryTraceRecord } from '../src/directories/directory-trace.js';
@@ -19,6 +25,7 @@ import type { DialectName } from '../src/platform/db/database.js';
 import { Codes } from '../src/platform/errors/catalog.js';
 import { systemContext } from '../src/platform/request-context.js';
 import { type CliTestRekey, runRekeyCli, startCliTestRekey } from './support/cli-run.js';
+import { dialects } from './support/databases.js';
 import { bearer, type Json } from './support/http-helpers.js';
 import { startTestRekey, type TestRekey } from './support/rekey-harness.js';
 import {
@@ -660,6 +667,38 @@ describe('Active Directory on a real Samba domain controller', () => {
       expect(operation?.error_detail).toContain('0000052D');
       expect(operation?.error_detail).toContain('does not say which');
       expect(await binds(user, user.password)).toBe(true);
+    });
+  });
+
+  // The Active Directory rows of the troubleshooter's scenario suite (src/diagnose): here, because
+  // this file owns the one domain controller.
+  describe.each(dialects)('diagnose names the root cause of Active Directory failures on %s', (dialect) => {
+    let h: AdHarness;
+
+    beforeAll(async () => {
+      h = await startAdHarness(dialect, dc);
+    }, 60_000);
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    adScenarios(dialect === 'sqlite' ? 's' : 'p').forEach((scenario, index) => {
+      it(`${scenario.name}: verdict ${scenario.verdict} by user, by correlation ID and by code`, async () => {
+        const run = await runDirectoryScenario(h, scenario, `ad-${dialect}-${index}`);
+        for (const [how, report] of Object.entries(run.reports)) {
+          expect(report.verdict.code, `${how}: ${JSON.stringify(report.verdict)}`).toBe(scenario.verdict);
+          expect(report.findings.filter((f) => f.status === 'fail').length, how).toBeGreaterThan(0);
+          expect(report.timeline.length, how).toBeGreaterThan(0);
+          expect(JSON.stringify(report), how).not.toContain(dc.serviceAccount.password);
+        }
+        // The check that holds the cause shows it, with evidence, for the user and for the request.
+        for (const report of [run.reports.user, run.reports.correlation]) {
+          const named = report.findings.find((f) => f.check === scenario.check);
+          expect(named?.status, JSON.stringify(named)).toBe('fail');
+          expect(named?.evidence.length).toBeGreaterThan(0);
+        }
+        expect(run.reports.code.scope.usersAffected).toBeGreaterThanOrEqual(1);
+      }, 60_000);
     });
   });
 

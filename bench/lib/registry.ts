@@ -14,6 +14,10 @@ export interface BenchContext {
   readonly startedAt: Date;
   /** Directory users the writeback bench loads and syncs (`--sync-users`); undefined: its default. */
   readonly syncUsers?: number | undefined;
+  /** Sign-in rows of the logs and diagnose data set (`--sign-ins`); undefined: the environment's or 10M. */
+  readonly signIns?: number | undefined;
+  /** Audit rows of that data set (`--audits`); undefined: the environment's, or a tenth of the sign-ins. */
+  readonly audits?: number | undefined;
 }
 
 /**

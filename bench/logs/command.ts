@@ -204,7 +204,7 @@ function render(
 }
 
 async function run(context: BenchContext): Promise<void> {
-  const settings = datasetSettings();
+  const settings = datasetSettings(context);
   const collected: Collected = { datasets: [], queries: [], throughput: [] };
   let failure: unknown;
   try {

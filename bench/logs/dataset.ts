@@ -65,10 +65,22 @@ function positive(name: string, fallback: number): number {
   return value;
 }
 
-export function datasetSettings(): DatasetSettings {
+/**
+ * The sizes from the harness's `--sign-ins` / `--audits` when given, else from the environment
+ * (REKEY_BENCH_LOGS_SIGNINS / _AUDITS), else 10 million and 1 million. Audits not given are a
+ * tenth of the sign-ins, the proportion of the full data set.
+ */
+export function datasetSettings(
+  sizes: { signIns?: number | undefined; audits?: number | undefined } = {},
+): DatasetSettings {
+  const signIns = sizes.signIns ?? positive('REKEY_BENCH_LOGS_SIGNINS', 10_000_000);
   return {
-    signIns: positive('REKEY_BENCH_LOGS_SIGNINS', 10_000_000),
-    audits: positive('REKEY_BENCH_LOGS_AUDITS', 1_000_000),
+    signIns,
+    audits:
+      sizes.audits ??
+      (sizes.signIns === undefined
+        ? positive('REKEY_BENCH_LOGS_AUDITS', 1_000_000)
+        : Math.max(1, Math.round(signIns / 10))),
     cacheDir: process.env['REKEY_BENCH_CACHE'] || join(tmpdir(), 'rekey-bench-logs'),
     fresh: ['1', 'true', 'yes'].includes((process.env['REKEY_BENCH_FRESH'] ?? '').toLowerCase()),
   };

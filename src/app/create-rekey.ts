@@ -9,6 +9,9 @@ import { logThrottledSignIns, passwordCheckingRoutes } from '../auth/sign-in-lim
 import { createSignInService, type SignInService } from '../auth/sign-in-service.js';
 import { createKeyRing } from '../auth/signing-keys.js';
 import { tokenRoutes } from '../auth/token-routes.js';
+import { captureHooks } from '../captures/capture-hooks.js';
+import { captureRoutes } from '../captures/capture-routes.js';
+import type { CaptureService } from '../captures/capture-service.js';
 import { connectorRoutes } from '../connectors/connector-routes.js';
 import type { ConnectorService } from '../connectors/connector-service.js';
 import type { DirectoryPorts } from '../connectors/directory-ports.js';
@@ -109,6 +112,8 @@ export interface Rekey {
   readonly logRetention: LogRetention;
   /** Service status: components and incidents. */
   readonly status: StatusService;
+  /** HTTP exchange captures (HAR) of a user or a correlation ID. */
+  readonly captures: CaptureService;
   /** Evaluates the incident rules in the background; `serve` starts it where the worker runs. */
   readonly statusEvaluator: StatusEvaluator;
   /** The administrator's password when this start generated it; print it once. */
@@ -183,6 +188,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       diagnose,
       buildSupportBundle,
       status,
+      captures,
     } = services.forTenant(tenant.id);
     // Compile the banned-term matcher of the current settings now, not on the first user's change.
     policyEngine.matcherFor((await settings.getPolicySettings()).passwordProtection, config.tenantName);
@@ -258,6 +264,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
       logRetention,
       status,
       statusEvaluator,
+      captures,
       generatedAdminPassword,
       bootstrapAdminPasswordIgnored: adminPasswordIgnored,
     };
@@ -278,6 +285,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
             return payload;
           });
         }),
+        // Before every route, so that each one records for captures (docs/captures.md).
+        captureHooks({ captures, guard, clock }),
         rateLimits({
           counter: rateLimitCounter,
           settings: config.rateLimits,
@@ -344,6 +353,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
           tls: config.tls !== undefined,
           ...(options.webRoot ? { webRoot: options.webRoot } : {}),
         }),
+        captureRoutes({ guard, captures, clock, publicUrl: config.publicUrl }),
         ...(options.plugins ?? []).map((plugin) => plugin(parts)),
       ],
     });
@@ -357,6 +367,8 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         await statusEvaluator.stop();
         await logRetention.stop();
         await app.close();
+        // Exchanges answered before the close are still being written.
+        await captures.idle();
         services.close();
         await db.close();
       },

@@ -1,4 +1,5 @@
 import { createPasswordCheck, createStoredHashVerifier, type PasswordCheck } from '../auth/password-check.js';
+import { type CaptureService, createCaptureService } from '../captures/capture-service.js';
 import { type ConnectorService, createConnectorService } from '../connectors/connector-service.js';
 import type { DirectoryPorts } from '../connectors/directory-ports.js';
 import { createDiagnoseService, type DiagnoseService } from '../diagnose/diagnose-service.js';
@@ -99,6 +100,8 @@ export interface TenantServices {
   readonly buildSupportBundle: (selectors: DiagnoseSelectors) => Promise<SupportBundle>;
   /** Service status: components, incidents, and the incident rules the background work evaluates. */
   readonly status: StatusService;
+  /** HTTP exchange captures (HAR) of a user or a correlation ID. */
+  readonly captures: CaptureService;
 }
 
 /** Every service of a Rekey process, built once; entry points add their own edges on top. */
@@ -286,10 +289,27 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
         })),
       }),
     });
+    const captures = createCaptureService({
+      db,
+      tenantId,
+      clock,
+      logger: logger.child({ component: 'captures' }),
+      publicUrl: config.publicUrl,
+      findUser: async (idOrUpn) => {
+        try {
+          const user = await users.getUser(idOrUpn);
+          return { id: user.id, userPrincipalName: user.user_principal_name };
+        } catch (error) {
+          if (error instanceof RekeyError && error.code === Codes.ResourceNotFound) return undefined;
+          throw error;
+        }
+      },
+    });
     return {
       users,
       connectors,
       status,
+      captures,
       federations: createFederationService({ db, tenantId, clock }),
       licenses: createLicenseService({ db, tenantId, clock, getUser: users.getUser }),
       diagnose,
@@ -302,6 +322,8 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
             settings,
             connectors,
             domains,
+            harsOf: captures.harsFor,
+            connectorCallsOf: connectors.correlationTrace,
             eventsOf: async (correlationIds) => {
               const entries = [];
               for (const correlationId of correlationIds) {

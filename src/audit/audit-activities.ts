@@ -314,6 +314,22 @@ export const auditActivities = {
     loggedByService: 'Core Directory',
     targetType: 'Other',
   },
+  /** An HTTP exchange capture started (`POST /rekey/v1/captures`, `rekey captures start`, or the header). */
+  startHttpCapture: {
+    displayName: 'Start HTTP capture',
+    category: 'DirectoryManagement',
+    operationType: 'Add',
+    loggedByService: 'Core Directory',
+    targetType: 'Other',
+  },
+  /** A capture stopped before its window ended. */
+  stopHttpCapture: {
+    displayName: 'Stop HTTP capture',
+    category: 'DirectoryManagement',
+    operationType: 'Update',
+    loggedByService: 'Core Directory',
+    targetType: 'Other',
+  },
 } as const satisfies Record<string, AuditActivity>;
 
 /** The typed name of an activity in the catalog. */

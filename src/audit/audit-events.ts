@@ -50,6 +50,8 @@ const eventKindOf: Readonly<Record<AuditActivityName, AuditEventKind>> = {
   updateSubscription: 'admin',
   setDomainAuthentication: 'admin',
   setFederationSettingsOnDomain: 'admin',
+  startHttpCapture: 'admin',
+  stopHttpCapture: 'admin',
 };
 
 /** Who did it, as a message names them. */

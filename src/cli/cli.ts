@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { registerBreachedCommand } from './breached-command.js';
+import { registerCapturesCommand } from './captures-command.js';
 import { inCommandTerms } from './cli-errors.js';
 import { registerConnectorsCommand, registerSyncCommand } from './connectors-command.js';
 import { type CliIo, configOrExit, exitQuietlyOnClosedStdout, processIo, reportFailure } from './context.js';
@@ -77,6 +78,7 @@ export function buildCli(io: CliIo): Command {
   registerConnectorsCommand(program, io);
   registerSyncCommand(program, io);
   registerDiagnoseCommands(program, io);
+  registerCapturesCommand(program, io);
   registerDevCommand(program, io);
 
   return program;

@@ -7,8 +7,10 @@ import { createProgress, formatBar, formatCount, formatDuration } from './progre
 /*
  * `rekey dev ...`: tools for developing and measuring Rekey, not for running it.
  *
- *   seed-logs   writes realistic synthetic sign-in and audit log rows into the configured
+ *   seed-logs   writes realistic synthetic sign-in and audit log rows (with the people, the
+ *               password operations and the event log that go with them) into the configured
  *               database (REKEY_DATABASE_URL), e.g. ten million for `npm run bench -- logs`
+ *               and `npm run bench -- diagnose`
  */
 
 interface SeedLogsFlags {
@@ -45,7 +47,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
   dev
     .command('seed-logs')
     .description(
-      'Write realistic synthetic sign-in and audit log rows into the configured database (REKEY_DATABASE_URL), which Rekey must have prepared. Deterministic: the same --seed and --end give the same rows.',
+      'Write realistic synthetic sign-in and audit log rows, with the users they name, the password operations (and their steps) behind the password audits and the event-log entries of both, into the configured database (REKEY_DATABASE_URL), which Rekey must have prepared. Deterministic: the same --seed and --end give the same rows.',
     )
     .requiredOption('--signins <n>', 'sign-in rows to write')
     .option('--audits <n>', 'directory audit rows to write', '0')
@@ -92,7 +94,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
         return;
       }
       io.out(
-        `Wrote ${formatCount(result.signIns)} sign-ins and ${formatCount(result.audits)} audits of ${formatCount(result.users)} synthetic users (${result.tenantDomain}) from ${result.windowStart} to ${result.windowEnd} into the ${result.dialect} database in ${summary.seconds.total.toFixed(1)} s (sign-ins ${result.seconds.signIns.toFixed(1)} s, audits ${result.seconds.audits.toFixed(1)} s, indexes and statistics ${result.seconds.indexes.toFixed(1)} s).`,
+        `Wrote ${formatCount(result.signIns)} sign-ins and ${formatCount(result.audits)} audits of ${formatCount(result.users)} synthetic users (${result.tenantDomain}) from ${result.windowStart} to ${result.windowEnd}, with ${formatCount(result.companions.operations)} password operations (${formatCount(result.companions.operationEvents)} steps) and ${formatCount(result.companions.eventLog)} event-log entries, into the ${result.dialect} database in ${summary.seconds.total.toFixed(1)} s (sign-ins ${result.seconds.signIns.toFixed(1)} s, audits ${result.seconds.audits.toFixed(1)} s, indexes and statistics ${result.seconds.indexes.toFixed(1)} s).`,
       );
     });
 }

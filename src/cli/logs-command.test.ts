@@ -282,7 +282,7 @@ describe.each(dialects)('rekey logs on %s', (dialect) => {
     const dry = await cli('logs', 'purge', '--dry-run');
     expect(dry.code, dry.err).toBe(0);
     expect(dry.out).toMatch(
-      /^Would purge 2 sign-ins, 1 audit events \(1 audit target rows\), 0 connector calls and 1 event-log entries older than \d{4}-.*Z \(retention: 30 days\)\. Nothing was deleted\.$/,
+      /^Would purge 2 sign-ins, 1 audit events \(1 audit target rows\), 0 connector calls, 1 event-log entries and 0 captured exchanges \(0 ended captures\) older than \d{4}-.*Z \(retention: 30 days\)\. Nothing was deleted\.$/,
     );
     expect(await rekey.db.kysely.selectFrom('sign_ins').select('id').execute()).toHaveLength(3);
 
@@ -292,7 +292,7 @@ describe.each(dialects)('rekey logs on %s', (dialect) => {
     const run = await cli('logs', 'purge');
     expect(run.code, run.err).toBe(0);
     expect(run.out).toMatch(
-      /^Purged 2 sign-ins, 1 audit events \(1 audit target rows\), 0 connector calls and 1 event-log entries older than .*Z \(retention: 30 days\), in \d+ batches\.$/,
+      /^Purged 2 sign-ins, 1 audit events \(1 audit target rows\), 0 connector calls, 1 event-log entries and 0 captured exchanges \(0 ended captures\) older than .*Z \(retention: 30 days\), in \d+ batches\.$/,
     );
     const left = await rekey.db.kysely.selectFrom('sign_ins').select('id').execute();
     expect(left.map((row) => row.id)).toEqual(['p-new']);

@@ -238,7 +238,7 @@ async function purgeCommand(io: CliIo, flags: { dryRun?: boolean; json?: boolean
       printJson(io, { dryRun: flags.dryRun === true, retentionDays, ...counts });
       return;
     }
-    const what = `${formatCount(counts.signIns)} sign-ins, ${formatCount(counts.audits)} audit events (${formatCount(counts.auditTargets)} audit target rows), ${formatCount(counts.connectorCalls)} connector calls and ${formatCount(counts.events)} event-log entries older than ${counts.cutoff} (retention: ${retentionDays} days)`;
+    const what = `${formatCount(counts.signIns)} sign-ins, ${formatCount(counts.audits)} audit events (${formatCount(counts.auditTargets)} audit target rows), ${formatCount(counts.connectorCalls)} connector calls, ${formatCount(counts.events)} event-log entries and ${formatCount(counts.captureEntries)} captured exchanges (${formatCount(counts.captures)} ended captures) older than ${counts.cutoff} (retention: ${retentionDays} days)`;
     io.out(
       flags.dryRun
         ? `Would purge ${what}. Nothing was deleted.`
@@ -386,7 +386,7 @@ export function registerLogsCommand(program: Command, io: CliIo, terminal?: Logs
   logs
     .command('purge')
     .description(
-      'Delete sign-ins, audit events, connector calls (the connector trace) and event-log entries older than REKEY_LOG_RETENTION_DAYS now, in small batches, as the background purge of `rekey serve` does.',
+      'Delete sign-ins, audit events, connector calls (the connector trace), event-log entries and HTTP captures older than REKEY_LOG_RETENTION_DAYS now, in small batches, as the background purge of `rekey serve` does.',
     )
     .option('--dry-run', 'count what would be deleted, and delete nothing')
     .option(...jsonOption)

@@ -38,6 +38,7 @@ import {
   type ConnectorTraceEntry,
   connectorCallStats,
   insertConnectorTrace,
+  listConnectorTraceOfCorrelations,
   listOperationConnectorTrace,
 } from './connector-trace-store.js';
 import type { ConnectorConfig, DirectoryProbe, DirectorySync, SyncProgress } from './directory-ports.js';
@@ -428,6 +429,11 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     return listOperationConnectorTrace(db.kysely, tenantId, operationId);
   }
 
+  /** The connector calls of these requests (by correlation ID), oldest first, at most 5000. */
+  function correlationTrace(correlationIds: readonly string[]): Promise<ConnectorTraceEntry[]> {
+    return listConnectorTraceOfCorrelations(db.kysely, tenantId, correlationIds, 5000);
+  }
+
   /**
    * A connector's health over the last hour and the last 24 hours, from the trace of its calls
    * (test, sync, pass-through sign-in, writeback): how many succeeded, were refused for the user's
@@ -454,6 +460,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     health,
     recordTrace,
     operationTrace,
+    correlationTrace,
     create,
     update,
     remove,

@@ -107,6 +107,43 @@ export async function listOperationConnectorTrace(
   }));
 }
 
+/**
+ * The connector calls made under these correlation IDs (operations, sign-ins, tests, syncs),
+ * oldest first, at most `limit` (index connector_operations_correlation, migration 0020).
+ */
+export async function listConnectorTraceOfCorrelations(
+  db: Kysely<Database>,
+  tenantId: string,
+  correlationIds: readonly string[],
+  limit: number,
+): Promise<ConnectorTraceEntry[]> {
+  if (correlationIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('connector_operations')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('correlation_id', 'in', [...correlationIds])
+    .orderBy('at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({
+    connectorId: row.connector_id,
+    operationId: row.operation_id,
+    operation: row.operation,
+    dn: row.dn,
+    ldapResultCode: row.ldap_result_code,
+    ppolicyError: row.ppolicy_error,
+    diagnostic: row.diagnostic,
+    latencyMs: row.latency_ms,
+    correlationId: row.correlation_id,
+    at: row.at,
+    outcome: row.outcome,
+    reason: row.failure_reason,
+    code: row.code,
+  }));
+}
+
 /** One call of the trace as connector health names it: the last error or the last success. */
 export interface ConnectorCallSummary {
   readonly at: string;

@@ -1,13 +1,25 @@
 import { type AuditActivityName, auditActivities } from '../audit/audit-activities.js';
+import { auditEventOf } from '../audit/audit-events.js';
 import {
   type AuditTargetResource,
   auditTargetResource,
   failureReason,
   type ModifiedProperty,
 } from '../audit/audit-service.js';
+import { eventCatalog } from '../event-log/event-catalog.js';
+import type { NewEvent } from '../event-log/event-log-service.js';
 import { lockLogDetails } from '../lockout/lockout-policy.js';
-import type { DirectoryAuditRow, SignInRow } from '../platform/db/schema.js';
+import type {
+  DirectoryAuditRow,
+  EventLogTable,
+  OperationKind,
+  PasswordOperationRow,
+  SignInRow,
+  UsersTable,
+} from '../platform/db/schema.js';
 import { Codes, findCatalogEntry } from '../platform/errors/catalog.js';
+import type { RequestContext } from '../platform/request-context.js';
+import { signInEventsOf } from '../sign-ins/sign-in-log-service.js';
 import { builtinApplications } from '../tenant/builtin-applications.js';
 import { SeededRandom, timeOrderedId, WeightedPicker } from './seeded-random.js';
 
@@ -29,14 +41,20 @@ import { SeededRandom, timeOrderedId, WeightedPicker } from './seeded-random.js'
  * - error codes in the proportions of a healthy tenant: mostly 0, then 50126, 50034, 50173,
  *   50055, 50053, 50057, and a rare 7700201;
  * - audits: the product's activities (password changes and resets, user management, policy and
- *   domain changes) with their categories, services, targets and initiators.
+ *   domain changes) with their categories, services, targets and initiators;
+ * - the people as rows of `users` (cloud users, enabled, no password: nobody signs in as them), so
+ *   the troubleshooter finds the account a sign-in or an audit names;
+ * - every password change or reset audited comes with its password operation and the operation's
+ *   steps (succeeded, or terminated with the refusal's code), as the operation engine writes them;
+ * - the event log: the entries the services write beside those rows (5001 for a failed sign-in,
+ *   5002 when it locked the account, and each audited activity's own entry, see audit-events.ts).
  *
  * Addresses come from ranges reserved for shared or documentation use (100.64.0.0/10,
  * 198.51.100.0/24, 192.0.2.0/24, 2001:db8::/32), so no row points at a real network.
  */
 
 /** Bump whenever the rows generated for the same options change: the bench keys its cache on it. */
-export const logGeneratorVersion = 1;
+export const logGeneratorVersion = 2;
 
 export interface LogModelOptions {
   readonly tenantId: string;
@@ -565,10 +583,212 @@ export function* generateSignIns(
   if (batch.length > 0) yield batch;
 }
 
-/** One audit row and the target rows that go with it (directory_audit_targets). */
+/** A step of an operation's history, as password_operation_events holds it (its id is the database's). */
+export interface GeneratedOperationEvent {
+  readonly operation_id: string;
+  readonly at: string;
+  readonly state: PasswordOperationRow['state'];
+  readonly step: string;
+  readonly detail: string | null;
+  readonly code: number | null;
+  readonly retryable: 0 | 1 | null;
+}
+
+/** A password operation with its history, as the operation engine writes a cloud-only one. */
+export interface GeneratedOperation {
+  readonly row: PasswordOperationRow;
+  readonly events: readonly GeneratedOperationEvent[];
+}
+
+/** An event-log row, as recordEvents writes it. */
+export type GeneratedEvent = EventLogTable;
+
+/**
+ * One audit row and what goes with it: its target rows (directory_audit_targets), the event-log
+ * entry recordAudit writes beside it, and for a password change or reset its operation.
+ */
 export interface GeneratedAudit {
   readonly row: DirectoryAuditRow;
   readonly targetIds: readonly string[];
+  readonly event: GeneratedEvent | undefined;
+  readonly operation: GeneratedOperation | undefined;
+}
+
+/**
+ * Event-log rows of `NewEvent`s, exactly as recordEvents makes them (channel, level and source
+ * from the catalog, the same truncations), with time-ordered ids at each entry's own time.
+ */
+class EventRows {
+  private readonly ids: IdClock;
+
+  constructor(
+    private readonly tenantId: string,
+    random: SeededRandom,
+  ) {
+    this.ids = new IdClock(random);
+  }
+
+  row(event: NewEvent): GeneratedEvent {
+    const definition = eventCatalog[event.eventId];
+    return {
+      id: this.ids.next(Date.parse(event.at)),
+      tenant_id: this.tenantId,
+      created_at: event.at,
+      channel: definition.channel,
+      level: definition.level,
+      event_id: event.eventId,
+      source: definition.source,
+      message: event.message.slice(0, 4000),
+      correlation_id: event.correlationId?.slice(0, 64) ?? null,
+      user_id: event.userId ?? null,
+      details: JSON.stringify(event.details ?? {}),
+    };
+  }
+}
+
+/** Share of failed password sign-ins (50126) that were the one that locked the account (5002). */
+const lockingShare = 0.03;
+
+/**
+ * A mapper from generated sign-in batches to the event-log rows the sign-in log writes with them
+ * (signInEventsOf: 5001 for every failure, 5002 also for the attempt that locked the account).
+ * Deterministic: call it on the batches in the order generateSignIns yields them.
+ */
+export function createSignInEventMapper(model: LogModel): (rows: readonly SignInRow[]) => GeneratedEvent[] {
+  const random = new SeededRandom(`${model.options.seed}:sign-in-events`);
+  const events = new EventRows(model.options.tenantId, random);
+  return (rows) => {
+    const out: GeneratedEvent[] = [];
+    for (const row of rows) {
+      if (row.error_code === 0) continue;
+      const lockedNow = row.error_code === Codes.InvalidUserNameOrPassword && random.next() < lockingShare;
+      for (const event of signInEventsOf(row, lockedNow)) out.push(events.row(event));
+    }
+    return out;
+  };
+}
+
+/**
+ * The model's people as rows of `users`: enabled cloud users of the tenant, created at the start
+ * of the window, without a credential (nobody signs in as them; the sign-in log says they did).
+ */
+export function generateUsers(model: LogModel): UsersTable[] {
+  const at = new Date(model.startMs).toISOString();
+  const administrators = new Set(model.administrators.map((user) => user.id));
+  return model.users.map((user) => {
+    const [local = ''] = user.userPrincipalName.split('@');
+    const [givenName = null, surname = null] = user.displayName.split(' ');
+    return {
+      id: user.id,
+      tenant_id: model.options.tenantId,
+      user_principal_name: user.userPrincipalName,
+      upn_key: user.userPrincipalName.toLowerCase(),
+      display_name: user.displayName,
+      given_name: givenName,
+      surname,
+      mail: user.userPrincipalName,
+      mail_nickname: local,
+      job_title: null,
+      usage_location: null,
+      account_enabled: 1,
+      password_policies: null,
+      force_change_password_next_sign_in: 0,
+      force_change_password_next_sign_in_with_mfa: 0,
+      last_password_change_at: at,
+      user_type: 'Member',
+      roles: JSON.stringify(administrators.has(user.id) ? ['Helpdesk Administrator'] : []),
+      session_version: 1,
+      sign_in_sessions_valid_from: at,
+      on_premises_sync_enabled: null,
+      on_premises_immutable_id: null,
+      on_premises_distinguished_name: null,
+      on_premises_sam_account_name: null,
+      on_premises_last_sync_at: null,
+      on_premises_connector_id: null,
+      created_at: at,
+      updated_at: at,
+      deleted_at: null,
+    };
+  });
+}
+
+/** The operation kind of each audited password activity. */
+const operationKinds: Partial<Record<AuditActivityName, OperationKind>> = {
+  changePasswordSelfService: 'selfChange',
+  resetPasswordSelfService: 'selfServiceReset',
+  resetPasswordByAdmin: 'adminReset',
+};
+
+/**
+ * The operation behind a password change or reset audited at `ms`: begun a moment before (the
+ * hash), then succeeded, or terminated at its validate step with the refusal's code, with the
+ * three history entries runNow writes for a cloud-only operation.
+ */
+function operationOf(
+  audit: DirectoryAuditRow,
+  id: string,
+  kind: OperationKind,
+  userId: string,
+  requestedBy: { userId: string | null; appId: string | null },
+  failureCode: number | undefined,
+  createdMs: number,
+  ms: number,
+): GeneratedOperation {
+  const created = new Date(createdMs).toISOString();
+  const at = new Date(ms).toISOString();
+  const entry = failureCode === undefined ? undefined : findCatalogEntry(failureCode);
+  const row: PasswordOperationRow = {
+    id,
+    tenant_id: audit.tenant_id,
+    user_id: userId,
+    kind,
+    requested_by_user_id: requestedBy.userId,
+    requested_by_app_id: requestedBy.appId,
+    correlation_id: audit.correlation_id,
+    idempotency_key: null,
+    idempotency_fingerprint: null,
+    state: entry ? 'terminated' : 'succeeded',
+    step: entry ? 'validate' : 'completed',
+    attempts: 1,
+    next_attempt_at: created,
+    deadline_at: new Date(createdMs + 5 * 60_000).toISOString(),
+    lease_owner: null,
+    lease_expires_at: null,
+    error_code: entry ? (failureCode ?? null) : null,
+    error_retryable: entry ? (entry.retryable ? 1 : 0) : null,
+    error_detail: entry ? entry.message : null,
+    secret_ciphertext: null,
+    force_change: kind === 'adminReset' ? 1 : 0,
+    created_at: created,
+    updated_at: at,
+    completed_at: at,
+  };
+  const step = (
+    state: GeneratedOperationEvent['state'],
+    stepName: string,
+    when: string,
+    detail: string | null,
+  ): GeneratedOperationEvent => ({
+    operation_id: id,
+    at: when,
+    state,
+    step: stepName,
+    detail,
+    code: null,
+    retryable: null,
+  });
+  const events: GeneratedOperationEvent[] = [
+    step('notStarted', 'accepted', created, null),
+    step('running', 'validate', at, 'attempt 1'),
+    entry
+      ? {
+          ...step('terminated', 'validate', at, entry.message),
+          code: failureCode ?? null,
+          retryable: entry.retryable ? 1 : 0,
+        }
+      : step('succeeded', 'completed', at, null),
+  ];
+  return { row, events };
 }
 
 /** Who starts an activity: the target themself, an administrator, or Rekey (the CLI / worker). */
@@ -617,7 +837,9 @@ function resultReasonFor(code: number): string {
   if (!entry) throw new Error(`the generator uses ${code}, which is not in the catalog`);
   return failureReason(entry);
 }
-const changeFailureReasons = changeFailureCodes.map(resultReasonFor);
+const changeFailureReasons = new Map<number, string>(
+  changeFailureCodes.map((code) => [code, resultReasonFor(code)]),
+);
 
 function userTarget(
   activity: AuditActivityName,
@@ -652,6 +874,7 @@ export function* generateAudits(
   const portal = modelApplications[1] ?? { appId: '', displayName: '' };
   const cli = modelApplications[0] ?? { appId: '', displayName: '' };
   const tenantId = model.options.tenantId;
+  const events = new EventRows(tenantId, new SeededRandom(`${model.options.seed}:audit-events:${count}`));
   let batch: GeneratedAudit[] = [];
   for (let index = 0; index < count; index += 1) {
     const { ms } = timeline.at(index, random.next());
@@ -684,6 +907,7 @@ export function* generateAudits(
     let targetIds: string[];
     let additionalDetails: { key: string; value: string }[] = [];
     let resultReason = '';
+    let failureCode: number | undefined;
     if (activity.targetType === 'Policy') {
       const id = name === 'updatePasswordPolicy' ? 'passwordPolicy' : 'passwordProtection';
       targets = [
@@ -717,8 +941,10 @@ export function* generateAudits(
       }
       targets = [userTarget(name, subject, properties)];
       targetIds = [subject.id];
-      if (failed) resultReason = random.pick(changeFailureReasons);
-      else if (activity.loggedByService === 'Self-service Password Management') {
+      if (failed) {
+        failureCode = random.pick(changeFailureCodes);
+        resultReason = changeFailureReasons.get(failureCode) ?? '';
+      } else if (activity.loggedByService === 'Self-service Password Management') {
         additionalDetails = [{ key: 'operationId', value: random.guid() }];
       } else if (name === 'evaluatePasswordAgainstHistory') {
         const reused = random.next() < 0.2;
@@ -741,26 +967,65 @@ export function* generateAudits(
         ];
       }
     }
+    const row: DirectoryAuditRow = {
+      id: ids.next(ms),
+      tenant_id: tenantId,
+      activity_at: new Date(ms).toISOString(),
+      activity_display_name: activity.displayName,
+      category: activity.category,
+      correlation_id: random.guid(),
+      logged_by_service: activity.loggedByService,
+      operation_type: activity.operationType,
+      result: failed ? 'failure' : 'success',
+      result_reason: resultReason,
+      initiated_by_user_id: actorUser?.id ?? null,
+      initiated_by_upn: actorUser?.userPrincipalName ?? null,
+      initiated_by_app_id: actorUser ? app.appId : null,
+      initiated_by: JSON.stringify(initiatedBy),
+      target_resources: JSON.stringify(targets),
+      additional_details: JSON.stringify(additionalDetails),
+    };
+    // The event-log entry recordAudit writes with the row, from the same entry and context.
+    const context: RequestContext = {
+      correlationId: row.correlation_id,
+      ipAddress,
+      userAgent: undefined,
+      actor: actorUser
+        ? {
+            userId: actorUser.id,
+            userPrincipalName: actorUser.userPrincipalName,
+            displayName: actorUser.displayName,
+            roles: [],
+            appId: app.appId,
+            appDisplayName: app.displayName,
+          }
+        : undefined,
+    };
+    const newEvent = auditEventOf(
+      context,
+      { activity: name, result: row.result, resultReason, targets, additionalDetails },
+      row.activity_at,
+    );
+    const kind = operationKinds[name];
+    const operationId = additionalDetails.find((detail) => detail.key === 'operationId')?.value;
     batch.push({
-      row: {
-        id: ids.next(ms),
-        tenant_id: tenantId,
-        activity_at: new Date(ms).toISOString(),
-        activity_display_name: activity.displayName,
-        category: activity.category,
-        correlation_id: random.guid(),
-        logged_by_service: activity.loggedByService,
-        operation_type: activity.operationType,
-        result: failed ? 'failure' : 'success',
-        result_reason: resultReason,
-        initiated_by_user_id: actorUser?.id ?? null,
-        initiated_by_upn: actorUser?.userPrincipalName ?? null,
-        initiated_by_app_id: actorUser ? app.appId : null,
-        initiated_by: JSON.stringify(initiatedBy),
-        target_resources: JSON.stringify(targets),
-        additional_details: JSON.stringify(additionalDetails),
-      },
+      row,
       targetIds,
+      event: newEvent ? events.row(newEvent) : undefined,
+      operation:
+        kind === undefined
+          ? undefined
+          : operationOf(
+              row,
+              operationId ?? random.guid(),
+              kind,
+              subject.id,
+              { userId: actorUser?.id ?? null, appId: actorUser ? app.appId : null },
+              failureCode,
+              // The operation began a moment before its audit row: the hash and the policy checks.
+              ms - 40 - random.below(400),
+              ms,
+            ),
     });
     if (batch.length === batchSize) {
       yield batch;

@@ -1,9 +1,15 @@
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { auditColumns } from '../audit/audit-store.js';
-import type { DirectoryAuditRow, SignInRow } from '../platform/db/schema.js';
+import type {
+  DirectoryAuditRow,
+  EventLogTable,
+  PasswordOperationsTable,
+  SignInRow,
+  UsersTable,
+} from '../platform/db/schema.js';
 import { signInColumns } from '../sign-ins/sign-in-store.js';
-import type { GeneratedAudit } from './log-generator.js';
+import type { GeneratedAudit, GeneratedEvent, GeneratedOperationEvent } from './log-generator.js';
 
 /*
  * Bulk writers for generated log rows: the fastest way each database accepts ten million rows
@@ -20,7 +26,11 @@ export interface LogWriter {
    * keys would touch a different page per row), and leaves it compact.
    */
   dropIndexes(): Promise<void>;
-  writeSignIns(rows: readonly SignInRow[]): Promise<void>;
+  /** Adds the users that are not there yet (by id or user name); the rest are left as they are. */
+  writeUsers(rows: readonly UsersTable[]): Promise<void>;
+  /** Sign-in rows and the event-log entries written with them. */
+  writeSignIns(rows: readonly SignInRow[], events: readonly GeneratedEvent[]): Promise<void>;
+  /** Audit rows with their targets, event-log entries and operations (with their history). */
   writeAudits(audits: readonly GeneratedAudit[]): Promise<void>;
   /** Commits what is pending, rebuilds any dropped index and refreshes the planner's statistics. */
   finish(): Promise<void>;
@@ -29,8 +39,123 @@ export interface LogWriter {
 
 const targetColumns = ['audit_id', 'target_id', 'tenant_id', 'activity_at'] as const;
 
-/** The tables the generator writes; only their indexes are dropped and rebuilt. */
-export const logTables = ['sign_ins', 'directory_audits', 'directory_audit_targets'] as const;
+/*
+ * Every column of the other tables the generator writes, as a record over the table's type: a
+ * column the product adds is a compile error here until the generator writes it too.
+ */
+const userColumnSet: Record<keyof UsersTable, true> = {
+  id: true,
+  tenant_id: true,
+  user_principal_name: true,
+  upn_key: true,
+  display_name: true,
+  given_name: true,
+  surname: true,
+  mail: true,
+  mail_nickname: true,
+  job_title: true,
+  usage_location: true,
+  account_enabled: true,
+  password_policies: true,
+  force_change_password_next_sign_in: true,
+  force_change_password_next_sign_in_with_mfa: true,
+  last_password_change_at: true,
+  user_type: true,
+  roles: true,
+  session_version: true,
+  sign_in_sessions_valid_from: true,
+  on_premises_sync_enabled: true,
+  on_premises_immutable_id: true,
+  on_premises_distinguished_name: true,
+  on_premises_sam_account_name: true,
+  on_premises_last_sync_at: true,
+  on_premises_connector_id: true,
+  created_at: true,
+  updated_at: true,
+  deleted_at: true,
+};
+const operationColumnSet: Record<keyof PasswordOperationsTable, true> = {
+  id: true,
+  tenant_id: true,
+  user_id: true,
+  kind: true,
+  requested_by_user_id: true,
+  requested_by_app_id: true,
+  correlation_id: true,
+  idempotency_key: true,
+  idempotency_fingerprint: true,
+  state: true,
+  step: true,
+  attempts: true,
+  next_attempt_at: true,
+  deadline_at: true,
+  lease_owner: true,
+  lease_expires_at: true,
+  error_code: true,
+  error_retryable: true,
+  error_detail: true,
+  secret_ciphertext: true,
+  force_change: true,
+  created_at: true,
+  updated_at: true,
+  completed_at: true,
+};
+/** The history's id is the database's own (autoincrement / identity). */
+const operationEventColumnSet: Record<keyof GeneratedOperationEvent, true> = {
+  operation_id: true,
+  at: true,
+  state: true,
+  step: true,
+  detail: true,
+  code: true,
+  retryable: true,
+};
+const eventColumnSet: Record<keyof EventLogTable, true> = {
+  id: true,
+  tenant_id: true,
+  created_at: true,
+  channel: true,
+  level: true,
+  event_id: true,
+  source: true,
+  message: true,
+  correlation_id: true,
+  user_id: true,
+  details: true,
+};
+const userColumns = Object.keys(userColumnSet);
+const operationColumns = Object.keys(operationColumnSet);
+const operationEventColumns = Object.keys(operationEventColumnSet);
+const eventColumns = Object.keys(eventColumnSet);
+
+/** The tables the generator writes rows into by the million; only their indexes are dropped and rebuilt. */
+export const logTables = [
+  'sign_ins',
+  'directory_audits',
+  'directory_audit_targets',
+  'event_log',
+  'password_operations',
+  'password_operation_events',
+] as const;
+
+/** What goes with a batch of audits: their operations, the operations' history and the event-log rows. */
+function auditCompanions(audits: readonly GeneratedAudit[]): {
+  operations: object[];
+  operationEvents: object[];
+  events: object[];
+} {
+  const operations: object[] = [];
+  const operationEvents: object[] = [];
+  const events: object[] = [];
+  for (const audit of audits) {
+    if (audit.event) events.push(audit.event);
+    if (audit.operation) {
+      operations.push(audit.operation.row);
+      operationEvents.push(...audit.operation.events);
+    }
+  }
+  return { operations, operationEvents, events };
+}
 
 /** A secondary index as its database describes it, to be created again with the same statement. */
 export interface IndexDefinition {
@@ -39,6 +164,11 @@ export interface IndexDefinition {
 }
 
 type Row = Readonly<Record<string, unknown>>;
+
+/** A generated row read by column name (the tables' row interfaces have no index signature). */
+function columnValue(row: object, column: string): unknown {
+  return (row as Row)[column];
+}
 
 /** Rows per multi-row INSERT on SQLite: 17 columns x 500 = 8,500 parameters, under SQLite's 32,766. */
 const sqliteRowsPerStatement = 500;
@@ -72,15 +202,18 @@ export function createSqliteLogWriter(file: string): LogWriter {
     }
     return statement;
   };
-  const insertRows = (table: string, columns: readonly string[], rows: readonly Row[]): void => {
+  const insertRows = (table: string, columns: readonly string[], rows: readonly object[]): void => {
     for (let start = 0; start < rows.length; start += sqliteRowsPerStatement) {
       const chunk = rows.slice(start, start + sqliteRowsPerStatement);
       const values: unknown[] = new Array(chunk.length * columns.length);
       let at = 0;
-      for (const row of chunk) for (const column of columns) values[at++] = row[column];
+      for (const row of chunk) for (const column of columns) values[at++] = columnValue(row, column);
       statementFor(table, columns, chunk.length).run(values);
     }
   };
+  const insertUser = sqlite.prepare(
+    `insert into users (${userColumns.join(', ')}) values (${userColumns.map(() => '?').join(', ')}) on conflict do nothing`,
+  );
 
   let dropped: IndexDefinition[] = [];
   let pendingRows = 0;
@@ -104,8 +237,16 @@ export function createSqliteLogWriter(file: string): LogWriter {
         .all(...logTables) as IndexDefinition[];
       for (const index of dropped) sqlite.exec(`drop index ${index.name}`);
     },
-    async writeSignIns(rows) {
-      writeInTransaction(rows.length, () => insertRows('sign_ins', signInColumns, rows));
+    async writeUsers(rows) {
+      writeInTransaction(rows.length, () => {
+        for (const row of rows) insertUser.run(userColumns.map((column) => columnValue(row, column)));
+      });
+    },
+    async writeSignIns(rows, events) {
+      writeInTransaction(rows.length, () => {
+        insertRows('sign_ins', signInColumns, rows);
+        insertRows('event_log', eventColumns, events);
+      });
     },
     async writeAudits(audits) {
       writeInTransaction(audits.length, () => {
@@ -115,6 +256,10 @@ export function createSqliteLogWriter(file: string): LogWriter {
           audits.map((audit) => audit.row),
         );
         insertRows('directory_audit_targets', targetColumns, targetRows(audits));
+        const { operations, operationEvents, events } = auditCompanions(audits);
+        insertRows('password_operations', operationColumns, operations);
+        insertRows('password_operation_events', operationEventColumns, operationEvents);
+        insertRows('event_log', eventColumns, events);
       });
     },
     async finish() {
@@ -148,8 +293,22 @@ function targetRows(audits: readonly GeneratedAudit[]): Row[] {
   return rows;
 }
 
-/** PostgreSQL types of the integer columns; every other column is text (varchar). */
-const integerColumns = new Set(['is_interactive', 'error_code']);
+/** PostgreSQL types of the integer columns (of every table written); every other column is text (varchar). */
+const integerColumns = new Set([
+  'is_interactive',
+  'error_code',
+  'account_enabled',
+  'force_change_password_next_sign_in',
+  'force_change_password_next_sign_in_with_mfa',
+  'session_version',
+  'on_premises_sync_enabled',
+  'attempts',
+  'error_retryable',
+  'force_change',
+  'code',
+  'retryable',
+  'event_id',
+]);
 
 /**
  * `insert ... select * from unnest($1::text[], ...)`: one array parameter per column, so a batch
@@ -162,8 +321,8 @@ function unnestInsert(table: string, columns: readonly string[]): string {
   return `insert into ${table} (${columns.join(', ')}) select * from unnest(${arrays.join(', ')})`;
 }
 
-function columnArrays(columns: readonly string[], rows: readonly Row[]): unknown[][] {
-  return columns.map((column) => rows.map((row) => row[column] ?? null));
+function columnArrays(columns: readonly string[], rows: readonly object[]): unknown[][] {
+  return columns.map((column) => rows.map((row) => columnValue(row, column) ?? null));
 }
 
 /**
@@ -185,6 +344,20 @@ export function createPostgresLogWriter(url: string): LogWriter {
   const signInSql = unnestInsert('sign_ins', signInColumns);
   const auditSql = unnestInsert('directory_audits', auditColumns);
   const targetSql = unnestInsert('directory_audit_targets', targetColumns);
+  const userSql = `${unnestInsert('users', userColumns)} on conflict do nothing`;
+  const operationSql = unnestInsert('password_operations', operationColumns);
+  const operationEventSql = unnestInsert('password_operation_events', operationEventColumns);
+  const eventSql = unnestInsert('event_log', eventColumns);
+  const inTransaction = async (work: () => Promise<void>): Promise<void> => {
+    await client.query('begin');
+    try {
+      await work();
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback');
+      throw error;
+    }
+  };
   return {
     async dropIndexes() {
       await ready();
@@ -203,22 +376,30 @@ export function createPostgresLogWriter(url: string): LogWriter {
       dropped = result.rows;
       for (const index of dropped) await client.query(`drop index ${index.name}`);
     },
-    async writeSignIns(rows) {
+    async writeUsers(rows) {
       await ready();
-      await client.query(signInSql, columnArrays(signInColumns, rows));
+      await client.query(userSql, columnArrays(userColumns, rows));
+    },
+    async writeSignIns(rows, events) {
+      await ready();
+      await inTransaction(async () => {
+        await client.query(signInSql, columnArrays(signInColumns, rows));
+        if (events.length > 0) await client.query(eventSql, columnArrays(eventColumns, events));
+      });
     },
     async writeAudits(audits) {
       await ready();
       const rows: DirectoryAuditRow[] = audits.map((audit) => audit.row);
-      await client.query('begin');
-      try {
+      const { operations, operationEvents, events } = auditCompanions(audits);
+      await inTransaction(async () => {
         await client.query(auditSql, columnArrays(auditColumns, rows));
         await client.query(targetSql, columnArrays(targetColumns, targetRows(audits)));
-        await client.query('commit');
-      } catch (error) {
-        await client.query('rollback');
-        throw error;
-      }
+        if (operations.length > 0) {
+          await client.query(operationSql, columnArrays(operationColumns, operations));
+          await client.query(operationEventSql, columnArrays(operationEventColumns, operationEvents));
+        }
+        if (events.length > 0) await client.query(eventSql, columnArrays(eventColumns, events));
+      });
     },
     async finish() {
       await ready();
@@ -229,9 +410,7 @@ export function createPostgresLogWriter(url: string): LogWriter {
         for (const index of dropped) await client.query(index.sql);
         dropped = [];
       }
-      await client.query('vacuum analyze sign_ins');
-      await client.query('vacuum analyze directory_audits');
-      await client.query('vacuum analyze directory_audit_targets');
+      for (const table of [...logTables, 'users']) await client.query(`vacuum analyze ${table}`);
     },
     async close() {
       if (connected) await client.end();

@@ -70,12 +70,12 @@ describe.each(dialects)('rekey dev seed-logs on %s', (dialect) => {
       dialect === 'sqlite'
         ? await sql<{
             name: string;
-          }>`select name from sqlite_master where type = 'index' and tbl_name in ('sign_ins', 'directory_audits', 'directory_audit_targets') order by name`.execute(
+          }>`select name from sqlite_master where type = 'index' and tbl_name in ('sign_ins', 'directory_audits', 'directory_audit_targets', 'event_log', 'password_operations', 'password_operation_events') order by name`.execute(
             db,
           )
         : await sql<{
             name: string;
-          }>`select indexname as name from pg_indexes where tablename in ('sign_ins', 'directory_audits', 'directory_audit_targets') order by indexname`.execute(
+          }>`select indexname as name from pg_indexes where tablename in ('sign_ins', 'directory_audits', 'directory_audit_targets', 'event_log', 'password_operations', 'password_operation_events') order by indexname`.execute(
             db,
           );
     return result.rows.map((row) => row.name);
@@ -343,6 +343,67 @@ describe.each(dialects)('rekey dev seed-logs on %s', (dialect) => {
     const { id: _writtenId, ...writtenRest } = written;
     const { id: _generatedId, ...generatedRest } = generated;
     expect(writtenRest).toEqual(generatedRest);
+  });
+
+  it('writes the people, the operations behind the password audits and the event log beside the rows', async () => {
+    const db = cli.rekey.db.kysely;
+    // Every person a sign-in names is a user of the tenant, so the troubleshooter finds the account.
+    const named = [...new Set(rows.map((row) => row.user_id).filter((id): id is string => id !== null))];
+    const users = await db
+      .selectFrom('users')
+      .select(['id', 'upn_key', 'account_enabled', 'deleted_at'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', named)
+      .execute();
+    expect(users).toHaveLength(named.length);
+    expect(users.every((user) => user.account_enabled === 1 && user.deleted_at === null)).toBe(true);
+    // One operation per password change or reset, with its request's correlation ID and its history.
+    const passwordAudits = auditRows.filter((row) =>
+      [
+        'Change password (self-service)',
+        'Reset password (self-service)',
+        'Reset password (by admin)',
+      ].includes(row.activity_display_name),
+    );
+    const operations = await db
+      .selectFrom('password_operations')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('created_at', '<', end.toISOString())
+      .execute();
+    expect(operations.map((op) => op.correlation_id).sort()).toEqual(
+      passwordAudits.map((row) => row.correlation_id).sort(),
+    );
+    const failedAudit = passwordAudits.find((row) => row.result === 'failure');
+    const failedOperation = operations.find((op) => op.correlation_id === failedAudit?.correlation_id);
+    expect(failedOperation).toMatchObject({ state: 'terminated', step: 'validate' });
+    expect(failedAudit?.result_reason.startsWith(`AADSTS${failedOperation?.error_code}:`)).toBe(true);
+    const history = await db
+      .selectFrom('password_operation_events')
+      .select(['state', 'code'])
+      .where('operation_id', '=', failedOperation?.id ?? '')
+      .orderBy('id')
+      .execute();
+    expect(history).toEqual([
+      { state: 'notStarted', code: null },
+      { state: 'running', code: null },
+      { state: 'terminated', code: failedOperation?.error_code },
+    ]);
+    // The event log: a 5001 for every failed sign-in, and the audits' own entries.
+    const events = await db
+      .selectFrom('event_log')
+      .select(['event_id', 'correlation_id', 'channel', 'source'])
+      .where('tenant_id', '=', tenantId)
+      .where('created_at', '<', end.toISOString())
+      .execute();
+    const failedSignIns = rows.filter((row) => row.error_code !== 0);
+    expect(events.filter((event) => event.event_id === 5001)).toHaveLength(failedSignIns.length);
+    expect(events.some((event) => event.event_id === 5101)).toBe(true);
+    expect(events.some((event) => event.event_id === 5102)).toBe(true);
+    expect(events.find((event) => event.event_id === 5001)).toMatchObject({
+      channel: 'security',
+      source: 'Rekey-SignIn',
+    });
   });
 
   it('refuses a bad count with a catalog code', async () => {

@@ -2,7 +2,14 @@ import { type DialectName, isDatabaseReady, openDatabase } from '../platform/db/
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import { findDirectoryTenant } from '../tenant/tenant-service.js';
-import { buildLogModel, generateAudits, generateSignIns, type LogModel } from './log-generator.js';
+import {
+  buildLogModel,
+  createSignInEventMapper,
+  generateAudits,
+  generateSignIns,
+  generateUsers,
+  type LogModel,
+} from './log-generator.js';
 import { createPostgresLogWriter, createSqliteLogWriter, type LogWriter } from './log-writers.js';
 
 /** What `rekey dev seed-logs` generates. */
@@ -33,7 +40,17 @@ export interface SeedLogsResult {
   readonly seed: string;
   readonly windowStart: string;
   readonly windowEnd: string;
+  /** Rows written beside the sign-ins and audits: the people, the operations and the event log. */
+  readonly companions: SeedCompanions;
   readonly seconds: { readonly signIns: number; readonly audits: number; readonly indexes: number };
+}
+
+/** Rows `writeModel` wrote besides the sign-ins and audits. */
+export interface SeedCompanions {
+  readonly userRows: number;
+  readonly operations: number;
+  readonly operationEvents: number;
+  readonly eventLog: number;
 }
 
 /** Rows generated per batch; the writers split them further as their database prefers. */
@@ -94,7 +111,8 @@ export function openLogWriter(databaseUrl: string): {
 
 /**
  * Writes `options.signIns` sign-in rows and `options.audits` audit rows (with their target
- * rows) of a deterministic, realistic tenant into the database at `databaseUrl`, then refreshes
+ * rows, the people as users, the operations of the password audits and the event-log entries of
+ * both) of a deterministic, realistic tenant into the database at `databaseUrl`, then refreshes
  * the planner's statistics. The database must be one Rekey has prepared (migrated, with its
  * tenant); rows are added to whatever logs it already holds.
  */
@@ -113,7 +131,7 @@ export async function seedLogs(databaseUrl: string, options: SeedLogsOptions): P
     // Rebuilding the indexes pays when the load at least doubles the log; adding a little to a
     // big log is cheaper row by row.
     const rebuildIndexes = options.signIns >= existingSignIns && options.signIns > 0;
-    const seconds = await writeModel(model, writer, { ...options, rebuildIndexes });
+    const { seconds, companions } = await writeModel(model, writer, { ...options, rebuildIndexes });
     return {
       dialect,
       tenantId,
@@ -124,6 +142,7 @@ export async function seedLogs(databaseUrl: string, options: SeedLogsOptions): P
       seed: options.seed,
       windowStart: new Date(model.startMs).toISOString(),
       windowEnd: new Date(model.endMs).toISOString(),
+      companions,
       seconds,
     };
   } finally {
@@ -131,27 +150,47 @@ export async function seedLogs(databaseUrl: string, options: SeedLogsOptions): P
   }
 }
 
-/** Generates the model's rows into `writer`, reporting progress after every batch; returns the phases' seconds. */
+/**
+ * Generates the model's rows into `writer`, reporting progress after every batch: the people
+ * (with the sign-ins phase), the sign-ins with their event-log entries, the audits with theirs and
+ * their operations. Returns the phases' seconds and the companion rows written.
+ */
 export async function writeModel(
   model: LogModel,
   writer: LogWriter,
   options: Pick<SeedLogsOptions, 'signIns' | 'audits' | 'onProgress'> & { readonly rebuildIndexes: boolean },
-): Promise<SeedLogsResult['seconds']> {
+): Promise<{ seconds: SeedLogsResult['seconds']; companions: SeedCompanions }> {
   const report = options.onProgress ?? (() => {});
   const started = performance.now();
   if (options.rebuildIndexes) await writer.dropIndexes();
   let done = 0;
   report({ phase: 'signIns', done, total: options.signIns });
+  const users = generateUsers(model);
+  for (let start = 0; start < users.length; start += batchRows)
+    await writer.writeUsers(users.slice(start, start + batchRows));
+  const eventsOf = createSignInEventMapper(model);
+  let eventLog = 0;
   for (const batch of generateSignIns(model, options.signIns, batchRows)) {
-    await writer.writeSignIns(batch);
+    const events = eventsOf(batch);
+    await writer.writeSignIns(batch, events);
+    eventLog += events.length;
     done += batch.length;
     report({ phase: 'signIns', done, total: options.signIns });
   }
   const signInsDone = performance.now();
   done = 0;
+  let operations = 0;
+  let operationEvents = 0;
   report({ phase: 'audits', done, total: options.audits });
   for (const batch of generateAudits(model, options.audits, batchRows)) {
     await writer.writeAudits(batch);
+    for (const audit of batch) {
+      if (audit.event) eventLog += 1;
+      if (audit.operation) {
+        operations += 1;
+        operationEvents += audit.operation.events.length;
+      }
+    }
     done += batch.length;
     report({ phase: 'audits', done, total: options.audits });
   }
@@ -161,8 +200,11 @@ export async function writeModel(
   report({ phase: 'indexes', done: 1, total: 1 });
   const finished = performance.now();
   return {
-    signIns: (signInsDone - started) / 1000,
-    audits: (auditsDone - signInsDone) / 1000,
-    indexes: (finished - auditsDone) / 1000,
+    seconds: {
+      signIns: (signInsDone - started) / 1000,
+      audits: (auditsDone - signInsDone) / 1000,
+      indexes: (finished - auditsDone) / 1000,
+    },
+    companions: { userRows: users.length, operations, operationEvents, eventLog },
   };
 }

@@ -74,12 +74,12 @@ const reads: ReadonlyArray<[string, (db: Kysely<Database>) => Promise<unknown>, 
   [
     'configuration changes in the window',
     (db) => listAuditsOfActivities(db, tenant, ['Update password policy'], since, 200),
-    'directory_audits_time',
+    'directory_audits_activity',
   ],
   [
     'refused changes with a code',
     (db) => listFailedAuditsWithCode(db, tenant, ['Change password (self-service)'], 120002, since, 200),
-    'directory_audits_time',
+    'directory_audits_result',
   ],
   ['operations of a user', (db) => listOperationsOfUser(db, 'u-1', since, 200), 'password_operations_user'],
   [
@@ -95,7 +95,7 @@ const reads: ReadonlyArray<[string, (db: Kysely<Database>) => Promise<unknown>, 
   [
     'operations failed with a code',
     (db) => listFailedOperations(db, tenant, 120013, since, 200),
-    'password_operations_tenant_time',
+    'password_operations_error',
   ],
   [
     'events of operations',

@@ -19,8 +19,11 @@ import type { DiagnoseSelectors } from './diagnose-types.js';
  * settings, the connectors without their bind password, the domains), the versions, and a
  * manifest of every file with its size and SHA-256. Every row comes from stores that never hold a
  * password; the connectors go through their output mapper, which names only that a bind password
- * is set. The event log entries of the requests in the evidence are in `logs/event-log.json`; HTTP
- * captures join the bundle when Rekey has them.
+ * is set. The event log entries of the requests in the evidence are in `logs/event-log.json`, and
+ * their connector calls (sign-ins, tests and syncs as well as operations) in
+ * `traces/connector-calls.json`, by correlation ID. The HTTP captures of the user or of the
+ * correlation ID are in `har/*.har` (HAR 1.2), redacted when they were recorded
+ * (docs/captures.md).
  */
 
 export interface SupportBundleDeps {
@@ -33,6 +36,15 @@ export interface SupportBundleDeps {
   >;
   readonly connectors: Pick<ConnectorService, 'list'>;
   readonly domains: Pick<DomainService, 'listTenantDomains'>;
+  /** The HAR documents of the captures matching the selectors (redacted when recorded). */
+  readonly harsOf: (selectors: {
+    readonly userPrincipalName?: string | undefined;
+    readonly correlationId?: string | undefined;
+  }) => Promise<ReadonlyArray<{ readonly name: string; readonly har: unknown }>>;
+  /** The connector trace of these correlation IDs, oldest first (the trace holds no secret). */
+  readonly connectorCallsOf: (
+    correlationIds: readonly string[],
+  ) => Promise<ReadonlyArray<{ readonly correlationId: string }>>;
   /** The event log entries of these correlation IDs, oldest first (the entries hold no secret). */
   readonly eventsOf: (correlationIds: readonly string[]) => Promise<readonly unknown[]>;
 }
@@ -93,6 +105,17 @@ export async function buildSupportBundle(
     ),
   ].slice(0, bundledCorrelations);
   const events = await deps.eventsOf(correlationIds);
+  const calls = await deps.connectorCallsOf(correlationIds);
+  const callsByCorrelation: Record<string, unknown[]> = {};
+  for (const call of calls) {
+    const list = callsByCorrelation[call.correlationId] ?? [];
+    list.push(call);
+    callsByCorrelation[call.correlationId] = list;
+  }
+  const hars = await deps.harsOf({
+    userPrincipalName: selectors.userPrincipalName,
+    correlationId: selectors.correlationId,
+  });
   const files: ZipEntry[] = [
     { name: 'diagnose.json', data: json(report) },
     { name: 'diagnose.txt', data: Buffer.from(renderReportText(report), 'utf8') },
@@ -111,6 +134,8 @@ export async function buildSupportBundle(
       ),
     },
     { name: 'operations/connector-trace.json', data: json(evidence.connectorCalls) },
+    { name: 'traces/connector-calls.json', data: json(callsByCorrelation) },
+    ...hars.map((har) => ({ name: `har/${har.name}`, data: json(har.har) })),
     {
       name: 'configuration/settings.json',
       data: json({

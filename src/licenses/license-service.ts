@@ -23,11 +23,13 @@ import {
   findSubscribedSku,
   insertSubscribedSku,
   insertUserLicense,
+  insertUserLicenses,
   listSkusForNewUsers,
   listSubscribedSkus,
   listUserLicenses,
   releaseUnit,
   takeUnit,
+  takeUnitsForNewUsers,
   updateSubscribedSku,
   updateUserLicensePlans,
 } from './license-store.js';
@@ -112,6 +114,34 @@ export async function assignLicensesToNewUser(
       assigned_at: at,
     });
   }
+}
+
+/**
+ * assignLicensesToNewUser for many new users at once (a sync page's): the SKUs read once, each
+ * SKU's units for all of them taken in one update and their licences inserted in one statement.
+ * The result per user is the same as assigning them one by one in `users`' order: when a
+ * subscription has fewer units left than there are users, the first ones get its licence and the
+ * rest none.
+ */
+export async function assignLicensesToNewUsers(
+  trx: Kysely<Database>,
+  tenantId: string,
+  users: ReadonlyArray<{ readonly userId: string; readonly at: string }>,
+): Promise<void> {
+  if (users.length === 0) return;
+  const rows: UserLicenseRow[] = [];
+  for (const skuId of await listSkusForNewUsers(trx, tenantId)) {
+    const taken = await takeUnitsForNewUsers(trx, tenantId, skuId, users.length);
+    for (const user of users.slice(0, taken))
+      rows.push({
+        user_id: user.userId,
+        sku_id: skuId,
+        tenant_id: tenantId,
+        disabled_plans: '[]',
+        assigned_at: user.at,
+      });
+  }
+  await insertUserLicenses(trx, rows);
 }
 
 /** Gives back the units of a user about to be purged (their licence rows go with the user). */

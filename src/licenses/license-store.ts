@@ -66,6 +66,9 @@ export async function updateSubscribedSku(
  * when it did. One conditional update, so two assignments racing for the last unit cannot both
  * take it. `onlyForNewUsers` limits it to subscriptions given to every new user.
  */
+/** The statuses whose subscriptions give out units (license-catalog.ts isActiveStatus). */
+const activeStatuses: string[] = ['Enabled', 'Warning'];
+
 export async function takeUnit(
   db: Kysely<Database>,
   tenantId: string,
@@ -77,11 +80,53 @@ export async function takeUnit(
     .set({ consumed_units: sql`consumed_units + 1` })
     .where('tenant_id', '=', tenantId)
     .where('sku_id', '=', skuId)
-    .where('capability_status', 'in', ['Enabled', 'Warning'])
+    .where('capability_status', 'in', activeStatuses)
     .where(sql<boolean>`consumed_units < enabled_units`);
   if (options.onlyForNewUsers) update = update.where('assign_to_new_users', '=', 1);
   const result = await update.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/**
+ * Takes up to `wanted` units of a subscription given to every new user, in one update: as many as
+ * it has left (none when it is not active or no longer given to new users). Returns how many it
+ * took. The row is read locked (FOR UPDATE on PostgreSQL; on SQLite a write of another process in
+ * between fails this transaction as a write conflict), and the update is a compare-and-set on the
+ * units read, so two syncs racing for the last units cannot both take them; should the set miss
+ * all the same, the units are taken one at a time as takeUnit does.
+ */
+export async function takeUnitsForNewUsers(
+  db: Kysely<Database>,
+  tenantId: string,
+  skuId: string,
+  wanted: number,
+): Promise<number> {
+  if (wanted <= 0) return 0;
+  const row = await db
+    .selectFrom('subscribed_skus')
+    .select(['capability_status', 'enabled_units', 'consumed_units', 'assign_to_new_users'])
+    .where('tenant_id', '=', tenantId)
+    .where('sku_id', '=', skuId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (row?.assign_to_new_users !== 1 || !activeStatuses.includes(row.capability_status)) return 0;
+  const taken = Math.min(wanted, row.enabled_units - row.consumed_units);
+  if (taken <= 0) return 0;
+  const result = await db
+    .updateTable('subscribed_skus')
+    .set({ consumed_units: sql`consumed_units + ${taken}` })
+    .where('tenant_id', '=', tenantId)
+    .where('sku_id', '=', skuId)
+    .where('consumed_units', '=', row.consumed_units)
+    .where('capability_status', 'in', activeStatuses)
+    .where('assign_to_new_users', '=', 1)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) > 0) return taken;
+  // Changed since it was read (which the lock rules out on PostgreSQL): a unit at a time, as a
+  // single assignment takes it.
+  let count = 0;
+  while (count < wanted && (await takeUnit(db, tenantId, skuId, { onlyForNewUsers: true }))) count += 1;
+  return count;
 }
 
 /** Gives back one unit of a subscription (a licence removed). */
@@ -128,6 +173,22 @@ export async function listUserLicenses(
 
 export async function insertUserLicense(db: Kysely<Database>, row: UserLicenseRow): Promise<void> {
   await db.insertInto('user_licenses').values(row).execute();
+}
+
+/** Rows per multi-row insert: five values each, far below either database's limit of bound values. */
+const licenseInsertChunk = 1000;
+
+/** Inserts these licences with one statement per thousand rows (a sync page's licences at once). */
+export async function insertUserLicenses(
+  db: Kysely<Database>,
+  rows: readonly UserLicenseRow[],
+): Promise<void> {
+  for (let start = 0; start < rows.length; start += licenseInsertChunk) {
+    await db
+      .insertInto('user_licenses')
+      .values(rows.slice(start, start + licenseInsertChunk))
+      .execute();
+  }
 }
 
 export async function updateUserLicensePlans(

@@ -37,6 +37,10 @@ const keyedLogs = {
   connector_operations: 'at',
   // The event log (docs/event-log.md).
   event_log: 'created_at',
+  // Exchanges recorded by HTTP captures (docs/captures.md), then the captures whose window ended
+  // before the cutoff (their entries are all older than their end, so already gone).
+  capture_entries: 'created_at',
+  captures: 'ends_at',
 } as const;
 
 /**
@@ -132,44 +136,62 @@ export async function countLogRowsBefore(
   auditTargets: number;
   connectorCalls: number;
   events: number;
+  captureEntries: number;
+  captures: number;
 }> {
-  const [signIns, audits, auditTargets, connectorCalls, events] = await Promise.all([
-    db
-      .selectFrom('sign_ins')
-      .select((eb) => eb.fn.countAll<number | string>().as('count'))
-      .where('tenant_id', '=', tenantId)
-      .where('created_at', '<', cutoff)
-      .executeTakeFirst(),
-    db
-      .selectFrom('directory_audits')
-      .select((eb) => eb.fn.countAll<number | string>().as('count'))
-      .where('tenant_id', '=', tenantId)
-      .where('activity_at', '<', cutoff)
-      .executeTakeFirst(),
-    db
-      .selectFrom('directory_audit_targets')
-      .select((eb) => eb.fn.countAll<number | string>().as('count'))
-      .where('tenant_id', '=', tenantId)
-      .where('activity_at', '<', cutoff)
-      .executeTakeFirst(),
-    db
-      .selectFrom('connector_operations')
-      .select((eb) => eb.fn.countAll<number | string>().as('count'))
-      .where('tenant_id', '=', tenantId)
-      .where('at', '<', cutoff)
-      .executeTakeFirst(),
-    db
-      .selectFrom('event_log')
-      .select((eb) => eb.fn.countAll<number | string>().as('count'))
-      .where('tenant_id', '=', tenantId)
-      .where('created_at', '<', cutoff)
-      .executeTakeFirst(),
-  ]);
+  const [signIns, audits, auditTargets, connectorCalls, events, captureEntries, captures] = await Promise.all(
+    [
+      db
+        .selectFrom('sign_ins')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('tenant_id', '=', tenantId)
+        .where('created_at', '<', cutoff)
+        .executeTakeFirst(),
+      db
+        .selectFrom('directory_audits')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('tenant_id', '=', tenantId)
+        .where('activity_at', '<', cutoff)
+        .executeTakeFirst(),
+      db
+        .selectFrom('directory_audit_targets')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('tenant_id', '=', tenantId)
+        .where('activity_at', '<', cutoff)
+        .executeTakeFirst(),
+      db
+        .selectFrom('connector_operations')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('tenant_id', '=', tenantId)
+        .where('at', '<', cutoff)
+        .executeTakeFirst(),
+      db
+        .selectFrom('event_log')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('tenant_id', '=', tenantId)
+        .where('created_at', '<', cutoff)
+        .executeTakeFirst(),
+      db
+        .selectFrom('capture_entries')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('tenant_id', '=', tenantId)
+        .where('created_at', '<', cutoff)
+        .executeTakeFirst(),
+      db
+        .selectFrom('captures')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('tenant_id', '=', tenantId)
+        .where('ends_at', '<', cutoff)
+        .executeTakeFirst(),
+    ],
+  );
   return {
     signIns: Number(signIns?.count ?? 0),
     audits: Number(audits?.count ?? 0),
     auditTargets: Number(auditTargets?.count ?? 0),
     connectorCalls: Number(connectorCalls?.count ?? 0),
     events: Number(events?.count ?? 0),
+    captureEntries: Number(captureEntries?.count ?? 0),
+    captures: Number(captures?.count ?? 0),
   };
 }

@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { dialects } from '../../test/support/databases.js';
 import { lineSink, startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { recordAudit } from '../audit/audit-service.js';
+import { insertCapture, insertCaptureEntryWithinCap } from '../captures/capture-store.js';
 import { insertConnectorTrace } from '../connectors/connector-trace-store.js';
 import type { DirectoryTraceRecord } from '../directories/directory-trace.js';
 import { type Db, openDatabase } from '../platform/db/database.js';
@@ -86,6 +87,8 @@ describe.each(dialects)('log retention on %s', (dialect) => {
     await rekey.db.kysely.deleteFrom('directory_audits').execute();
     await rekey.db.kysely.deleteFrom('connector_operations').execute();
     await rekey.db.kysely.deleteFrom('event_log').execute();
+    await rekey.db.kysely.deleteFrom('capture_entries').execute();
+    await rekey.db.kysely.deleteFrom('captures').execute();
   });
   afterEach(async () => {
     for (const db of extraDbs.splice(0)) await db.close();
@@ -212,6 +215,53 @@ describe.each(dialects)('log retention on %s', (dialect) => {
     });
   });
 
+  it('purges the entries of HTTP captures past retention, then the captures that ended before the cutoff', async () => {
+    const capture = async (id: string, endsAt: string) =>
+      insertCapture(rekey.db.kysely, {
+        id,
+        tenant_id: tenantId,
+        created_at: daysAgo(60),
+        created_by_user_id: null,
+        created_by_upn: null,
+        target: 'correlationId',
+        user_principal_name: null,
+        user_id: null,
+        correlation_id: `corr-${id}`,
+        ends_at: endsAt,
+        stopped_at: null,
+        max_entries: 10,
+      });
+    const entry = (captureId: string, id: string, at: string) =>
+      insertCaptureEntryWithinCap(rekey.db.kysely, {
+        id,
+        tenantId,
+        captureId,
+        createdAt: at,
+        correlationId: `corr-${captureId}`,
+        userId: null,
+        method: 'GET',
+        url: '/v1.0/me',
+        status: 200,
+        harEntry: '{}',
+      });
+    const oldCapture = 'c0000000-0000-4000-8000-000000000001';
+    const longCapture = 'c0000000-0000-4000-8000-000000000002';
+    await capture(oldCapture, daysAgo(59));
+    // Started long ago but still recording (a one-day window that began 60 days ago cannot be; the
+    // row is made so to show that a capture goes by its end, not its start).
+    await capture(longCapture, daysAgo(-1));
+    await entry(oldCapture, 'e0000000-0000-4000-8000-000000000001', daysAgo(59.5));
+    await entry(longCapture, 'e0000000-0000-4000-8000-000000000002', daysAgo(45));
+    await entry(longCapture, 'e0000000-0000-4000-8000-000000000003', daysAgo(2));
+
+    expect(await retention().countExpired()).toMatchObject({ captureEntries: 2, captures: 1 });
+    expect(await retention().purgeNow()).toMatchObject({ captureEntries: 2, captures: 1 });
+    const captures = await rekey.db.kysely.selectFrom('captures').select('id').execute();
+    expect(captures.map((row) => row.id)).toEqual([longCapture]);
+    const entries = await rekey.db.kysely.selectFrom('capture_entries').select('id').execute();
+    expect(entries.map((row) => row.id)).toEqual(['e0000000-0000-4000-8000-000000000003']);
+  });
+
   it('follows the clock and the configured retention', async () => {
     await seedSignIns(tenantId, 0, 3, 'c');
     expect((await retention().purgeNow()).signIns).toBe(0);
@@ -247,8 +297,8 @@ describe.each(dialects)('log retention on %s', (dialect) => {
     expect(counter.rowsPerDelete('directory_audit_targets')).toEqual([7, 7, 4]);
     expect(counter.rowsPerDelete('connector_operations')).toEqual([7, 1]);
     expect(counter.rowsPerDelete('event_log')).toEqual([7, 2]);
-    // Plus one empty batch per log for the other tenant.
-    expect(counts.batches).toBe(4 + 2 + 3 + 2 + 2 + 5);
+    // Plus one empty batch per log for the other tenant, and two (capture entries, captures) for each.
+    expect(counts.batches).toBe(4 + 2 + 3 + 2 + 2 + 5 + 4);
     // A pause after each full batch: 3 + 1 + 2 + 1 + 1 of them (the other tenant has nothing to purge).
     expect(Date.now() - started).toBeGreaterThanOrEqual(8 * 30 - 5);
     expect(await signInIds()).toHaveLength(4);
@@ -267,6 +317,8 @@ describe.each(dialects)('log retention on %s', (dialect) => {
       auditTargets: 3,
       connectorCalls: 2,
       events: 1,
+      captureEntries: 0,
+      captures: 0,
       batches: 0,
       cutoff: new Date(now.getTime() - 30 * dayMs).toISOString(),
     });
@@ -290,7 +342,7 @@ describe.each(dialects)('log retention on %s', (dialect) => {
       auditTargets: 0,
       connectorCalls: 0,
       events: 0,
-      batches: 3 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1,
+      batches: 3 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 4,
       retentionDays: 30,
       stopped: false,
     });

@@ -33,6 +33,10 @@ export interface PurgeCounts {
   readonly connectorCalls: number;
   /** Event-log entries (docs/event-log.md). */
   readonly events: number;
+  /** Exchanges recorded by HTTP captures (docs/captures.md). */
+  readonly captureEntries: number;
+  /** Captures whose window ended before the cutoff. */
+  readonly captures: number;
   /** Delete statements run (0 for a dry run). */
   readonly batches: number;
   /** Rows created before this time are past retention. */
@@ -60,7 +64,8 @@ export interface LogRetention {
 const dayMs = 86_400_000;
 
 /**
- * Background purge of sign-in and audit rows, and of the connector trace, older than the retention. Each statement deletes at
+ * Background purge of sign-in and audit rows, of the connector trace, the event log and HTTP
+ * captures, older than the retention. Each statement deletes at
  * most one batch, oldest first, and a short pause follows each full batch, so that a large backlog
  * (after retention is shortened, or the first start over a big imported log) never holds SQLite's
  * one writer, or PostgreSQL row locks, for longer than one batch. Any number of processes may
@@ -98,7 +103,16 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
 
   async function purge(signal: AbortSignal): Promise<PurgeCounts> {
     const cutoff = cutoffNow();
-    const totals = { signIns: 0, audits: 0, auditTargets: 0, connectorCalls: 0, events: 0, batches: 0 };
+    const totals = {
+      signIns: 0,
+      audits: 0,
+      auditTargets: 0,
+      connectorCalls: 0,
+      events: 0,
+      captureEntries: 0,
+      captures: 0,
+      batches: 0,
+    };
     for (const tenantId of await listTenantIds(db.kysely)) {
       const signIns = await drain(signal, () =>
         deleteLogRowsBefore(db, 'sign_ins', tenantId, cutoff, batchSize),
@@ -117,9 +131,25 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
       const events = await drain(signal, () =>
         deleteLogRowsBefore(db, 'event_log', tenantId, cutoff, batchSize),
       );
+      // Entries before their captures: an entry whose capture is gone would be read by no one.
+      const entries = await drain(signal, () =>
+        deleteLogRowsBefore(db, 'capture_entries', tenantId, cutoff, batchSize),
+      );
+      const captures = await drain(signal, () =>
+        deleteLogRowsBefore(db, 'captures', tenantId, cutoff, batchSize),
+      );
       totals.connectorCalls += calls.rows;
       totals.events += events.rows;
-      totals.batches += signIns.batches + audits.batches + targets.batches + calls.batches + events.batches;
+      totals.captureEntries += entries.rows;
+      totals.captures += captures.rows;
+      totals.batches +=
+        signIns.batches +
+        audits.batches +
+        targets.batches +
+        calls.batches +
+        events.batches +
+        entries.batches +
+        captures.batches;
     }
     return { ...totals, cutoff };
   }
@@ -200,6 +230,8 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
               { key: 'auditTargets', value: String(counts.auditTargets) },
               { key: 'connectorCalls', value: String(counts.connectorCalls) },
               { key: 'events', value: String(counts.events) },
+              { key: 'captureEntries', value: String(counts.captureEntries) },
+              { key: 'captures', value: String(counts.captures) },
               { key: 'cutoff', value: counts.cutoff },
               { key: 'retentionDays', value: String(retentionDays) },
             ],
@@ -211,7 +243,15 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
     },
     async countExpired() {
       const cutoff = cutoffNow();
-      const totals = { signIns: 0, audits: 0, auditTargets: 0, connectorCalls: 0, events: 0 };
+      const totals = {
+        signIns: 0,
+        audits: 0,
+        auditTargets: 0,
+        connectorCalls: 0,
+        events: 0,
+        captureEntries: 0,
+        captures: 0,
+      };
       for (const tenantId of await listTenantIds(db.kysely)) {
         const counts = await countLogRowsBefore(db.kysely, tenantId, cutoff);
         totals.signIns += counts.signIns;
@@ -219,6 +259,8 @@ export function createLogRetention(deps: LogRetentionDeps): LogRetention {
         totals.auditTargets += counts.auditTargets;
         totals.connectorCalls += counts.connectorCalls;
         totals.events += counts.events;
+        totals.captureEntries += counts.captureEntries;
+        totals.captures += counts.captures;
       }
       return { ...totals, batches: 0, cutoff };
     },

@@ -26,8 +26,11 @@ export type { NewSignIn, SignInListPage } from './sign-in-store.js';
  */
 const loadShedding: ReadonlySet<number> = new Set([Codes.RequestThrottled, Codes.PasswordCheckBusy]);
 
-/** The event-log entries of one sign-in: a failure (5001) and, when it locked the account, 5002. */
-function signInEvents(signIn: NewSignIn, lockedNow: boolean): NewEvent[] {
+/**
+ * The event-log entries of one sign-in: a failure (5001) and, when it locked the account, 5002.
+ * Exported for the log generator of `rekey dev seed-logs`, which writes the same entries.
+ */
+export function signInEventsOf(signIn: NewSignIn, lockedNow: boolean): NewEvent[] {
   if (signIn.error_code === 0 || loadShedding.has(signIn.error_code)) return [];
   const name = findCatalogEntry(signIn.error_code)?.name ?? 'UnknownCode';
   const base = {
@@ -69,7 +72,7 @@ export async function recordSignIn(
   signIn: NewSignIn,
   options: { readonly lockedNow?: boolean } = {},
 ): Promise<string> {
-  const events = signInEvents(signIn, options.lockedNow === true);
+  const events = signInEventsOf(signIn, options.lockedNow === true);
   if (events.length === 0) return insertSignIn(db, signIn);
   const write = async (trx: Kysely<Database>) => {
     const id = await insertSignIn(trx, signIn);

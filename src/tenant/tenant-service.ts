@@ -5,6 +5,7 @@ import {
   findApplication,
   findDomain,
   findTenant,
+  listVerifiedDomainNames,
   type TenantRecord,
 } from './tenant-store.js';
 
@@ -40,4 +41,12 @@ export function findTenantDomain(
   name: string,
 ): Promise<DomainRow | undefined> {
   return findDomain(db, tenantId, name);
+}
+
+/**
+ * The names (lower case) of the tenant's verified domains, for checking many UPNs with one read (a
+ * directory sync run checks every entry's).
+ */
+export function listVerifiedTenantDomains(db: Kysely<Database>, tenantId: string): Promise<Set<string>> {
+  return listVerifiedDomainNames(db, tenantId);
 }

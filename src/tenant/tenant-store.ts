@@ -58,6 +58,17 @@ export async function findDomain(
     .executeTakeFirst();
 }
 
+/** The names (lower case) of the tenant's verified domains: one read, without the federation join. */
+export async function listVerifiedDomainNames(db: Kysely<Database>, tenantId: string): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('domains')
+    .select('name')
+    .where('tenant_id', '=', tenantId)
+    .where('is_verified', '=', 1)
+    .execute();
+  return new Set(rows.map((row) => row.name.toLowerCase()));
+}
+
 /** True when any tenant already has a domain of this name (domain names are globally unique). */
 export async function domainNameTaken(db: Kysely<Database>, name: string): Promise<boolean> {
   const row = await db

@@ -549,6 +549,20 @@ export const diagnoseRoles: readonly DirectoryRole[] = [...new Set([...resetCall
 export const supportBundleRoles: readonly DirectoryRole[] = ['Global Administrator', 'Global Reader'];
 
 /**
+ * Roles that may start and stop HTTP captures (`/rekey/v1/captures`, and the `Rekey-Capture: on`
+ * header on their own requests): a capture records another user's requests and answers, redacted
+ * but whole (profiles, errors, addresses), so only the Global Administrator, as for the bundle
+ * that carries them.
+ */
+export const captureAdministrationRoles: readonly DirectoryRole[] = ['Global Administrator'];
+
+/**
+ * Roles that may list captures and export their HAR: those who may download a support bundle,
+ * which carries the same HAR files.
+ */
+export const captureReaderRoles: readonly DirectoryRole[] = supportBundleRoles;
+
+/**
  * Roles that may read service health in detail (Graph's admin/serviceAnnouncement: components by
  * connector, incidents with the users affected): the administrators who act on an outage (Global,
  * Helpdesk, Hybrid Identity) and the readers of the logs. The public /status page shows no tenant

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type ModifiedProperty, recordAudit } from '../audit/audit-service.js';
-import { assignLicensesToNewUser } from '../licenses/license-service.js';
+import { assignLicensesToNewUser, assignLicensesToNewUsers } from '../licenses/license-service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../platform/db/database.js';
 import type { Database, UserRow, UserUpdate } from '../platform/db/schema.js';
@@ -9,14 +9,17 @@ import { isWriteConflict } from '../platform/db/write-conflict.js';
 import { isRekeyError } from '../platform/errors/rekey-error.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { parseRoles } from '../roles/directory-roles.js';
-import { findTenantDomain } from '../tenant/tenant-service.js';
+import { listVerifiedTenantDomains } from '../tenant/tenant-service.js';
 import { parseUserPrincipalName } from './upn.js';
 import {
   clearUserDeleted,
   findUserById,
   findUserByImmutableId,
   findUserByUpn,
+  findUsersByImmutableIds,
+  findUsersByUpns,
   insertUser,
+  insertUsers,
   listConnectorUsers,
   markUserDeleted,
   revokeSessions,
@@ -99,37 +102,59 @@ const auditNames: Readonly<Record<keyof ReturnType<typeof ownedColumns>, string 
   on_premises_connector_id: undefined,
 };
 
+/** A sync run's writes of directory entries, page by page (see startSyncRun). */
+export interface SyncRun {
+  /**
+   * Creates or updates the users of a page of directory entries, each as applySyncedUser would in
+   * the page's order, and answers what became of each (same order).
+   */
+  applyPage(context: RequestContext, inputs: readonly SyncedUserInput[]): Promise<SyncedUserResult[]>;
+}
+
+/** An entry whose new user is written with the rest of its page's. */
+interface PendingCreate {
+  readonly index: number;
+  readonly input: SyncedUserInput;
+  readonly row: UserRow;
+}
+
 /** The sync's writes to users; spread into the user service. */
 export function createSyncedUsers(deps: SyncedUserDeps) {
   const { db, tenantId, clock } = deps;
 
-  async function isVerifiedDomain(upn: string): Promise<boolean> {
-    let domain: string;
+  /** Whether the UPN's domain is among `verified` (the tenant's verified domains, read once a run). */
+  function inVerifiedDomain(verified: ReadonlySet<string>, upn: string): boolean {
     try {
-      domain = parseUserPrincipalName(upn).domain;
+      return verified.has(parseUserPrincipalName(upn).domain);
     } catch {
       return false;
     }
-    return (await findTenantDomain(db.kysely, tenantId, domain))?.is_verified === 1;
   }
 
+  /** The user holding a UPN, deleted ones included: read now, or known from the page's batched read. */
+  type HolderOf = (upn: string) => Promise<UserRow | undefined>;
+  const holderInDatabase: HolderOf = (upn) =>
+    findUserByUpn(db.kysely, tenantId, upn, { includeDeleted: true });
+
   /** Why `input`'s UPN cannot be used, or undefined when it can (`ownId`: the user it may already be). */
-  async function upnProblem(input: SyncedUserInput, ownId: string | undefined): Promise<string | undefined> {
-    if (!(await isVerifiedDomain(input.userPrincipalName)))
+  async function upnProblem(
+    verified: ReadonlySet<string>,
+    holderOf: HolderOf,
+    input: SyncedUserInput,
+    ownId: string | undefined,
+  ): Promise<string | undefined> {
+    if (!inVerifiedDomain(verified, input.userPrincipalName))
       return `the UPN ${input.userPrincipalName} is not in a verified domain of the tenant`;
-    const holder = await findUserByUpn(db.kysely, tenantId, input.userPrincipalName, {
-      includeDeleted: true,
-    });
+    const holder = await holderOf(input.userPrincipalName);
     if (holder && holder.id !== ownId)
       return `another user (${holder.id}) already has the UPN ${input.userPrincipalName}`;
     return undefined;
   }
 
-  async function create(input: SyncedUserInput): Promise<SyncedUserResult> {
-    const problem = await upnProblem(input, undefined);
-    if (problem) return { outcome: 'failed', reason: problem };
+  /** The row of a new synced user of `input`. */
+  function newUserRow(input: SyncedUserInput): UserRow {
     const now = clock.now().toISOString();
-    const row: UserRow = {
+    return {
       id: randomUUID(),
       tenant_id: tenantId,
       ...ownedColumns(input),
@@ -148,50 +173,88 @@ export function createSyncedUsers(deps: SyncedUserDeps) {
       updated_at: now,
       deleted_at: null,
     };
+  }
+
+  const takenReason = (input: SyncedUserInput) =>
+    `the UPN ${input.userPrincipalName} was taken while this entry was read`;
+
+  /** Writes one new user and its licences for new users (one transaction). */
+  async function insertOne(input: SyncedUserInput, row: UserRow): Promise<SyncedUserResult> {
     try {
       // No credential row: the directory holds the password (pass-through sign-in, writeback).
       // The user and its licences for new users are one write.
       await db.kysely.transaction().execute(async (trx) => {
         await insertUser(trx, row);
-        await assignLicensesToNewUser(trx, tenantId, row.id, now);
+        await assignLicensesToNewUser(trx, tenantId, row.id, row.created_at);
       });
     } catch (error) {
       // Another run (a sync by hand beside the scheduled one) created this UPN first.
-      if (isWriteConflict(error))
-        return {
-          outcome: 'failed',
-          reason: `the UPN ${input.userPrincipalName} was taken while this entry was read`,
-        };
+      if (isWriteConflict(error)) return { outcome: 'failed', reason: takenReason(input) };
       throw error;
     }
     return { outcome: 'created', userId: row.id };
   }
 
+  /**
+   * Writes a page's new users and their licences for new users in one transaction: one insert of
+   * the users, one update per subscription for its units and one insert of the licences. The
+   * licences go to the users in page order, as one by one. When the write loses to another run
+   * (a UPN created meanwhile), each user is written alone instead, so only that entry fails.
+   */
+  async function insertMany(pending: readonly PendingCreate[]): Promise<SyncedUserResult[]> {
+    if (pending.length === 1 && pending[0]) return [await insertOne(pending[0].input, pending[0].row)];
+    try {
+      await db.kysely.transaction().execute(async (trx) => {
+        await insertUsers(
+          trx,
+          pending.map((entry) => entry.row),
+        );
+        await assignLicensesToNewUsers(
+          trx,
+          tenantId,
+          pending.map((entry) => ({ userId: entry.row.id, at: entry.row.created_at })),
+        );
+      });
+      return pending.map((entry) => ({ outcome: 'created', userId: entry.row.id }));
+    } catch (error) {
+      if (!isWriteConflict(error)) throw error;
+      const results: SyncedUserResult[] = [];
+      for (const entry of pending) results.push(await insertOne(entry.input, entry.row));
+      return results;
+    }
+  }
+
   /** Writes the entry over `existing` (matched by immutable id or by UPN); restores a soft-deleted one. */
   async function update(
     context: RequestContext,
+    verified: ReadonlySet<string>,
+    holderOf: HolderOf,
     existing: UserRow,
     input: SyncedUserInput,
     how: 'immutableId' | 'softMatch',
   ): Promise<SyncedUserResult> {
+    const wanted = ownedColumns(input);
+    // Nothing to write (the common case of a full run over a synced directory): no transaction.
+    // The row was read a moment ago; a write racing with it is as if it came after this entry.
+    if (
+      existing.deleted_at === null &&
+      (Object.entries(wanted) as Array<[keyof typeof wanted, unknown]>).every(
+        ([column, value]) => existing[column] === value,
+      )
+    )
+      return { outcome: 'unchanged', userId: existing.id };
     if (existing.upn_key !== input.userPrincipalName.toLowerCase()) {
-      const problem = await upnProblem(input, existing.id);
+      const problem = await upnProblem(verified, holderOf, input, existing.id);
       if (problem) return { outcome: 'failed', reason: problem };
     }
     const at = clock.now().toISOString();
-    const wanted = ownedColumns(input);
     try {
       return await write(context, existing, wanted, how, at);
     } catch (error) {
-      if (isWriteConflict(error))
-        return {
-          outcome: 'failed',
-          reason: `the UPN ${input.userPrincipalName} was taken while this entry was read`,
-        };
+      if (isWriteConflict(error)) return { outcome: 'failed', reason: takenReason(input) };
       throw error;
     }
   }
-
   function write(
     context: RequestContext,
     existing: UserRow,
@@ -272,12 +335,19 @@ export function createSyncedUsers(deps: SyncedUserDeps) {
   }
 
   /**
-   * Creates or updates the user of one directory entry (see the matching rules at the top of this
-   * file). Never throws for the entry's own problems (a UPN outside the verified domains, taken by
+   * What to do with one directory entry (see the matching rules at the top of this file), given
+   * the user holding its immutable id and the one holding its UPN: a result, or the new user to
+   * write. Never throws for the entry's own problems (a UPN outside the verified domains, taken by
    * another user, a role holder matched by UPN): those are `failed` with the reason.
    */
-  async function applySyncedUser(context: RequestContext, input: SyncedUserInput): Promise<SyncedUserResult> {
-    const byImmutableId = await findUserByImmutableId(db.kysely, tenantId, input.immutableId);
+  async function decide(
+    context: RequestContext,
+    verified: ReadonlySet<string>,
+    holderOf: HolderOf,
+    input: SyncedUserInput,
+    byImmutableId: UserRow | undefined,
+    byUpn: UserRow | undefined,
+  ): Promise<SyncedUserResult | { readonly create: UserRow }> {
     if (byImmutableId) {
       if (
         byImmutableId.on_premises_connector_id !== null &&
@@ -293,10 +363,17 @@ export function createSyncedUsers(deps: SyncedUserDeps) {
           outcome: 'failed',
           reason: `the immutable id ${input.immutableId} belongs to a cloud user holding a directory role, which a sync never takes over`,
         };
-      return update(context, byImmutableId, input, 'immutableId');
+      return update(context, verified, holderOf, byImmutableId, input, 'immutableId');
     }
-    const byUpn = await findUserByUpn(db.kysely, tenantId, input.userPrincipalName, { includeDeleted: true });
-    if (!byUpn) return create(input);
+    if (!byUpn) {
+      // Nobody holds the UPN (byUpn was just read): only its domain can stand in the way.
+      if (!inVerifiedDomain(verified, input.userPrincipalName))
+        return {
+          outcome: 'failed',
+          reason: `the UPN ${input.userPrincipalName} is not in a verified domain of the tenant`,
+        };
+      return { create: newUserRow(input) };
+    }
     if (byUpn.deleted_at !== null)
       return {
         outcome: 'failed',
@@ -312,7 +389,106 @@ export function createSyncedUsers(deps: SyncedUserDeps) {
         outcome: 'failed',
         reason: `the UPN ${input.userPrincipalName} belongs to a cloud user holding a directory role, which a sync never takes over`,
       };
-    return update(context, byUpn, input, 'softMatch');
+    return update(context, verified, holderOf, byUpn, input, 'softMatch');
+  }
+
+  /** One entry, every look-up made now: for an entry whose look-ups an earlier one of its page may have changed. */
+  async function applyOne(
+    context: RequestContext,
+    verified: ReadonlySet<string>,
+    input: SyncedUserInput,
+  ): Promise<SyncedUserResult> {
+    const byImmutableId = await findUserByImmutableId(db.kysely, tenantId, input.immutableId);
+    const byUpn = byImmutableId
+      ? undefined
+      : await findUserByUpn(db.kysely, tenantId, input.userPrincipalName, { includeDeleted: true });
+    const decided = await decide(context, verified, holderInDatabase, input, byImmutableId, byUpn);
+    return 'create' in decided ? insertOne(input, decided.create) : decided;
+  }
+
+  /**
+   * Starts a sync run: the tenant's verified domains are read once for the run, and each page's
+   * entries are matched with two reads (by immutable id and by UPN) and its new users written
+   * with their licences in one transaction (insertMany), instead of several statements an entry.
+   *
+   * The outcome of every entry is the one applying the page's entries one by one gives: an entry
+   * whose immutable id or UPN an earlier entry of the page has used (created, matched or renamed
+   * to), or whose immutable id several users hold, is applied alone with fresh reads, after the
+   * page's new users so far are written.
+   */
+  function startSyncRun(): SyncRun {
+    let verifiedDomains: Promise<Set<string>> | undefined;
+    return {
+      async applyPage(context, inputs) {
+        if (inputs.length === 0) return [];
+        verifiedDomains ??= listVerifiedTenantDomains(db.kysely, tenantId);
+        const verified = await verifiedDomains;
+        const byImmutableId = new Map<string, UserRow[]>();
+        for (const row of await findUsersByImmutableIds(
+          db.kysely,
+          tenantId,
+          inputs.map((input) => input.immutableId),
+        )) {
+          const id = row.on_premises_immutable_id ?? '';
+          byImmutableId.set(id, [...(byImmutableId.get(id) ?? []), row]);
+        }
+        const byUpn = new Map<string, UserRow>();
+        for (const row of await findUsersByUpns(
+          db.kysely,
+          tenantId,
+          inputs.map((input) => input.userPrincipalName),
+        ))
+          byUpn.set(row.upn_key, row);
+        const holderInPage: HolderOf = async (upn) => byUpn.get(upn.toLowerCase());
+
+        const results: Array<SyncedUserResult | undefined> = new Array(inputs.length);
+        let pending: PendingCreate[] = [];
+        const flush = async () => {
+          if (pending.length === 0) return;
+          const written = await insertMany(pending);
+          pending.forEach((entry, i) => {
+            results[entry.index] = written[i];
+          });
+          pending = [];
+        };
+        // The immutable ids and UPNs the page's earlier entries used: what the reads above may no
+        // longer tell right for a later entry.
+        const usedIds = new Set<string>();
+        const usedUpns = new Set<string>();
+        for (const [index, input] of inputs.entries()) {
+          const upnKey = input.userPrincipalName.toLowerCase();
+          const holders = byImmutableId.get(input.immutableId) ?? [];
+          const stale = usedIds.has(input.immutableId) || usedUpns.has(upnKey) || holders.length > 1;
+          usedIds.add(input.immutableId);
+          usedUpns.add(upnKey);
+          for (const row of [...holders, byUpn.get(upnKey)]) {
+            if (!row) continue;
+            usedUpns.add(row.upn_key);
+            if (row.on_premises_immutable_id !== null) usedIds.add(row.on_premises_immutable_id);
+          }
+          if (stale) {
+            await flush();
+            results[index] = await applyOne(context, verified, input);
+            continue;
+          }
+          const decided = await decide(context, verified, holderInPage, input, holders[0], byUpn.get(upnKey));
+          if ('create' in decided) pending.push({ index, input, row: decided.create });
+          else results[index] = decided;
+        }
+        await flush();
+        return results.map((result) => result ?? { outcome: 'failed', reason: 'the entry was not applied' });
+      },
+    };
+  }
+
+  /**
+   * Creates or updates the user of one directory entry (see the matching rules at the top of this
+   * file). Never throws for the entry's own problems (a UPN outside the verified domains, taken by
+   * another user, a role holder matched by UPN): those are `failed` with the reason.
+   */
+  async function applySyncedUser(context: RequestContext, input: SyncedUserInput): Promise<SyncedUserResult> {
+    const [result] = await startSyncRun().applyPage(context, [input]);
+    return result ?? { outcome: 'failed', reason: 'the entry was not applied' };
   }
 
   /**
@@ -376,5 +552,5 @@ export function createSyncedUsers(deps: SyncedUserDeps) {
     return { deleted, failed };
   }
 
-  return { applySyncedUser, removeMissingSyncedUsers };
+  return { applySyncedUser, startSyncRun, removeMissingSyncedUsers };
 }

@@ -47,6 +47,19 @@ export async function insertUser(db: Kysely<Database>, row: NewUserRow): Promise
   await db.insertInto('users').values(row).execute();
 }
 
+/** Rows per multi-row insert of users: some thirty values each, well within either database's limit. */
+const userInsertChunk = 500;
+
+/** Inserts these users with one statement per 500 rows (a sync page's new users at once). */
+export async function insertUsers(db: Kysely<Database>, rows: readonly NewUserRow[]): Promise<void> {
+  for (let start = 0; start < rows.length; start += userInsertChunk) {
+    await db
+      .insertInto('users')
+      .values(rows.slice(start, start + userInsertChunk))
+      .execute();
+  }
+}
+
 /**
  * Finds a user by object id; deleted users only when asked for. With `lock` the row stays locked
  * until the transaction ends (`FOR UPDATE`, which platform/db makes a plain read on SQLite: see
@@ -280,6 +293,57 @@ export async function findUserByImmutableId(
     .where('on_premises_immutable_id', '=', immutableId);
   if (options.lock) query = query.forUpdate();
   return query.executeTakeFirst();
+}
+
+/** Keys per IN list of the batched look-ups below. */
+const lookupChunk = 500;
+
+/**
+ * The users, deleted ones included, holding any of these immutable ids (several may hold one: a
+ * cloud user given it by hand), read with one statement per 500 ids: a sync page's matches at once.
+ */
+export async function findUsersByImmutableIds(
+  db: Kysely<Database>,
+  tenantId: string,
+  immutableIds: readonly string[],
+): Promise<UserRow[]> {
+  const unique = [...new Set(immutableIds)];
+  const rows: UserRow[] = [];
+  for (let start = 0; start < unique.length; start += lookupChunk) {
+    rows.push(
+      ...(await db
+        .selectFrom('users')
+        .select(userColumns)
+        .where('tenant_id', '=', tenantId)
+        .where('on_premises_immutable_id', 'in', unique.slice(start, start + lookupChunk))
+        .execute()),
+    );
+  }
+  return rows;
+}
+
+/**
+ * The users, deleted ones included, holding any of these UPNs (case-insensitively), read with one
+ * statement per 500 UPNs: a sync page's soft matches and UPN checks at once.
+ */
+export async function findUsersByUpns(
+  db: Kysely<Database>,
+  tenantId: string,
+  upns: readonly string[],
+): Promise<UserRow[]> {
+  const keys = [...new Set(upns.map((upn) => upn.toLowerCase()))];
+  const rows: UserRow[] = [];
+  for (let start = 0; start < keys.length; start += lookupChunk) {
+    rows.push(
+      ...(await db
+        .selectFrom('users')
+        .select(userColumns)
+        .where('tenant_id', '=', tenantId)
+        .where('upn_key', 'in', keys.slice(start, start + lookupChunk))
+        .execute()),
+    );
+  }
+  return rows;
 }
 
 /** The live users a connector's sync owns, by id and immutable id: what a full sync compares against. */

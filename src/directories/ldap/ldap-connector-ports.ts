@@ -131,17 +131,25 @@ export function ldapSettingsOf(config: ConnectorConfig): LdapConnectorSettings {
   };
 }
 
+/** An entry's attributes by lower-cased name, made once per entry for the several look-ups of a sync. */
+const attributesByName = new WeakMap<DirectoryEntry, ReadonlyMap<string, readonly string[]>>();
+
 /** The first value of an attribute, whatever the case of its name in the entry. */
 function firstValue(entry: DirectoryEntry, name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
-  const wanted = name.toLowerCase();
-  for (const [key, values] of Object.entries(entry.attributes)) {
-    if (key.toLowerCase() === wanted) {
-      const value = values[0]?.trim();
-      return value === undefined || value === '' ? undefined : value;
+  let byName = attributesByName.get(entry);
+  if (!byName) {
+    const map = new Map<string, readonly string[]>();
+    // The first of two names differing only in case wins, as the scan in entry order did.
+    for (const [key, values] of Object.entries(entry.attributes)) {
+      const lower = key.toLowerCase();
+      if (!map.has(lower)) map.set(lower, values);
     }
+    byName = map;
+    attributesByName.set(entry, byName);
   }
-  return undefined;
+  const value = byName.get(name.toLowerCase())?.[0]?.trim();
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /** One entry as a synced user through the attribute map, or why it cannot be one. */
@@ -290,6 +298,8 @@ export function createLdapDirectoryPorts(deps: LdapDirectoryPortsDeps): Director
     } else if (mode === 'incremental' && cursor?.modifyTimestamp) {
       filter = `(modifyTimestamp>=${cursor.modifyTimestamp})`;
     }
+    // The run's writes, page by page (the tenant's verified domains read once for the run).
+    const run = users.startSyncRun();
     const read = await directory.searchUsersPaged(
       filter,
       { correlationId: context.correlationId },
@@ -298,18 +308,28 @@ export function createLdapDirectoryPorts(deps: LdapDirectoryPortsDeps): Director
         binaryAttributes: flavorAttributes[connector.flavor].binary,
         pageSize,
         onPage: async (entries) => {
-          for (const entry of entries) {
+          const mappedEntries = entries.map((entry) => {
             counts.seen += 1;
             const stamp = isActiveDirectory ? undefined : firstValue(entry, 'modifyTimestamp');
             if (stamp !== undefined && (latest === null || stamp > latest)) latest = stamp;
             const mapped = toSyncedUser(connector, entry);
+            if (!('problem' in mapped)) present.add(mapped.user.immutableId);
+            return { dn: entry.dn, mapped };
+          });
+          // The page's users at once (a few statements a page, not a few an entry), each with
+          // the outcome applying them one by one gives.
+          const inputs = mappedEntries.flatMap(({ mapped }) => ('problem' in mapped ? [] : [mapped.user]));
+          const results = await run.applyPage(context, inputs);
+          let next = 0;
+          // In the entries' order, so the run's report names the same first failures.
+          for (const { dn, mapped } of mappedEntries) {
             if ('problem' in mapped) {
               fail(mapped.problem);
               continue;
             }
-            present.add(mapped.user.immutableId);
-            const result = await users.applySyncedUser(context, mapped.user);
-            if (result.outcome === 'failed') fail(`${entry.dn}: ${result.reason}`);
+            const result = results[next] ?? { outcome: 'failed', reason: 'the entry was not applied' };
+            next += 1;
+            if (result.outcome === 'failed') fail(`${dn}: ${result.reason}`);
             else counts[result.outcome] += 1;
           }
           const total = mode === 'full' ? previous?.fullSyncSeen : undefined;

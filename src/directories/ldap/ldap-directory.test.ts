@@ -443,3 +443,63 @@ describe('does this password already bind (the check before retrying a write)', 
     );
   });
 });
+
+describe('a paged read of the users (what a sync reads)', () => {
+  const attributes = ['uid', 'mail', 'entryUUID'];
+
+  async function readAll(pageSize: number): Promise<string[][]> {
+    const pages: string[][] = [];
+    successOf(
+      await directory.searchUsersPaged(undefined, context, {
+        attributes,
+        pageSize,
+        onPage: async (entries) => {
+          pages.push(entries.map((entry) => entry.dn));
+        },
+      }),
+    );
+    return pages;
+  }
+
+  it('gives every user once, page by page in order, one page handled at a time while the next is read', async () => {
+    const [all] = await readAll(1000);
+    expect(all?.length).toBeGreaterThan(4);
+    let handling = 0;
+    let mostAtOnce = 0;
+    const pages: string[][] = [];
+    const read = successOf(
+      await directory.searchUsersPaged(undefined, context, {
+        attributes,
+        pageSize: 2,
+        onPage: async (entries) => {
+          handling += 1;
+          mostAtOnce = Math.max(mostAtOnce, handling);
+          // Long enough for the next page to arrive meanwhile: it must wait for this one.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          pages.push(entries.map((entry) => entry.dn));
+          handling -= 1;
+        },
+      }),
+    );
+    expect(mostAtOnce).toBe(1);
+    expect(read).toBe(all?.length);
+    expect(pages.every((page) => page.length > 0 && page.length <= 2)).toBe(true);
+    expect(pages.flat()).toEqual(all);
+  });
+
+  it("ends at the page whose handling failed, with Rekey's own error, and the directory still answers", async () => {
+    const handled: number[] = [];
+    const failure = new Error('the page could not be written');
+    const outcome = directory.searchUsersPaged(undefined, context, {
+      attributes,
+      pageSize: 2,
+      onPage: async (entries) => {
+        handled.push(entries.length);
+        if (handled.length === 2) throw failure;
+      },
+    });
+    await expect(outcome).rejects.toBe(failure);
+    expect(handled).toEqual([2, 2]);
+    expect((await readAll(1000)).flat().length).toBeGreaterThan(4);
+  });
+});

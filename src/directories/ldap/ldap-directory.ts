@@ -767,18 +767,24 @@ export function createLdapDirectory(
           })
           [Symbol.asyncIterator]();
         let read = 0;
+        const nextPage = () => session.step('search', settings.baseDn, () => pages.next());
+        let coming = nextPage();
         for (;;) {
-          const page = await session.step('search', settings.baseDn, () => pages.next());
+          const page = await coming;
           if (!page.ok) return session.fail(page.error, page.ppolicy);
           if (page.value.done) break;
           const entries = page.value.value.searchEntries.map((entry) =>
             entryFrom(entry, options.binaryAttributes),
           );
           read += entries.length;
+          // The directory reads the next page while this one is written (a step never rejects:
+          // a failure is its outcome, met at the top of the loop).
+          coming = nextPage();
           try {
             await options.onPage(entries);
           } catch (error) {
             pageError = { error };
+            await coming;
             await pages.return?.(undefined);
             throw error;
           }

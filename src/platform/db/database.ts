@@ -32,7 +32,9 @@ import * as connectorHealth from './migrations/0016-connector-health.js';
 import * as serviceIncidents from './migrations/0017-service-incidents.js';
 import * as eventLog from './migrations/0018-event-log.js';
 import * as userLicensesByUser from './migrations/0019-user-licenses-by-user.js';
+import * as captures from './migrations/0020-captures.js';
 import * as browserSignIn from './migrations/0021-browser-sign-in.js';
+import * as diagnoseIndexes from './migrations/0022-diagnose-indexes.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { withWriteConflicts } from './write-conflict.js';
@@ -102,7 +104,9 @@ const migrations: ReadonlyArray<
   ['0017-service-incidents', serviceIncidents.up],
   ['0018-event-log', eventLog.up],
   ['0019-user-licenses-by-user', userLicensesByUser.up],
+  ['0020-captures', captures.up],
   ['0021-browser-sign-in', browserSignIn.up],
+  ['0022-diagnose-indexes', diagnoseIndexes.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -440,6 +440,40 @@ export interface EventLogTable {
   details: string;
 }
 
+/** An HTTP exchange capture (migration 0020). */
+export interface CapturesTable {
+  id: string;
+  tenant_id: string;
+  created_at: string;
+  created_by_user_id: string | null;
+  created_by_upn: string | null;
+  target: 'user' | 'correlationId' | 'header';
+  /** Lower case. */
+  user_principal_name: string | null;
+  user_id: string | null;
+  correlation_id: string | null;
+  ends_at: string;
+  stopped_at: string | null;
+  max_entries: number;
+  entry_count: Generated<number>;
+  dropped_count: Generated<number>;
+}
+
+/** One recorded exchange of a capture (migration 0020): a redacted HAR entry. */
+export interface CaptureEntriesTable {
+  id: string;
+  tenant_id: string;
+  capture_id: string;
+  created_at: string;
+  correlation_id: string | null;
+  user_id: string | null;
+  method: string;
+  url: string;
+  status: number;
+  /** JSON of one HAR 1.2 entry. */
+  har_entry: string;
+}
+
 /** A redirect URI an administrator registered for an application (migration 0021). */
 export interface ApplicationRedirectUrisTable {
   tenant_id: string;
@@ -530,6 +564,8 @@ export interface Database {
   service_incident_posts: ServiceIncidentPostsTable;
   status_evaluations: StatusEvaluationsTable;
   event_log: EventLogTable;
+  captures: CapturesTable;
+  capture_entries: CaptureEntriesTable;
   application_redirect_uris: ApplicationRedirectUrisTable;
   sign_in_transactions: SignInTransactionsTable;
   sso_sessions: SsoSessionsTable;

@@ -704,6 +704,30 @@ const guidance: Partial<Record<ErrorCode, CatalogGuidance>> = {
     fixedBy: ['administrator'],
     related: [7701101],
   },
+  // --- Rekey's own codes: HTTP captures --------------------------------------------------------
+  7701401: {
+    cause:
+      'A capture records the exchanges of one user or of one correlation ID, and the request named neither of them, or more than one.',
+    fixedBy: ['administrator'],
+    related: [7700001],
+  },
+  7701402: {
+    cause:
+      'Every active capture is checked against each request, so a tenant records with at most 20 captures at once, and that many are recording now.',
+    fixedBy: ['administrator', 'time'],
+    related: [7701403],
+    steps: [
+      'List the captures with `rekey captures list` (GET /rekey/v1/captures): the active ones show their end time.',
+      'Stop one that is no longer needed with `rekey captures stop <id>` (DELETE /rekey/v1/captures/{id}); its HAR stays readable with `rekey captures export <id>`.',
+      'Or wait: a capture ends by itself when its window does.',
+    ],
+  },
+  7701403: {
+    cause:
+      'No capture of this tenant has the id given: it is mistyped, or the capture aged out with the logs (REKEY_LOG_RETENTION_DAYS).',
+    fixedBy: ['administrator'],
+    related: [7700008, 7701402],
+  },
 };
 
 /** The guidance for a code, or undefined for a code that has none yet (a test forbids that). */

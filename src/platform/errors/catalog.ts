@@ -1188,6 +1188,46 @@ const entries = {
       '`npm start` builds both before it starts; a process started another way needs the build first.',
     ],
   },
+  // --- Rekey's own codes: HTTP captures ----------------------------------------------------------
+  /** A capture names no user and no correlation ID, or more than one. */
+  7701401: {
+    name: 'CaptureSelectorRequired',
+    message: 'A capture records one user or one correlation ID: name exactly one of them.',
+    httpStatus: 400,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Give exactly one of userPrincipalName, userId and correlationId in the body of POST /rekey/v1/captures (with `rekey captures start`: --user or --correlation-id).',
+    ],
+  },
+  /** Starting a capture while the tenant already has as many recording as it may. */
+  7701402: {
+    name: 'CaptureLimitReached',
+    message: 'The tenant already has as many captures recording as it may have at once.',
+    httpStatus: 409,
+    retryable: true,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_BadRequest',
+    remediation: [
+      'Stop a capture that is no longer needed (`rekey captures stop <id>`, DELETE /rekey/v1/captures/{id}) or wait for one to end; `rekey captures list` shows them.',
+    ],
+  },
+  /** No capture has this id. */
+  7701403: {
+    name: 'CaptureNotFound',
+    message: 'There is no capture with this id.',
+    httpStatus: 404,
+    retryable: false,
+    category: 'request',
+    oauthError: 'invalid_request',
+    graphCode: 'Request_ResourceNotFound',
+    remediation: [
+      'Take the id from `rekey captures list` (GET /rekey/v1/captures); captures are removed with the logs after REKEY_LOG_RETENTION_DAYS.',
+    ],
+  },
 } as const satisfies Record<number, EntryInput>;
 
 /** A number that the catalog defines. */

@@ -1,0 +1,115 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
+import { type AuthGuard, contextOf } from '../auth/guard.js';
+import type { Clock } from '../platform/clock.js';
+import type { CaptureRecord, CaptureService } from './capture-service.js';
+
+/*
+ * The hooks that record exchanges for captures, registered as a root plugin (before the feature
+ * routes, so that every route gets them):
+ *   onSend      decides whether the exchange belongs to a capture and keeps the payload if so;
+ *   onResponse  hands it to the capture service, which redacts and stores it in the background.
+ * With no active capture and no `Rekey-Capture` header, onSend returns at its first line: one
+ * in-memory check (see capture-service.ts for how that list stays current across processes).
+ *
+ * An exchange belongs to a capture of:
+ *   - its correlation ID;
+ *   - its user: the signed-in caller, or, for a request without one (a sign-in at the token
+ *     endpoint), the `username` or `userPrincipalName` field of its body;
+ *   - the header: `Rekey-Capture: on` with a bearer token of a role in captureAdministrationRoles
+ *     records the request in that administrator's header capture (made on the first such request,
+ *     for an hour). From anyone else the header is ignored, never refused: the request is answered
+ *     as it would be without it, with `Rekey-Capture: ignored` so the sender can tell. An honoured
+ *     request is answered with `Rekey-Capture: <capture id>`.
+ */
+
+export const captureHeader = 'rekey-capture';
+
+interface Pending {
+  readonly captures: readonly CaptureRecord[];
+  readonly payload: unknown;
+  readonly userId: string | undefined;
+}
+
+const pending = new WeakMap<FastifyRequest, Pending>();
+
+/** The user name a request without a signed-in caller names in its body (a sign-in's). */
+function bodyUserName(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object') return undefined;
+  const fields = body as Record<string, unknown>;
+  const name = fields['username'] ?? fields['userPrincipalName'];
+  return typeof name === 'string' && name.length <= 256 ? name.toLowerCase() : undefined;
+}
+
+export function captureHooks(deps: {
+  readonly captures: CaptureService;
+  readonly guard: AuthGuard;
+  readonly clock: Clock;
+}): FastifyPluginAsync {
+  const { captures, guard, clock } = deps;
+
+  /** The header capture of this request's administrator, or undefined when the header is not honoured. */
+  async function headerCaptureOf(request: FastifyRequest, asked: string): Promise<CaptureRecord | undefined> {
+    if (asked.trim().toLowerCase() !== 'on') return undefined;
+    if (!request.principal && request.headers.authorization !== undefined) {
+      // A route without the guard (the token endpoint): the token is checked here, as the guard would.
+      try {
+        await guard.authenticate(request);
+      } catch {
+        return undefined;
+      }
+    }
+    const actor = request.principal?.actor;
+    if (!actor || !captures.mayCaptureByHeader(actor)) return undefined;
+    return captures.headerCapture(contextOf(request), actor);
+  }
+
+  return fastifyPlugin(async (app) => {
+    app.addHook('onSend', async (request, reply, payload) => {
+      const asked = request.headers[captureHeader];
+      if (!captures.hasActiveCaptures() && asked === undefined) return payload;
+      const actor = request.principal?.actor;
+      const userId = actor?.userId;
+      const matched = [
+        ...captures.matching({
+          userId,
+          userPrincipalName: actor ? actor.userPrincipalName.toLowerCase() : bodyUserName(request.body),
+          correlationId: request.correlationId,
+        }),
+      ];
+      if (asked !== undefined) {
+        const byHeader = await headerCaptureOf(request, Array.isArray(asked) ? (asked[0] ?? '') : asked);
+        reply.header(captureHeader, byHeader ? byHeader.id : 'ignored');
+        if (byHeader && !matched.some((c) => c.id === byHeader.id)) matched.push(byHeader);
+      }
+      if (matched.length > 0) pending.set(request, { captures: matched, payload, userId });
+      return payload;
+    });
+
+    app.addHook('onResponse', async (request, reply) => {
+      const found = pending.get(request);
+      if (!found) return;
+      pending.delete(request);
+      const elapsedMs = reply.elapsedTime;
+      captures.record(
+        found.captures,
+        {
+          startedAt: new Date(clock.now().getTime() - elapsedMs),
+          elapsedMs,
+          method: request.method,
+          url: request.url,
+          httpVersion: request.raw.httpVersion,
+          requestHeaders: request.headers,
+          requestBody: request.body,
+          status: reply.statusCode,
+          responseHeaders: reply.getHeaders(),
+          responsePayload: found.payload,
+          correlationId: request.correlationId,
+          requestId: request.id,
+          clientAddress: request.ip,
+        },
+        found.userId,
+      );
+    });
+  });
+}

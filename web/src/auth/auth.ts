@@ -57,6 +57,8 @@ export class SignInError extends Error {
 }
 
 const pendingKey = 'rekey.pendingSignIn';
+/** The `state` the logout endpoint brings back to the callback after signing out. */
+export const signedOutState = 'signed-out';
 let session: Session | undefined;
 let endpointsPromise: Promise<Endpoints> | undefined;
 /** The callback's exchange, shared so a second render (React's StrictMode) does not spend the code twice. */
@@ -220,8 +222,11 @@ export async function signOut(area: AppArea): Promise<void> {
   const config = await endpoints();
   const target = config.end_session_endpoint ?? `/${tenantSegment}/oauth2/v2.0/logout`;
   const url = new URL(target, window.location.origin);
+  // The logout endpoint returns only to a registered redirect URI: the area's callback, whose
+  // page reads this state as "signed out" (no code comes with it).
   url.search = new URLSearchParams({
-    post_logout_redirect_uri: `${window.location.origin}/${area}`,
+    post_logout_redirect_uri: redirectUriOf(area),
+    state: signedOutState,
     client_id: portalClientId,
     ...(idToken ? { id_token_hint: idToken } : {}),
   }).toString();

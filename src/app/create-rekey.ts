@@ -50,6 +50,7 @@ import { buildApp, type RekeyApp } from '../platform/http/app.js';
 import { rateLimits } from '../platform/http/rate-limit.js';
 import { createRateLimitCounter } from '../platform/http/rate-limit-counter.js';
 import type { Logger } from '../platform/log.js';
+import { reportRoutes } from '../reports/report-routes.js';
 import { roleManagementRoutes } from '../roles/role-routes.js';
 import type { RoleService } from '../roles/role-service.js';
 import { settingsRoutes } from '../settings/settings-routes.js';
@@ -331,6 +332,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         signInLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         directoryAuditRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
         eventLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),
+        reportRoutes({ db, tenantId: tenant.id, guard, clock }),
         roleManagementRoutes({ guard, roles, publicUrl: config.publicUrl }),
         operationRoutes({
           guard,

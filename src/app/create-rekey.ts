@@ -60,6 +60,8 @@ import { metricsRoutes } from '../status/metrics-routes.js';
 import { createStatusEvaluator, type StatusEvaluator } from '../status/status-evaluator.js';
 import { statusRoutes } from '../status/status-routes.js';
 import type { StatusService } from '../status/status-service.js';
+import { applicationRoutes } from '../tenant/application-routes.js';
+import { createApplicationService } from '../tenant/application-service.js';
 import { ensureTenant } from '../tenant/bootstrap.js';
 import { domainRoutes } from '../tenant/domain-routes.js';
 import type { DomainService } from '../tenant/domain-service.js';
@@ -315,6 +317,11 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
             passwords,
             publicUrl: config.publicUrl,
           }),
+          publicUrl: config.publicUrl,
+        }),
+        applicationRoutes({
+          guard,
+          applications: createApplicationService({ db, tenantId: tenant.id, clock }),
           publicUrl: config.publicUrl,
         }),
         passwordRoutes({ db, tenant, guard, passwords, publicUrl: config.publicUrl }),

@@ -306,6 +306,14 @@ export const auditActivities = {
     loggedByService: 'Core Directory',
     targetType: 'Other',
   },
+  /** An application's redirect URIs changed (PATCH /v1.0/applications/{appId}). */
+  updateApplication: {
+    displayName: 'Update application',
+    category: 'ApplicationManagement',
+    operationType: 'Update',
+    loggedByService: 'Core Directory',
+    targetType: 'Other',
+  },
   /** Sign-in and audit rows past the retention period deleted on an operator's request. */
   purgeLogsPastRetention: {
     displayName: 'Purge logs past retention',

@@ -16,6 +16,7 @@ type AuditEventKind = 'admin' | 'policy' | 'password' | 'tokenReuse' | 'sync' | 
 
 const eventKindOf: Readonly<Record<AuditActivityName, AuditEventKind>> = {
   addUser: 'admin',
+  updateApplication: 'admin',
   updateUser: 'admin',
   disableAccount: 'admin',
   enableAccount: 'admin',

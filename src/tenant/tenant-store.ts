@@ -117,6 +117,18 @@ export async function findApplication(
   return row && { appId: row.app_id, displayName: row.display_name };
 }
 
+/** The tenant's applications, built-in first, then by name. */
+export async function listApplications(db: Kysely<Database>, tenantId: string): Promise<ApplicationRecord[]> {
+  const rows = await db
+    .selectFrom('applications')
+    .select(['app_id', 'display_name'])
+    .where('tenant_id', '=', tenantId)
+    .orderBy('is_builtin', 'desc')
+    .orderBy('display_name')
+    .execute();
+  return rows.map((row) => ({ appId: row.app_id, displayName: row.display_name }));
+}
+
 export async function insertApplication(
   db: Kysely<Database>,
   tenantId: string,

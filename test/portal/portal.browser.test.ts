@@ -15,7 +15,8 @@ import { adminPassword, adminUpn, startTestRekey, type TestRekey } from '../supp
 /** Long enough for a sign-in round trip and a reset watched to its end on a loaded machine. */
 const stepTimeoutMs = 20_000;
 
-describe('the portal in Chromium', () => {
+// A browser step waits on a shared, loaded machine; each test gets room for several of them.
+describe('the portal in Chromium', { timeout: 120_000 }, () => {
   let rekey: TestRekey;
   let origin: string;
   let browser: Browser;
@@ -60,7 +61,11 @@ describe('the portal in Chromium', () => {
     expect(authorize.searchParams.get('redirect_uri')).toBe(`${origin}/portal/callback`);
     await submitCredentials(adminPage, adminUpn, adminPassword);
     await adminPage.waitForURL(`${origin}/portal/users`);
-    await expect.poll(() => adminPage.getByTestId('users-table').getByText(adminUpn).count()).toBe(1);
+    await expect
+      .poll(() => adminPage.getByTestId('users-table').getByText(adminUpn).count(), {
+        timeout: stepTimeoutMs,
+      })
+      .toBe(1);
     // Tokens are kept in memory only.
     const stored = await adminPage.evaluate('JSON.stringify({ ...localStorage, ...sessionStorage })');
     expect(stored).toBe('{}');
@@ -100,10 +105,16 @@ describe('the portal in Chromium', () => {
     expect((await rekey.lockout.getLockout(locked.id)).locked).toBe(true);
 
     await adminPage.goto(`${origin}/portal/users/${locked.id}`);
-    await expect.poll(() => adminPage.getByTestId('lock-state').textContent()).toMatch(/^Locked until/);
+    // A reload: the app signs in again silently and comes back to this user, not the list.
+    await adminPage.getByRole('heading', { name: 'Test lena' }).waitFor();
+    await expect
+      .poll(() => adminPage.getByTestId('lock-state').textContent(), { timeout: stepTimeoutMs })
+      .toMatch(/^Locked until/);
     await saveScreenshot(adminPage, 'portal-user-locked');
     await adminPage.getByRole('button', { name: 'Unlock' }).click();
-    await expect.poll(() => adminPage.getByTestId('lock-state').textContent()).toBe('Not locked');
+    await expect
+      .poll(() => adminPage.getByTestId('lock-state').textContent(), { timeout: stepTimeoutMs })
+      .toBe('Not locked');
     expect((await rekey.lockout.getLockout(locked.id)).locked).toBe(false);
   });
 
@@ -127,6 +138,16 @@ describe('the portal in Chromium', () => {
       await adminPage.getByRole('heading', { level: 1 }).waitFor();
       await expectAccessible(adminPage, `/portal/${path}`);
     }
+  });
+
+  it('signs out at the logout endpoint: the next visit shows the sign-in page again', async () => {
+    await adminPage.getByRole('button', { name: 'Sign out' }).click();
+    await adminPage.waitForURL(`${origin}/portal/callback?state=signed-out`);
+    await adminPage.getByRole('heading', { name: 'Signed out' }).waitFor();
+    await expectAccessible(adminPage, 'signed out');
+    await adminPage.goto(`${origin}/portal/users`);
+    await adminPage.waitForURL(/\/oauth2\/v2\.0\/authorize/);
+    await adminPage.locator('#password').waitFor();
   });
 
   it('makes a user change an expired password at sign-in, refusing a banned one with its code', async () => {
@@ -165,17 +186,42 @@ describe('the portal in Chromium', () => {
       // My account: the policy engine's verdict as the user types, with the code and its link.
       await page.getByLabel('New password', { exact: true }).fill('Zorbex2025!');
       const feedback = page.getByTestId('policy-feedback');
-      await expect.poll(() => feedback.textContent()).toContain('would refuse');
+      await expect.poll(() => feedback.textContent(), { timeout: stepTimeoutMs }).toContain('would refuse');
       expect(await feedback.textContent()).toContain(
         String(Codes.PasswordChangePasswordDoesnotComplyFuzzyPolicy),
       );
       await page.getByLabel('New password', { exact: true }).fill('Lagoon-Figure-Parade-63!');
-      await expect.poll(() => feedback.textContent()).toContain('Rekey accepts this password');
+      await expect
+        .poll(() => feedback.textContent(), { timeout: stepTimeoutMs })
+        .toContain('Rekey accepts this password');
       // The user's own sign-ins, the one just made among them.
       await page.getByRole('heading', { name: 'Your recent sign-ins' }).waitFor();
-      await expect.poll(() => page.locator('table tbody tr').count()).toBeGreaterThan(0);
+      await expect
+        .poll(() => page.locator('table tbody tr').count(), { timeout: stepTimeoutMs })
+        .toBeGreaterThan(0);
       await expectAccessible(page, 'my account');
       await saveScreenshot(page, 'myaccount');
+
+      // Changing it in My account: the server's refusal, exactly, with its code and link.
+      await page.getByLabel('Current password').fill('Tundra-Harbour-Quill-88!');
+      await page.getByLabel('New password', { exact: true }).fill('Zorbex2025!');
+      await page.getByLabel('Confirm new password').fill('Zorbex2025!');
+      await page.getByRole('button', { name: 'Change password' }).click();
+      const refused = page.getByRole('alert');
+      await refused.waitFor();
+      expect(await refused.getByTestId('error-code').textContent()).toBe(
+        String(Codes.PasswordChangePasswordDoesnotComplyFuzzyPolicy),
+      );
+      expect(await refused.getByRole('link').getAttribute('href')).toBe(
+        `/error?code=${Codes.PasswordChangePasswordDoesnotComplyFuzzyPolicy}`,
+      );
+      await saveScreenshot(page, 'myaccount-change-refused');
+      await page.getByLabel('New password', { exact: true }).fill('Lagoon-Figure-Parade-63!');
+      await page.getByLabel('Confirm new password').fill('Lagoon-Figure-Parade-63!');
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByText('Your password was changed.').waitFor();
+      expect(await rekey.signInCode('omar@example.com', 'Lagoon-Figure-Parade-63!')).toBe(0);
+      expect(await rekey.signInCode('omar@example.com', 'Tundra-Harbour-Quill-88!')).not.toBe(0);
     } finally {
       await context.close();
     }

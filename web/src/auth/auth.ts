@@ -62,7 +62,7 @@ export const signedOutState = 'signed-out';
 let session: Session | undefined;
 let endpointsPromise: Promise<Endpoints> | undefined;
 /** The callback's exchange, shared so a second render (React's StrictMode) does not spend the code twice. */
-let exchange: Promise<void> | undefined;
+let exchange: Promise<string> | undefined;
 
 export function redirectUriOf(area: AppArea): string {
   return `${window.location.origin}/${area}/callback`;
@@ -151,7 +151,7 @@ function codeIn(body: { error_codes?: unknown; error_description?: unknown }): n
  * verifier for tokens, checks the id token's `nonce`. Returns where the user was going.
  */
 export function completeSignIn(area: AppArea, search: string): Promise<string> {
-  let returnTo = `/${area}`;
+  // Shared with a second call for the same answer: both get the same destination.
   exchange ??= (async () => {
     const params = new URLSearchParams(search);
     const pending = takePending();
@@ -167,7 +167,6 @@ export function completeSignIn(area: AppArea, search: string): Promise<string> {
         undefined,
       );
     }
-    returnTo = pending.returnTo;
     const config = await endpoints();
     const response = await fetch(config.token_endpoint, {
       method: 'POST',
@@ -204,14 +203,12 @@ export function completeSignIn(area: AppArea, search: string): Promise<string> {
         userPrincipalName: String(claims['preferred_username'] ?? ''),
       },
     };
+    return pending.returnTo.startsWith(`/${area}`) ? pending.returnTo : `/${area}`;
   })();
-  return exchange.then(
-    () => returnTo,
-    (error: unknown) => {
-      exchange = undefined;
-      throw error;
-    },
-  );
+  return exchange.catch((error: unknown) => {
+    exchange = undefined;
+    throw error;
+  });
 }
 
 /** Forgets the tokens and ends the server's sign-in session (its cookie) at the logout endpoint. */

@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useId, useState } from 'react';
 import { callApi, getJson } from '../../api/client.js';
 import type {
@@ -81,7 +81,6 @@ function PolicyFeedback({ verdict }: { readonly verdict: PolicyEvaluation }) {
 }
 
 function ChangePasswordCard() {
-  const queryClient = useQueryClient();
   const ids = { current: useId(), next: useId(), confirm: useId() };
   const [currentPassword, setCurrentPassword] = useState('');
   const [newPassword, setNewPassword] = useState('');
@@ -89,11 +88,12 @@ function ChangePasswordCard() {
   const live = useLiveEvaluation(newPassword);
   const change = useMutation({
     mutationFn: (body: ChangePasswordBody) => callApi<undefined>('POST', '/v1.0/me/changePassword', body),
+    // Nothing is read again: the change ended every session of the user, this page's token too,
+    // so the next request signs in again (with the new password).
     onSuccess: () => {
       setCurrentPassword('');
       setNewPassword('');
       setConfirm('');
-      void queryClient.invalidateQueries({ queryKey: ['me'] });
     },
   });
   const mismatch = confirm !== '' && confirm !== newPassword;
@@ -159,7 +159,8 @@ function ChangePasswordCard() {
       {change.error && <ErrorNotice error={change.error} />}
       {change.isSuccess && (
         <div role="status" className="notice notice-success">
-          Your password was changed. Use the new one from now on.
+          Your password was changed. Your sessions have ended: the next step signs you in again with the new
+          password.
         </div>
       )}
     </section>

@@ -1,4 +1,5 @@
 import { launchBrowser } from '../../test/support/browser.js';
+import { ensureWebBuilt } from '../../test/support/web-build.js';
 import { childEnv, startServerWithDataDir } from '../lib/processes.js';
 import type { BenchCommand, BenchContext } from '../lib/registry.js';
 import { machineSummary, writeRunResults } from '../lib/results.js';
@@ -48,14 +49,14 @@ const usersPage: PortalPageSpec = {
   path: '/portal/users',
   firstRow: '[data-testid="users-table"] tbody tr',
   dataCall: /^\/v1\.0\/users\?/,
-  navLink: /^Users$/,
+  inNavigation: true,
 };
 const signInsPage: PortalPageSpec = {
   name: 'sign-ins',
   path: '/portal/sign-ins',
   firstRow: '[data-testid="sign-ins-table"] tbody tr',
   dataCall: /^\/v1\.0\/auditLogs\/signIns\?\$top=\d+$/,
-  navLink: /^Sign-ins$/,
+  inNavigation: true,
 };
 
 interface Collected {
@@ -71,6 +72,8 @@ async function measure(
 ): Promise<void> {
   const repeat = context.repeat ?? defaultRepeat;
   ensureBuilt(progress);
+  // Running the sources (REKEY_BENCH_ENTRY=src/main.ts) skips `npm run build`; the app must still be built.
+  ensureWebBuilt();
   const dataset = await sqliteDataset(settings);
   collected.dataset = dataset;
   const server = await startServerWithDataDir({

@@ -110,39 +110,26 @@ async function openAndWait(page: Page, url: string, selector: string): Promise<n
  * page's clock, polled each animation frame), so the figure holds no DevTools-protocol round trips.
  */
 async function clickUntilVisible(page: Page, link: string, selector: string): Promise<number> {
-  return page.evaluate(
-    ({ link, selector, timeoutMs }) =>
-      new Promise<number>((resolve, reject) => {
-        // The page's globals, typed here (this runs in the page; the bench compiles without the DOM's types).
-        interface Element {
-          click(): void;
-          getBoundingClientRect(): { readonly height: number };
-        }
-        const win = globalThis as unknown as {
-          document: { querySelector(selector: string): Element | null };
-          requestAnimationFrame(callback: () => void): number;
-        };
-        const anchor = win.document.querySelector(link);
-        if (anchor === null) {
-          reject(new Error(`no ${link} on the page`));
-          return;
-        }
-        const started = performance.now();
-        anchor.click();
-        const check = (): void => {
-          const element = win.document.querySelector(selector);
-          if (element !== null && element.getBoundingClientRect().height > 0) {
-            resolve(performance.now() - started);
-          } else if (performance.now() - started > timeoutMs) {
-            reject(new Error(`${selector} did not appear within ${timeoutMs} ms of clicking ${link}`));
-          } else {
-            win.requestAnimationFrame(check);
-          }
-        };
-        check();
-      }),
-    { link, selector, timeoutMs: stepTimeoutMs },
-  );
+  // A string, not a function: tsx's transform would wrap a function's inner closures in a helper
+  // (__name) that does not exist in the page.
+  const args = JSON.stringify({ link, selector, timeoutMs: stepTimeoutMs });
+  return page.evaluate<number>(`(() => {
+    const { link, selector, timeoutMs } = ${args};
+    return new Promise((resolve, reject) => {
+      const anchor = document.querySelector(link);
+      if (anchor === null) return reject(new Error('no ' + link + ' on the page'));
+      const started = performance.now();
+      anchor.click();
+      const check = () => {
+        const element = document.querySelector(selector);
+        if (element !== null && element.getBoundingClientRect().height > 0) resolve(performance.now() - started);
+        else if (performance.now() - started > timeoutMs)
+          reject(new Error(selector + ' did not appear within ' + timeoutMs + ' ms of clicking ' + link));
+        else requestAnimationFrame(check);
+      };
+      check();
+    });
+  })()`);
 }
 
 /** Collects the scripts a page fetches, and the first request of its data call. */

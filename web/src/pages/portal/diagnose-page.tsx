@@ -81,6 +81,8 @@ function Report({ report }: { readonly report: DiagnoseReport }) {
   const fixes = report.findings.filter(
     (f) => (f.status === 'fail' || f.status === 'warn') && f.remediation.length > 0,
   );
+  // Several checks may point at the same cause and give the same step: each step once, in order.
+  const steps = [...new Set(fixes.flatMap((finding) => finding.remediation))];
   return (
     <div data-testid="diagnose-report">
       <Verdict report={report} />
@@ -110,13 +112,13 @@ function Report({ report }: { readonly report: DiagnoseReport }) {
         </article>
       ))}
       <h2>The fix</h2>
-      {fixes.length === 0 ? (
+      {steps.length === 0 ? (
         <p>Nothing to fix was found.</p>
       ) : (
         <ol className="steps" data-testid="fix">
-          {fixes.flatMap((finding) =>
-            finding.remediation.map((step) => <li key={`${finding.check}-${step}`}>{step}</li>),
-          )}
+          {steps.map((step) => (
+            <li key={step}>{step}</li>
+          ))}
         </ol>
       )}
       {report.timeline.length > 0 && (

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import type { ServiceHealth, ServiceHealthIssue } from '../../api/admin-types.js';
 import { getJson } from '../../api/client.js';
-import type { Page as Collection } from '../../api/types.js';
+import type { GraphPage as Collection } from '../../api/types.js';
 import { ErrorNotice } from '../../components/error-notice.js';
 import { StateBadge, When } from './admin-kit/format.js';
 import './admin-kit/admin.css';

@@ -10,10 +10,11 @@ import type { BenchCommand } from './lib/registry.js';
 import { logs } from './logs/command.js';
 import { passwordChange } from './password-change/command.js';
 import { policy } from './policy/command.js';
+import { portal } from './portal/command.js';
 import { writeback } from './writeback/command.js';
 
 /** Every subcommand, in the order `npm run bench` runs them. Add new ones (logs) here. */
-const commands: readonly BenchCommand[] = [passwordChange, policy, logs, flood, writeback, diagnose];
+const commands: readonly BenchCommand[] = [passwordChange, policy, logs, flood, writeback, diagnose, portal];
 
 const defaultDurationSeconds = 8;
 
@@ -33,8 +34,10 @@ function usage(): string {
     '  --only <parts>      run only these parts (comma-separated, e.g. limit,peer)',
     `  --duration <s>      measured window of each load run, default ${defaultDurationSeconds}`,
     '  --sync-users <n>    directory users the writeback bench loads and syncs, default 100000',
-    '  --sign-ins <n>      sign-in rows of the logs and diagnose data set, default 10000000',
+    '  --sign-ins <n>      sign-in rows of the logs and diagnose data set, default 10000000 (portal: 1000000)',
     '  --audits <n>        audit rows of that data set, default a tenth of --sign-ins',
+    '  --users <n>         people of that data set (directory users), default 20000 (portal: 100000)',
+    '  --repeat <n>        page loads per measurement of the portal bench, default 5',
   );
   return lines.join('\n');
 }
@@ -51,6 +54,8 @@ const optionSpec = {
   'sync-users': { type: 'string' },
   'sign-ins': { type: 'string' },
   audits: { type: 'string' },
+  users: { type: 'string' },
+  repeat: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -91,7 +96,11 @@ async function main(): Promise<void> {
   }
 
   /** A whole number option within [min, max], or undefined when not given. */
-  const count = (name: 'sign-ins' | 'audits', min: number, max: number): number | undefined => {
+  const count = (
+    name: 'sign-ins' | 'audits' | 'users' | 'repeat',
+    min: number,
+    max: number,
+  ): number | undefined => {
     const text = values[name];
     if (text === undefined) return undefined;
     const value = Number(text.replaceAll('_', ''));
@@ -101,6 +110,8 @@ async function main(): Promise<void> {
   };
   const signIns = count('sign-ins', 1000, 1_000_000_000);
   const audits = count('audits', 100, 1_000_000_000);
+  const users = count('users', 100, 10_000_000);
+  const repeat = count('repeat', 1, 100);
 
   const only = values.only
     ?.split(',')
@@ -119,7 +130,7 @@ async function main(): Promise<void> {
       command.parts.map((part) => part.name).filter((part) => only === undefined || only.includes(part)),
     );
     if (parts.size === 0) continue;
-    await command.run({ parts, durationSeconds, startedAt, syncUsers, signIns, audits });
+    await command.run({ parts, durationSeconds, startedAt, syncUsers, signIns, audits, users, repeat });
   }
 }
 

@@ -18,6 +18,10 @@ export interface BenchContext {
   readonly signIns?: number | undefined;
   /** Audit rows of that data set (`--audits`); undefined: the environment's, or a tenth of the sign-ins. */
   readonly audits?: number | undefined;
+  /** People (directory users) of that data set (`--users`); undefined: the command's default. */
+  readonly users?: number | undefined;
+  /** Page loads per measurement of the portal bench (`--repeat`); undefined: its default. */
+  readonly repeat?: number | undefined;
 }
 
 /**

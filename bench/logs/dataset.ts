@@ -51,6 +51,8 @@ export function rekeyArgs(args: readonly string[], nodeFlags: readonly string[] 
 export interface DatasetSettings {
   readonly signIns: number;
   readonly audits: number;
+  /** People of the synthetic tenant (directory users); the logs bench keeps the contract's 20,000. */
+  readonly users: number;
   readonly cacheDir: string;
   /** REKEY_BENCH_FRESH=1: build the databases again even when the cache has them. */
   readonly fresh: boolean;
@@ -71,7 +73,7 @@ function positive(name: string, fallback: number): number {
  * tenth of the sign-ins, the proportion of the full data set.
  */
 export function datasetSettings(
-  sizes: { signIns?: number | undefined; audits?: number | undefined } = {},
+  sizes: { signIns?: number | undefined; audits?: number | undefined; users?: number | undefined } = {},
 ): DatasetSettings {
   const signIns = sizes.signIns ?? positive('REKEY_BENCH_LOGS_SIGNINS', 10_000_000);
   return {
@@ -81,6 +83,7 @@ export function datasetSettings(
       (sizes.signIns === undefined
         ? positive('REKEY_BENCH_LOGS_AUDITS', 1_000_000)
         : Math.max(1, Math.round(signIns / 10))),
+    users: sizes.users ?? logsContract.users,
     cacheDir: process.env['REKEY_BENCH_CACHE'] || join(tmpdir(), 'rekey-bench-logs'),
     fresh: ['1', 'true', 'yes'].includes((process.env['REKEY_BENCH_FRESH'] ?? '').toLowerCase()),
   };
@@ -117,7 +120,9 @@ export interface Dataset {
 }
 
 function datasetKey(settings: DatasetSettings): string {
-  return `logs-g${logGeneratorVersion}-s${schemaFingerprint()}-${settings.signIns}-${settings.audits}`;
+  // The contract's user count keeps the key it always had, so existing caches stay valid.
+  const users = settings.users === logsContract.users ? '' : `-u${settings.users}`;
+  return `logs-g${logGeneratorVersion}-s${schemaFingerprint()}-${settings.signIns}-${settings.audits}${users}`;
 }
 
 /** Runs Rekey once on `databaseUrl`: it migrates and creates the tenant and its administrator. */
@@ -181,7 +186,7 @@ async function seed(label: string, databaseUrl: string, settings: DatasetSetting
         '--days',
         String(logsContract.days),
         '--users',
-        String(logsContract.users),
+        String(settings.users),
         '--seed',
         logsContract.seed,
         '--json',

@@ -45,9 +45,9 @@ function timing(samples: number[]): Timing {
 export interface ScriptBytes {
   /** Distinct script URLs (paths) fetched. */
   readonly files: string[];
-  /** Bytes as sent (the server sends them without content encoding). */
-  readonly transferredBytes: number;
-  /** The same bodies gzipped (level 9, as a compressing proxy or server would send them). */
+  /** Bytes of the scripts as the browser runs them (decoded). */
+  readonly plainBytes: number;
+  /** The same bodies gzipped at level 9, as the build's .gz copies that Rekey sends to browsers accepting gzip. */
   readonly gzipBytes: number;
 }
 
@@ -158,13 +158,13 @@ function watch(page: Page, dataCall: RegExp) {
   return {
     async scripts(): Promise<ScriptBytes> {
       await Promise.all(pending);
-      let transferredBytes = 0;
+      let plainBytes = 0;
       let gzipBytes = 0;
       for (const body of scripts.values()) {
-        transferredBytes += body.length;
+        plainBytes += body.length;
         gzipBytes += gzipSync(body, { level: 9 }).length;
       }
-      return { files: [...scripts.keys()].sort(), transferredBytes, gzipBytes };
+      return { files: [...scripts.keys()].sort(), plainBytes, gzipBytes };
     },
     data: () => data,
   };

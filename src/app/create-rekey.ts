@@ -139,7 +139,7 @@ export interface CreateRekeyOptions {
    * (tests pass fakes, or `{}` for none, which answers 7700801).
    */
   readonly directories?: DirectoryPorts;
-  /** The built web app (dist/web unless given; tests give a missing one to see the error page). */
+  /** The built web app (dist/webapp unless given; tests give a missing one to see the error page). */
   readonly webRoot?: string;
   /** Told the SQL of every statement the database runs (tests count what a request costs). */
   readonly onQuery?: ((sql: string, durationMs?: number) => void) | undefined;

@@ -1,10 +1,11 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { webDist } from '../../test/support/web-build.js';
 
-// The global setup builds dist/web (test/support/web-build.ts); these tests serve that build.
+// The global setup builds dist/webapp (test/support/web-build.ts); these tests serve that build.
 
 const expectedCsp =
   "default-src 'self';script-src 'self';style-src 'self';img-src 'self' data:;connect-src 'self';" +
@@ -50,7 +51,24 @@ describe('the web app', () => {
     expect(response.headers['x-content-type-options']).toBe('nosniff');
   });
 
-  it('answers a missing asset with a 404 and never serves a file outside dist/web', async () => {
+  it('sends the gzip copy the build wrote of a script to a browser that accepts gzip, and the plain file otherwise', async () => {
+    const entry = readdirSync(path.join(webDist, 'assets')).find((name) => /^index-.*\.js$/.test(name));
+    const plain = readFileSync(path.join(webDist, 'assets', `${entry}`));
+    const zipped = await rekey.app.inject({
+      method: 'GET',
+      url: `/assets/${entry}`,
+      headers: { 'accept-encoding': 'gzip, deflate, br' },
+    });
+    expect(zipped.statusCode).toBe(200);
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.rawPayload.length).toBeLessThan(plain.length / 2);
+    expect(gunzipSync(zipped.rawPayload).equals(plain)).toBe(true);
+    const identity = await rekey.app.inject({ method: 'GET', url: `/assets/${entry}` });
+    expect(identity.headers['content-encoding']).toBeUndefined();
+    expect(identity.rawPayload.equals(plain)).toBe(true);
+  });
+
+  it('answers a missing asset with a 404 and never serves a file outside dist/webapp', async () => {
     expect((await rekey.app.inject({ method: 'GET', url: '/assets/missing-0000.js' })).statusCode).toBe(404);
     const outside = await rekey.app.inject({ method: 'GET', url: '/assets/..%2F..%2Fpackage.json' });
     expect(outside.statusCode).not.toBe(200);

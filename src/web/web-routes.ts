@@ -10,7 +10,7 @@ import { Codes, getCatalogEntry } from '../platform/errors/catalog.js';
 
 /*
  * The portal (/portal) and My account (/myaccount): the single-page app that `npm run build`
- * compiles from web/ into dist/web. Every path under the two roots answers index.html, so a deep
+ * compiles from web/ into dist/webapp. Every path under the two roots answers index.html, so a deep
  * link (/portal/users/{id}) or a reload works; the app's router shows the page. The scripts and
  * styles under /assets carry a content hash in their names and are cached for a year.
  *
@@ -33,7 +33,7 @@ export const webAppCsp = {
 /** The app's two roots; the redirect URIs of the portal client are `<root>/callback`. */
 export const webAppRoots = ['/portal', '/myaccount'] as const;
 
-/** dist/web of the package this file belongs to (the same from src/web and dist/web). */
+/** dist/webapp of the package this file belongs to (the same from src/web and from its compiled copy in dist/web). */
 export function defaultWebRoot(): string {
   let directory = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(directory, 'package.json'))) {
@@ -41,11 +41,11 @@ export function defaultWebRoot(): string {
     if (parent === directory) break;
     directory = parent;
   }
-  return path.join(directory, 'dist', 'web');
+  return path.join(directory, 'dist', 'webapp');
 }
 
 export interface WebRoutesDeps {
-  /** The built app (dist/web unless a test gives another directory). */
+  /** The built app (dist/webapp unless a test gives another directory). */
   readonly webRoot?: string;
   /** Whether Rekey serves HTTPS: then browsers are told to keep to it (Strict-Transport-Security). */
   readonly tls: boolean;
@@ -80,7 +80,8 @@ export function webRoutes(deps: WebRoutesDeps): FastifyPluginAsync {
       crossOriginEmbedderPolicy: false,
       xFrameOptions: { action: 'deny' },
     });
-    await app.register(fastifyStatic, { root: webRoot, serve: false });
+    // preCompressed: the build writes a .gz beside every script and style sheet (web/vite.config.ts).
+    await app.register(fastifyStatic, { root: webRoot, serve: false, preCompressed: true });
 
     app.get('/assets/*', { schema: hidden }, async (request, reply) => {
       if (!existsSync(indexFile)) return sendNotBuilt(reply);

@@ -41,7 +41,7 @@ keepFailingExitCode();
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Before any test file starts, so parallel files never race apt for slapd (slapd-install.ts).
   ensureSlapdInstalled();
-  // The portal's tests serve dist/web; a clean checkout has none (web-build.ts).
+  // The portal's tests serve dist/webapp; a clean checkout has none (web-build.ts).
   ensureWebBuilt();
   // Samba's AD domain controller too, where the run may install it; otherwise the one test file
   // that needs it (test/active-directory.test.ts) fails with the command to run.

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /*
- * The browser tests and the web routes' tests serve the built app from dist/web. `npm test` on a
+ * The browser tests and the web routes' tests serve the built app from dist/webapp. `npm test` on a
  * clean checkout (or after a change under web/) builds it first, once, before any test file runs;
  * a build that is newer than every source file is kept.
  */
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const webDist = path.join(repoRoot, 'dist', 'web');
+export const webDist = path.join(repoRoot, 'dist', 'webapp');
 
 /** The newest modification time of any file under `directory` (0 for none). */
 function newestUnder(directory: string): number {
@@ -23,7 +23,7 @@ function newestUnder(directory: string): number {
   return newest;
 }
 
-/** Whether dist/web is missing or older than web/ (its sources, index.html and Vite config). */
+/** Whether dist/webapp is missing or older than web/ (its sources, index.html and Vite config). */
 export function isWebBuildStale(): boolean {
   const index = path.join(webDist, 'index.html');
   if (!existsSync(index)) return true;

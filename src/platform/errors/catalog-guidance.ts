@@ -684,7 +684,7 @@ const guidance: Partial<Record<ErrorCode, CatalogGuidance>> = {
   // --- Rekey's own codes: the web app -------------------------------------------------------------
   7701600: {
     cause:
-      'The portal (/portal) and My account (/myaccount) are a web app that `npm run build` compiles into dist/web; this Rekey was started from a checkout or package where that step has not run.',
+      'The portal (/portal) and My account (/myaccount) are a web app that `npm run build` compiles into dist/webapp; this Rekey was started from a checkout or package where that step has not run.',
     fixedBy: ['administrator'],
     related: [],
   },

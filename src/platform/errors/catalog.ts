@@ -1217,7 +1217,7 @@ const entries = {
   /** The portal and My account were asked for, but this installation has no built web app. */
   7701600: {
     name: 'WebAppNotBuilt',
-    message: 'The portal is not built in this installation of Rekey (dist/web/index.html is missing).',
+    message: 'The portal is not built in this installation of Rekey (dist/webapp/index.html is missing).',
     httpStatus: 503,
     retryable: false,
     category: 'service',

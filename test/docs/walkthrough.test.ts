@@ -49,6 +49,15 @@ const skipped: ReadonlyMap<string, string> = new Map([
   ['npm run bench -- logs --only sqlite        # SQLite queries only', 'the scale benchmark'],
   ['npm run bench -- logs --only postgres,throughput-postgres', 'the scale benchmark'],
   [
+    'npm run bench -- portal                                   # 100,000 users, 1,000,000 sign-ins, 5 loads per figure',
+    'the portal benchmark: builds a million-row data set on first run',
+  ],
+  [
+    'npm run bench -- portal --users 2000 --sign-ins 20000     # a small data set, for a quick look',
+    'the portal benchmark',
+  ],
+  ['npm run bench -- portal --only users,sign-ins --repeat 10', 'the portal benchmark'],
+  [
     'npm run slapd -- --dir local-slapd      # stays in the foreground; Ctrl-C stops it and removes its data',
     'runs until stopped: the test starts the same slapd itself (startSlapd with TLS) and writes local-slapd/ with writeSlapdEnv, as the command does',
   ],

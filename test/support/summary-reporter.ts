@@ -1,8 +1,12 @@
 import type { Reporter, TestModule } from 'vitest/node';
 
+/** How many of the slowest files the summary names. */
+const slowestShown = 12;
+
 /**
  * Ends the run with one plain line, `tests: N passed, N failed, N skipped`, that any CI can read
- * without knowing vitest's own summary format.
+ * without knowing vitest's own summary format, after the slowest files with their durations (what
+ * to look at first when the suite grows too slow for CI's budget).
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
@@ -19,6 +23,13 @@ export default class SummaryReporter implements Reporter {
       // A file that failed to load has no tests to count, but it is a failure all the same.
       if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed += 1;
     }
+    const slowest = [...testModules]
+      .map((module) => ({ file: module.relativeModuleId, seconds: module.diagnostic().duration / 1000 }))
+      .sort((a, b) => b.seconds - a.seconds)
+      .slice(0, slowestShown);
+    process.stdout.write('\nslowest files (tests and hooks, seconds):\n');
+    for (const { file, seconds } of slowest)
+      process.stdout.write(`${seconds.toFixed(1).padStart(8)}  ${file}\n`);
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

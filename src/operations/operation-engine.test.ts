@@ -365,6 +365,49 @@ describe.each(dialects)('the operation engine on %s', (dialect) => {
     expect((await row(slow.id)).state).toBe('succeeded');
   });
 
+  it("runs a waiting caller's leading database steps in the commit that records the operation, and records their failure as the first attempt's", async () => {
+    const l = ledger();
+    const engine = engineFor(l);
+    const origin = { ipAddress: '127.0.0.1', userAgent: undefined };
+    const done = await engine.runNow(newOperation(), 'Leading-Secret-1!', origin);
+    expect(done).toMatchObject({ state: 'succeeded', attempts: 1 });
+    expect(l.calls).toEqual(['reserve', 'callOut', 'record', 'succeeded']);
+    // The history is the one a worker's attempt leaves: the move past `reserve` is kept.
+    expect((await listOperationEvents(rekey.db.kysely, done.id)).map((e) => [e.state, e.step])).toEqual([
+      ['notStarted', 'accepted'],
+      ['running', 'accepted'],
+      ['running', 'callOut'],
+      ['running', 'record'],
+      ['succeeded', 'completed'],
+    ]);
+
+    // A leading step that fails for good: the operation is still recorded, ended at that step
+    // with its cause, and the external step never runs.
+    l.calls.length = 0;
+    l.failOnce.set('reserve', 7700105);
+    const fatal = await engine.runNow(newOperation(), 'Leading-Secret-2!', origin);
+    expect(fatal).toMatchObject({ state: 'terminated', step: 'reserve', error_code: 7700105, attempts: 1 });
+    expect(l.calls).toEqual(['terminated 7700105']);
+    expect((await listOperationEvents(rekey.db.kysely, fatal.id)).at(-1)).toMatchObject({
+      state: 'terminated',
+      step: 'reserve',
+      code: 7700105,
+    });
+
+    // A leading step that fails and may work later: retried while the caller waits.
+    l.calls.length = 0;
+    l.failOnce.set('reserve', 120020);
+    const ticker = setInterval(() => clock.advance(1), 20);
+    let retried: Awaited<ReturnType<typeof engine.runNow>>;
+    try {
+      retried = await engine.runNow(newOperation(), 'Leading-Secret-3!', origin, { waitSeconds: 5 });
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(retried).toMatchObject({ state: 'succeeded', attempts: 2 });
+    expect(l.calls).toEqual(['reserve', 'callOut', 'record', 'succeeded']);
+  });
+
   it('keeps every state change with its catalog code and retryable flag', async () => {
     const l = ledger();
     l.failOnce.set('callOut', 120020);

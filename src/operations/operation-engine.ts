@@ -85,6 +85,26 @@ export interface ClaimedOperation {
 }
 
 /**
+ * The first commit of an operation a request runs itself (recordWithLeadingSteps): recorded past
+ * its leading database steps, with the attempt begun; or failed in them, with nothing recorded.
+ */
+type LeadingStepsOutcome =
+  | { readonly row: PasswordOperationRow; readonly attempt: JobAttempt; readonly failure?: undefined }
+  | {
+      readonly failure: { readonly step: string; readonly error: RekeyError };
+      readonly row?: undefined;
+      readonly attempt?: undefined;
+    };
+
+/** What the caller of an attempt already knows or holds, so the attempt need not find it again. */
+interface AttemptKnowledge {
+  /** Whether the operation needs its job's external steps. */
+  readonly external?: boolean | undefined;
+  /** The attempt, already begun (its slow preparation, such as hashing, done). */
+  readonly attempt?: JobAttempt | undefined;
+}
+
+/**
  * Where the work that runs an attempt came from, for the audit rows it writes: the request that
  * ran it inline (and who made it), or the background worker.
  */
@@ -354,7 +374,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     attemptOwner: string,
     origin: Origin,
     lease: Lease,
-    known: { readonly external?: boolean | undefined } = {},
+    known: AttemptKnowledge = {},
   ): Promise<{ readonly held: boolean; readonly ended?: PasswordOperationRow }> {
     const job = jobs[operation.kind];
     let step = operation.step;
@@ -373,7 +393,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
       }
       let secret: string | undefined;
       if (operation.secret_ciphertext !== null) secret = deps.secretBox.open(operation.secret_ciphertext);
-      const work = await job.begin(operation, { origin, secret });
+      const work = known.attempt ?? (await job.begin(operation, { origin, secret }));
       // An operation whose external steps do not apply (a cloud user's, with a directory writer
       // installed) runs as one commit, as it would without them.
       const external = known.external ?? (await job.needsExternal?.(operation, db.kysely)) ?? true;
@@ -492,7 +512,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
   async function attemptClaimed(
     claimed: ClaimedOperation,
     origin: Origin,
-    known: { readonly external?: boolean | undefined } = {},
+    known: AttemptKnowledge = {},
   ): Promise<PasswordOperationRow | undefined> {
     const lease = holdLease(claimed.row.id, claimed.attemptOwner);
     let ended: PasswordOperationRow | undefined;
@@ -554,6 +574,68 @@ export function createOperationEngine(deps: OperationEngineDeps) {
   }
 
   /**
+   * The first commit of an operation a request runs itself, when its job starts with database
+   * steps before an external one (a written-back change: `validate`, then the directory write):
+   * the operation's record, the caller's rows and those steps commit as one transaction, with the
+   * operation checkpointed at the external step, as the commit after `validate` would have left it.
+   * The attempt is begun (the new password hashed) before the transaction, and handed on.
+   *
+   * Undefined, with nothing written, when the job has no such steps. When beginning or a step
+   * failed, nothing is written either and the failure comes back with its step: the caller records
+   * the operation at its first step and that failure as its first attempt's. A guard's refusal
+   * refuses the request.
+   */
+  async function recordWithLeadingSteps(
+    claimed: PasswordOperationRow,
+    secret: string | undefined,
+    origin: Origin,
+    options: RunNowOptions,
+  ): Promise<LeadingStepsOutcome | undefined> {
+    const job = jobs[claimed.kind];
+    const firstExternal = job.steps.findIndex((step) => step.touches === 'external');
+    const leading = job.steps.slice(0, Math.max(0, firstExternal));
+    const external = job.steps[firstExternal];
+    if (leading.length === 0 || !external) return undefined;
+    let step = claimed.step;
+    const failed = (error: unknown): LeadingStepsOutcome => ({
+      failure: { step, error: toRekeyError(error, claimed.id) },
+    });
+    let attempt: JobAttempt;
+    try {
+      attempt = await job.begin(claimed, { origin, secret });
+    } catch (error) {
+      return failed(error);
+    }
+    const at = clock.now().toISOString();
+    const row: PasswordOperationRow = { ...claimed, step: external.name, updated_at: at };
+    try {
+      await db.kysely.transaction().execute(async (trx) => {
+        try {
+          await options.guard?.(trx);
+        } catch (error) {
+          throw new Refusal(error);
+        }
+        await insertOperation(trx, row, [
+          { at: claimed.created_at, state: 'notStarted', step: claimed.step, detail: null },
+          { at: claimed.created_at, state: 'running', step: claimed.step, detail: 'attempt 1' },
+          { at, state: 'running', step: external.name, detail: null },
+        ]);
+        await options.alsoCommit?.(trx);
+        for (const current of leading) {
+          step = current.name;
+          await fault(`before:${current.name}`, row);
+          await attempt.run(current.name, trx, at);
+          await fault(`after:${current.name}`, row);
+        }
+      });
+    } catch (error) {
+      if (error instanceof Refusal) throw error.reason;
+      return failed(error);
+    }
+    return { row, attempt };
+  }
+
+  /**
    * Runs a new operation for a caller who waits for the outcome, and returns it as it is when
    * the caller stops waiting: ended, or still going after `waitSeconds`.
    *
@@ -586,6 +668,10 @@ export function createOperationEngine(deps: OperationEngineDeps) {
         lease_owner: attemptOwner,
         lease_expires_at: seconds(now, settings.leaseSeconds),
       };
+      const waitSeconds = options.waitSeconds ?? settings.changeWaitSeconds ?? 10;
+      const ahead = await recordWithLeadingSteps(claimed, secret, origin, options);
+      if (ahead?.attempt)
+        return waitFor(claimed.id, origin, waitSeconds, { row: ahead.row, attemptOwner }, ahead.attempt);
       await db.kysely.transaction().execute(async (trx) => {
         await options.guard?.(trx);
         await insertOperation(trx, claimed, [
@@ -594,10 +680,13 @@ export function createOperationEngine(deps: OperationEngineDeps) {
         ]);
         await options.alsoCommit?.(trx);
       });
-      return waitFor(claimed.id, origin, options.waitSeconds ?? settings.changeWaitSeconds ?? 10, {
-        row: claimed,
-        attemptOwner,
-      });
+      if (ahead?.failure) {
+        // The first attempt failed in its leading steps: recorded as that attempt's failure (a
+        // retry or the end), as a worker's attempt would have recorded it.
+        await fail(claimed, attemptOwner, ahead.failure.step, ahead.failure.error, origin);
+        return waitFor(claimed.id, origin, waitSeconds);
+      }
+      return waitFor(claimed.id, origin, waitSeconds, { row: claimed, attemptOwner });
     }
     const steps = job.steps.filter((step) => step.touches === 'database');
     const row = rowOf(operation, undefined);
@@ -680,6 +769,8 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     waitSeconds: number,
     /** The first attempt's claim, when the caller took it with the operation (an external one). */
     claimed?: ClaimedOperation,
+    /** That attempt, when the caller already began it. */
+    begun?: JobAttempt,
   ): Promise<PasswordOperationRow> {
     // Wall time, not the injected clock: this bounds a real wait, and tests may freeze the clock.
     const giveUpAt = Date.now() + waitSeconds * 1000;
@@ -688,7 +779,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     let first = claimed;
     for (;;) {
       const attempt = first
-        ? attemptClaimed(first, origin, { external: true })
+        ? attemptClaimed(first, origin, { external: true, attempt: begun })
         : runOperation(operationId, origin);
       first = undefined;
       row = await untilTimeout(attempt, timeLeft());

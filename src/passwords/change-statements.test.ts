@@ -15,8 +15,8 @@ import { systemContext } from '../platform/request-context.js';
  * The budgets are the counts as they stand: a change below them should lower them too.
  */
 
-/** Statements of one written-back change through `/{tenant}/password/change` (56 before they were cut). */
-const writtenBackBudget = 44;
+/** Statements of one written-back change through `/{tenant}/password/change` (56, then 44, before they were cut). */
+const writtenBackBudget = 39;
 /** Statements of one cloud-only change through the same endpoint. */
 const cloudOnlyBudget = 28;
 

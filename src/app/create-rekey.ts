@@ -150,7 +150,15 @@ export interface CreateRekeyOptions {
 /** Opens the database, bootstraps the tenant and builds the HTTP app and the worker. */
 export async function createRekey(config: Config, options: CreateRekeyOptions): Promise<Rekey> {
   const { logger } = options;
-  const db = openDatabase(config.databaseUrl, { onQuery: options.onQuery });
+  const db = openDatabase(config.databaseUrl, {
+    onQuery: options.onQuery,
+    backgroundCheckpoints: true,
+    onCheckpointFallback: (reason) =>
+      logger.warn(
+        { reason },
+        "SQLite checkpoints went back to SQLite's own, in the thread that answers requests",
+      ),
+  });
   try {
     if (options.migrate ?? true) await migrateToLatest(db);
     warnAboutLoosePathsAtRest(logger, config.dataDir, config.databaseUrl);
@@ -380,7 +388,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         await app.close();
         // Exchanges answered before the close are still being written.
         await captures.idle();
-        services.close();
+        await services.close();
         await db.close();
       },
     };

@@ -121,8 +121,11 @@ export interface Services {
    * (the settings service and the compiled matchers it keeps are per tenant and per process).
    */
   forTenant(tenantId: string): TenantServices;
-  /** Releases what the services hold open (the imported breached index's file). */
-  close(): void;
+  /**
+   * Writes what the services still hold in memory (the queued connector trace of pass-through
+   * binds) and releases what they hold open (the imported breached index's file).
+   */
+  close(): Promise<void>;
 }
 
 /**
@@ -208,23 +211,30 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
         }
       },
       recordTrace: async (records: Parameters<typeof connectors.recordTrace>[0]) => {
-        for (const record of records) {
-          const result =
-            record.resultCode === undefined
-              ? 'unreachable'
-              : record.resultCode === 0
-                ? 'success'
-                : 'ldapError';
-          metrics.observeConnectorCall(
-            record.connectorId ?? 'unnamed',
-            record.operation,
-            result,
-            record.latencyMs / 1000,
-          );
-        }
+        observeConnectorCalls(records);
         await connectors.recordTrace(records);
       },
     };
+    // Pass-through binds change nothing in the directory: their trace is written in batches.
+    const passThroughTenant = {
+      ...writebackTenant,
+      recordTrace: (records: Parameters<typeof connectors.recordTrace>[0]) => {
+        observeConnectorCalls(records);
+        return connectors.queueCheckTrace(records);
+      },
+    };
+    function observeConnectorCalls(records: Parameters<typeof connectors.recordTrace>[0]): void {
+      for (const record of records) {
+        const result =
+          record.resultCode === undefined ? 'unreachable' : record.resultCode === 0 ? 'success' : 'ldapError';
+        metrics.observeConnectorCall(
+          record.connectorId ?? 'unnamed',
+          record.operation,
+          result,
+          record.latencyMs / 1000,
+        );
+      }
+    }
     // The directory write of synced users (writeback): a test's writer, or the directory client's.
     const onPremises = ports.onPremises ?? ports.directories?.writebackFor?.(writebackTenant);
     const onEnqueued = ports.onOperationEnqueued;
@@ -244,7 +254,7 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
     const checkPassword = createPasswordCheck({
       verifier: createStoredHashVerifier(hasher),
       lockout,
-      passThrough: ports.directories?.passThroughFor?.(writebackTenant),
+      passThrough: ports.directories?.passThroughFor?.(passThroughTenant),
     });
     const passwords = createPasswordService({
       db,
@@ -353,7 +363,10 @@ export async function createServices(ports: ServicePorts): Promise<Services> {
     policyEngine,
     logRetention,
     metrics,
-    close: () => breached.close(),
+    async close() {
+      await Promise.all([...tenants.values()].map((services) => services.connectors.flushTrace()));
+      breached.close();
+    },
     forTenant(tenantId) {
       let services = tenants.get(tenantId);
       if (!services) {

@@ -89,7 +89,7 @@ export async function openDirectory(
       tenant,
       close: async () => {
         await services.logRetention.stop();
-        services.close();
+        await services.close();
         await db.close();
       },
     };

@@ -42,6 +42,7 @@ import {
   listConnectorTraceOfCorrelations,
   listOperationConnectorTrace,
 } from './connector-trace-store.js';
+import { createTraceWriter } from './connector-trace-writer.js';
 import type { ConnectorConfig, DirectoryProbe, DirectorySync, SyncProgress } from './directory-ports.js';
 
 /*
@@ -431,13 +432,37 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     });
   }
 
+  // Pass-through binds, written in batches (connector-trace-writer.ts).
+  const checks = createTraceWriter({
+    write: recordTrace,
+    onError: (error, records) =>
+      logger.error({ err: error, records }, 'could not keep the connector trace of pass-through binds'),
+  });
+
+  /**
+   * Keeps the trace of pass-through binds (password checks that change nothing) with the next
+   * batch, within a tenth of a second; every reader of the trace in this process flushes first.
+   * A bind that failed for the connector's own reason is written at once, with its event.
+   */
+  async function queueCheckTrace(records: readonly DirectoryTraceRecord[]): Promise<void> {
+    // A connector error is also an event-log entry: those are written at once, in order.
+    if (records.some((record) => connectorEventOf(record) !== undefined)) {
+      await checks.flush();
+      await recordTrace(records);
+      return;
+    }
+    checks.add(records);
+  }
+
   /** The connector calls a password operation made, oldest first (empty for a cloud-only one). */
-  function operationTrace(operationId: string): Promise<ConnectorTraceEntry[]> {
+  async function operationTrace(operationId: string): Promise<ConnectorTraceEntry[]> {
+    await checks.flush();
     return listOperationConnectorTrace(db.kysely, tenantId, operationId);
   }
 
   /** The connector calls of these requests (by correlation ID), oldest first, at most 5000. */
-  function correlationTrace(correlationIds: readonly string[]): Promise<ConnectorTraceEntry[]> {
+  async function correlationTrace(correlationIds: readonly string[]): Promise<ConnectorTraceEntry[]> {
+    await checks.flush();
     return listConnectorTraceOfCorrelations(db.kysely, tenantId, correlationIds, 5000);
   }
 
@@ -449,6 +474,7 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
    * (REKEY_LOG_RETENTION_DAYS), so a retention under a day shortens the 24-hour window.
    */
   async function health(idOrName: string): Promise<ConnectorHealthBody> {
+    await checks.flush();
     const record = await get(idOrName);
     const now = clock.now();
     const window = async (ms: number) => {
@@ -466,6 +492,9 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
     get,
     health,
     recordTrace,
+    queueCheckTrace,
+    /** Writes the queued trace of pass-through binds now (before a process stops). */
+    flushTrace: () => checks.flush(),
     operationTrace,
     correlationTrace,
     create,

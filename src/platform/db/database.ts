@@ -39,6 +39,7 @@ import * as browserSignIn from './migrations/0021-browser-sign-in.js';
 import * as diagnoseIndexes from './migrations/0022-diagnose-indexes.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 import { withWriteConflicts } from './write-conflict.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -209,6 +210,13 @@ export function openDatabase(
      * for tests that count what a request costs. Nothing is told when absent.
      */
     readonly onQuery?: ((sql: string, durationMs?: number) => void) | undefined;
+    /**
+     * For a server: a SQLite file's checkpoints run in a worker thread, off the thread that
+     * answers requests (sqlite-checkpointer.ts). Short commands keep SQLite's own.
+     */
+    readonly backgroundCheckpoints?: boolean;
+    /** Told why a server's SQLite connection went back to SQLite's own checkpoints. */
+    readonly onCheckpointFallback?: (reason: string) => void;
   } = {},
 ): Db {
   const location = describeDatabaseUrl(url);
@@ -261,7 +269,20 @@ export function openDatabase(
       plugins: [new SqliteRowLocksPlugin()],
       ...(log ? { log } : {}),
     });
-    return { kysely, dialect: 'sqlite', location, close: () => kysely.destroy() };
+    const checkpointer =
+      options.backgroundCheckpoints && file !== ':memory:'
+        ? startCheckpointer(sqlite, file, { onFallback: options.onCheckpointFallback })
+        : undefined;
+    return {
+      kysely,
+      dialect: 'sqlite',
+      location,
+      close: async () => {
+        // The worker's connection first: the last one to close folds the log into the file.
+        await checkpointer?.stop();
+        await kysely.destroy();
+      },
+    };
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle client that loses its server must not crash the process; the next query reports it.

@@ -193,6 +193,12 @@ function startBenchRekey(
   );
 }
 
+/** `--cpu-prof` for Rekey's child when `REKEY_BENCH_PROFILE_DIR` names a directory (Node refuses it in NODE_OPTIONS). */
+function profileArgs(): string[] {
+  const dir = process.env['REKEY_BENCH_PROFILE_DIR'];
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** Starts Rekey as a child with a writeback connector of `connector`'s settings. */
 async function startBenchRekeyWith(
   connector: Readonly<Record<string, unknown>>,
@@ -203,7 +209,7 @@ async function startBenchRekeyWith(
     name: 'rekey',
     tempPrefix: 'rekey-writeback-',
     command: process.execPath,
-    args: ['--import', 'tsx', rekeyContract.entry, 'serve'],
+    args: [...profileArgs(), '--import', 'tsx', rekeyContract.entry, 'serve'],
     cwd: rekeyContract.cwd,
     env: (port, dataDir) =>
       childEnv({

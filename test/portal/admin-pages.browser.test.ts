@@ -18,7 +18,8 @@ import { adminPassword, adminUpn, startTestRekey, type TestRekey } from '../supp
 const stepTimeoutMs = 20_000;
 const noraPassword = 'Copper-Lantern-73-Qw!';
 
-describe('the portal admin pages in Chromium', () => {
+// Each test makes several browser steps on a shared, loaded machine; a hung step fails on its own.
+describe('the portal admin pages in Chromium', { timeout: 120_000 }, () => {
   let rekey: TestRekey;
   let origin: string;
   let browser: Browser;

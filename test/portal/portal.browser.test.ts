@@ -15,8 +15,9 @@ import { adminPassword, adminUpn, startTestRekey, type TestRekey } from '../supp
 /** Long enough for a sign-in round trip and a reset watched to its end on a loaded machine. */
 const stepTimeoutMs = 20_000;
 
-// A browser step waits on a shared, loaded machine; each test gets room for several of them.
-describe('the portal in Chromium', { timeout: 120_000 }, () => {
+// A browser step waits on a shared, loaded machine; each test gets room for all of its steps at
+// once near their bound (the longest test has some fifteen): a hung step still fails on its own.
+describe('the portal in Chromium', { timeout: 300_000 }, () => {
   let rekey: TestRekey;
   let origin: string;
   let browser: Browser;

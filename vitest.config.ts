@@ -7,8 +7,11 @@ export default defineConfig({
     // Fails a test whose requests got a reply its route's response schema does not describe.
     setupFiles: ['test/support/response-contract-setup.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
-    // Each file opens its own databases; files run in parallel on the two cores.
+    // Each file opens its own databases; files run two at a time. Vitest's default is one fewer
+    // than the cores, which on CI's two cores ran the files one after another (17 minutes), most
+    // of them waiting on a child process, a directory or a browser rather than on the CPU.
     pool: 'forks',
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

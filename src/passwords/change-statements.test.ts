@@ -16,7 +16,7 @@ import { systemContext } from '../platform/request-context.js';
  */
 
 /** Statements of one written-back change through `/{tenant}/password/change` (56, then 44, before they were cut). */
-const writtenBackBudget = 39;
+const writtenBackBudget = 40;
 /** Statements of one cloud-only change through the same endpoint. */
 const cloudOnlyBudget = 28;
 
@@ -53,6 +53,9 @@ describe('the statements of one password change (SQLite, real slapd)', () => {
 
   /** The statements one change of `upn`'s password runs, from the request to its 204. */
   async function statementsOfChange(upn: string, currentPassword: string, newPassword: string) {
+    // The trace of an earlier change's pass-through bind is written in a batch up to 100 ms
+    // later (connector-trace-writer.ts): written now, so it is not counted as this change's.
+    await rekey.connectors.flushTrace();
     recorded = [];
     try {
       const response = await rekey.app.inject({
@@ -61,6 +64,9 @@ describe('the statements of one password change (SQLite, real slapd)', () => {
         payload: { userPrincipalName: upn, currentPassword, newPassword },
       });
       expect(response.statusCode, response.body).toBe(204);
+      // The change's own pass-through trace, whenever its batch is written: counted here as a
+      // batch of its own (under load, several changes share one).
+      await rekey.connectors.flushTrace();
       return recorded;
     } finally {
       recorded = undefined;

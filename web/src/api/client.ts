@@ -5,8 +5,19 @@ import type { GraphErrorBody } from './types.js';
  * Every call to Rekey's API: the bearer token from memory, JSON in and out, and Graph's error
  * envelope turned into an ApiError carrying the catalog code (shown with a link to /error?code=N).
  * A 401 means the token is gone or revoked: the app signs in again (silently while the server's
- * sign-in cookie lasts).
+ * sign-in cookie lasts), unless the user's own password change just ended the session.
  */
+
+let reauthenticationHeld = false;
+
+/**
+ * After the user's own password change, which ended every session of theirs (this page's token
+ * too): a 401 from a request still in flight then must not take the page away to sign in before
+ * the user has read that the change worked. The page offers to sign in again instead.
+ */
+export function holdReauthentication(): void {
+  reauthenticationHeld = true;
+}
 
 /** A refused or failed API call, as Graph's envelope described it. */
 export class ApiError extends Error {
@@ -53,7 +64,8 @@ export async function callApi<T>(
   if (!response.ok) {
     if (response.status === 401) {
       forgetSession();
-      void signIn(areaOf(window.location.pathname), `${window.location.pathname}${window.location.search}`);
+      if (!reauthenticationHeld)
+        void signIn(areaOf(window.location.pathname), `${window.location.pathname}${window.location.search}`);
     }
     const envelope = (parsed as Partial<GraphErrorBody> | undefined)?.error;
     throw new ApiError(

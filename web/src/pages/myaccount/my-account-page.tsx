@@ -1,6 +1,6 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useId, useState } from 'react';
-import { callApi, getJson } from '../../api/client.js';
+import { callApi, getJson, holdReauthentication } from '../../api/client.js';
 import type {
   ChangePasswordBody,
   GraphPage,
@@ -9,6 +9,7 @@ import type {
   SignIn,
   UserEntity,
 } from '../../api/types.js';
+import { signIn } from '../../auth/auth.js';
 import { CodeLink, formatTime, ResultCell } from '../../components/code-link.js';
 import { ErrorNotice } from '../../components/error-notice.js';
 
@@ -88,9 +89,11 @@ function ChangePasswordCard() {
   const live = useLiveEvaluation(newPassword);
   const change = useMutation({
     mutationFn: (body: ChangePasswordBody) => callApi<undefined>('POST', '/v1.0/me/changePassword', body),
-    // Nothing is read again: the change ended every session of the user, this page's token too,
-    // so the next request signs in again (with the new password).
+    // Nothing is read again: the change ended every session of the user, this page's token too.
+    // The page stays to say so (a request still in flight gets a 401 and must not take it away),
+    // and the user signs in again with the new password when they choose.
     onSuccess: () => {
+      holdReauthentication();
       setCurrentPassword('');
       setNewPassword('');
       setConfirm('');
@@ -159,8 +162,17 @@ function ChangePasswordCard() {
       {change.error && <ErrorNotice error={change.error} />}
       {change.isSuccess && (
         <div role="status" className="notice notice-success">
-          Your password was changed. Your sessions have ended: the next step signs you in again with the new
-          password.
+          <p>
+            Your password was changed. Your sessions have ended, here and on every other device: sign in again
+            with the new password.
+          </p>
+          <button
+            type="button"
+            className="primary"
+            onClick={() => void signIn('myaccount', `${window.location.pathname}${window.location.search}`)}
+          >
+            Sign in again
+          </button>
         </div>
       )}
     </section>

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -54,6 +55,29 @@ describe('background checkpoints of a SQLite file', () => {
     }
     // Closed cleanly: the log was folded in and removed by the last connection to close.
     expect(() => statSync(`${file}-wal`)).toThrow();
+  });
+
+  it('closes in a process with nothing else to do, and that process goes on after the close', async () => {
+    const file = tempFile();
+    const script = path.join(path.dirname(file), 'close.mts');
+    const database = path.resolve('src/platform/db/database.ts');
+    writeFileSync(
+      script,
+      [
+        `import { openDatabase } from ${JSON.stringify(database)};`,
+        `const db = openDatabase(${JSON.stringify(`sqlite:${file}`)}, { backgroundCheckpoints: true });`,
+        "await db.kysely.schema.createTable('t').addColumn('v', 'text').execute();",
+        'await db.close();',
+        "process.stdout.write('closed');",
+      ].join('\n'),
+    );
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toBe('closed');
+    expect(child.status).toBe(0);
   });
 
   it("goes back to SQLite's own checkpoints when the worker cannot run", async () => {

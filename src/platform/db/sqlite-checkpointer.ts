@@ -96,6 +96,9 @@ export function startCheckpointer(
     async stop() {
       if (stopping) return exited;
       stopping = true;
+      // Waited for, so held: an unref'd worker does not keep the process alive, and a process with
+      // nothing else to do would end here, before its connection closed.
+      worker.ref();
       worker.postMessage('stop');
       await exited;
     },

@@ -104,6 +104,19 @@ describe.each(dialects)('the operation engine on %s', (dialect) => {
   let rekey: TestRekey;
   let userId: string;
   const clock = new TestClock();
+
+  /**
+   * Runs `work` while the test clock moves a second every 20 ms of real time, so a retry's backoff
+   * comes due while a caller waits (the engine's wait is on the real clock).
+   */
+  async function whileTheClockRuns<T>(work: () => Promise<T>): Promise<T> {
+    const ticker = setInterval(() => clock.advance(1), 20);
+    try {
+      return await work();
+    } finally {
+      clearInterval(ticker);
+    }
+  }
   const settings: OperationSettings = {
     leaseSeconds: 30,
     deadlineSeconds: 120,
@@ -332,13 +345,9 @@ describe.each(dialects)('the operation engine on %s', (dialect) => {
     // when it is due (the clock moves on meanwhile), and the caller gets the success.
     l.calls.length = 0;
     l.failOnce.set('callOut', 120020);
-    const ticker = setInterval(() => clock.advance(1), 20);
-    let retried: Awaited<ReturnType<typeof engine.runNow>>;
-    try {
-      retried = await engine.runNow(newOperation(), 'Inline-Secret-3!', origin, { waitSeconds: 5 });
-    } finally {
-      clearInterval(ticker);
-    }
+    const retried = await whileTheClockRuns(() =>
+      engine.runNow(newOperation(), 'Inline-Secret-3!', origin, { waitSeconds: 5 }),
+    );
     expect(retried).toMatchObject({ state: 'succeeded', attempts: 2 });
     expect(l.calls).toEqual(['reserve', 'callOut', 'callOut', 'record', 'succeeded']);
 
@@ -397,13 +406,9 @@ describe.each(dialects)('the operation engine on %s', (dialect) => {
     // A leading step that fails and may work later: retried while the caller waits.
     l.calls.length = 0;
     l.failOnce.set('reserve', 120020);
-    const ticker = setInterval(() => clock.advance(1), 20);
-    let retried: Awaited<ReturnType<typeof engine.runNow>>;
-    try {
-      retried = await engine.runNow(newOperation(), 'Leading-Secret-3!', origin, { waitSeconds: 5 });
-    } finally {
-      clearInterval(ticker);
-    }
+    const retried = await whileTheClockRuns(() =>
+      engine.runNow(newOperation(), 'Leading-Secret-3!', origin, { waitSeconds: 5 }),
+    );
     expect(retried).toMatchObject({ state: 'succeeded', attempts: 2 });
     expect(l.calls).toEqual(['reserve', 'callOut', 'record', 'succeeded']);
   });

@@ -149,6 +149,10 @@ describe('the portal admin pages in Chromium', { timeout: 120_000 }, () => {
     await page.getByLabel('Since').fill('1h');
     await page.getByRole('button', { name: 'Diagnose' }).click();
     await page.waitForURL(/userPrincipalName=nora%40example.com&since=1h/);
+    // The report names what it answers: the one before it (from the sign-ins page) is not taken for it.
+    await expect
+      .poll(() => page.getByTestId('diagnosed-selectors').textContent())
+      .toMatch(/^Diagnosed: user nora@example\.com, since \d{4}-/);
     await expect.poll(() => page.getByTestId('verdict-code').textContent()).toBe('120018');
     const verdict = page.getByTestId('verdict');
     await verdict.waitFor();
@@ -169,6 +173,10 @@ describe('the portal admin pages in Chromium', { timeout: 120_000 }, () => {
     await page.getByLabel('Correlation ID').fill(refusedCorrelationId);
     await page.getByRole('button', { name: 'Diagnose' }).click();
     await page.waitForURL(new RegExp(`correlationId=${refusedCorrelationId}`));
+    // Only once this report is in may the form change again: the address's own run has started.
+    await expect
+      .poll(() => page.getByTestId('diagnosed-selectors').textContent())
+      .toContain(`correlation ID ${refusedCorrelationId}`);
     await expect.poll(() => page.getByTestId('verdict-code').textContent()).toBe('120018');
     // A request without a selector: the server's refusal, with its code.
     await page.getByLabel('Correlation ID').fill('');

@@ -76,6 +76,15 @@ function Verdict({ report }: { readonly report: DiagnoseReport }) {
   );
 }
 
+/** What the report answers, as the server read it: a stale report is never mistaken for a new one. */
+function selectorsText(selectors: DiagnoseReport['selectors']): string {
+  const parts: string[] = [];
+  if (selectors.userPrincipalName !== null) parts.push(`user ${selectors.userPrincipalName}`);
+  if (selectors.correlationId !== null) parts.push(`correlation ID ${selectors.correlationId}`);
+  if (selectors.errorCode !== null) parts.push(`error code ${selectors.errorCode}`);
+  return `Diagnosed: ${parts.join(', ')}, since ${selectors.since}`;
+}
+
 function Report({ report }: { readonly report: DiagnoseReport }) {
   const relevant = report.findings.filter((finding) => finding.status !== 'skipped');
   const fixes = report.findings.filter(
@@ -85,6 +94,9 @@ function Report({ report }: { readonly report: DiagnoseReport }) {
   const steps = [...new Set(fixes.flatMap((finding) => finding.remediation))];
   return (
     <div data-testid="diagnose-report">
+      <p className="hint" data-testid="diagnosed-selectors">
+        {selectorsText(report.selectors)}
+      </p>
       <Verdict report={report} />
       <p>
         Scope: {report.scope.usersAffected} user(s), {report.scope.requests} request(s)

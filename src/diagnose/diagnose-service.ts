@@ -38,6 +38,8 @@ import {
   countSignInsWithCode,
   findUserAnyStateById,
   findUserAnyStateByUpn,
+  findUsersAnyStateByIds,
+  findUsersAnyStateByUpns,
   listAuditsAboutUser,
   listAuditsOfActivities,
   listAuditsOfCorrelation,
@@ -308,14 +310,18 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
           .map((f) => f.userPrincipalName ?? ''),
       ),
     ].slice(0, 20);
-    const deleted = new Set<string>();
-    for (const name of names) {
-      const found =
-        known && known.user_principal_name.toLowerCase() === name
-          ? known
-          : await findUserAnyStateByUpn(kysely, tenantId, name);
-      if (found?.deleted_at) deleted.add(name);
-    }
+    const isKnown = (name: string) => known?.user_principal_name.toLowerCase() === name;
+    const found = await findUsersAnyStateByUpns(
+      kysely,
+      tenantId,
+      names.filter((name) => !isKnown(name)),
+    );
+    const deletedKeys = new Set(found.filter((row) => row.deleted_at).map((row) => row.upn_key));
+    const deleted = new Set(
+      names.filter((name) =>
+        isKnown(name) ? Boolean(known?.deleted_at) : deletedKeys.has(name.toLowerCase()),
+      ),
+    );
     if (deleted.size === 0) return failures;
     return failures.map((f) =>
       f.rootCode === Codes.UserAccountNotFound && deleted.has(f.userPrincipalName ?? '')
@@ -425,11 +431,10 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
       upnById.set(user.id, user.user_principal_name.toLowerCase());
       if (user.on_premises_connector_id) connectorOfUser.set(user.id, user.on_premises_connector_id);
     }
-    for (const id of userIds) {
-      if (upnById.has(id)) continue;
-      const found = await findUserAnyStateById(kysely, tenantId, id);
-      if (found) upnById.set(id, found.user_principal_name.toLowerCase());
-      if (found?.on_premises_connector_id) connectorOfUser.set(id, found.on_premises_connector_id);
+    const unknownIds = [...userIds].filter((id) => !upnById.has(id));
+    for (const found of await findUsersAnyStateByIds(kysely, tenantId, unknownIds)) {
+      upnById.set(found.id, found.user_principal_name.toLowerCase());
+      if (found.on_premises_connector_id) connectorOfUser.set(found.id, found.on_premises_connector_id);
     }
     let failures = failuresOf(
       [...signIns.values()],

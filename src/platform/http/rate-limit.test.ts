@@ -11,6 +11,7 @@ import {
   type TestRekey,
   tokenRequestOptionsFrom,
 } from '../../../test/support/rekey-harness.js';
+import type { Clock } from '../clock.js';
 import type { PasswordHasher } from '../crypto/password-hasher.js';
 
 /*
@@ -30,27 +31,38 @@ function refusalOf(response: { statusCode: number; headers: Record<string, unkno
   };
 }
 
-/** Waits for the next 60 s window when less than 20 s of the current one are left. */
-async function withWindowLeft(): Promise<void> {
+/**
+ * The limits count in fixed 60 s windows of the Rekey's clock. A test whose requests straddled a
+ * window's end would see its count start again and miss the refusal it expects (one did, on a
+ * loaded machine). So the Rekeys here run on a clock that follows real time from an offset, and
+ * each test first moves it to one second into a window none has used yet: every test has 59 s of
+ * a fresh window, without waiting for one. It only ever moves forward.
+ */
+function windowClock(): Clock & { toFreshWindow(): void } {
   const windowMs = 60_000;
-  const left = windowMs - (Date.now() % windowMs);
-  if (left < 20_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
+  let offsetMs = 0;
+  return {
+    now: () => new Date(Date.now() + offsetMs),
+    toFreshWindow() {
+      const at = Date.now() + offsetMs;
+      offsetMs += (Math.floor(at / windowMs) + 1) * windowMs + 1_000 - at;
+    },
+  };
 }
 
 describe.each(dialects)('rate limits of the password-checking endpoints on %s', (dialect) => {
   let rekey: TestRekey;
   let second: TestRekey | undefined;
+  const clock = windowClock();
 
   beforeAll(async () => {
     rekey = await startTestRekey(dialect, {
+      clock,
       env: { REKEY_RATE_LIMIT_PER_IP: '6', REKEY_RATE_LIMIT_PER_USER: '3' },
     });
   });
   afterAll(async () => rekey?.close());
-  // The limits count in fixed windows of 60 s on the real clock: a test whose requests straddled a
-  // window's end would see its count start again and miss the refusal it expects (it did, once,
-  // on a loaded machine). Each test starts with at least 20 s of its window left.
-  beforeEach(withWindowLeft);
+  beforeEach(() => clock.toFreshWindow());
   afterEach(async () => {
     await second?.close();
     second = undefined;
@@ -157,13 +169,13 @@ describe.each(dialects)('rate limits of the password-checking endpoints on %s', 
       REKEY_RATE_LIMIT_PER_IP: '6',
       REKEY_RATE_LIMIT_PER_USER: '3',
     };
-    const first = await startTestRekey(dialect, { env });
+    const first = await startTestRekey(dialect, { clock, env });
     try {
-      second = await startTestRekey(dialect, { env });
+      second = await startTestRekey(dialect, { clock, env });
       const name = 'shared.ghost@example.com';
       const apps = [first.app, second.app, first.app, second.app];
       // Starting two Rekeys may have taken the window near its end.
-      await withWindowLeft();
+      clock.toFreshWindow();
       const statuses = [];
       for (const [i, app] of apps.entries()) {
         const response = await app.inject(

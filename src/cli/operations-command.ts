@@ -57,14 +57,14 @@ function errorCell(view: OperationView): string {
 }
 
 function printRows(io: CliIo, views: readonly OperationView[]): void {
-  const columns = ['createdDateTime', 'state', 'kind', 'attempts', 'error', 'userId', 'id'] as const;
+  const columns = ['createdDateTime', 'state', 'kind', 'attempts', 'error', 'user', 'id'] as const;
   const rows = views.map((v) => [
     v.createdDateTime,
     v.state,
     v.kind,
     String(v.attempts),
     errorCell(v),
-    v.userId,
+    v.userPrincipalName ?? v.userId,
     v.id,
   ]);
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -131,7 +131,9 @@ async function showCommand(io: CliIo, id: string, flags: { readonly json?: boole
       return;
     }
     io.out(`operation ${view.id}`);
-    io.out(`  kind: ${view.kind}; user: ${view.userId}; correlation ID: ${view.correlationId}`);
+    io.out(
+      `  kind: ${view.kind}; user: ${view.userPrincipalName ?? '(no longer exists)'} (${view.userId}); correlation ID: ${view.correlationId}`,
+    );
     io.out(`  state: ${view.state}; step: ${view.step}; attempts: ${view.attempts}`);
     io.out(`  accepted: ${view.createdDateTime}; deadline: ${view.deadlineDateTime}`);
     if (view.nextAttemptDateTime !== null) io.out(`  next attempt: ${view.nextAttemptDateTime}`);

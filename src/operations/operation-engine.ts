@@ -22,12 +22,16 @@ import {
   type OperationFilter,
   renewLease,
   transitionOperation,
+  userPrincipalNamesOf,
 } from './operation-store.js';
 
 export type { OperationCursor, OperationFilter } from './operation-store.js';
 
 /** One entry of an operation's history as stored. */
 export type OperationEventRow = Awaited<ReturnType<typeof listOperationEvents>>[number];
+
+/** An operation as listed and shown: its row, and its user's principal name (null when the user is gone). */
+export type ListedOperationRow = PasswordOperationRow & { readonly user_principal_name: string | null };
 
 /** The engine's timings: settings, not constants (`REKEY_OPERATION_*`). */
 export interface OperationSettings {
@@ -854,23 +858,37 @@ export function createOperationEngine(deps: OperationEngineDeps) {
   async function listTenantOperations(
     filter: OperationFilter,
     page: { readonly top: number; readonly skiptoken?: string | undefined },
-  ): Promise<{ readonly operations: PasswordOperationRow[]; readonly nextToken: string | undefined }> {
+  ): Promise<{ readonly operations: ListedOperationRow[]; readonly nextToken: string | undefined }> {
     const after = page.skiptoken === undefined ? undefined : decodeCursor(page.skiptoken);
     const rows = await listOperations(db.kysely, tenantId, filter, { after, limit: page.top + 1 });
     const operations = rows.slice(0, page.top);
     const last = operations.at(-1);
     const nextToken =
       rows.length > page.top && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : undefined;
-    return { operations, nextToken };
+    return { operations: await withUserPrincipalNames(operations), nextToken };
+  }
+
+  /** The rows with the user principal name of each operation's user (null for one no longer there). */
+  async function withUserPrincipalNames(
+    rows: readonly PasswordOperationRow[],
+  ): Promise<ListedOperationRow[]> {
+    const names = await userPrincipalNamesOf(
+      db.kysely,
+      tenantId,
+      rows.map((row) => row.user_id),
+    );
+    return rows.map((row) => ({ ...row, user_principal_name: names.get(row.user_id) ?? null }));
   }
 
   /** An operation of this tenant with its whole history, oldest entry first; undefined if none. */
   async function getOperationWithHistory(
     operationId: string,
-  ): Promise<{ readonly operation: PasswordOperationRow; readonly events: OperationEventRow[] } | undefined> {
+  ): Promise<{ readonly operation: ListedOperationRow; readonly events: OperationEventRow[] } | undefined> {
     const operation = await findOperation(db.kysely, tenantId, operationId);
     if (!operation) return undefined;
-    return { operation, events: await listOperationEvents(db.kysely, operationId) };
+    const [named] = await withUserPrincipalNames([operation]);
+    if (!named) return undefined;
+    return { operation: named, events: await listOperationEvents(db.kysely, operationId) };
   }
 
   /**

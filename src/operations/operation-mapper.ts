@@ -19,11 +19,14 @@ export function describeOperationStatus(row: PasswordOperationRow): string | nul
 }
 
 /** An operation as Rekey's API shows it. Named fields only: the sealed password never leaves. */
-export function toOperationView(row: PasswordOperationRow): OperationView {
+export function toOperationView(
+  row: PasswordOperationRow & { readonly user_principal_name?: string | null },
+): OperationView {
   const pending = row.state === 'notStarted' || row.state === 'retryScheduled';
   return {
     id: row.id,
     userId: row.user_id,
+    userPrincipalName: row.user_principal_name ?? null,
     kind: row.kind,
     state: row.state,
     step: row.step,
@@ -63,7 +66,7 @@ export function toOperationEventView(event: OperationEventRow): OperationEventVi
 
 /** An operation with its history. */
 export function toOperationWithHistory(
-  row: PasswordOperationRow,
+  row: PasswordOperationRow & { readonly user_principal_name?: string | null },
   events: readonly OperationEventRow[],
 ): OperationWithHistoryView {
   return { ...toOperationView(row), history: events.map(toOperationEventView) };

@@ -78,6 +78,8 @@ describe.each(dialects)('the operations API and CLI on %s', (dialect) => {
     expect(
       seen.every((o) => o.userId === subject.id && o.kind === 'adminReset' && o.state === 'succeeded'),
     ).toBe(true);
+    // Whose they are, by name as well as by id.
+    expect(new Set(seen.map((o) => o.userPrincipalName))).toEqual(new Set([subject.userPrincipalName]));
     // The sealed password is never part of the answer.
     expect(first.body).not.toContain('secret');
     expect(first.body).not.toContain('Kestrel');
@@ -109,7 +111,13 @@ describe.each(dialects)('the operations API and CLI on %s', (dialect) => {
     const response = await get(`/rekey/v1/operations/${failedId}`);
     expect(response.statusCode, response.body).toBe(200);
     const view = response.json<OperationWithHistoryView>();
-    expect(view).toMatchObject({ id: failedId, state: 'terminated', kind: 'adminReset' });
+    // A deleted user's operations still name them.
+    expect(view).toMatchObject({
+      id: failedId,
+      state: 'terminated',
+      kind: 'adminReset',
+      userPrincipalName: 'ops.doomed@example.com',
+    });
     expect(view.statusDetail).toContain('cause AADSTS7700105');
     expect(view.history.map((e) => [e.state, e.code, e.retryable])).toEqual([
       ['notStarted', null, null],

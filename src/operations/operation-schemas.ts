@@ -44,6 +44,8 @@ const failure = responseObject({
 const operationProperties = {
   id: Type.String(),
   userId: Type.String(),
+  /** The user's principal name as it is now; null when the user no longer exists. */
+  userPrincipalName: nullable(Type.String()),
   kind: Type.String(),
   /** The engine's state: notStarted, running, retryScheduled, succeeded or terminated. */
   state: Type.String(),

@@ -116,6 +116,22 @@ export async function findOperationByIdempotencyKey(
     .executeTakeFirst();
 }
 
+/** The user principal names of users by id (deleted users too), for showing whose operations these are. */
+export async function userPrincipalNamesOf(
+  db: Kysely<Database>,
+  tenantId: string,
+  userIds: readonly string[],
+): Promise<Map<string, string>> {
+  if (userIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'user_principal_name'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', 'in', [...new Set(userIds)])
+    .execute();
+  return new Map(rows.map((row) => [row.id, row.user_principal_name]));
+}
+
 /** An operation's history, oldest first. */
 export async function listOperationEvents(db: Kysely<Database>, operationId: string) {
   return db

@@ -233,7 +233,10 @@ describe('the portal admin pages in Chromium', { timeout: 120_000 }, () => {
     await page.getByLabel('Kind').selectOption('adminReset');
     await page.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(() => rows.count()).toBe(1);
+    // The user by name, in the row and in the detail, which links to the user's page.
+    expect(await rows.first().textContent()).toContain('omar@example.com');
     await rows.first().getByRole('button').click();
+    await page.getByRole('link', { name: 'omar@example.com' }).waitFor();
     const timeline = page.getByTestId('operation-timeline');
     await timeline.waitFor();
     expect(await timeline.locator('li').count()).toBeGreaterThan(1);

@@ -46,7 +46,11 @@ function Timeline({ id }: { readonly id: string }) {
         </dd>
         <dt>User</dt>
         <dd>
-          <Link to={`/portal/users/${op.userId}`}>{op.userId}</Link>
+          {op.userPrincipalName === null ? (
+            <>{op.userId} (no longer exists)</>
+          ) : (
+            <Link to={`/portal/users/${op.userId}`}>{op.userPrincipalName}</Link>
+          )}
         </dd>
         <dt>Correlation ID</dt>
         <dd>{op.correlationId}</dd>
@@ -185,7 +189,7 @@ export function Page() {
                       </button>
                     </td>
                     <td>{op.kind}</td>
-                    <td>{op.userId}</td>
+                    <td>{op.userPrincipalName ?? op.userId}</td>
                     <td>
                       <StateBadge value={op.state} />
                     </td>

@@ -277,41 +277,20 @@ export function createConnectorService(deps: ConnectorServiceDeps) {
   }
 
   /**
-   * Bind passwords opened, by their sealed value. A written-back change opened its connector's
-   * password twice (pass-through check, then the write), and an AES-GCM open costs about as much
-   * as a small query; the sealed value changes with every new password (a fresh nonce), so a
-   * password replaced in another process is never served from here. A handful of entries at most.
-   */
-  const openedBindPasswords = new Map<string, string>();
-  const openedBindPasswordsMax = 16;
-
-  function openBindPassword(sealed: string): string {
-    const known = openedBindPasswords.get(sealed);
-    if (known !== undefined) return known;
-    const opened = secretBox.open(sealed);
-    if (openedBindPasswords.size >= openedBindPasswordsMax) {
-      const oldest = openedBindPasswords.keys().next().value;
-      if (oldest !== undefined) openedBindPasswords.delete(oldest);
-    }
-    openedBindPasswords.set(sealed, opened);
-    return opened;
-  }
-
-  /**
    * A connector as a directory client needs it, with its bind password opened: for the test, the
-   * sync, pass-through sign-in and writeback. Keep the result only for the call.
+   * sync, and (later) pass-through sign-in and writeback. Keep the result only for the call.
    */
   async function openConnectorConfig(idOrName: string): Promise<ConnectorConfig> {
     // By id in one read (every directory call of a password names it so); by name in two.
     const byId = await findConnectorWithSealedPassword(db.kysely, tenantId, idOrName);
     if (byId) {
       const { record, sealedBindPassword } = byId;
-      return { ...record.settings, id: record.id, bindPassword: openBindPassword(sealedBindPassword) };
+      return { ...record.settings, id: record.id, bindPassword: secretBox.open(sealedBindPassword) };
     }
     const record = await get(idOrName);
     const sealed = await getSealedBindPassword(db.kysely, tenantId, record.id);
     if (sealed === undefined) throw notFound(idOrName);
-    return { ...record.settings, id: record.id, bindPassword: openBindPassword(sealed) };
+    return { ...record.settings, id: record.id, bindPassword: secretBox.open(sealed) };
   }
 
   function unavailable(what: string): RekeyError {

@@ -132,7 +132,7 @@ async function showCommand(io: CliIo, id: string, flags: { readonly json?: boole
     }
     io.out(`operation ${view.id}`);
     io.out(
-      `  kind: ${view.kind}; user: ${view.userPrincipalName ?? '(no longer exists)'} (${view.userId}); correlation ID: ${view.correlationId}`,
+      `  kind: ${view.kind}; user: ${view.userPrincipalName ?? view.userId} (${view.userId}); correlation ID: ${view.correlationId}`,
     );
     io.out(`  state: ${view.state}; step: ${view.step}; attempts: ${view.attempts}`);
     io.out(`  accepted: ${view.createdDateTime}; deadline: ${view.deadlineDateTime}`);

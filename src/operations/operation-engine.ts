@@ -30,7 +30,10 @@ export type { OperationCursor, OperationFilter } from './operation-store.js';
 /** One entry of an operation's history as stored. */
 export type OperationEventRow = Awaited<ReturnType<typeof listOperationEvents>>[number];
 
-/** An operation as listed and shown: its row, and its user's principal name (null when the user is gone). */
+/**
+ * An operation as listed and shown: its row, and its user's principal name. Purging a user
+ * deletes their operations, so the name is null only when that happens between the two reads.
+ */
 export type ListedOperationRow = PasswordOperationRow & { readonly user_principal_name: string | null };
 
 /** The engine's timings: settings, not constants (`REKEY_OPERATION_*`). */
@@ -886,9 +889,11 @@ export function createOperationEngine(deps: OperationEngineDeps) {
   ): Promise<{ readonly operation: ListedOperationRow; readonly events: OperationEventRow[] } | undefined> {
     const operation = await findOperation(db.kysely, tenantId, operationId);
     if (!operation) return undefined;
-    const [named] = await withUserPrincipalNames([operation]);
-    if (!named) return undefined;
-    return { operation: named, events: await listOperationEvents(db.kysely, operationId) };
+    const names = await userPrincipalNamesOf(db.kysely, tenantId, [operation.user_id]);
+    return {
+      operation: { ...operation, user_principal_name: names.get(operation.user_id) ?? null },
+      events: await listOperationEvents(db.kysely, operationId),
+    };
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { PasswordOperationRow } from '../platform/db/schema.js';
 import { findCatalogEntry } from '../platform/errors/catalog.js';
-import type { OperationEventRow } from './operation-engine.js';
+import type { ListedOperationRow, OperationEventRow } from './operation-engine.js';
 import type { OperationEventView, OperationView, OperationWithHistoryView } from './operation-schemas.js';
 
 /**
@@ -19,14 +19,12 @@ export function describeOperationStatus(row: PasswordOperationRow): string | nul
 }
 
 /** An operation as Rekey's API shows it. Named fields only: the sealed password never leaves. */
-export function toOperationView(
-  row: PasswordOperationRow & { readonly user_principal_name?: string | null },
-): OperationView {
+export function toOperationView(row: ListedOperationRow): OperationView {
   const pending = row.state === 'notStarted' || row.state === 'retryScheduled';
   return {
     id: row.id,
     userId: row.user_id,
-    userPrincipalName: row.user_principal_name ?? null,
+    userPrincipalName: row.user_principal_name,
     kind: row.kind,
     state: row.state,
     step: row.step,
@@ -66,7 +64,7 @@ export function toOperationEventView(event: OperationEventRow): OperationEventVi
 
 /** An operation with its history. */
 export function toOperationWithHistory(
-  row: PasswordOperationRow & { readonly user_principal_name?: string | null },
+  row: ListedOperationRow,
   events: readonly OperationEventRow[],
 ): OperationWithHistoryView {
   return { ...toOperationView(row), history: events.map(toOperationEventView) };

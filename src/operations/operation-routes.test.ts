@@ -156,9 +156,13 @@ describe.each(dialects)('the operations API and CLI on %s', (dialect) => {
     expect(text.code, text.err).toBe(0);
     expect(text.out).toContain(failedId);
     expect(text.out).toContain('7700105 DeletedAccount');
+    // The user by name, in the table and in the single view.
+    expect(text.out).toMatch(/\buser\b/);
+    expect(text.out).toContain('ops.doomed@example.com');
     const shown = await runRekeyCli(cli.env, ['operations', 'show', failedId]);
     expect(shown.code, shown.err).toBe(0);
     expect(shown.out).toContain('state: terminated');
+    expect(shown.out).toContain('user: ops.doomed@example.com (');
     expect(shown.out).toMatch(/terminated\s+validate AADSTS7700105 \(not retryable\)/);
     const bad = await runRekeyCli(cli.env, ['operations', 'list', '--state', 'lost']);
     expect(bad.code).toBe(1);

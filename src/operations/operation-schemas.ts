@@ -44,7 +44,7 @@ const failure = responseObject({
 const operationProperties = {
   id: Type.String(),
   userId: Type.String(),
-  /** The user's principal name as it is now; null when the user no longer exists. */
+  /** The user's principal name as it is now (a deleted user's too). */
   userPrincipalName: nullable(Type.String()),
   kind: Type.String(),
   /** The engine's state: notStarted, running, retryScheduled, succeeded or terminated. */

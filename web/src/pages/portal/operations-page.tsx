@@ -46,11 +46,7 @@ function Timeline({ id }: { readonly id: string }) {
         </dd>
         <dt>User</dt>
         <dd>
-          {op.userPrincipalName === null ? (
-            <>{op.userId} (no longer exists)</>
-          ) : (
-            <Link to={`/portal/users/${op.userId}`}>{op.userPrincipalName}</Link>
-          )}
+          <Link to={`/portal/users/${op.userId}`}>{op.userPrincipalName ?? op.userId}</Link>
         </dd>
         <dt>Correlation ID</dt>
         <dd>{op.correlationId}</dd>

@@ -299,7 +299,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
           });
         }),
         // Before every route, so that each one records for captures (docs/captures.md).
-        captureHooks({ captures, guard, clock }),
+        captureHooks({ captures, guard, tokens, clock }),
         rateLimits({
           counter: rateLimitCounter,
           settings: config.rateLimits,

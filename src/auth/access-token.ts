@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { compactVerify, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../platform/clock.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
@@ -37,6 +37,14 @@ export interface TokenIssuer {
     extra?: { readonly nonce?: string },
   ): Promise<string>;
   verifyAccessToken(token: string): Promise<AccessTokenClaims & { readonly issuedAt: number }>;
+  /**
+   * The user an access token Rekey signed was issued to, however long ago it expired and whether
+   * or not its session still stands; undefined for anything else. Only to say whose request it
+   * was (a capture of a user records the 401s their expired token gets); never to let it in.
+   */
+  identifyHolder(
+    token: string,
+  ): Promise<{ readonly userId: string; readonly userPrincipalName: string } | undefined>;
 }
 
 /** Issues and verifies RS256 JWTs shaped like Entra's v2 access tokens. */
@@ -99,6 +107,28 @@ export function createTokenIssuer(
         claims.appId,
         lifetime,
       ),
+    async identifyHolder(token) {
+      try {
+        const { kid } = decodeProtectedHeader(token);
+        const key = kid ? await keyRing.verificationKey(kid) : undefined;
+        if (!key) return undefined;
+        // The signature only: expiry and session are what the holder is being refused for.
+        const { payload } = await compactVerify(token, key, { algorithms: ['RS256'] });
+        const claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+        const audience = claims['aud'];
+        if (
+          claims['iss'] !== issuer ||
+          !(audience === graphAudience || (Array.isArray(audience) && audience.includes(graphAudience)))
+        )
+          return undefined;
+        const { oid, upn } = claims;
+        return typeof oid === 'string' && typeof upn === 'string'
+          ? { userId: oid, userPrincipalName: upn }
+          : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     async verifyAccessToken(token) {
       let kid: string | undefined;
       try {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
+import type { TokenIssuer } from '../auth/access-token.js';
 import { type AuthGuard, contextOf } from '../auth/guard.js';
 import type { Clock } from '../platform/clock.js';
 import type { CaptureRecord, CaptureService } from './capture-service.js';
@@ -14,8 +15,9 @@ import type { CaptureRecord, CaptureService } from './capture-service.js';
  *
  * An exchange belongs to a capture of:
  *   - its correlation ID;
- *   - its user: the signed-in caller, or, for a request without one (a sign-in at the token
- *     endpoint), the `username` or `userPrincipalName` field of its body;
+ *   - its user: the signed-in caller; for a request refused its token (expired, or its session
+ *     ended), the user Rekey signed that token for; for a request without one (a sign-in at the
+ *     token endpoint), the `username` or `userPrincipalName` field of its body;
  *   - the header: `Rekey-Capture: on` with a bearer token of a role in captureAdministrationRoles
  *     records the request in that administrator's header capture (made on the first such request,
  *     for an hour). From anyone else the header is ignored, never refused: the request is answered
@@ -44,9 +46,23 @@ function bodyUserName(body: unknown): string | undefined {
 export function captureHooks(deps: {
   readonly captures: CaptureService;
   readonly guard: AuthGuard;
+  readonly tokens: Pick<TokenIssuer, 'identifyHolder'>;
   readonly clock: Clock;
 }): FastifyPluginAsync {
-  const { captures, guard, clock } = deps;
+  const { captures, guard, tokens, clock } = deps;
+
+  /**
+   * Who the request is from: its signed-in caller, else the holder of the bearer token it was
+   * refused for (the case a help desk captures a user for), else nobody.
+   */
+  async function callerOf(
+    request: FastifyRequest,
+  ): Promise<{ readonly userId: string; readonly userPrincipalName: string } | undefined> {
+    const actor = request.principal?.actor;
+    if (actor) return { userId: actor.userId, userPrincipalName: actor.userPrincipalName };
+    const bearer = /^Bearer\s+([A-Za-z0-9._-]+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    return bearer === undefined ? undefined : tokens.identifyHolder(bearer);
+  }
 
   /** The header capture of this request's administrator, or undefined when the header is not honoured. */
   async function headerCaptureOf(request: FastifyRequest, asked: string): Promise<CaptureRecord | undefined> {
@@ -68,12 +84,12 @@ export function captureHooks(deps: {
     app.addHook('onSend', async (request, reply, payload) => {
       const asked = request.headers[captureHeader];
       if (!captures.hasActiveCaptures() && asked === undefined) return payload;
-      const actor = request.principal?.actor;
-      const userId = actor?.userId;
+      const caller = await callerOf(request);
+      const userId = caller?.userId;
       const matched = [
         ...captures.matching({
           userId,
-          userPrincipalName: actor ? actor.userPrincipalName.toLowerCase() : bodyUserName(request.body),
+          userPrincipalName: caller ? caller.userPrincipalName.toLowerCase() : bodyUserName(request.body),
           correlationId: request.correlationId,
         }),
       ];

@@ -10,6 +10,7 @@ import {
 import { dialects } from '../../test/support/databases.js';
 import { bearer, expectErrorCode, type Json } from '../../test/support/http-helpers.js';
 import {
+  adminPassword,
   adminUpn,
   cliClientId,
   passwordGrant,
@@ -204,6 +205,36 @@ describe.each(dialects)('HTTP captures on %s', (dialect) => {
     const ended = await call('GET', `/rekey/v1/captures/${capture.id}`, admin);
     expect(ended.json()).toMatchObject({ status: 'ended', entryCount: 3, droppedCount: 0 });
     expect((await harOf(capture.id)).har.log.entries).toHaveLength(3);
+  });
+
+  it("records the 401s a user's expired token gets in that user's capture, and no one else's", async () => {
+    const bea = await rekey.createUser('har.bea', canary);
+    const other = await rekey.createUser('har.cal', canary);
+    const beaToken = await rekey.signIn(bea.userPrincipalName, canary);
+    const otherToken = await rekey.signIn(other.userPrincipalName, canary);
+    secrets.add(beaToken);
+    secrets.add(otherToken);
+    // A day later both tokens have expired; the administrator signs in again.
+    now = new Date(now.getTime() + 24 * 3_600_000);
+    admin = await rekey.signIn(adminUpn, adminPassword);
+    secrets.add(admin);
+    const capture = await startCapture({ userPrincipalName: bea.userPrincipalName, durationMinutes: 30 });
+
+    const expired = await call('GET', '/v1.0/me', beaToken, undefined, {
+      'client-request-id': 'har-expired',
+    });
+    expect(expired.statusCode).toBe(401);
+    // Someone else's expired token, and Bea's claims under a signature Rekey did not make.
+    expect((await call('GET', '/v1.0/me', otherToken)).statusCode).toBe(401);
+    const [header, payload] = beaToken.split('.');
+    const forged = `${header}.${payload}.${Buffer.from('not the signature').toString('base64url')}`;
+    expect(
+      (await call('GET', '/v1.0/me', forged, undefined, { 'client-request-id': 'har-forged' })).statusCode,
+    ).toBe(401);
+
+    const { har, text } = await harOf(capture.id);
+    expect(har.log.entries.map((e) => [e._correlationId, e.response.status])).toEqual([['har-expired', 401]]);
+    expectNoSecret(text, "the expired token's capture");
   });
 
   it('bundles the HAR of the captures matching its selectors, in the manifest, with no secret in any file', async () => {

@@ -13,7 +13,8 @@ const execFileAsync = promisify(execFile);
 /*
  * The directory side of the writeback bench: the test suite's slapd (TLS on, the ppolicy overlay,
  * the standard policy keeping the last 3 passwords), loaded with `count` bench users through
- * `ldapmodify -a`, and the raw RFC 3062 change Rekey's writeback is compared with.
+ * `ldapmodify -a`, and the raw RFC 3062 changes Rekey's writeback is compared with: OpenLDAP's
+ * `ldappasswd`, one process a change, and the same operations from ldapts in this process.
  */
 
 /** Bench user `n`'s `k`-th password: never one the directory keeps in its history of 3. */
@@ -106,6 +107,25 @@ export async function touchUsers(slapd: TestSlapd, count: number, tenantDomain: 
     );
   }
   await applyLdif(slapd, `${records.join('\n')}\n`, false);
+}
+
+/**
+ * The same change as a script would make it with OpenLDAP's own tool, the baseline issue 10 names:
+ * one `ldappasswd` process that connects, requires StartTLS (-ZZ, trusting the slapd's CA), binds
+ * as the user and sends the RFC 3062 password modify with the old and the new password.
+ */
+export async function ldappasswdChange(
+  slapd: TestSlapd,
+  caFile: string,
+  dn: string,
+  oldPassword: string,
+  newPassword: string,
+): Promise<void> {
+  await execFileAsync(
+    slapdPaths.ldappasswd,
+    ['-x', '-ZZ', '-H', slapd.url, '-D', dn, '-w', oldPassword, '-a', oldPassword, '-s', newPassword],
+    { env: { ...process.env, LDAPTLS_CACERT: caFile } },
+  );
 }
 
 /**

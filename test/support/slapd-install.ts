@@ -6,6 +6,7 @@ export const slapdPaths = {
   slapd: '/usr/sbin/slapd',
   slapadd: '/usr/sbin/slapadd',
   ldapmodify: '/usr/bin/ldapmodify',
+  ldappasswd: '/usr/bin/ldappasswd',
   modulePath: '/usr/lib/ldap',
   schemaDir: '/etc/ldap/schema',
 } as const;
@@ -18,6 +19,7 @@ function isInstalled(): boolean {
     existsSync(slapdPaths.slapd) &&
     existsSync(slapdPaths.slapadd) &&
     existsSync(slapdPaths.ldapmodify) &&
+    existsSync(slapdPaths.ldappasswd) &&
     existsSync(`${slapdPaths.modulePath}/ppolicy.so`)
   );
 }

@@ -115,31 +115,21 @@ export interface ConnectorCallEvidence {
 }
 
 /** A user by user principal name, deleted or not (the name is unique in the tenant, deleted users included). */
-export function findUserAnyStateByUpn(
+export async function findUserAnyStateByUpn(
   db: Kysely<Database>,
   tenantId: string,
   upn: string,
 ): Promise<UserRow | undefined> {
-  return db
-    .selectFrom('users')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('upn_key', '=', upn.toLowerCase())
-    .executeTakeFirst();
+  return (await findUsersAnyStateByUpns(db, tenantId, [upn]))[0];
 }
 
 /** A user by object id, deleted or not. */
-export function findUserAnyStateById(
+export async function findUserAnyStateById(
   db: Kysely<Database>,
   tenantId: string,
   id: string,
 ): Promise<UserRow | undefined> {
-  return db
-    .selectFrom('users')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  return (await findUsersAnyStateByIds(db, tenantId, [id]))[0];
 }
 
 /**
@@ -151,13 +141,7 @@ export async function findUsersAnyStateByIds(
   tenantId: string,
   ids: readonly string[],
 ): Promise<UserRow[]> {
-  if (ids.length === 0) return [];
-  return db
-    .selectFrom('users')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('id', 'in', ids)
-    .execute();
+  return usersWhere(db, tenantId, 'id', [...new Set(ids)]);
 }
 
 /** Users by user principal name, deleted or not, in one statement. */
@@ -166,16 +150,21 @@ export async function findUsersAnyStateByUpns(
   tenantId: string,
   upns: readonly string[],
 ): Promise<UserRow[]> {
-  if (upns.length === 0) return [];
+  return usersWhere(db, tenantId, 'upn_key', [...new Set(upns.map((upn) => upn.toLowerCase()))]);
+}
+
+function usersWhere(
+  db: Kysely<Database>,
+  tenantId: string,
+  column: 'id' | 'upn_key',
+  values: readonly string[],
+): Promise<UserRow[]> {
+  if (values.length === 0) return Promise.resolve([]);
   return db
     .selectFrom('users')
     .selectAll()
     .where('tenant_id', '=', tenantId)
-    .where(
-      'upn_key',
-      'in',
-      upns.map((upn) => upn.toLowerCase()),
-    )
+    .where(column, 'in', values)
     .execute();
 }
 

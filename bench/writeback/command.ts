@@ -535,19 +535,24 @@ async function runOpenLdap(context: BenchContext): Promise<void> {
 
     const directory = slapd;
     loads.push(await selfChangeLoad('Rekey self change (writeback)', main, directory, 1, durationMs));
-    const rawCount = new Map<number, number>();
+    const mainPid = main.rekey.server.pid;
+    /** A load of raw changes of users `first`.., each user's `k`-th change by `change`. */
+    const rawLoad = (
+      name: string,
+      first: number,
+      change: (dn: string, oldPassword: string, newPassword: string) => Promise<void>,
+    ) => {
+      const counts = new Map<number, number>();
+      return measureLoad(name, durationMs, [mainPid, ...childPidsNamed('slapd')], async (index) => {
+        const n = first + index;
+        const k = counts.get(n) ?? 0;
+        await change(benchEntry(n, domain, directory.peopleDn).dn, passwordFor(n, k), passwordFor(n, k + 1));
+        counts.set(n, k + 1);
+      });
+    };
     loads.push(
-      await measureLoad(
-        'raw RFC 3062 (ldapts)',
-        durationMs,
-        [main.rekey.server.pid, ...childPidsNamed('slapd')],
-        async (index) => {
-          const n = concurrency + index + 1;
-          const k = rawCount.get(n) ?? 0;
-          const entry = benchEntry(n, domain, directory.peopleDn);
-          await rawChange(directory, entry.dn, passwordFor(n, k), passwordFor(n, k + 1));
-          rawCount.set(n, k + 1);
-        },
+      await rawLoad('raw RFC 3062 (ldapts)', concurrency + 1, (dn, oldPassword, newPassword) =>
+        rawChange(directory, dn, oldPassword, newPassword),
       ),
     );
     // The baseline issue 10 names: OpenLDAP's ldappasswd, one process a change, on users 3c+1..4c.
@@ -555,19 +560,11 @@ async function runOpenLdap(context: BenchContext): Promise<void> {
     try {
       const caFile = path.join(caDir, 'ca.pem');
       writeFileSync(caFile, directory.caCertificate ?? '');
-      const toolCount = new Map<number, number>();
       loads.push(
-        await measureLoad(
+        await rawLoad(
           'raw ldappasswd (a process a change)',
-          durationMs,
-          [main.rekey.server.pid, ...childPidsNamed('slapd')],
-          async (index) => {
-            const n = 3 * concurrency + index + 1;
-            const k = toolCount.get(n) ?? 0;
-            const entry = benchEntry(n, domain, directory.peopleDn);
-            await ldappasswdChange(directory, caFile, entry.dn, passwordFor(n, k), passwordFor(n, k + 1));
-            toolCount.set(n, k + 1);
-          },
+          3 * concurrency + 1,
+          (dn, oldPassword, newPassword) => ldappasswdChange(directory, caFile, dn, oldPassword, newPassword),
         ),
       );
     } finally {

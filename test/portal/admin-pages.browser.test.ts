@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { passwordMethodId } from '../../src/passwords/password-routes.js';
@@ -263,6 +264,40 @@ describe('the portal admin pages in Chromium', { timeout: 120_000 }, () => {
     await expectAccessible(page, 'connectors');
     await saveScreenshot(page, 'portal-connectors');
     expectNoProblems('connectors');
+  });
+
+  it("captures: starts one for a user, counts that user's exchanges, downloads the HAR, stops it", async () => {
+    await page.getByRole('link', { name: 'Captures' }).click();
+    await page.getByLabel('Record').selectOption('userPrincipalName');
+    await page.getByLabel('User principal name').fill('omar@example.com');
+    await page.getByLabel('Minutes').fill('15');
+    await page.getByRole('button', { name: 'Start capture' }).click();
+    const row = page
+      .getByTestId('captures-table')
+      .locator('tbody tr')
+      .filter({ hasText: 'omar@example.com' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('recording');
+    // Omar's sign-in with a wrong password is his exchange; the list counts it within its refresh.
+    const wrongPassword = 'Not-His-Password-2!';
+    expect(await rekey.signInCode('omar@example.com', wrongPassword)).not.toBe(0);
+    await rekey.captures.idle();
+    await expect.poll(() => row.getByTestId('entry-count').textContent(), { timeout: 25_000 }).toBe('1');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      row.getByRole('button', { name: /^Download HAR/ }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^rekey-capture-[0-9a-f-]+\.har$/);
+    const har = readFileSync(await download.path(), 'utf8');
+    const entries = (JSON.parse(har) as { log: { entries: Array<{ response: { status: number } }> } }).log
+      .entries;
+    expect(entries.map((entry) => entry.response.status)).toEqual([400]);
+    expect(har).not.toContain(wrongPassword);
+    await expectAccessible(page, 'captures');
+    await saveScreenshot(page, 'portal-captures');
+    await row.getByRole('button', { name: /^Stop the capture/ }).click();
+    await expect.poll(() => row.textContent(), { timeout: 20_000 }).toContain('ended');
+    expectNoProblems('captures');
   });
 
   it('audit logs and service health show what the server holds', async () => {

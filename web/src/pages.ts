@@ -38,6 +38,7 @@ export const portalPages: readonly PageEntry[] = [
   { path: 'audit-logs', navLabel: 'Audit logs', load: () => import('./pages/portal/audit-logs-page.js') },
   { path: 'operations', navLabel: 'Operations', load: () => import('./pages/portal/operations-page.js') },
   { path: 'connectors', navLabel: 'Connectors', load: () => import('./pages/portal/connectors-page.js') },
+  { path: 'captures', navLabel: 'Captures', load: () => import('./pages/portal/captures-page.js') },
   { path: 'diagnose', navLabel: 'Diagnose and solve', load: () => import('./pages/portal/diagnose-page.js') },
   {
     path: 'service-health',

@@ -43,6 +43,7 @@ export const portalPages = {
   auditLogs: { title: 'Audit logs', path: '/portal/audit-logs' },
   operations: { title: 'Operations', path: '/portal/operations' },
   connectors: { title: 'Connectors', path: '/portal/connectors' },
+  captures: { title: 'Captures', path: '/portal/captures' },
   diagnose: { title: 'Diagnose and solve problems', path: '/portal/diagnose' },
   serviceHealth: { title: 'Service health', path: '/portal/service-health' },
 } as const;
@@ -717,7 +718,7 @@ const guidance: Partial<Record<ErrorCode, CatalogGuidance>> = {
     fixedBy: ['administrator', 'time'],
     related: [7701403],
     steps: [
-      'List the captures with `rekey captures list` (GET /rekey/v1/captures): the active ones show their end time.',
+      `List the captures with \`rekey captures list\` (GET /rekey/v1/captures) or in ${portal('captures')}: the active ones show their end time.`,
       'Stop one that is no longer needed with `rekey captures stop <id>` (DELETE /rekey/v1/captures/{id}); its HAR stays readable with `rekey captures export <id>`.',
       'Or wait: a capture ends by itself when its window does.',
     ],

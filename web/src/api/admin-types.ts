@@ -1,10 +1,11 @@
 /*
- * The types of the administrators' settings, logs, operations, connectors, diagnose, health and
- * report pages, taken (type-only) from the server's TypeBox schemas as types.ts does, so a route
+ * The types of the administrators' settings, logs, operations, connectors, captures, diagnose,
+ * health and report pages, taken (type-only) from the server's TypeBox schemas as types.ts does, so a route
  * whose answer changes fails `npm run typecheck` wherever the portal reads it.
  */
 import type { Static } from 'typebox';
 import type { SelectedDirectoryAudit } from '../../../src/audit/audit-schemas.js';
+import type { CaptureInputBody, CaptureView } from '../../../src/captures/capture-schemas.js';
 import type {
   ConnectorBody,
   ConnectorHealthBody,
@@ -27,6 +28,8 @@ import type {
 import type { PublicStatus, ServiceHealth, ServiceHealthIssue } from '../../../src/status/status-schemas.js';
 
 export type {
+  CaptureInputBody as CaptureInput,
+  CaptureView as Capture,
   ConnectorHealthBody as ConnectorHealth,
   ConnectorHealthWindowBody as ConnectorHealthWindow,
   ConnectorListBody as ConnectorList,

@@ -44,12 +44,12 @@ export interface ApiAnswer<T> {
   readonly headers: Headers;
 }
 
-/** Calls the API; resolves with the parsed body (undefined for 202/204 without one). */
-export async function callApi<T>(
+/** Sends a request with the bearer token; a refusal becomes an ApiError (a 401 signs in again). */
+async function send(
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
-): Promise<ApiAnswer<T>> {
+): Promise<Response> {
   const token = accessToken();
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers['authorization'] = `Bearer ${token}`;
@@ -59,24 +59,53 @@ export async function callApi<T>(
     headers,
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-  const text = await response.text();
-  const parsed: unknown = text ? JSON.parse(text) : undefined;
-  if (!response.ok) {
-    if (response.status === 401) {
-      forgetSession();
-      if (!reauthenticationHeld)
-        void signIn(areaOf(window.location.pathname), `${window.location.pathname}${window.location.search}`);
-    }
-    const envelope = (parsed as Partial<GraphErrorBody> | undefined)?.error;
-    throw new ApiError(
-      response.status,
-      envelope?.innerError?.aadstsCode,
-      envelope?.message ?? `Rekey answered HTTP ${response.status}.`,
-      envelope?.innerError?.['request-id'],
-      envelope?.innerError?.['client-request-id'],
-    );
+  if (response.ok) return response;
+  if (response.status === 401) {
+    forgetSession();
+    if (!reauthenticationHeld)
+      void signIn(areaOf(window.location.pathname), `${window.location.pathname}${window.location.search}`);
   }
-  return { body: parsed as T, headers: response.headers };
+  const text = await response.text();
+  let envelope: GraphErrorBody['error'] | undefined;
+  try {
+    envelope = text ? (JSON.parse(text) as Partial<GraphErrorBody>).error : undefined;
+  } catch {
+    envelope = undefined;
+  }
+  throw new ApiError(
+    response.status,
+    envelope?.innerError?.aadstsCode,
+    envelope?.message ?? `Rekey answered HTTP ${response.status}.`,
+    envelope?.innerError?.['request-id'],
+    envelope?.innerError?.['client-request-id'],
+  );
+}
+
+/** Calls the API; resolves with the parsed body (undefined for 202/204 without one). */
+export async function callApi<T>(
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<ApiAnswer<T>> {
+  const response = await send(method, path, body);
+  const text = await response.text();
+  return { body: (text ? JSON.parse(text) : undefined) as T, headers: response.headers };
+}
+
+/**
+ * Saves what `path` answers as the file `fileName`, through the browser's own download: a plain
+ * link could not carry the bearer token.
+ */
+export async function downloadApi(path: string, fileName: string): Promise<void> {
+  const response = await send('GET', path);
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = fileName;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** GET, resolving with the body: what TanStack Query's query functions call. */

@@ -266,6 +266,50 @@ describe('the portal admin pages in Chromium', { timeout: 120_000 }, () => {
     expectNoProblems('connectors');
   });
 
+  it('connectors: adds one through the form (a bad one refused with the code), syncs it, removes it', async () => {
+    await page.getByRole('link', { name: 'Connectors' }).click();
+    await page.getByRole('button', { name: 'New connector' }).click();
+    const form = page.getByTestId('new-connector');
+    await form.getByLabel('Name', { exact: true }).fill('Branch office');
+    await form.getByLabel('URL', { exact: true }).fill('http://127.0.0.1');
+    await form.getByLabel('Bind DN', { exact: true }).fill('cn=rekey,dc=example,dc=com');
+    await form.getByLabel('Bind password', { exact: true }).fill('Branch-Service-Pass-1!');
+    await form.getByLabel('Base DN', { exact: true }).fill('ou=people,dc=example,dc=com');
+    await form.getByRole('button', { name: 'Add connector' }).click();
+    await expect
+      .poll(() => form.getByTestId('error-code').textContent(), { timeout: 20_000 })
+      .toBe('7700001');
+    const closedPort = await freePort();
+    await form.getByLabel('URL', { exact: true }).fill(`ldap://127.0.0.1:${closedPort}`);
+    await form.getByLabel('StartTLS', { exact: true }).uncheck();
+    await form.getByRole('checkbox', { name: /Allow an unencrypted connection/ }).check();
+    await expectAccessible(page, 'new connector');
+    await saveScreenshot(page, 'portal-new-connector');
+    await form.getByRole('button', { name: 'Add connector' }).click();
+    const detail = page.getByTestId('connector-detail');
+    await expect
+      .poll(() => detail.getByRole('heading').first().textContent(), { timeout: 20_000 })
+      .toBe('Branch office');
+    const created = (await rekey.connectors.list()).find((c) => c.settings.displayName === 'Branch office');
+    expect(created?.settings.url).toBe(`ldap://127.0.0.1:${closedPort}`);
+    // Its directory does not answer: the sync fails, saying so with its code.
+    await detail.getByRole('button', { name: 'Sync now' }).click();
+    const synced = page.getByTestId('sync-result');
+    await synced.waitFor();
+    expect(await synced.textContent()).toContain('failure');
+    expect(await synced.getByTestId('code-link').textContent()).toMatch(/^\d+$/);
+    await detail.getByRole('button', { name: 'Remove connector' }).click();
+    await detail.getByRole('button', { name: 'Confirm removal' }).click();
+    const table = page.getByTestId('connectors-table');
+    await expect
+      .poll(() => table.getByRole('button', { name: 'Branch office' }).count(), { timeout: 20_000 })
+      .toBe(0);
+    expect((await rekey.connectors.list()).some((c) => c.settings.displayName === 'Branch office')).toBe(
+      false,
+    );
+    expectNoProblems('new connector');
+  });
+
   it("captures: starts one for a user, counts that user's exchanges, downloads the HAR, stops it", async () => {
     await page.getByRole('link', { name: 'Captures' }).click();
     await page.getByLabel('Record').selectOption('userPrincipalName');

@@ -10,7 +10,9 @@ import type {
   ConnectorBody,
   ConnectorHealthBody,
   ConnectorHealthWindowBody,
+  ConnectorInput,
   ConnectorListBody,
+  ConnectorSyncReportBody,
   ConnectorTestReportBody,
 } from '../../../src/connectors/connector-schemas.js';
 import type { DiagnoseRequestBody, diagnoseReportSchema } from '../../../src/diagnose/diagnose-schemas.js';
@@ -32,7 +34,9 @@ export type {
   CaptureView as Capture,
   ConnectorHealthBody as ConnectorHealth,
   ConnectorHealthWindowBody as ConnectorHealthWindow,
+  ConnectorInput,
   ConnectorListBody as ConnectorList,
+  ConnectorSyncReportBody as ConnectorSyncReport,
   ConnectorTestReportBody as ConnectorTestReport,
   DiagnoseRequestBody,
   OperationOutcomes,

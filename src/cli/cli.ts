@@ -8,6 +8,7 @@ import { registerConnectorsCommand, registerSyncCommand } from './connectors-com
 import { type CliIo, configOrExit, exitQuietlyOnClosedStdout, processIo, reportFailure } from './context.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerDiagnoseCommands } from './diagnose-command.js';
+import { registerDomainsCommand } from './domains-command.js';
 import { registerErrorsCommand } from './errors-command.js';
 import { registerLicensesCommand } from './licenses-command.js';
 import { registerLockoutCommand } from './lockout-command.js';
@@ -72,6 +73,7 @@ export function buildCli(io: CliIo): Command {
   registerPolicyCommand(program, io);
   registerLockoutCommand(program, io);
   registerLicensesCommand(program, io);
+  registerDomainsCommand(program, io);
   registerOperationsCommand(program, io);
   registerSignInCommand(program, io);
   registerLogsCommand(program, io);

@@ -231,6 +231,13 @@ describe.each(dialects)('HTTP captures on %s', (dialect) => {
     expect(
       (await call('GET', '/v1.0/me', forged, undefined, { 'client-request-id': 'har-forged' })).statusCode,
     ).toBe(401);
+    // And unsigned ("alg": "none"), under Rekey's key id.
+    const { kid } = JSON.parse(Buffer.from(header ?? '', 'base64url').toString()) as { kid: string };
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', kid })).toString('base64url')}.${payload}.`;
+    expect(
+      (await call('GET', '/v1.0/me', unsigned, undefined, { 'client-request-id': 'har-unsigned' }))
+        .statusCode,
+    ).toBe(401);
 
     const { har, text } = await harOf(capture.id);
     expect(har.log.entries.map((e) => [e._correlationId, e.response.status])).toEqual([['har-expired', 401]]);

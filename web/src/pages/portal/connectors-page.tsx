@@ -340,6 +340,11 @@ function Detail({ connector, onRemoved }: { readonly connector: Connector; reado
           >
             Confirm removal
           </button>
+        ) : null}
+        {confirmRemove ? (
+          <button type="button" onClick={() => setConfirmRemove(false)}>
+            Cancel
+          </button>
         ) : (
           <button type="button" className="danger" onClick={() => setConfirmRemove(true)}>
             Remove connector

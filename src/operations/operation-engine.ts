@@ -889,11 +889,8 @@ export function createOperationEngine(deps: OperationEngineDeps) {
   ): Promise<{ readonly operation: ListedOperationRow; readonly events: OperationEventRow[] } | undefined> {
     const operation = await findOperation(db.kysely, tenantId, operationId);
     if (!operation) return undefined;
-    const names = await userPrincipalNamesOf(db.kysely, tenantId, [operation.user_id]);
-    return {
-      operation: { ...operation, user_principal_name: names.get(operation.user_id) ?? null },
-      events: await listOperationEvents(db.kysely, operationId),
-    };
+    const [named] = await withUserPrincipalNames([operation]);
+    return named && { operation: named, events: await listOperationEvents(db.kysely, operationId) };
   }
 
   /**

@@ -108,25 +108,23 @@ export async function listPasswordHistory(
   return rows.map((r) => r.password_hash);
 }
 
-/** Keeps only the newest `keep` history entries of a user. */
+/**
+ * Keeps only the newest `keep` history entries of a user, in one statement (it runs on every
+ * change). At most 1,000 older entries go at a time; a change adds one.
+ */
 export async function trimPasswordHistory(db: Kysely<Database>, userId: string, keep: number): Promise<void> {
-  const stale = await db
-    .selectFrom('password_history')
-    .select('id')
-    .where('user_id', '=', userId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .offset(keep)
-    .limit(1000)
+  await db
+    .deleteFrom('password_history')
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('password_history')
+        .select('id')
+        .where('user_id', '=', userId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        // LIMIT before OFFSET, as SQLite requires; PostgreSQL takes either order.
+        .limit(1000)
+        .offset(keep),
+    )
     .execute();
-  if (stale.length > 0) {
-    await db
-      .deleteFrom('password_history')
-      .where(
-        'id',
-        'in',
-        stale.map((r) => r.id),
-      )
-      .execute();
-  }
 }

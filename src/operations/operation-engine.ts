@@ -78,6 +78,11 @@ export interface RunNowOptions {
   readonly external?: boolean | undefined;
   /** Seconds to wait for the end before returning the operation still going (the setting unless given). */
   readonly waitSeconds?: number | undefined;
+  /**
+   * The attempt `begin` started for this operation while the caller finished its checks, for an
+   * operation without external steps (`external: false`); begun here when absent.
+   */
+  readonly begun?: Promise<JobAttempt> | undefined;
 }
 
 /** True once an operation has ended, one way or the other. */
@@ -184,7 +189,7 @@ export interface RunnableJob {
   needsExternal?: OperationJob<unknown>['needsExternal'];
 }
 
-interface JobAttempt {
+export interface JobAttempt {
   run(step: string, db: Kysely<Database>, at: string): Promise<void>;
   succeeded(trx: Kysely<Database>, at: string): Promise<void>;
 }
@@ -699,7 +704,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     const row = rowOf(operation, undefined);
     let step = steps[0]?.name ?? 'completed';
     try {
-      const work = await job.begin(row, { origin, secret });
+      const work = await (options.begun ?? job.begin(row, { origin, secret }));
       const succeeded = await db.kysely.transaction().execute(async (trx) => {
         try {
           await options.guard?.(trx);
@@ -763,6 +768,18 @@ export function createOperationEngine(deps: OperationEngineDeps) {
       deps.onMoved?.('terminated', cause.code);
       return ended;
     }
+  }
+
+  /**
+   * Begins the job of an operation that `runNow` will run without external steps (for a password,
+   * hashing the new one), so that the caller's last checks run while it works: pass the result as
+   * `begun`. An operation the caller then refuses is never recorded; its attempt is dropped.
+   */
+  function begin(operation: NewOperation, secret: string | undefined, origin: Origin): Promise<JobAttempt> {
+    const begun = jobs[operation.kind].begin(rowOf(operation, undefined), { origin, secret });
+    // Awaited by runNow; a caller that refuses the operation first never awaits it.
+    begun.catch(() => undefined);
+    return begun;
   }
 
   /**
@@ -909,6 +926,7 @@ export function createOperationEngine(deps: OperationEngineDeps) {
     accepted,
     runOperation,
     runNow,
+    begin,
     waitFor,
     claimDueOperations,
     runClaimed,

@@ -320,6 +320,17 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     }
     if (input.kind === 'expiredChange' && user.account_enabled !== 1)
       throw new RekeyError(Codes.UserDisabled);
+    const operation = newOperation(context, user, input.kind, { forceChange: false });
+    // The current password travels too, sealed, for a directory write that binds as the user.
+    const secret = operationSecret({
+      newPassword: input.newPassword,
+      currentPassword: input.currentPassword,
+    });
+    const external = deps.onPremises?.appliesTo(user) ?? false;
+    // With the current password proven, a cloud user's new password is hashed on the thread pool
+    // while the checks below run here, rather than after them. A password they then refuse costs
+    // one hash, and only to a caller who knew the current password.
+    const begun = external ? undefined : operations.begin(operation, secret, originOf(context));
     if (input.kind === 'expiredChange') await assertAllowed(context, user, input.kind);
     let evaluation: PolicyEvaluation;
     try {
@@ -330,18 +341,13 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       if (error instanceof RekeyError) await auditFailure(context, user, input.kind, error);
       throw error;
     }
-    const operation = newOperation(context, user, input.kind, { forceChange: false });
     let finished: PasswordOperationRow;
     try {
-      // The current password travels too, sealed, for a directory write that binds as the user.
-      const secret = operationSecret({
-        newPassword: input.newPassword,
-        currentPassword: input.currentPassword,
-      });
       finished = await operations.runNow(operation, secret, originOf(context), {
         guard: serialiseChange(user),
         alsoCommit: recordAuditOnly(context, user, input.kind, evaluation),
-        external: deps.onPremises?.appliesTo(user),
+        external,
+        begun,
       });
     } catch (error) {
       if (error instanceof RekeyError && error.code === Codes.PasswordOperationInProgress)

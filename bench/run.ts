@@ -25,8 +25,8 @@ function usage(): string {
     'commands (none given: run all):',
   ];
   for (const command of commands) {
-    lines.push(`  ${command.name.padEnd(18)}${command.description}`);
-    for (const part of command.parts) lines.push(`      ${part.name.padEnd(14)}${part.description}`);
+    lines.push(`  ${command.name.padEnd(17)} ${command.description}`);
+    for (const part of command.parts) lines.push(`      ${part.name.padEnd(13)} ${part.description}`);
   }
   lines.push(
     '',

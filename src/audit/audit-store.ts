@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { preparedQuery, rowOfParameters } from '../platform/db/prepared-query.js';
 import type { Database, DirectoryAuditRow } from '../platform/db/schema.js';
 import {
   type CheckedFilter,
@@ -26,7 +27,23 @@ export const auditColumns = [
   'initiated_by',
   'target_resources',
   'additional_details',
-] as const;
+] as const satisfies ReadonlyArray<keyof DirectoryAuditRow>;
+
+/** The insert of an audit row, every column given: prepared once, as every change writes one. */
+const auditInsert = preparedQuery((db, p: DirectoryAuditRow) =>
+  db.insertInto('directory_audits').values(rowOfParameters(p, auditColumns)),
+);
+
+/** The insert of an audit row's one target, the usual case; several targets are one statement built each time. */
+const auditTargetInsert = preparedQuery(
+  (db, p: { auditId: string; targetId: string; tenantId: string; activityAt: string }) =>
+    db.insertInto('directory_audit_targets').values({
+      audit_id: p.auditId,
+      target_id: p.targetId,
+      tenant_id: p.tenantId,
+      activity_at: p.activityAt,
+    }),
+);
 
 /**
  * Writes one audit row and one `directory_audit_targets` row per target id (the caller passes
@@ -39,8 +56,16 @@ export async function insertAuditRow(
   targetIds: readonly string[],
 ): Promise<void> {
   const write = async (trx: Kysely<Database>) => {
-    await trx.insertInto('directory_audits').values(row).execute();
-    if (targetIds.length > 0) {
+    await auditInsert(trx, row);
+    const [only, ...more] = targetIds;
+    if (only !== undefined && more.length === 0) {
+      await auditTargetInsert(trx, {
+        auditId: row.id,
+        targetId: only,
+        tenantId: row.tenant_id,
+        activityAt: row.activity_at,
+      });
+    } else if (targetIds.length > 0) {
       await trx
         .insertInto('directory_audit_targets')
         .values(

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { preparedQuery, rowOfParameters } from '../platform/db/prepared-query.js';
 import type { Database, EventLogTable } from '../platform/db/schema.js';
 
 /** An event-log row as stored. */
@@ -18,9 +19,19 @@ const columns = [
   'details',
 ] as const satisfies ReadonlyArray<keyof EventLogTable>;
 
+/** The insert of one entry, every column given: prepared once, as every change writes one. */
+const entryInsert = preparedQuery((db, p: EventLogRow) =>
+  db.insertInto('event_log').values(rowOfParameters(p, columns)),
+);
+
 /** Writes entries; in the caller's transaction when it passes one, so they commit with what they record. */
 export async function insertEventLogRows(db: Kysely<Database>, rows: readonly EventLogRow[]): Promise<void> {
-  if (rows.length === 0) return;
+  const [only, ...more] = rows;
+  if (only === undefined) return;
+  if (more.length === 0) {
+    await entryInsert(db, only);
+    return;
+  }
   await db
     .insertInto('event_log')
     .values([...rows])

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { preparedQuery } from '../platform/db/prepared-query.js';
 import type { Database, LockoutNetwork, LockoutStateRow } from '../platform/db/schema.js';
 import { type LockoutCounters, parseFingerprints } from './lockout-policy.js';
 
@@ -38,17 +39,22 @@ export function countersOf(row: LockoutStateRow): LockoutCounters {
 }
 
 /** The counter of one user on one kind of network, if it was ever written. */
+const lockoutState = preparedQuery((db, p: { userId: string; network: LockoutNetwork }) =>
+  db
+    .selectFrom('lockout_states')
+    .select(stateColumns)
+    .where('user_id', '=', p.userId)
+    .where('network', '=', p.network),
+);
+
 export async function findLockoutState(
   db: Kysely<Database>,
   userId: string,
   network: LockoutNetwork,
 ): Promise<LockoutStateRow | undefined> {
-  return db
-    .selectFrom('lockout_states')
-    .select(stateColumns)
-    .where('user_id', '=', userId)
-    .where('network', '=', network)
-    .executeTakeFirst();
+  // Every sign-in and change reads it, so it is prepared once.
+  const { rows } = await lockoutState(db, { userId, network });
+  return rows[0];
 }
 
 /** Both counters of a user that exist. */
@@ -188,17 +194,20 @@ export async function countLockedUsers(db: Kysely<Database>, tenantId: string, n
 }
 
 /** When the user last signed in from `networkKey`, if ever. */
+const familiarNetwork = preparedQuery((db, p: { userId: string; networkKey: string }) =>
+  db
+    .selectFrom('familiar_networks')
+    .select('last_seen_at')
+    .where('user_id', '=', p.userId)
+    .where('network_key', '=', p.networkKey),
+);
+
 export async function findFamiliarNetwork(
   db: Kysely<Database>,
   userId: string,
   networkKey: string,
 ): Promise<{ readonly lastSeenAt: string } | undefined> {
-  const row = await db
-    .selectFrom('familiar_networks')
-    .select('last_seen_at')
-    .where('user_id', '=', userId)
-    .where('network_key', '=', networkKey)
-    .executeTakeFirst();
+  const row = (await familiarNetwork(db, { userId, networkKey })).rows[0];
   return row && { lastSeenAt: row.last_seen_at };
 }
 

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { type PreparedQuery, preparedQuery, rowOfParameters } from '../platform/db/prepared-query.js';
 import type {
   Database,
   OperationKind,
@@ -63,6 +64,37 @@ function eventRow(operationId: string, event: OperationEvent) {
   };
 }
 
+/** The insert of an operation, every column given: prepared once, as every change runs it. */
+const operationInsert = preparedQuery((db, p: PasswordOperationRow) =>
+  db.insertInto('password_operations').values(rowOfParameters(p, operationColumns)),
+);
+
+type EventRow = ReturnType<typeof eventRow>;
+const eventColumns = ['operation_id', 'at', 'state', 'step', 'detail', 'code', 'retryable'] as const;
+
+/** Prepared inserts of 1 to 4 history entries at once (a change writes three), by count. */
+const eventInserts = new Map<number, PreparedQuery<Record<string, unknown>, unknown>>();
+const preparedEventCounts = 4;
+
+function eventInsertOf(count: number): PreparedQuery<Record<string, unknown>, unknown> {
+  let insert = eventInserts.get(count);
+  if (!insert) {
+    insert = preparedQuery((db, p: Record<string, unknown>) =>
+      db
+        .insertInto('password_operation_events')
+        .values(
+          Array.from(
+            { length: count },
+            (_, i) =>
+              Object.fromEntries(eventColumns.map((column) => [column, p[`${column}${i}`]])) as EventRow,
+          ),
+        ),
+    );
+    eventInserts.set(count, insert);
+  }
+  return insert;
+}
+
 /**
  * Inserts an operation with its history so far (at least its first state); run in the
  * transaction of the request that asks for it, so an accepted operation is never lost.
@@ -74,11 +106,18 @@ export async function insertOperation(
     { at: row.created_at, state: row.state, step: row.step, detail: null },
   ],
 ): Promise<void> {
-  await db.insertInto('password_operations').values(row).execute();
-  await db
-    .insertInto('password_operation_events')
-    .values(events.map((event) => eventRow(row.id, event)))
-    .execute();
+  await operationInsert(db, row);
+  const rows = events.map((event) => eventRow(row.id, event));
+  if (rows.length === 0) return;
+  if (rows.length > preparedEventCounts) {
+    await db.insertInto('password_operation_events').values(rows).execute();
+    return;
+  }
+  const parameters: Record<string, unknown> = {};
+  rows.forEach((eventRowValues, i) => {
+    for (const column of eventColumns) parameters[`${column}${i}`] = eventRowValues[column];
+  });
+  await eventInsertOf(rows.length)(db, parameters);
 }
 
 /** Adds one entry to an operation's history. */
@@ -312,18 +351,21 @@ export async function listOperations(
  * Ids of the user's operations that have not ended (not started, running or waiting for a
  * retry), other than `exceptId`: a change must not start while one of them may still apply.
  */
+const unfinishedOperationIds = preparedQuery((db, p: { userId: string; exceptId: string }) =>
+  db
+    .selectFrom('password_operations')
+    .select('id')
+    .where('user_id', '=', p.userId)
+    .where('state', 'in', ['notStarted', 'running', 'retryScheduled'])
+    .where('id', '<>', p.exceptId),
+);
+
 export async function listUnfinishedOperationIds(
   db: Kysely<Database>,
   userId: string,
   exceptId: string,
 ): Promise<string[]> {
-  const rows = await db
-    .selectFrom('password_operations')
-    .select('id')
-    .where('user_id', '=', userId)
-    .where('state', 'in', ['notStarted', 'running', 'retryScheduled'])
-    .where('id', '<>', exceptId)
-    .execute();
+  const { rows } = await unfinishedOperationIds(db, { userId, exceptId });
   return rows.map((r) => r.id);
 }
 

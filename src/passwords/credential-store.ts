@@ -1,12 +1,45 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { preparedQuery } from '../platform/db/prepared-query.js';
 import type { Database } from '../platform/db/schema.js';
 
 /*
  * The password hashes of the directory's users (`credentials`) and the hashes they had before
  * (`password_history`): every statement that reads or writes one. Other features reach them
- * through credential-service.ts.
+ * through credential-service.ts. The statements every password change runs are prepared once.
  */
+
+const currentPasswordHash = preparedQuery((db, p: { userId: string }) =>
+  db.selectFrom('credentials').select('password_hash').where('user_id', '=', p.userId),
+);
+
+const credentialUpsert = preparedQuery((db, p: { userId: string; passwordHash: string; setAt: string }) =>
+  db
+    .insertInto('credentials')
+    .values({ user_id: p.userId, password_hash: p.passwordHash, set_at: p.setAt })
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: p.passwordHash, set_at: p.setAt })),
+);
+
+const historyInsert = preparedQuery(
+  (db, p: { id: string; userId: string; passwordHash: string; createdAt: string }) =>
+    db
+      .insertInto('password_history')
+      .values({ id: p.id, user_id: p.userId, password_hash: p.passwordHash, created_at: p.createdAt }),
+);
+
+const historyTrim = preparedQuery((db, p: { userId: string; keep: number }) =>
+  db.deleteFrom('password_history').where('id', 'in', (eb) =>
+    eb
+      .selectFrom('password_history')
+      .select('id')
+      .where('user_id', '=', p.userId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      // LIMIT before OFFSET, as SQLite requires; PostgreSQL takes either order.
+      .limit(1000)
+      .offset(p.keep),
+  ),
+);
 
 /** When the user's current password was set (credentials.set_at), or null when they have none. */
 export async function findPasswordSetAt(db: Kysely<Database>, userId: string): Promise<string | null> {
@@ -23,12 +56,8 @@ export async function findPasswordSetAt(db: Kysely<Database>, userId: string): P
  * password out of comparisons that must not become a way to test it.
  */
 export async function findCurrentPasswordHash(db: Kysely<Database>, userId: string): Promise<string | null> {
-  const row = await db
-    .selectFrom('credentials')
-    .select('password_hash')
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  return row?.password_hash ?? null;
+  const { rows } = await currentPasswordHash(db, { userId });
+  return rows[0]?.password_hash ?? null;
 }
 
 /** Sets the password hash, creating the credential row on first use. */
@@ -38,11 +67,7 @@ export async function upsertCredential(
   passwordHash: string,
   setAt: string,
 ): Promise<void> {
-  await db
-    .insertInto('credentials')
-    .values({ user_id: userId, password_hash: passwordHash, set_at: setAt })
-    .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: passwordHash, set_at: setAt }))
-    .execute();
+  await credentialUpsert(db, { userId, passwordHash, setAt });
 }
 
 /**
@@ -85,10 +110,7 @@ export async function addPasswordHistory(
   passwordHash: string,
   createdAt: string,
 ): Promise<void> {
-  await db
-    .insertInto('password_history')
-    .values({ id: randomUUID(), user_id: userId, password_hash: passwordHash, created_at: createdAt })
-    .execute();
+  await historyInsert(db, { id: randomUUID(), userId, passwordHash, createdAt });
 }
 
 /** The most recent password hashes of a user, newest first. */
@@ -113,18 +135,5 @@ export async function listPasswordHistory(
  * change). At most 1,000 older entries go at a time; a change adds one.
  */
 export async function trimPasswordHistory(db: Kysely<Database>, userId: string, keep: number): Promise<void> {
-  await db
-    .deleteFrom('password_history')
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('password_history')
-        .select('id')
-        .where('user_id', '=', userId)
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        // LIMIT before OFFSET, as SQLite requires; PostgreSQL takes either order.
-        .limit(1000)
-        .offset(keep),
-    )
-    .execute();
+  await historyTrim(db, { userId, keep });
 }

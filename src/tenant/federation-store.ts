@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { preparedQuery } from '../platform/db/prepared-query.js';
 import type { Database, DomainFederationRow } from '../platform/db/schema.js';
 import type { FederationSettings } from './federation-config.js';
 
@@ -43,17 +44,22 @@ export function federationColumnsOf(settings: FederationSettings) {
 }
 
 /** The federation of a domain of the tenant (lower-cased name), or undefined. */
+const federationOfDomain = preparedQuery((db, p: { tenantId: string; domainName: string }) =>
+  db
+    .selectFrom('domain_federations')
+    .select(federationColumns)
+    .where('tenant_id', '=', p.tenantId)
+    .where('domain_name', '=', p.domainName),
+);
+
 export async function findFederationOfDomain(
   db: Kysely<Database>,
   tenantId: string,
   domainName: string,
 ): Promise<DomainFederationRow | undefined> {
-  return db
-    .selectFrom('domain_federations')
-    .select(federationColumns)
-    .where('tenant_id', '=', tenantId)
-    .where('domain_name', '=', domainName.toLowerCase())
-    .executeTakeFirst();
+  // Every password change asks (federation owns the passwords of its domain): prepared once.
+  const { rows } = await federationOfDomain(db, { tenantId, domainName: domainName.toLowerCase() });
+  return rows[0];
 }
 
 /** The federation (of any domain of any tenant) that uses this issuer, or undefined. */

@@ -39,6 +39,7 @@ import {
   revokeSessions,
   tenantHasUsers,
   type UserListPage,
+  updatePasswordChange,
   updateUser as updateUserRow,
 } from './user-store.js';
 
@@ -287,11 +288,10 @@ export async function recordPasswordChange(
   userId: string,
   change: { readonly at: string; readonly forceChangeNextSignIn: boolean },
 ): Promise<void> {
-  await updateUserRow(trx, userId, {
-    last_password_change_at: change.at,
-    force_change_password_next_sign_in: change.forceChangeNextSignIn ? 1 : 0,
-    force_change_password_next_sign_in_with_mfa: 0,
-    updated_at: change.at,
+  await updatePasswordChange(trx, userId, {
+    at: change.at,
+    forceChange: change.forceChangeNextSignIn,
+    forceChangeWithMfa: false,
   });
 }
 

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { preparedQuery } from '../platform/db/prepared-query.js';
 import type { Database, NewUserRow, UserRow, UserUpdate } from '../platform/db/schema.js';
 import {
   type CheckedFilter,
@@ -65,12 +66,36 @@ export async function insertUsers(db: Kysely<Database>, rows: readonly NewUserRo
  * until the transaction ends (`FOR UPDATE`, which platform/db makes a plain read on SQLite: see
  * row-locks.ts), for read-modify-write of a column such as `roles`.
  */
+const liveUserById = preparedQuery((db, p: { tenantId: string; id: string }) =>
+  db
+    .selectFrom('users')
+    .select(userColumns)
+    .where('tenant_id', '=', p.tenantId)
+    .where('id', '=', p.id)
+    .where('deleted_at', 'is', null),
+);
+
+const lockedLiveUserById = preparedQuery((db, p: { tenantId: string; id: string }) =>
+  db
+    .selectFrom('users')
+    .select(userColumns)
+    .where('tenant_id', '=', p.tenantId)
+    .where('id', '=', p.id)
+    .where('deleted_at', 'is', null)
+    .forUpdate(),
+);
+
 export async function findUserById(
   db: Kysely<Database>,
   tenantId: string,
   id: string,
   options: { readonly includeDeleted?: boolean; readonly lock?: boolean } = {},
 ): Promise<UserRow | undefined> {
+  // A live user, the read of every password change and sign-in: prepared once.
+  if (!options.includeDeleted) {
+    const { rows } = await (options.lock ? lockedLiveUserById : liveUserById)(db, { tenantId, id });
+    return rows[0];
+  }
   let query = db
     .selectFrom('users')
     .select(userColumns)
@@ -98,49 +123,92 @@ export async function findUserByUpn(
 }
 
 /** The user and their password hash, for sign-in and password change. */
+/** A live user with the password hash, by id or by `upn_key`: prepared once (see getForPasswordCheck). */
+function userWithPasswordHash(by: 'users.id' | 'users.upn_key') {
+  return preparedQuery((db, p: { tenantId: string; key: string }) =>
+    db
+      .selectFrom('users')
+      .leftJoin('credentials', 'credentials.user_id', 'users.id')
+      .select(userColumns.map((c) => `users.${c}` as const))
+      .select('credentials.password_hash')
+      .where('users.tenant_id', '=', p.tenantId)
+      .where('users.deleted_at', 'is', null)
+      .where(by, '=', p.key),
+  );
+}
+
+const userWithPasswordHashById = userWithPasswordHash('users.id');
+const userWithPasswordHashByUpn = userWithPasswordHash('users.upn_key');
+
 export async function getForPasswordCheck(
   db: Kysely<Database>,
   tenantId: string,
   by: { readonly id: string } | { readonly upn: string },
 ): Promise<(UserRow & { password_hash: string | null }) | undefined> {
-  let query = db
-    .selectFrom('users')
-    .leftJoin('credentials', 'credentials.user_id', 'users.id')
-    .select(userColumns.map((c) => `users.${c}` as const))
-    .select('credentials.password_hash')
-    .where('users.tenant_id', '=', tenantId)
-    .where('users.deleted_at', 'is', null);
-  query =
+  const { rows } =
     'id' in by
-      ? query.where('users.id', '=', by.id)
-      : query.where('users.upn_key', '=', by.upn.toLowerCase());
-  return query.executeTakeFirst();
+      ? await userWithPasswordHashById(db, { tenantId, key: by.id })
+      : await userWithPasswordHashByUpn(db, { tenantId, key: by.upn.toLowerCase() });
+  return rows[0];
 }
 
 export async function updateUser(db: Kysely<Database>, id: string, update: UserUpdate): Promise<void> {
   await db.updateTable('users').set(update).where('id', '=', id).execute();
 }
 
+const passwordChangeUpdate = preparedQuery(
+  (db, p: { id: string; at: string; forceChange: 0 | 1; forceChangeWithMfa: 0 | 1 }) =>
+    db
+      .updateTable('users')
+      .set({
+        last_password_change_at: p.at,
+        force_change_password_next_sign_in: p.forceChange,
+        force_change_password_next_sign_in_with_mfa: p.forceChangeWithMfa,
+        updated_at: p.at,
+      })
+      .where('id', '=', p.id),
+);
+
+/** Records a new password's time and whether it must be changed at the next sign-in (every change runs it). */
+export async function updatePasswordChange(
+  db: Kysely<Database>,
+  id: string,
+  change: { readonly at: string; readonly forceChange: boolean; readonly forceChangeWithMfa: boolean },
+): Promise<void> {
+  await passwordChangeUpdate(db, {
+    id,
+    at: change.at,
+    forceChange: change.forceChange ? 1 : 0,
+    forceChangeWithMfa: change.forceChangeWithMfa ? 1 : 0,
+  });
+}
+
+const sessionVersionBump = preparedQuery((db, p: { userId: string; at: string }) =>
+  db
+    .updateTable('users')
+    .set((eb) => ({
+      session_version: eb('session_version', '+', 1),
+      sign_in_sessions_valid_from: p.at,
+      updated_at: p.at,
+    }))
+    .where('id', '=', p.userId),
+);
+
+const refreshTokenRevocation = preparedQuery((db, p: { userId: string; at: string }) =>
+  db
+    .updateTable('refresh_tokens')
+    .set({ revoked_at: p.at })
+    .where('user_id', '=', p.userId)
+    .where('revoked_at', 'is', null),
+);
+
 /**
  * Ends every session of a user: bumps the session version that tokens carry, records the time in
  * `signInSessionsValidFromDateTime`, and revokes refresh tokens. Run inside the caller's transaction.
  */
 export async function revokeSessions(db: Kysely<Database>, userId: string, at: string): Promise<void> {
-  await db
-    .updateTable('users')
-    .set((eb) => ({
-      session_version: eb('session_version', '+', 1),
-      sign_in_sessions_valid_from: at,
-      updated_at: at,
-    }))
-    .where('id', '=', userId)
-    .execute();
-  await db
-    .updateTable('refresh_tokens')
-    .set({ revoked_at: at })
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .execute();
+  await sessionVersionBump(db, { userId, at });
+  await refreshTokenRevocation(db, { userId, at });
 }
 
 /** True once the tenant has any user, deleted or not. */

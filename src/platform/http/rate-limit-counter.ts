@@ -1,6 +1,7 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { type Kysely, sql } from 'kysely';
 import type { Clock } from '../clock.js';
+import { preparedQuery } from '../db/prepared-query.js';
 import type { Database } from '../db/schema.js';
 
 /** One counted request: the count of its key in the current window, and when the window ends. */
@@ -23,6 +24,18 @@ export interface RateLimitCounter {
  * which SQLite and PostgreSQL both run as one statement), keyed by the bucket and the window's
  * index. Rows of ended windows are deleted once per window and process, not per request.
  */
+const countedRequest = preparedQuery((db, p: { bucket: string; windowIndex: number; windowEnd: number }) =>
+  db
+    .insertInto('rate_limit_counters')
+    .values({ bucket: p.bucket, window_index: p.windowIndex, count: 1, window_end_ms: p.windowEnd })
+    .onConflict((conflict) =>
+      conflict
+        .columns(['bucket', 'window_index'])
+        .doUpdateSet({ count: sql<number>`rate_limit_counters.count + 1` }),
+    )
+    .returning('count'),
+);
+
 export function createRateLimitCounter(db: Kysely<Database>, clock: Clock): RateLimitCounter {
   const lastPurgedEnd = new Map<number, number>();
   async function purge(windowMs: number, now: number, windowEnd: number): Promise<void> {
@@ -35,16 +48,9 @@ export function createRateLimitCounter(db: Kysely<Database>, clock: Clock): Rate
       const now = clock.now().getTime();
       const windowIndex = Math.floor(now / windowMs);
       const windowEnd = (windowIndex + 1) * windowMs;
-      const row = await db
-        .insertInto('rate_limit_counters')
-        .values({ bucket, window_index: windowIndex, count: 1, window_end_ms: windowEnd })
-        .onConflict((conflict) =>
-          conflict
-            .columns(['bucket', 'window_index'])
-            .doUpdateSet({ count: sql<number>`rate_limit_counters.count + 1` }),
-        )
-        .returning('count')
-        .executeTakeFirstOrThrow();
+      // Every limited request runs it: prepared once.
+      const [row] = (await countedRequest(db, { bucket, windowIndex, windowEnd })).rows;
+      if (!row) throw new Error('the rate-limit upsert returned no count');
       await purge(windowMs, now, windowEnd);
       return { count: Number(row.count), msLeft: windowEnd - now };
     },

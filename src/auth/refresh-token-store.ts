@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
+import { preparedQuery, rowOfParameters } from '../platform/db/prepared-query.js';
 import type { Database, RefreshTokensTable } from '../platform/db/schema.js';
 
 /*
@@ -18,9 +19,34 @@ export type RefreshTokenForGrant = Pick<
   'id' | 'user_id' | 'client_id' | 'session_version' | 'expires_at' | 'revoked_at' | 'family_id'
 >;
 
+const refreshTokenColumns = [
+  'id',
+  'user_id',
+  'client_id',
+  'token_hash',
+  'session_version',
+  'created_at',
+  'expires_at',
+  'revoked_at',
+  'family_id',
+] as const satisfies ReadonlyArray<keyof RefreshTokensTable>;
+
+/** Every sign-in stores a token (and opens its family): both inserts are prepared once. */
+const refreshTokenInsert = preparedQuery((db, p: Selectable<RefreshTokensTable>) =>
+  db.insertInto('refresh_tokens').values(rowOfParameters(p, refreshTokenColumns)),
+);
+
+const tokenFamilyInsert = preparedQuery((db, p: { id: string; userId: string; at: string }) =>
+  db.insertInto('token_families').values({ id: p.id, user_id: p.userId, created_at: p.at, revoked_at: null }),
+);
+
 /** Stores a newly issued refresh token; run it in the transaction that logs the sign-in. */
 export async function insertRefreshToken(db: Kysely<Database>, token: NewRefreshToken): Promise<void> {
-  await db.insertInto('refresh_tokens').values(token).execute();
+  await refreshTokenInsert(db, {
+    ...token,
+    revoked_at: token.revoked_at ?? null,
+    family_id: token.family_id ?? null,
+  });
 }
 
 /** The token whose hash is `tokenHash`, spent or not, for the refresh grant. */
@@ -54,10 +80,7 @@ export async function insertTokenFamily(
   db: Kysely<Database>,
   family: { readonly id: string; readonly userId: string; readonly at: string },
 ): Promise<void> {
-  await db
-    .insertInto('token_families')
-    .values({ id: family.id, user_id: family.userId, created_at: family.at, revoked_at: null })
-    .execute();
+  await tokenFamilyInsert(db, family);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { v7 as timeOrderedUuid } from 'uuid';
+import { preparedQuery, rowOfParameters } from '../platform/db/prepared-query.js';
 import type { Database, SignInRow } from '../platform/db/schema.js';
 import { type CountedPage, fetchListPage, type ListRequest } from '../platform/odata/index.js';
 import { signInFields } from './sign-in-query.js';
@@ -15,18 +16,20 @@ export async function insertSignIn(db: Kysely<Database>, signIn: NewSignIn): Pro
   // The user name and user agent are whatever the caller typed or sent: cut to their columns,
   // which PostgreSQL enforces (a longer value failed the whole sign-in with a 500) and SQLite not.
   const upn = signIn.user_principal_name.slice(0, 256);
-  await db
-    .insertInto('sign_ins')
-    .values({
-      id,
-      ...signIn,
-      user_principal_name: upn,
-      upn_key: upn.toLowerCase(),
-      user_agent: signIn.user_agent?.slice(0, 512) ?? null,
-    })
-    .execute();
+  await signInInsert(db, {
+    id,
+    ...signIn,
+    user_principal_name: upn,
+    upn_key: upn.toLowerCase(),
+    user_agent: signIn.user_agent?.slice(0, 512) ?? null,
+  });
   return id;
 }
+
+/** Every token-endpoint attempt writes one: prepared once, every column given. */
+const signInInsert = preparedQuery((db, p: SignInRow) =>
+  db.insertInto('sign_ins').values(rowOfParameters(p, signInColumns)),
+);
 
 export const signInColumns = [
   'id',

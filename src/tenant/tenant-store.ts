@@ -107,17 +107,21 @@ export interface ApplicationRecord {
   readonly displayName: string;
 }
 
+const applicationById = preparedQuery((db, p: { tenantId: string; appId: string }) =>
+  db
+    .selectFrom('applications')
+    .select(['app_id', 'display_name'])
+    .where('tenant_id', '=', p.tenantId)
+    .where('app_id', '=', p.appId),
+);
+
 export async function findApplication(
   db: Kysely<Database>,
   tenantId: string,
   appId: string,
 ): Promise<ApplicationRecord | undefined> {
-  const row = await db
-    .selectFrom('applications')
-    .select(['app_id', 'display_name'])
-    .where('tenant_id', '=', tenantId)
-    .where('app_id', '=', appId.toLowerCase())
-    .executeTakeFirst();
+  // Every sign-in names its client: prepared once.
+  const [row] = (await applicationById(db, { tenantId, appId: appId.toLowerCase() })).rows;
   return row && { appId: row.app_id, displayName: row.display_name };
 }
 

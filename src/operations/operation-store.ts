@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { type PreparedQuery, preparedQuery, rowOfParameters } from '../platform/db/prepared-query.js';
 import type {
   Database,
@@ -351,12 +351,18 @@ export async function listOperations(
  * Ids of the user's operations that have not ended (not started, running or waiting for a
  * retry), other than `exceptId`: a change must not start while one of them may still apply.
  */
+/**
+ * The states of an operation still going, as password_operations_unfinished's condition spells
+ * them (migration 0023): literals, not parameters, so that either database uses that index.
+ */
+const stillGoing = sql<boolean>`state in ('notStarted', 'running', 'retryScheduled')`;
+
 const unfinishedOperationIds = preparedQuery((db, p: { userId: string; exceptId: string }) =>
   db
     .selectFrom('password_operations')
     .select('id')
     .where('user_id', '=', p.userId)
-    .where('state', 'in', ['notStarted', 'running', 'retryScheduled'])
+    .where(stillGoing)
     .where('id', '<>', p.exceptId),
 );
 

@@ -32,7 +32,7 @@ describe.each(dialects)('rekey migrate on %s', (dialect) => {
     const first = await cli(env, 'migrate');
     expect(first).toEqual({
       code: 0,
-      out: 'Applied: 0001-initial, 0002-tenant-settings, 0003-lockout-and-logs, 0004-audit-target-order, 0005-idempotency-fingerprint, 0006-refresh-token-families, 0007-rate-limits, 0008-operation-event-codes, 0010-connectors, 0011-synced-users, 0012-connector-operations, 0014-domain-federation, 0015-licenses, 0016-connector-health, 0017-service-incidents, 0018-event-log, 0019-user-licenses-by-user, 0020-captures, 0021-browser-sign-in, 0022-diagnose-indexes, 0023-unfinished-operations',
+      out: 'Applied: 0001-initial, 0002-tenant-settings, 0003-lockout-and-logs, 0004-audit-target-order, 0005-idempotency-fingerprint, 0006-refresh-token-families, 0007-rate-limits, 0008-operation-event-codes, 0010-connectors, 0011-synced-users, 0012-connector-operations, 0014-domain-federation, 0015-licenses, 0016-connector-health, 0017-service-incidents, 0018-event-log, 0019-user-licenses-by-user, 0020-captures, 0021-browser-sign-in, 0022-diagnose-indexes, 0023-password-change-indexes',
       err: '',
     });
     const second = await cli(env, 'migrate');

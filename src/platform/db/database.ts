@@ -38,7 +38,7 @@ import * as userLicensesByUser from './migrations/0019-user-licenses-by-user.js'
 import * as captures from './migrations/0020-captures.js';
 import * as browserSignIn from './migrations/0021-browser-sign-in.js';
 import * as diagnoseIndexes from './migrations/0022-diagnose-indexes.js';
-import * as unfinishedOperations from './migrations/0023-unfinished-operations.js';
+import * as passwordChangeIndexes from './migrations/0023-password-change-indexes.js';
 import { SqliteRowLocksPlugin } from './row-locks.js';
 import type { Database } from './schema.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
@@ -112,7 +112,7 @@ const migrations: ReadonlyArray<
   ['0020-captures', captures.up],
   ['0021-browser-sign-in', browserSignIn.up],
   ['0022-diagnose-indexes', diagnoseIndexes.up],
-  ['0023-unfinished-operations', unfinishedOperations.up],
+  ['0023-password-change-indexes', passwordChangeIndexes.up],
 ];
 
 function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -17,6 +17,9 @@ export type PreparedQuery<P, R> = (db: Kysely<Database>, parameters: P) => Promi
  * `build` receives stand-ins for the parameters. Use each only as one value (in `where`, `values`,
  * `set`), never in the builder's own logic, since it is not the value: a query whose shape depends
  * on a parameter needs one prepared query per shape.
+ *
+ * The database's plugins rewrite the query once, when it is compiled (row locks on SQLite); a
+ * plugin added later with `withPlugin` sees the results of each run but does not rewrite it again.
  */
 export function preparedQuery<P extends object, R>(
   build: (db: Kysely<Database>, parameters: P) => Compilable<R>,

@@ -24,11 +24,22 @@ export const sambaPaths = {
   python: '/usr/bin/python3',
 } as const;
 
-const packages = ['samba', 'samba-ad-dc', 'winbind', 'krb5-user'];
+/**
+ * The schema files `samba-tool domain provision` reads. Debian ships them in samba-ad-provision,
+ * which samba-ad-dc only recommends: an install without recommends lacks them.
+ */
+const provisionSchema = '/usr/share/samba/setup/ad-schema';
+
+const packages = ['samba', 'samba-ad-dc', 'samba-ad-provision', 'winbind', 'krb5-user'];
 const installCommand = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(' ')}`;
 
 function isInstalled(): boolean {
-  return existsSync(sambaPaths.samba) && existsSync(sambaPaths.sambaTool) && existsSync(sambaPaths.python);
+  return (
+    existsSync(sambaPaths.samba) &&
+    existsSync(sambaPaths.sambaTool) &&
+    existsSync(sambaPaths.python) &&
+    existsSync(provisionSchema)
+  );
 }
 
 /**

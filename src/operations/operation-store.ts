@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { type PreparedQuery, preparedQuery, rowOfParameters } from '../platform/db/prepared-query.js';
+import { preparedQueries, preparedQuery, rowOfParameters } from '../platform/db/prepared-query.js';
 import type {
   Database,
   OperationKind,
@@ -73,27 +73,19 @@ type EventRow = ReturnType<typeof eventRow>;
 const eventColumns = ['operation_id', 'at', 'state', 'step', 'detail', 'code', 'retryable'] as const;
 
 /** Prepared inserts of 1 to 4 history entries at once (a change writes three), by count. */
-const eventInserts = new Map<number, PreparedQuery<Record<string, unknown>, unknown>>();
 const preparedEventCounts = 4;
-
-function eventInsertOf(count: number): PreparedQuery<Record<string, unknown>, unknown> {
-  let insert = eventInserts.get(count);
-  if (!insert) {
-    insert = preparedQuery((db, p: Record<string, unknown>) =>
-      db
-        .insertInto('password_operation_events')
-        .values(
-          Array.from(
-            { length: count },
-            (_, i) =>
-              Object.fromEntries(eventColumns.map((column) => [column, p[`${column}${i}`]])) as EventRow,
-          ),
+const eventInsert = preparedQueries(
+  (count: number) => (db, p: Record<string, unknown>) =>
+    db
+      .insertInto('password_operation_events')
+      .values(
+        Array.from(
+          { length: count },
+          (_, i) =>
+            Object.fromEntries(eventColumns.map((column) => [column, p[`${column}${i}`]])) as EventRow,
         ),
-    );
-    eventInserts.set(count, insert);
-  }
-  return insert;
-}
+      ),
+);
 
 /**
  * Inserts an operation with its history so far (at least its first state); run in the
@@ -117,7 +109,7 @@ export async function insertOperation(
   rows.forEach((eventRowValues, i) => {
     for (const column of eventColumns) parameters[`${column}${i}`] = eventRowValues[column];
   });
-  await eventInsertOf(rows.length)(db, parameters);
+  await eventInsert(rows.length)(db, parameters);
 }
 
 /** Adds one entry to an operation's history. */
@@ -153,22 +145,6 @@ export async function findOperationByIdempotencyKey(
     .where('user_id', '=', userId)
     .where('idempotency_key', '=', key)
     .executeTakeFirst();
-}
-
-/** The user principal names of users by id (deleted users too), for showing whose operations these are. */
-export async function userPrincipalNamesOf(
-  db: Kysely<Database>,
-  tenantId: string,
-  userIds: readonly string[],
-): Promise<Map<string, string>> {
-  if (userIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('users')
-    .select(['id', 'user_principal_name'])
-    .where('tenant_id', '=', tenantId)
-    .where('id', 'in', [...new Set(userIds)])
-    .execute();
-  return new Map(rows.map((row) => [row.id, row.user_principal_name]));
 }
 
 /** An operation's history, oldest first. */
@@ -348,10 +324,6 @@ export async function listOperations(
 }
 
 /**
- * Ids of the user's operations that have not ended (not started, running or waiting for a
- * retry), other than `exceptId`: a change must not start while one of them may still apply.
- */
-/**
  * The states of an operation still going, as password_operations_unfinished's condition spells
  * them (migration 0023): literals, not parameters, so that either database uses that index.
  */
@@ -366,6 +338,10 @@ const unfinishedOperationIds = preparedQuery((db, p: { userId: string; exceptId:
     .where('id', '<>', p.exceptId),
 );
 
+/**
+ * Ids of the user's operations that have not ended (not started, running or waiting for a
+ * retry), other than `exceptId`: a change must not start while one of them may still apply.
+ */
 export async function listUnfinishedOperationIds(
   db: Kysely<Database>,
   userId: string,

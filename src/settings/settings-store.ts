@@ -1,5 +1,5 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
-import { preparedQuery } from '../platform/db/prepared-query.js';
+import { preparedQueries } from '../platform/db/prepared-query.js';
 import type { Database } from '../platform/db/schema.js';
 
 /** The settings documents Rekey keeps per tenant. */
@@ -21,8 +21,8 @@ function isDocumentName(name: string): name is SettingsDocumentName {
 }
 
 /** The read of `count` documents, prepared once per count (every sign-in and change reads some). */
-function documentsRead(count: number) {
-  return preparedQuery((db, p: { readonly tenantId: string; readonly [name: `name${number}`]: string }) =>
+const documentsRead = preparedQueries(
+  (count: number) => (db, p: { readonly tenantId: string; readonly [name: `name${number}`]: string }) =>
     db
       .selectFrom('tenant_settings')
       .select(['name', 'value', 'version', 'updated_at', 'updated_by'])
@@ -32,10 +32,7 @@ function documentsRead(count: number) {
         'in',
         Array.from({ length: count }, (_, i) => p[`name${i}`] as string),
       ),
-  );
-}
-
-const documentsReads = new Map<number, ReturnType<typeof documentsRead>>();
+);
 
 /** The stored documents among `names` (a document never written is absent: it has its defaults). */
 export async function readSettingsDocuments(
@@ -44,16 +41,11 @@ export async function readSettingsDocuments(
   names: readonly SettingsDocumentName[],
 ): Promise<StoredSettingsDocument[]> {
   if (names.length === 0) return [];
-  let read = documentsReads.get(names.length);
-  if (!read) {
-    read = documentsRead(names.length);
-    documentsReads.set(names.length, read);
-  }
   const parameters: { tenantId: string; [name: `name${number}`]: string } = { tenantId };
   names.forEach((name, i) => {
     parameters[`name${i}`] = name;
   });
-  const { rows } = await read(db, parameters);
+  const { rows } = await documentsRead(names.length)(db, parameters);
   return rows
     .filter((row) => isDocumentName(row.name))
     .map((row) => ({

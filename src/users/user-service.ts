@@ -29,6 +29,7 @@ import {
   clearUserDeleted,
   findUserById,
   findUserByUpn,
+  findUsersByIds,
   getForPasswordCheck,
   insertUser,
   listEnabledGlobalAdministratorIds,
@@ -249,6 +250,15 @@ export function findUserForLog(
   return findUserById(db, tenantId, id, { includeDeleted: true });
 }
 
+/** Users by object id, deleted or not, in one read: findUserForLog for many (absent ids are left out). */
+export function findUsersForLog(
+  db: Kysely<Database>,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<UserRow[]> {
+  return findUsersByIds(db, tenantId, ids);
+}
+
 /**
  * Reads a live user again inside `trx` for a change judged on it, locked until the transaction
  * ends (see platform/db/row-locks.ts for SQLite), so a concurrent role assignment to the user
@@ -288,11 +298,7 @@ export async function recordPasswordChange(
   userId: string,
   change: { readonly at: string; readonly forceChangeNextSignIn: boolean },
 ): Promise<void> {
-  await updatePasswordChange(trx, userId, {
-    at: change.at,
-    forceChange: change.forceChangeNextSignIn,
-    forceChangeWithMfa: false,
-  });
+  await updatePasswordChange(trx, userId, { at: change.at, forceChange: change.forceChangeNextSignIn });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { preparedQuery } from '../platform/db/prepared-query.js';
+import { preparedQueries, preparedQuery } from '../platform/db/prepared-query.js';
 import type { Database, NewUserRow, UserRow, UserUpdate } from '../platform/db/schema.js';
 import {
   type CheckedFilter,
@@ -62,48 +62,50 @@ export async function insertUsers(db: Kysely<Database>, rows: readonly NewUserRo
 }
 
 /**
+ * A user by id, by shape: `live` or `any` (deleted users too), `locked` or `plain`. Every password
+ * change and sign-in reads one.
+ */
+const userById = preparedQueries(
+  (shape: `${'live' | 'any'}:${'locked' | 'plain'}`) => (db, p: { tenantId: string; id: string }) => {
+    let query = db
+      .selectFrom('users')
+      .select(userColumns)
+      .where('tenant_id', '=', p.tenantId)
+      .where('id', '=', p.id);
+    if (shape.startsWith('live:')) query = query.where('deleted_at', 'is', null);
+    return shape.endsWith(':locked') ? query.forUpdate() : query;
+  },
+);
+
+/**
  * Finds a user by object id; deleted users only when asked for. With `lock` the row stays locked
  * until the transaction ends (`FOR UPDATE`, which platform/db makes a plain read on SQLite: see
  * row-locks.ts), for read-modify-write of a column such as `roles`.
  */
-const liveUserById = preparedQuery((db, p: { tenantId: string; id: string }) =>
-  db
-    .selectFrom('users')
-    .select(userColumns)
-    .where('tenant_id', '=', p.tenantId)
-    .where('id', '=', p.id)
-    .where('deleted_at', 'is', null),
-);
-
-const lockedLiveUserById = preparedQuery((db, p: { tenantId: string; id: string }) =>
-  db
-    .selectFrom('users')
-    .select(userColumns)
-    .where('tenant_id', '=', p.tenantId)
-    .where('id', '=', p.id)
-    .where('deleted_at', 'is', null)
-    .forUpdate(),
-);
-
 export async function findUserById(
   db: Kysely<Database>,
   tenantId: string,
   id: string,
   options: { readonly includeDeleted?: boolean; readonly lock?: boolean } = {},
 ): Promise<UserRow | undefined> {
-  // A live user, the read of every password change and sign-in: prepared once.
-  if (!options.includeDeleted) {
-    const { rows } = await (options.lock ? lockedLiveUserById : liveUserById)(db, { tenantId, id });
-    return rows[0];
-  }
-  let query = db
+  const shape = `${options.includeDeleted ? 'any' : 'live'}:${options.lock ? 'locked' : 'plain'}` as const;
+  const { rows } = await userById(shape)(db, { tenantId, id });
+  return rows[0];
+}
+
+/** Users by object id, deleted or not, in one statement. */
+export async function findUsersByIds(
+  db: Kysely<Database>,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<UserRow[]> {
+  if (ids.length === 0) return [];
+  return db
     .selectFrom('users')
     .select(userColumns)
     .where('tenant_id', '=', tenantId)
-    .where('id', '=', id);
-  if (!options.includeDeleted) query = query.where('deleted_at', 'is', null);
-  if (options.lock) query = query.forUpdate();
-  return query.executeTakeFirst();
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
 }
 
 /** Finds a user by UPN, case-insensitively as Entra does; deleted users only when asked for. */
@@ -122,10 +124,9 @@ export async function findUserByUpn(
   return query.executeTakeFirst();
 }
 
-/** The user and their password hash, for sign-in and password change. */
-/** A live user with the password hash, by id or by `upn_key`: prepared once (see getForPasswordCheck). */
-function userWithPasswordHash(by: 'users.id' | 'users.upn_key') {
-  return preparedQuery((db, p: { tenantId: string; key: string }) =>
+/** A live user with the password hash, by id or by `upn_key`. */
+const userWithPasswordHash = preparedQueries(
+  (by: 'users.id' | 'users.upn_key') => (db, p: { tenantId: string; key: string }) =>
     db
       .selectFrom('users')
       .leftJoin('credentials', 'credentials.user_id', 'users.id')
@@ -134,12 +135,9 @@ function userWithPasswordHash(by: 'users.id' | 'users.upn_key') {
       .where('users.tenant_id', '=', p.tenantId)
       .where('users.deleted_at', 'is', null)
       .where(by, '=', p.key),
-  );
-}
+);
 
-const userWithPasswordHashById = userWithPasswordHash('users.id');
-const userWithPasswordHashByUpn = userWithPasswordHash('users.upn_key');
-
+/** The user and their password hash, for sign-in and password change. */
 export async function getForPasswordCheck(
   db: Kysely<Database>,
   tenantId: string,
@@ -147,8 +145,8 @@ export async function getForPasswordCheck(
 ): Promise<(UserRow & { password_hash: string | null }) | undefined> {
   const { rows } =
     'id' in by
-      ? await userWithPasswordHashById(db, { tenantId, key: by.id })
-      : await userWithPasswordHashByUpn(db, { tenantId, key: by.upn.toLowerCase() });
+      ? await userWithPasswordHash('users.id')(db, { tenantId, key: by.id })
+      : await userWithPasswordHash('users.upn_key')(db, { tenantId, key: by.upn.toLowerCase() });
   return rows[0];
 }
 
@@ -156,31 +154,28 @@ export async function updateUser(db: Kysely<Database>, id: string, update: UserU
   await db.updateTable('users').set(update).where('id', '=', id).execute();
 }
 
-const passwordChangeUpdate = preparedQuery(
-  (db, p: { id: string; at: string; forceChange: 0 | 1; forceChangeWithMfa: 0 | 1 }) =>
-    db
-      .updateTable('users')
-      .set({
-        last_password_change_at: p.at,
-        force_change_password_next_sign_in: p.forceChange,
-        force_change_password_next_sign_in_with_mfa: p.forceChangeWithMfa,
-        updated_at: p.at,
-      })
-      .where('id', '=', p.id),
+const passwordChangeUpdate = preparedQuery((db, p: { id: string; at: string; forceChange: 0 | 1 }) =>
+  db
+    .updateTable('users')
+    .set({
+      last_password_change_at: p.at,
+      force_change_password_next_sign_in: p.forceChange,
+      force_change_password_next_sign_in_with_mfa: 0,
+      updated_at: p.at,
+    })
+    .where('id', '=', p.id),
 );
 
-/** Records a new password's time and whether it must be changed at the next sign-in (every change runs it). */
+/**
+ * Records a new password's time and whether it must be changed at the next sign-in; a new
+ * password ends any demand to change it with MFA. Every change runs it.
+ */
 export async function updatePasswordChange(
   db: Kysely<Database>,
   id: string,
-  change: { readonly at: string; readonly forceChange: boolean; readonly forceChangeWithMfa: boolean },
+  change: { readonly at: string; readonly forceChange: boolean },
 ): Promise<void> {
-  await passwordChangeUpdate(db, {
-    id,
-    at: change.at,
-    forceChange: change.forceChange ? 1 : 0,
-    forceChangeWithMfa: change.forceChangeWithMfa ? 1 : 0,
-  });
+  await passwordChangeUpdate(db, { id, at: change.at, forceChange: change.forceChange ? 1 : 0 });
 }
 
 const sessionVersionBump = preparedQuery((db, p: { userId: string; at: string }) =>

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialects, openTestDatabase } from '../../../test/support/databases.js';
 import type { Db } from './database.js';
-import { preparedQuery, rowOfParameters } from './prepared-query.js';
+import { preparedQueries, preparedQuery, rowOfParameters } from './prepared-query.js';
 
 interface Counter {
   bucket: string;
@@ -33,6 +33,23 @@ const countersOfWindow = preparedQuery((db, p: { windowIndex: number; least: num
 const lockedCounter = preparedQuery((db, p: { bucket: string }) =>
   db.selectFrom('rate_limit_counters').select('count').where('bucket', '=', p.bucket).forUpdate(),
 );
+
+let keyedBuilds = 0;
+
+/** Buckets among a list of `count` names: one prepared query per length. */
+const countersNamed = preparedQueries((count: number) => {
+  keyedBuilds += 1;
+  return (db, p: Record<string, string>) =>
+    db
+      .selectFrom('rate_limit_counters')
+      .select('bucket')
+      .where(
+        'bucket',
+        'in',
+        Array.from({ length: count }, (_, i) => p[`b${i}`] as string),
+      )
+      .orderBy('bucket');
+});
 
 const openDatabases: Db[] = [];
 afterAll(async () => {
@@ -73,6 +90,23 @@ describe.each(dialects)('prepared queries on %s', (dialect) => {
     expect((await countersOfWindow(db.kysely, { windowIndex: 8, least: 0 })).rows).toEqual([
       { bucket: 'a', count: 3 },
     ]);
+  });
+
+  it('keeps one prepared query per key, each built once for this database', async () => {
+    const before = keyedBuilds;
+    const named = async (...buckets: string[]) =>
+      (
+        await countersNamed(buckets.length)(
+          db.kysely,
+          Object.fromEntries(buckets.map((bucket, i) => [`b${i}`, bucket])),
+        )
+      ).rows.map((row) => row.bucket);
+    expect(await named('b')).toEqual(['b']);
+    expect(await named('c', 'd')).toEqual(['c', 'd']);
+    expect(await named('d', 'x')).toEqual(['d']);
+    expect(await named('c')).toEqual(['c']);
+    // Two lengths, each built on its first use: the second database counts its own, once each.
+    expect(keyedBuilds - before).toBe(dialect === dialects[0] ? 2 : 0);
   });
 
   it('runs in a transaction, row lock and all (a plain read on SQLite)', async () => {

@@ -42,6 +42,24 @@ export function preparedQuery<P extends object, R>(
   };
 }
 
+/**
+ * Prepared queries of one shape per key (the length of a list, a locking read or a plain one),
+ * each made the first time its key is asked for: see preparedQuery. Keys must be few.
+ */
+export function preparedQueries<K, P extends object, R>(
+  build: (key: K) => (db: Kysely<Database>, parameters: P) => Compilable<R>,
+): (key: K) => PreparedQuery<P, R> {
+  const prepared = new Map<K, PreparedQuery<P, R>>();
+  return (key) => {
+    let query = prepared.get(key);
+    if (!query) {
+      query = preparedQuery(build(key));
+      prepared.set(key, query);
+    }
+    return query;
+  };
+}
+
 /** The row of `columns`, each from the parameter of the same name: a prepared insert of a whole row. */
 export function rowOfParameters<T, K extends keyof T>(parameters: T, columns: readonly K[]): Pick<T, K> {
   const row = {} as Pick<T, K>;

@@ -10,6 +10,7 @@ import { systemContext } from '../platform/request-context.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import type { DomainService } from '../tenant/domain-service.js';
 import { assertMayActOn, hasAnyRole, logReaderRoles } from '../users/authorization.js';
+import { findUserForLog, findUsersForLog } from '../users/user-service.js';
 import { accountStateCheck } from './checks/account-state.js';
 import { correlationTimelineCheck } from './checks/correlation-timeline.js';
 import { directoryObjectCheck } from './checks/directory-object.js';
@@ -36,9 +37,7 @@ import {
 import {
   type AuditEvidence,
   countSignInsWithCode,
-  findUserAnyStateById,
   findUserAnyStateByUpn,
-  findUsersAnyStateByIds,
   findUsersAnyStateByUpns,
   listAuditsAboutUser,
   listAuditsOfActivities,
@@ -384,7 +383,7 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
       if (!user && !selectors.errorCode) {
         const userId =
           [...operations.values()][0]?.user_id ?? [...signIns.values()].find((s) => s.user_id)?.user_id;
-        if (userId) user = await findUserAnyStateById(kysely, tenantId, userId);
+        if (userId) user = await findUserForLog(kysely, tenantId, userId);
         else {
           const upn = [...signIns.values()][0]?.user_principal_name;
           if (upn) user = await findUserAnyStateByUpn(kysely, tenantId, upn);
@@ -393,7 +392,7 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
         // only as its audit row's target.
         if (!user) {
           const target = [...audits.values()].map(userTargetOf).find((id) => id !== undefined);
-          if (target) user = await findUserAnyStateById(kysely, tenantId, target);
+          if (target) user = await findUserForLog(kysely, tenantId, target);
         }
       }
     }
@@ -432,7 +431,7 @@ export function createDiagnoseService(deps: DiagnoseServiceDeps) {
       if (user.on_premises_connector_id) connectorOfUser.set(user.id, user.on_premises_connector_id);
     }
     const unknownIds = [...userIds].filter((id) => !upnById.has(id));
-    for (const found of await findUsersAnyStateByIds(kysely, tenantId, unknownIds)) {
+    for (const found of await findUsersForLog(kysely, tenantId, unknownIds)) {
       upnById.set(found.id, found.user_principal_name.toLowerCase());
       if (found.on_premises_connector_id) connectorOfUser.set(found.id, found.on_premises_connector_id);
     }

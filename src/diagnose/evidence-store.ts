@@ -123,48 +123,18 @@ export async function findUserAnyStateByUpn(
   return (await findUsersAnyStateByUpns(db, tenantId, [upn]))[0];
 }
 
-/** A user by object id, deleted or not. */
-export async function findUserAnyStateById(
-  db: Kysely<Database>,
-  tenantId: string,
-  id: string,
-): Promise<UserRow | undefined> {
-  return (await findUsersAnyStateByIds(db, tenantId, [id]))[0];
-}
-
-/**
- * Users by object id, deleted or not, in one statement: an error code across users names up to
- * a few hundred of them, and one lookup each was most of that diagnosis's time on PostgreSQL.
- */
-export async function findUsersAnyStateByIds(
-  db: Kysely<Database>,
-  tenantId: string,
-  ids: readonly string[],
-): Promise<UserRow[]> {
-  return usersWhere(db, tenantId, 'id', [...new Set(ids)]);
-}
-
 /** Users by user principal name, deleted or not, in one statement. */
 export async function findUsersAnyStateByUpns(
   db: Kysely<Database>,
   tenantId: string,
   upns: readonly string[],
 ): Promise<UserRow[]> {
-  return usersWhere(db, tenantId, 'upn_key', [...new Set(upns.map((upn) => upn.toLowerCase()))]);
-}
-
-function usersWhere(
-  db: Kysely<Database>,
-  tenantId: string,
-  column: 'id' | 'upn_key',
-  values: readonly string[],
-): Promise<UserRow[]> {
-  if (values.length === 0) return Promise.resolve([]);
+  if (upns.length === 0) return [];
   return db
     .selectFrom('users')
     .selectAll()
     .where('tenant_id', '=', tenantId)
-    .where(column, 'in', values)
+    .where('upn_key', 'in', [...new Set(upns.map((upn) => upn.toLowerCase()))])
     .execute();
 }
 

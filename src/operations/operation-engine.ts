@@ -8,6 +8,7 @@ import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
 import type { Logger } from '../platform/log.js';
 import type { Actor, RequestContext } from '../platform/request-context.js';
+import { findUsersForLog } from '../users/user-service.js';
 import {
   claimOperation,
   findOperation,
@@ -22,7 +23,6 @@ import {
   type OperationFilter,
   renewLease,
   transitionOperation,
-  userPrincipalNamesOf,
 } from './operation-store.js';
 
 export type { OperationCursor, OperationFilter } from './operation-store.js';
@@ -892,11 +892,12 @@ export function createOperationEngine(deps: OperationEngineDeps) {
   async function withUserPrincipalNames(
     rows: readonly PasswordOperationRow[],
   ): Promise<ListedOperationRow[]> {
-    const names = await userPrincipalNamesOf(
+    const users = await findUsersForLog(
       db.kysely,
       tenantId,
       rows.map((row) => row.user_id),
     );
+    const names = new Map(users.map((user) => [user.id, user.user_principal_name]));
     return rows.map((row) => ({ ...row, user_principal_name: names.get(row.user_id) ?? null }));
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { compactVerify, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../platform/clock.js';
 import { Codes } from '../platform/errors/catalog.js';
 import { RekeyError } from '../platform/errors/rekey-error.js';
@@ -112,16 +112,15 @@ export function createTokenIssuer(
         const { kid } = decodeProtectedHeader(token);
         const key = kid ? await keyRing.verificationKey(kid) : undefined;
         if (!key) return undefined;
-        // The signature only: expiry and session are what the holder is being refused for.
-        const { payload } = await compactVerify(token, key, { algorithms: ['RS256'] });
-        const claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
-        const audience = claims['aud'];
-        if (
-          claims['iss'] !== issuer ||
-          !(audience === graphAudience || (Array.isArray(audience) && audience.includes(graphAudience)))
-        )
-          return undefined;
-        const { oid, upn } = claims;
+        // Signature, issuer and audience as verifyAccessToken checks them; expiry and session
+        // not, since they are what the holder is being refused for.
+        const { payload } = await jwtVerify(token, key, {
+          issuer,
+          audience: graphAudience,
+          algorithms: ['RS256'],
+          clockTolerance: Number.MAX_SAFE_INTEGER,
+        });
+        const { oid, upn } = payload as Record<string, unknown>;
         return typeof oid === 'string' && typeof upn === 'string'
           ? { userId: oid, userPrincipalName: upn }
           : undefined;

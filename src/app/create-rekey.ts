@@ -344,6 +344,7 @@ export async function createRekey(config: Config, options: CreateRekeyOptions): 
         domainRoutes({
           guard,
           domains,
+          passwordMaximumAgeDays: async () => (await settings.getPasswordPolicy()).maximumAgeDays,
           publicUrl: config.publicUrl,
         }),
         signInLogRoutes({ db, tenantId: tenant.id, guard, publicUrl: config.publicUrl }),

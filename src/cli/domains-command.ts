@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { toGraphDomain } from '../tenant/domain-mapper.js';
+import type { Directory } from '../app/open-directory.js';
+import { type DomainContext, passwordNeverExpires, toGraphDomain } from '../tenant/domain-mapper.js';
 import { toGraphFederation } from '../tenant/federation-mapper.js';
 import { invalidFlag, jsonOption, printJson } from './command-helpers.js';
 import { type CliIo, withDirectory } from './context.js';
@@ -19,10 +20,18 @@ import { type CliIo, withDirectory } from './context.js';
  * (`/v1.0/domains/{name}/federationConfiguration`).
  */
 
+/** The tenant's domains and password policy, which a domain's Graph shape reads (see DomainContext). */
+async function domainContextOf(directory: Directory): Promise<DomainContext> {
+  return {
+    tenantDomains: await directory.domains.listTenantDomains(),
+    passwordMaximumAgeDays: (await directory.settings.getPasswordPolicy()).maximumAgeDays,
+  };
+}
+
 async function listCommand(io: CliIo, flags: { readonly json?: boolean }): Promise<void> {
   await withDirectory(io, async (directory) => {
-    const rows = await directory.domains.listTenantDomains();
-    const domains = rows.map((row) => toGraphDomain(row, rows));
+    const context = await domainContextOf(directory);
+    const domains = context.tenantDomains.map((row) => toGraphDomain(row, context));
     if (flags.json) {
       printJson(io, domains);
       return;
@@ -41,8 +50,7 @@ async function listCommand(io: CliIo, flags: { readonly json?: boolean }): Promi
 
 async function showCommand(io: CliIo, name: string, flags: { readonly json?: boolean }): Promise<void> {
   await withDirectory(io, async (directory) => {
-    const rows = await directory.domains.listTenantDomains();
-    const domain = toGraphDomain(await directory.domains.getDomain(name), rows);
+    const domain = toGraphDomain(await directory.domains.getDomain(name), await domainContextOf(directory));
     const federations = (await directory.federations.listFederations(domain.id)).map(toGraphFederation);
     if (flags.json) {
       printJson(io, { ...domain, federationConfiguration: federations });
@@ -51,7 +59,7 @@ async function showCommand(io: CliIo, name: string, flags: { readonly json?: boo
     io.out(`${domain.id}: ${domain.authenticationType}${domain.isDefault ? ', the default domain' : ''}`);
     io.out(`  verified: ${domain.isVerified ? 'yes' : 'no'}; initial: ${domain.isInitial ? 'yes' : 'no'}`);
     io.out(
-      `  password validity: ${domain.passwordValidityPeriodInDays === 2147483647 ? 'never expires' : `${domain.passwordValidityPeriodInDays} days`}`,
+      `  password validity: ${domain.passwordValidityPeriodInDays === passwordNeverExpires ? 'never expires' : `${domain.passwordValidityPeriodInDays} days`}`,
     );
     for (const federation of federations) {
       io.out(`  federation ${federation.id}: ${federation.displayName}`);
@@ -81,7 +89,7 @@ async function addCommand(io: CliIo, name: string, flags: AddFlags): Promise<voi
       authenticationType: flags.federated ? 'Federated' : 'Managed',
       ...(flags.passwordChangeUrl === undefined ? {} : { passwordChangeUrl: flags.passwordChangeUrl }),
     });
-    const domain = toGraphDomain(row, await directory.domains.listTenantDomains());
+    const domain = toGraphDomain(row, await domainContextOf(directory));
     if (flags.json) printJson(io, domain);
     else io.out(`Added ${domain.id} (${domain.authenticationType}, verified).`);
   });

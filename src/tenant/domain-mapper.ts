@@ -8,11 +8,21 @@ export const passwordNeverExpires = 2_147_483_647;
 export const defaultPasswordNotificationWindowInDays = 14;
 
 /**
- * Graph's `domain` resource of a stored row. `isRoot` needs the tenant's other domains: a
- * verified domain is a root unless another verified domain of the tenant is its parent.
- * `passwordChangeUrl` is Rekey's extension, present on federated domains only.
+ * What a domain's Graph resource needs beside its row: the tenant's other domains (a verified
+ * domain is a root unless another verified domain of the tenant is its parent) and the password
+ * policy's maximum age (null: passwords never expire), which every domain of the tenant shares.
  */
-export function toGraphDomain(row: DomainRow, tenantDomains: readonly DomainRow[]): GraphDomain {
+export interface DomainContext {
+  readonly tenantDomains: readonly DomainRow[];
+  readonly passwordMaximumAgeDays: number | null;
+}
+
+/**
+ * Graph's `domain` resource of a stored row. `passwordChangeUrl` is Rekey's extension, present on
+ * federated domains only.
+ */
+export function toGraphDomain(row: DomainRow, context: DomainContext): GraphDomain {
+  const { tenantDomains } = context;
   const isVerified = row.is_verified === 1;
   const hasVerifiedParent = tenantDomains.some(
     (other) => other.is_verified === 1 && other.name !== row.name && row.name.endsWith(`.${other.name}`),
@@ -26,9 +36,9 @@ export function toGraphDomain(row: DomainRow, tenantDomains: readonly DomainRow[
     isInitial: row.is_initial === 1,
     isRoot: isVerified && !hasVerifiedParent,
     isVerified,
-    // Rekey's password policy sets no expiry yet, so every domain reports Graph's "never".
+    // Rekey keeps one password policy per tenant: its maximum age is every domain's validity.
     passwordNotificationWindowInDays: defaultPasswordNotificationWindowInDays,
-    passwordValidityPeriodInDays: passwordNeverExpires,
+    passwordValidityPeriodInDays: context.passwordMaximumAgeDays ?? passwordNeverExpires,
     supportedServices: [],
     state: null,
     ...(row.authentication_type === 'Federated' ? { passwordChangeUrl: row.password_change_url } : {}),
@@ -36,21 +46,17 @@ export function toGraphDomain(row: DomainRow, tenantDomains: readonly DomainRow[
 }
 
 /** `GET /v1.0/domains`: every domain of the tenant. */
-export function toDomainCollection(rows: readonly DomainRow[], publicUrl: string): DomainCollection {
+export function toDomainCollection(context: DomainContext, publicUrl: string): DomainCollection {
   return {
     '@odata.context': metadataUrl(publicUrl, 'domains'),
-    value: rows.map((row) => toGraphDomain(row, rows)),
+    value: context.tenantDomains.map((row) => toGraphDomain(row, context)),
   };
 }
 
-/** One domain, with the tenant's other domains (for `isRoot`). */
-export function toDomainEntity(
-  row: DomainRow,
-  tenantDomains: readonly DomainRow[],
-  publicUrl: string,
-): DomainEntity {
+/** One domain, in the context of its tenant (see DomainContext). */
+export function toDomainEntity(row: DomainRow, context: DomainContext, publicUrl: string): DomainEntity {
   return {
     '@odata.context': metadataUrl(publicUrl, 'domains/$entity'),
-    ...toGraphDomain(row, tenantDomains),
+    ...toGraphDomain(row, context),
   };
 }

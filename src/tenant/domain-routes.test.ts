@@ -5,6 +5,7 @@ import { bearer, expectErrorCode, type Json } from '../../test/support/http-help
 import { startTestRekey, type TestRekey } from '../../test/support/rekey-harness.js';
 import { toGraphDirectoryAudit } from '../audit/audit-mapper.js';
 import { listAuditsByCorrelation } from '../audit/audit-store.js';
+import { systemContext } from '../platform/request-context.js';
 
 describe.each(dialects)('Graph domains API on %s', (dialect) => {
   let rekey: TestRekey;
@@ -95,6 +96,21 @@ describe.each(dialects)('Graph domains API on %s', (dialect) => {
       userPrincipalName: 'someone@contoso.example',
     });
     expect(user.userPrincipalName).toBe('someone@contoso.example');
+  });
+
+  it("reports the password policy's maximum age as every domain's password validity", async () => {
+    const context = systemContext('test-domain-validity');
+    await rekey.settings.updatePasswordPolicy(context, { maximumAgeDays: 90 });
+    try {
+      const listed = (await call('GET', '/v1.0/domains', plain)).json<{ value: Json[] }>().value;
+      expect(listed.map((domain) => domain['passwordValidityPeriodInDays'])).toEqual(listed.map(() => 90));
+      const one = await call('GET', '/v1.0/domains/example.com', plain);
+      expect(one.json<Json>()['passwordValidityPeriodInDays']).toBe(90);
+    } finally {
+      await rekey.settings.updatePasswordPolicy(context, { maximumAgeDays: null });
+    }
+    const never = await call('GET', '/v1.0/domains/example.com', plain);
+    expect(never.json<Json>()['passwordValidityPeriodInDays']).toBe(2147483647);
   });
 
   it('marks a subdomain of a verified domain as not a root', async () => {

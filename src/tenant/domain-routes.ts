@@ -4,7 +4,7 @@ import { type AuthGuard, contextOf } from '../auth/guard.js';
 import type { RekeyApp } from '../platform/http/app.js';
 import { graphErrorResponses } from '../platform/http/response-schemas.js';
 import { domainAdministrationRoles } from '../users/authorization.js';
-import { toDomainCollection, toDomainEntity } from './domain-mapper.js';
+import { type DomainContext, toDomainCollection, toDomainEntity } from './domain-mapper.js';
 import { domainCollectionSchema, domainEntitySchema } from './domain-schemas.js';
 import type { DomainService } from './domain-service.js';
 
@@ -26,9 +26,18 @@ const addDomainBody = Type.Object(
 export function domainRoutes(deps: {
   readonly guard: AuthGuard;
   readonly domains: DomainService;
+  /** The tenant password policy's maximum age in days (null: never expires), every domain's validity. */
+  readonly passwordMaximumAgeDays: () => Promise<number | null>;
   readonly publicUrl: string;
 }): FastifyPluginAsync {
   const { guard, domains, publicUrl } = deps;
+
+  async function domainContext(): Promise<DomainContext> {
+    return {
+      tenantDomains: await domains.listTenantDomains(),
+      passwordMaximumAgeDays: await deps.passwordMaximumAgeDays(),
+    };
+  }
 
   return async (plugin) => {
     const app = plugin as unknown as RekeyApp;
@@ -39,7 +48,7 @@ export function domainRoutes(deps: {
         preHandler: guard.authenticate,
         schema: { response: { 200: domainCollectionSchema, ...graphErrorResponses } },
       },
-      async () => toDomainCollection(await domains.listTenantDomains(), publicUrl),
+      async () => toDomainCollection(await domainContext(), publicUrl),
     );
 
     app.get(
@@ -50,8 +59,7 @@ export function domainRoutes(deps: {
       },
       async (request) => {
         const row = await domains.getDomain(request.params.name);
-        const all = await domains.listTenantDomains();
-        return toDomainEntity(row, all, publicUrl);
+        return toDomainEntity(row, await domainContext(), publicUrl);
       },
     );
 
@@ -63,9 +71,8 @@ export function domainRoutes(deps: {
       },
       async (request, reply) => {
         const row = await domains.addDomain(contextOf(request), request.body);
-        const all = await domains.listTenantDomains();
         reply.status(201).header('location', `${publicUrl}/v1.0/domains/${row.name}`);
-        return toDomainEntity(row, all, publicUrl);
+        return toDomainEntity(row, await domainContext(), publicUrl);
       },
     );
   };
